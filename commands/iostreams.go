@@ -1,0 +1,66 @@
+package commands
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"github.com/charmbracelet/x/term"
+)
+
+// IOStreams is where a command reads and writes. Data goes to Out, logs,
+// progress, prompts and the TUI go to ErrOut, so `cdnctl … --json | jq`
+// always sees clean JSON.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY  bool
+	stdoutTTY bool
+	stderrTTY bool
+	noColor   bool
+}
+
+// System returns streams bound to the process's stdin, stdout and stderr,
+// with terminal detection.
+func System() *IOStreams {
+	return &IOStreams{
+		In:        os.Stdin,
+		Out:       os.Stdout,
+		ErrOut:    os.Stderr,
+		stdinTTY:  term.IsTerminal(os.Stdin.Fd()),
+		stdoutTTY: term.IsTerminal(os.Stdout.Fd()),
+		stderrTTY: term.IsTerminal(os.Stderr.Fd()),
+		noColor:   os.Getenv("NO_COLOR") != "",
+	}
+}
+
+// TestStreams returns streams backed by buffers, none of them a terminal.
+func TestStreams() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// SetTTY marks all three streams as terminals or not (tests use it to take
+// the interactive paths).
+func (s *IOStreams) SetTTY(tty bool) {
+	s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty
+}
+
+// IsStdoutTTY reports whether Out is a terminal: tables and colour for
+// people, plain or JSON output for pipes.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether ErrOut is a terminal: progress bars instead of
+// periodic log lines.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// CanPrompt reports whether the user can answer a confirmation prompt.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// ColorEnabled reports whether ANSI colour may be written to ErrOut.
+func (s *IOStreams) ColorEnabled() bool { return s.stderrTTY && !s.noColor }
+
+// DisableColor turns colour off (the --no-color flag).
+func (s *IOStreams) DisableColor() { s.noColor = true }

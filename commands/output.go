@@ -1,0 +1,55 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// writeJSON writes v as indented JSON followed by a newline. Field order
+// follows the struct definitions, so the output is stable across runs.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+// table prints rows aligned in columns with a header on a terminal, and as
+// tab-separated values without a header when piped (like `gh`), so scripts
+// can cut and awk it.
+type table struct {
+	tty    bool
+	header []string
+	rows   [][]string
+}
+
+func newTable(ios *IOStreams, header ...string) *table {
+	return &table{tty: ios.IsStdoutTTY(), header: header}
+}
+
+func (t *table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) Render(w io.Writer) error {
+	if !t.tty {
+		for _, r := range t.rows {
+			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(t.header) > 0 {
+		fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+	}
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
