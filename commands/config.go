@@ -31,12 +31,19 @@ type Config struct {
 	Path string `yaml:"-" json:"-"`
 
 	Fingerprint FingerprintConfig `yaml:"fingerprint"`
+	Serve       ServeConfig       `yaml:"serve"`
+	DNS         DNSConfig         `yaml:"dns"`
+	Origin      OriginConfig      `yaml:"origin"`
+	CDNs        []CDNConfig       `yaml:"cdns"`
 }
 
 // DefaultConfig returns the configuration used when no file sets a key.
 func DefaultConfig() *Config {
 	return &Config{
 		Fingerprint: defaultFingerprintConfig(),
+		Serve:       defaultServeConfig(),
+		DNS:         defaultDNSConfig(),
+		Origin:      defaultOriginConfig(),
 	}
 }
 
