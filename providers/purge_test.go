@@ -1,0 +1,130 @@
+package providers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRecordSettle(t *testing.T) {
+	tests := []struct {
+		batches []PurgeStatus
+		want    PurgeStatus
+	}{
+		{[]PurgeStatus{PurgeCompleted, PurgeCompleted}, PurgeCompleted},
+		{[]PurgeStatus{PurgeCompleted, PurgeInProgress}, PurgeInProgress},
+		{[]PurgeStatus{PurgeCompleted, PurgeFailed}, PurgePartial},
+		{[]PurgeStatus{PurgeInProgress, PurgeSkipped}, PurgePartial},
+		{[]PurgeStatus{PurgeFailed, PurgeSkipped}, PurgeFailed},
+		{[]PurgeStatus{PurgePlanned, PurgePlanned}, PurgePlanned},
+	}
+	for _, tt := range tests {
+		r := &PurgeRecord{Status: PurgePlanned}
+		for _, s := range tt.batches {
+			r.Batches = append(r.Batches, PurgeBatch{Status: s})
+		}
+		r.Settle()
+		if r.Status != tt.want {
+			t.Errorf("Settle(%v) = %s; want %s", tt.batches, r.Status, tt.want)
+		}
+	}
+}
+
+func TestRecordErrNamesItemsNotPurged(t *testing.T) {
+	cause := errors.New("400 bad URL")
+	r := &PurgeRecord{Provider: "cloudflare", Target: "zone1", Batches: []PurgeBatch{
+		{Kind: KindFiles, Items: []string{"https://a/1", "https://a/2"}, Status: PurgeCompleted},
+		{Kind: KindFiles, Items: []string{"https://a/3", "https://a/4"}, Status: PurgeFailed},
+		{Kind: KindTags, Items: []string{"css"}, Status: PurgeSkipped},
+		{Kind: KindEverything, Status: PurgeCompleted},
+	}}
+	if r.Items() != 5 {
+		t.Errorf("Items() = %d; want 5", r.Items())
+	}
+	err := r.Err(cause)
+	var pe *PurgeError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Err() = %v; want a *PurgeError", err)
+	}
+	if diff := cmp.Diff([]string{"https://a/3", "https://a/4", "css"}, pe.NotPurged); diff != "" {
+		t.Errorf("NotPurged mismatch (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("PurgeError does not wrap its cause")
+	}
+	msg := err.Error()
+	for _, want := range []string{"cloudflare", "zone1", "2 of 4 batches failed", "https://a/3", "https://a/4", "css", "400 bad URL"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	ok := &PurgeRecord{Batches: []PurgeBatch{{Status: PurgeCompleted}}}
+	if err := ok.Err(nil); err != nil {
+		t.Errorf("Err() of a completed record = %v; want nil", err)
+	}
+}
+
+func TestPurgeErrorListsAtMostTenItems(t *testing.T) {
+	var items []string
+	for i := range 25 {
+		items = append(items, fmt.Sprintf("/p%02d", i))
+	}
+	msg := (&PurgeError{Provider: "x", Target: "t", NotPurged: items, Failed: 1, Total: 1}).Error()
+	if !strings.Contains(msg, "/p09") || strings.Contains(msg, "/p10") || !strings.Contains(msg, "and 15 more") {
+		t.Errorf("error = %q; want the first 10 items and \"and 15 more\"", msg)
+	}
+}
+
+func TestNotSupportedAndInvalid(t *testing.T) {
+	err := NotSupported("cloudfront", "purge by host", "use paths")
+	if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "cloudfront: purge by host") || !strings.Contains(err.Error(), "use paths") {
+		t.Errorf("NotSupported = %v", err)
+	}
+	err = InvalidPurge("cloudflare", "/x y", "bad")
+	if !errors.Is(err, ErrInvalidPurge) || !strings.Contains(err.Error(), `"/x y"`) {
+		t.Errorf("InvalidPurge = %v", err)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	const tok = "cf-token-123456"
+	cfg := struct {
+		Zone  string
+		Token Secret
+	}{"z", Secret(tok)}
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("config", "cfg", cfg, "token", cfg.Token)
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg), "%#v": fmt.Sprintf("%#v", cfg),
+		"%s": fmt.Sprintf("%s", cfg.Token), "json": string(js), "slog": sb.String(),
+	} {
+		if strings.Contains(out, tok) {
+			t.Errorf("%s output leaks the secret: %s", name, out)
+		}
+	}
+	if cfg.Token.Reveal() != tok {
+		t.Errorf("Reveal() = %q; want the token", cfg.Token.Reveal())
+	}
+}
+
+func TestRequestCount(t *testing.T) {
+	r := PurgeRequest{URLs: []string{"/a"}, Tags: []string{"t"}, Hosts: []string{"h"}}
+	if r.Count() != 3 || r.Empty() {
+		t.Errorf("Count = %d, Empty = %v; want 3, false", r.Count(), r.Empty())
+	}
+	if !(PurgeRequest{Soft: true}).Empty() {
+		t.Errorf("a request naming nothing is not Empty")
+	}
+	if (PurgeRequest{Everything: true}).Empty() {
+		t.Errorf("purge everything is Empty")
+	}
+}
