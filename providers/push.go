@@ -1,0 +1,420 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultConcurrency is how many objects push writes at once.
+const DefaultConcurrency = 16
+
+// Pusher makes a store hold exactly a set of local files: it plans
+// (ComputePlan over the store's listing and history), then applies the
+// plan group by group, deletes, and records the deploy in the store's
+// history. The zero value needs only Store; nil fields have the documented
+// defaults.
+type Pusher struct {
+	Store   Store
+	Options PlanOptions
+	// Concurrency bounds parallel writes (DefaultConcurrency if 0).
+	Concurrency int
+	// Logger receives progress at info level and each change at debug
+	// level (nil: discard).
+	Logger *slog.Logger
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	// Progress, if set, is updated as changes complete, for progress bars.
+	Progress *Progress
+
+	// What the deploy record says about its origin.
+	Source         string // "push" if empty
+	DeployID       string // generated from the time and content digest if empty
+	GitCommit      string
+	ManifestDigest string
+	// HistoryLimit is how many deploy records history keeps
+	// (DefaultHistoryLimit if 0); older snapshots are deleted.
+	HistoryLimit int
+}
+
+// Progress counts what Apply has done; read it from another goroutine.
+type Progress struct {
+	FilesTotal atomic.Int64
+	FilesDone  atomic.Int64
+	BytesTotal atomic.Int64
+	BytesDone  atomic.Int64
+	Failed     atomic.Int64
+}
+
+// Result is what Apply did.
+type Result struct {
+	// DeployID and Seq identify the recorded deploy (empty when nothing
+	// changed and nothing was recorded).
+	DeployID      string    `json:"deploy_id,omitempty"`
+	Seq           int       `json:"seq,omitempty"`
+	Recorded      bool      `json:"recorded"`
+	Uploaded      int       `json:"uploaded"`
+	Updated       int       `json:"updated"`
+	Deleted       int       `json:"deleted"`
+	Kept          int       `json:"kept"`
+	Retained      int       `json:"retained"`
+	BytesUploaded int64     `json:"bytes_uploaded"`
+	Failures      []Failure `json:"failures,omitempty"`
+	DurationMS    int64     `json:"duration_ms"`
+	// Complete is true when every change was applied.
+	Complete bool `json:"complete"`
+}
+
+// Failure is one change that could not be applied.
+type Failure struct {
+	Key   string `json:"key"`
+	Op    Op     `json:"op"`
+	Error string `json:"error"`
+}
+
+func (p *Pusher) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
+}
+
+func (p *Pusher) now() time.Time {
+	if p.Now == nil {
+		return time.Now()
+	}
+	return p.Now()
+}
+
+func (p *Pusher) concurrency() int {
+	if p.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return p.Concurrency
+}
+
+// Plan lists the store, reads its history and computes the plan for
+// files. It changes nothing: --dry-run stops here.
+func (p *Pusher) Plan(ctx context.Context, files []*LocalFile) (*Plan, error) {
+	var (
+		remote []RemoteObject
+		hist   *History
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		remote, err = p.Store.List(gctx)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		hist, err = ReadHistory(gctx, p.Store)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	remote, err := p.stat(ctx, files, remote)
+	if err != nil {
+		return nil, err
+	}
+	return ComputePlan(PlanInput{Local: files, Remote: remote, History: hist, Now: p.now(), Options: p.Options})
+}
+
+// ReadHistory reads a store's deploy history (empty if it has none).
+func ReadHistory(ctx context.Context, s StateStore) (*History, error) {
+	data, err := s.ReadState(ctx, HistoryName)
+	if errors.Is(err, ErrStateNotFound) {
+		return NewHistory(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseHistory(data)
+}
+
+// stat fills in hash and headers, with the store's Stater, for listed
+// objects the listing could not describe and whose size matches a local
+// file (a different size is a change whatever the hash).
+func (p *Pusher) stat(ctx context.Context, files []*LocalFile, remote []RemoteObject) ([]RemoteObject, error) {
+	st, ok := p.Store.(Stater)
+	if !ok {
+		return remote, nil
+	}
+	sizes := make(map[string]int64, len(files))
+	for _, f := range files {
+		sizes[f.Key] = f.Size
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.concurrency())
+	for i := range remote {
+		o := remote[i]
+		if size, ok := sizes[o.Key]; !ok || size != o.Size || o.SHA256 != "" {
+			continue
+		}
+		g.Go(func() error {
+			s, err := st.Stat(gctx, o.Key)
+			if err != nil {
+				return err
+			}
+			remote[i] = s
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return remote, nil
+}
+
+// Apply carries out a plan: uploads and metadata updates group by group
+// (a group starts only when the previous one fully succeeded), then
+// deletions, then the index and the deploy history. On failure or
+// cancellation it stops before the next group, saves what the store
+// recorded so far, and returns an error with the partial Result; running
+// the push again finishes the job.
+func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
+	start := time.Now()
+	res := &Result{}
+	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
+	log := p.logger()
+
+	var work []Change
+	var deletes []string
+	for _, c := range plan.Changes {
+		switch c.Op {
+		case OpUpload, OpUpdate:
+			work = append(work, c)
+		case OpDelete:
+			deletes = append(deletes, c.Key)
+		case OpKeep:
+			res.Kept++
+		case OpRetain:
+			res.Retained++
+		}
+	}
+	if p.Progress != nil {
+		p.Progress.FilesTotal.Store(int64(len(work) + len(deletes)))
+		var b int64
+		for _, c := range work {
+			if c.Op == OpUpload {
+				b += c.Size
+			}
+		}
+		p.Progress.BytesTotal.Store(b)
+	}
+
+	// Uploads and updates, stage by stage.
+	for i := 0; i < len(work); {
+		j := i
+		for j < len(work) && work[j].Stage == work[i].Stage {
+			j++
+		}
+		stage := work[i:j]
+		log.Info("push: applying group", "group", stage[0].Group, "changes", len(stage))
+		p.applyStage(ctx, stage, res)
+		if len(res.Failures) > 0 || ctx.Err() != nil {
+			p.saveIndex(ctx)
+			return res, p.incomplete(ctx, res, len(work)+len(deletes))
+		}
+		if err := p.Store.Commit(ctx); err != nil {
+			return res, fmt.Errorf("push: save object index: %w", err)
+		}
+		i = j
+	}
+
+	if len(deletes) > 0 {
+		log.Info("push: deleting", "objects", len(deletes))
+		if err := p.Store.Delete(ctx, deletes); err != nil {
+			p.saveIndex(ctx)
+			return res, fmt.Errorf("push: delete: %w", err)
+		}
+		res.Deleted = len(deletes)
+		if p.Progress != nil {
+			p.Progress.FilesDone.Add(int64(len(deletes)))
+		}
+	}
+	if err := p.Store.Commit(ctx); err != nil {
+		return res, fmt.Errorf("push: save object index: %w", err)
+	}
+	if err := p.record(ctx, plan, res); err != nil {
+		return res, err
+	}
+	res.Complete = true
+	return res, nil
+}
+
+// applyStage runs one group's changes with bounded concurrency. Failures
+// are collected, not fatal to the other changes of the group.
+func (p *Pusher) applyStage(ctx context.Context, stage []Change, res *Result) {
+	log := p.logger()
+	updater, canUpdate := p.Store.(MetadataUpdater)
+	sem := make(chan struct{}, p.concurrency())
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex // guards res
+	)
+	for _, c := range stage {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			sent := int64(0)
+			if c.Op == OpUpdate && canUpdate {
+				err = updater.UpdateMetadata(ctx, c.File)
+			} else {
+				err = p.Store.Put(ctx, c.File)
+				sent = c.Size
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if ctx.Err() == nil {
+					res.Failures = append(res.Failures, Failure{Key: c.Key, Op: c.Op, Error: err.Error()})
+					log.Error("push: failed", "op", c.Op, "key", c.Key, "err", err)
+					if p.Progress != nil {
+						p.Progress.Failed.Add(1)
+					}
+				}
+				return
+			}
+			log.Debug("push: done", "op", c.Op, "key", c.Key, "reason", c.Reason)
+			if c.Op == OpUpload {
+				res.Uploaded++
+			} else {
+				res.Updated++
+			}
+			res.BytesUploaded += sent
+			if p.Progress != nil {
+				p.Progress.FilesDone.Add(1)
+				if c.Op == OpUpload {
+					p.Progress.BytesDone.Add(c.Size)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(res.Failures, func(i, j int) bool { return res.Failures[i].Key < res.Failures[j].Key })
+}
+
+// saveIndex persists what the store recorded before an early return, even
+// when ctx was cancelled, so a rerun does not redo finished uploads.
+func (p *Pusher) saveIndex(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.Store.Commit(ctx); err != nil {
+		p.logger().Warn("push: could not save the object index", "err", err)
+	}
+}
+
+func (p *Pusher) incomplete(ctx context.Context, res *Result, total int) error {
+	done := res.Uploaded + res.Updated
+	if err := ctx.Err(); err != nil && len(res.Failures) == 0 {
+		return fmt.Errorf("push interrupted after %d of %d changes (entry points not switched unless done; run again to finish): %w", done, total, err)
+	}
+	f := res.Failures[0]
+	more := ""
+	if len(res.Failures) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(res.Failures)-1)
+	}
+	return fmt.Errorf("push: %d of %d changes failed, later groups not started (run again to finish): %s %s: %s%s",
+		len(res.Failures), total, f.Op, f.Key, f.Error, more)
+}
+
+// record writes the deploy's snapshot and the history with the new deploy
+// record (or only the history, when retention clocks moved).
+func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
+	if !plan.Record {
+		if plan.HistoryChanged {
+			return p.writeHistory(ctx, plan.History)
+		}
+		return nil
+	}
+	now := p.now().UTC()
+	h := plan.History.clone()
+	id := p.DeployID
+	if id == "" {
+		id = now.Format("20060102T150405Z") + "-" + strings.TrimPrefix(plan.ContentDigest, "sha256:")[:8]
+	}
+	if h.Find(id) != nil {
+		id = fmt.Sprintf("%s-%d", id, plan.Seq)
+	}
+	snap := &DeploySnapshot{Version: HistoryVersion, ID: id, Seq: plan.Seq, Time: now, Objects: map[string]SnapshotEntry{}}
+	counts := DeployCounts{
+		Uploaded: res.Uploaded, Updated: res.Updated, Kept: res.Kept, Deleted: res.Deleted,
+		Retained: res.Retained, BytesUploaded: res.BytesUploaded,
+	}
+	for _, c := range plan.Changes {
+		if c.File == nil {
+			continue
+		}
+		snap.Objects[c.Key] = SnapshotEntry{IndexEntry: EntryFor(c.File, ""), Fingerprinted: c.File.Fingerprinted}
+		counts.Files++
+		counts.Bytes += c.File.Size
+	}
+	data, err := snap.Marshal()
+	if err != nil {
+		return err
+	}
+	name := SnapshotName(id)
+	if err := p.Store.WriteState(ctx, name, data); err != nil {
+		return fmt.Errorf("push: write deploy snapshot: %w", err)
+	}
+	source := p.Source
+	if source == "" {
+		source = "push"
+	}
+	h.Deploys = append(h.Deploys, DeployRecord{
+		Seq: plan.Seq, ID: id, Time: now, Source: source, GitCommit: p.GitCommit,
+		ManifestDigest: p.ManifestDigest, ContentDigest: plan.ContentDigest, Snapshot: name, Counts: counts,
+	})
+	limit := p.HistoryLimit
+	if limit <= 0 {
+		limit = DefaultHistoryLimit
+	}
+	var pruned []DeployRecord
+	if len(h.Deploys) > limit {
+		pruned = append(pruned, h.Deploys[:len(h.Deploys)-limit]...)
+		h.Deploys = append([]DeployRecord(nil), h.Deploys[len(h.Deploys)-limit:]...)
+	}
+	if err := p.writeHistory(ctx, h); err != nil {
+		return err
+	}
+	for _, d := range pruned {
+		if d.Snapshot == "" {
+			continue
+		}
+		if err := p.Store.DeleteState(ctx, d.Snapshot); err != nil {
+			p.logger().Warn("push: could not delete an old deploy snapshot", "snapshot", d.Snapshot, "err", err)
+		}
+	}
+	res.DeployID, res.Seq, res.Recorded = id, plan.Seq, true
+	return nil
+}
+
+func (p *Pusher) writeHistory(ctx context.Context, h *History) error {
+	data, err := h.Marshal()
+	if err != nil {
+		return fmt.Errorf("push: deploy history: %w", err)
+	}
+	if err := p.Store.WriteState(ctx, HistoryName, data); err != nil {
+		return fmt.Errorf("push: write deploy history: %w", err)
+	}
+	return nil
+}

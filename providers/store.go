@@ -1,0 +1,256 @@
+package providers
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// StateDir is the folder, under a store's root, where cdnctl keeps its own
+// state (the object index, the deploy history). Stores never list it as
+// objects and push never deletes or overwrites it with site files.
+const StateDir = ".cdnctl"
+
+// State file names, relative to StateDir.
+const (
+	IndexName   = "objects.json" // the object index (ObjectIndex)
+	HistoryName = "history.json" // the deploy history (History)
+)
+
+// Metadata is what a store keeps beside an object's body and serves as
+// response headers.
+type Metadata struct {
+	ContentType     string `json:"content_type"`
+	CacheControl    string `json:"cache_control"`
+	ContentEncoding string `json:"content_encoding,omitempty"`
+	// Tags are cache tags (served as Cache-Tag / Surrogate-Key by the
+	// local origin, kept as user metadata on S3).
+	Tags []string `json:"tags,omitempty"`
+	// Headers are other response headers (Content-Disposition, …), keyed
+	// by canonical header name.
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Normalize returns m with tags sorted and deduplicated and header names
+// canonical, so two Metadata that mean the same compare equal.
+func (m Metadata) Normalize() Metadata {
+	if len(m.Tags) > 0 {
+		tags := slices.Clone(m.Tags)
+		sort.Strings(tags)
+		m.Tags = slices.Compact(tags)
+	} else {
+		m.Tags = nil
+	}
+	if len(m.Headers) > 0 {
+		h := make(map[string]string, len(m.Headers))
+		for k, v := range m.Headers {
+			h[http.CanonicalHeaderKey(k)] = v
+		}
+		m.Headers = h
+	} else {
+		m.Headers = nil
+	}
+	return m
+}
+
+// Diff lists, in a fixed order, the fields of want that differ from m,
+// each as `field: "old" → "new"`. Nil means equal.
+func (m Metadata) Diff(want Metadata) []string {
+	a, b := m.Normalize(), want.Normalize()
+	var d []string
+	if a.ContentType != b.ContentType {
+		d = append(d, fmt.Sprintf("content-type: %q → %q", a.ContentType, b.ContentType))
+	}
+	if a.CacheControl != b.CacheControl {
+		d = append(d, fmt.Sprintf("cache-control: %q → %q", a.CacheControl, b.CacheControl))
+	}
+	if a.ContentEncoding != b.ContentEncoding {
+		d = append(d, fmt.Sprintf("content-encoding: %q → %q", a.ContentEncoding, b.ContentEncoding))
+	}
+	if !slices.Equal(a.Tags, b.Tags) {
+		d = append(d, fmt.Sprintf("tags: %q → %q", a.Tags, b.Tags))
+	}
+	if !maps.Equal(a.Headers, b.Headers) {
+		d = append(d, fmt.Sprintf("headers: %v → %v", a.Headers, b.Headers))
+	}
+	return d
+}
+
+// LocalFile is one object to be stored: its key in the store, its content
+// hash and size, the headers it is served with, and how to read it.
+type LocalFile struct {
+	// Key is slash-separated, relative to the store's root, with no
+	// leading slash ("css/app.3f9a1c0e2b.css").
+	Key string `json:"key"`
+	// Path is the file on disk the body comes from (for messages); it may
+	// differ from Key when a precompressed body replaces the original.
+	Path string `json:"path,omitempty"`
+	// SHA256 is the lowercase hex SHA-256 of the body. Required.
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Meta   Metadata
+	// Fingerprinted is true when the key carries the content hash: the
+	// object is immutable, uploaded first, and kept after it is no longer
+	// referenced (see Retention).
+	Fingerprinted bool `json:"fingerprinted"`
+	// Open returns the body. It must be seekable so that stores can retry
+	// and sign uploads.
+	Open func() (io.ReadSeekCloser, error) `json:"-"`
+	// MD5 returns the lowercase hex MD5 of the body. It is only called
+	// when a remote object's hash is unknown and its ETag may be an MD5;
+	// nil means compute it from Open.
+	MD5 func() (string, error) `json:"-"`
+}
+
+// md5Hex returns f's MD5, computing it from Open when f.MD5 is nil.
+func (f *LocalFile) md5Hex() (string, error) {
+	if f.MD5 != nil {
+		return f.MD5()
+	}
+	if f.Open == nil {
+		return "", fmt.Errorf("%s: no body to hash", f.Key)
+	}
+	return md5Of(f.Open)
+}
+
+func md5Of(open func() (io.ReadSeekCloser, error)) (string, error) {
+	r, err := open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// RemoteObject is an object as a store lists it.
+type RemoteObject struct {
+	Key  string `json:"key"`
+	Size int64  `json:"size"`
+	// ETag is the store's entity tag without quotes ("" if it has none).
+	// On S3 it is the MD5 of the body for single-part uploads that are not
+	// KMS-encrypted, and "<hex>-<parts>" for multipart ones.
+	ETag string `json:"etag,omitempty"`
+	// SHA256 is the body's hash as recorded by cdnctl when it wrote the
+	// object; "" when unknown (written by another tool, or changed since).
+	SHA256 string `json:"sha256,omitempty"`
+	// Meta holds the object's headers when MetaKnown.
+	Meta      Metadata `json:"meta"`
+	MetaKnown bool     `json:"meta_known"`
+	// LastModified is informational only: change detection never uses it.
+	LastModified time.Time `json:"last_modified,omitzero"`
+}
+
+// md5ETag returns the ETag when it looks like a plain MD5 (a single-part
+// upload), else "".
+func (o RemoteObject) md5ETag() string {
+	e := strings.ToLower(strings.Trim(o.ETag, `"`))
+	if len(e) != 32 {
+		return ""
+	}
+	if _, err := hex.DecodeString(e); err != nil {
+		return ""
+	}
+	return e
+}
+
+// Lister lists every object under a store's root, except cdnctl's own
+// state under StateDir. A store fills SHA256 and Meta from what it
+// recorded itself (an index it can verify against the listing), so a
+// no-change push needs no per-object request.
+type Lister interface {
+	List(ctx context.Context) ([]RemoteObject, error)
+}
+
+// Putter writes an object's body and metadata, verifying that the stored
+// body has f.SHA256. It may be called concurrently.
+type Putter interface {
+	Put(ctx context.Context, f *LocalFile) error
+}
+
+// Deleter removes objects; keys that do not exist are not an error.
+type Deleter interface {
+	Delete(ctx context.Context, keys []string) error
+}
+
+// Committer persists what a store recorded about the objects written so
+// far (its object index). Push calls it between upload groups and at the
+// end; it is a no-op when nothing changed.
+type Committer interface {
+	Commit(ctx context.Context) error
+}
+
+// MetadataUpdater replaces an object's metadata without sending its body
+// again (S3 CopyObject onto itself). Stores that cannot do this are sent
+// the whole object with Put.
+type MetadataUpdater interface {
+	UpdateMetadata(ctx context.Context, f *LocalFile) error
+}
+
+// Stater fetches one object's recorded hash and metadata (S3 HeadObject).
+// Push uses it only for objects the listing could not describe, such as
+// those uploaded by another tool.
+type Stater interface {
+	Stat(ctx context.Context, key string) (RemoteObject, error)
+}
+
+// StateStore reads and writes cdnctl's own small files under StateDir
+// (name is relative to it: "history.json", "deploys/ID.json").
+type StateStore interface {
+	// ReadState returns an error wrapping ErrStateNotFound when name does
+	// not exist.
+	ReadState(ctx context.Context, name string) ([]byte, error)
+	WriteState(ctx context.Context, name string, data []byte) error
+	DeleteState(ctx context.Context, name string) error
+}
+
+// ErrStateNotFound is wrapped by ReadState when the file does not exist.
+var ErrStateNotFound = errors.New("state file not found")
+
+// Store is what push needs from an origin store. MetadataUpdater and
+// Stater are optional and found by type assertion.
+type Store interface {
+	Lister
+	Putter
+	Deleter
+	Committer
+	StateStore
+}
+
+// ValidateKey checks that key can name an object: slash-separated,
+// relative, with no empty, "." or ".." segment, and outside StateDir.
+func ValidateKey(key string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	if strings.HasPrefix(key, "/") {
+		return fmt.Errorf("key %q: must be relative (no leading slash)", key)
+	}
+	if strings.ContainsRune(key, '\\') || strings.ContainsRune(key, 0) {
+		return fmt.Errorf("key %q: contains a backslash or NUL", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		switch seg {
+		case "":
+			return fmt.Errorf("key %q: empty path segment", key)
+		case ".", "..":
+			return fmt.Errorf("key %q: %q segment", key, seg)
+		}
+	}
+	if key == StateDir || strings.HasPrefix(key, StateDir+"/") {
+		return fmt.Errorf("key %q: %s/ is reserved for cdnctl's state", key, StateDir)
+	}
+	return nil
+}
