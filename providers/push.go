@@ -225,8 +225,10 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 			p.saveIndex(ctx)
 			return res, p.incomplete(ctx, res, len(work)+len(deletes))
 		}
-		if err := p.Store.Commit(ctx); err != nil {
-			return res, fmt.Errorf("push: save object index: %w", err)
+		if gc, ok := p.Store.(GroupCommitter); ok && gc.CommitEachGroup() {
+			if err := p.Store.Commit(ctx); err != nil {
+				return res, fmt.Errorf("push: save object index: %w", err)
+			}
 		}
 		i = j
 	}

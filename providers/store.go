@@ -192,6 +192,15 @@ type Committer interface {
 	Commit(ctx context.Context) error
 }
 
+// GroupCommitter is implemented by stores whose index is served as it is
+// written (a folder the local origin serves headers from): push commits
+// after every upload group, so each group is served with its headers
+// before the next goes live. Other stores commit once, at the end (and
+// when a push stops early).
+type GroupCommitter interface {
+	CommitEachGroup() bool
+}
+
 // MetadataUpdater replaces an object's metadata without sending its body
 // again (S3 CopyObject onto itself). Stores that cannot do this are sent
 // the whole object with Put.

@@ -419,6 +419,10 @@ func (s *Store) Commit(ctx context.Context) error {
 	return nil
 }
 
+// CommitEachGroup implements providers.GroupCommitter: the static origin
+// serves headers from objects.json as soon as it changes.
+func (s *Store) CommitEachGroup() bool { return true }
+
 func stateName(name string) (string, error) {
 	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
 		return "", fmt.Errorf("state file %q: invalid name", name)
@@ -495,4 +499,5 @@ func (s *Store) DeleteState(ctx context.Context, name string) error {
 var (
 	_ providers.Store           = (*Store)(nil)
 	_ providers.MetadataUpdater = (*Store)(nil)
+	_ providers.GroupCommitter  = (*Store)(nil)
 )

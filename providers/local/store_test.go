@@ -298,3 +298,32 @@ func TestStoreErrors(t *testing.T) {
 		t.Errorf("List with a corrupt index: %v; want an error naming objects.json", err)
 	}
 }
+
+// entryPointCheck fails the test if an entry point is written before the
+// index on disk describes the assets uploaded before it.
+type entryPointCheck struct {
+	*Store
+	t       *testing.T
+	checked bool
+}
+
+func (c *entryPointCheck) Put(ctx context.Context, f *providers.LocalFile) error {
+	if f.Key == "index.html" {
+		c.checked = true
+		idx := readIndex(c.t, c.Dir())
+		if _, ok := idx.Objects["css/app.3f9a1c0e2b.css"]; !ok {
+			c.t.Errorf("index.html uploaded while objects.json does not describe the asset yet: %v", idx.Objects)
+		}
+	}
+	return c.Store.Put(ctx, f)
+}
+
+func TestIndexCommittedBeforeEntryPoints(t *testing.T) {
+	s, _ := NewStore(filepath.Join(t.TempDir(), "origin"))
+	defer s.Close()
+	c := &entryPointCheck{Store: s, t: t}
+	push(t, c, site.Write(t))
+	if !c.checked {
+		t.Fatal("index.html was never uploaded")
+	}
+}

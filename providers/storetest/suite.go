@@ -365,9 +365,10 @@ func testHeaderOnlyChange(t *testing.T, tg Target) {
 	}
 	if tg.Requests != nil {
 		d := tg.Requests().Sub(before)
-		if d.Put != 2 || d.Copy != 2 {
-			// 2 bodies: the index and the history; the HTML went by copy.
-			t.Errorf("requests = %+v; want 2 copies and only the index and history PUTs", d)
+		if d.Put != 3 || d.Copy != 2 {
+			// The HTML goes by copy; the only bodies are cdnctl's state:
+			// the index, the deploy's snapshot and the history.
+			t.Errorf("requests = %+v; want 2 copies and 3 PUTs (index, snapshot, history)", d)
 		}
 	}
 	verify(t, tg, r.files(t))
@@ -571,6 +572,7 @@ func testChecksum(t *testing.T, tg Target) {
 	if err == nil {
 		t.Fatal("Put of a body that does not match its SHA-256 succeeded; want an error")
 	}
+	t.Logf("rejected as expected: %v", err)
 	if _, _, ok := tg.Object(t, "bad.txt"); ok {
 		t.Error("a body with the wrong hash was stored")
 	}

@@ -1,0 +1,98 @@
+package s3
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cdnctl/cdnctl/providers"
+)
+
+// headers is a LocalFile's metadata as S3 request fields: the headers S3
+// stores natively, and the rest as user metadata (x-amz-meta-*), with
+// cdnctl's hash and tags.
+type headers struct {
+	contentType, cacheControl, contentEncoding *string
+	contentDisposition, contentLanguage        *string
+	expires                                    *time.Time
+	metadata                                   map[string]string
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func headersFor(f *providers.LocalFile) headers {
+	m := f.Meta.Normalize()
+	h := headers{
+		contentType:     optional(m.ContentType),
+		cacheControl:    optional(m.CacheControl),
+		contentEncoding: optional(m.ContentEncoding),
+		metadata:        map[string]string{metaSHA256: f.SHA256},
+	}
+	if len(m.Tags) > 0 {
+		h.metadata[metaTags] = strings.Join(m.Tags, ",")
+	}
+	for k, v := range m.Headers {
+		switch k {
+		case "Content-Disposition":
+			h.contentDisposition = aws.String(v)
+		case "Content-Language":
+			h.contentLanguage = aws.String(v)
+		case "Expires":
+			if t, err := http.ParseTime(v); err == nil {
+				h.expires = aws.Time(t)
+				continue
+			}
+			h.metadata[strings.ToLower(k)] = v
+		default:
+			h.metadata[strings.ToLower(k)] = v
+		}
+	}
+	return h
+}
+
+// metadataOf turns a HeadObject response back into Metadata: the inverse
+// of headersFor.
+func metadataOf(out *awss3.HeadObjectOutput) providers.Metadata {
+	m := providers.Metadata{
+		ContentType:     aws.ToString(out.ContentType),
+		CacheControl:    aws.ToString(out.CacheControl),
+		ContentEncoding: aws.ToString(out.ContentEncoding),
+		Headers:         map[string]string{},
+	}
+	if v := aws.ToString(out.ContentDisposition); v != "" {
+		m.Headers["Content-Disposition"] = v
+	}
+	if v := aws.ToString(out.ContentLanguage); v != "" {
+		m.Headers["Content-Language"] = v
+	}
+	if out.Expires != nil {
+		m.Headers["Expires"] = out.Expires.UTC().Format(http.TimeFormat)
+	}
+	for k, v := range out.Metadata {
+		switch k = strings.ToLower(k); k {
+		case metaSHA256:
+		case metaTags:
+			m.Tags = strings.Split(v, ",")
+			sort.Strings(m.Tags)
+		default:
+			m.Headers[http.CanonicalHeaderKey(k)] = v
+		}
+	}
+	return m.Normalize()
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
