@@ -1,0 +1,545 @@
+package localedge
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// use is the decision for a selected stored response (RFC 9111 §4).
+type use int
+
+const (
+	useFresh        use = iota // fresh enough: serve it
+	useStale                   // stale but the request accepts it (max-stale)
+	useStaleRefresh            // stale-while-revalidate or soft-purge grace: serve, refresh in the background
+	useValidate                // must be validated (or replaced) by the upstream first
+)
+
+var noRequestDirectives = RequestDirectives{MaxAge: absent, MaxStale: absent, MinFresh: absent, StaleIfError: absent}
+
+// decide applies RFC 9111 §4.2 and §5.2.1 (and RFC 5861) to a stored
+// response for a request; fwd is the Cache-Status reason when it must be
+// validated.
+func (p *Proxy) decide(e *Entry, reqd RequestDirectives, now time.Time) (u use, fwd, detail string) {
+	if reqd.NoCache {
+		return useValidate, FwdRequest, "request-no-cache"
+	}
+	if e.directives.NoCache {
+		return useValidate, FwdStale, "no-cache"
+	}
+	age := e.Age(now)
+	ttl := e.TTL(now)
+	if ttl > 0 {
+		if reqd.MaxAge >= 0 && age > time.Duration(reqd.MaxAge)*time.Second {
+			return useValidate, FwdRequest, "request-max-age"
+		}
+		if reqd.MinFresh >= 0 && ttl < time.Duration(reqd.MinFresh)*time.Second {
+			return useValidate, FwdRequest, "request-min-fresh"
+		}
+		return useFresh, "", ""
+	}
+	staleness := -ttl
+	if reqd.MaxStale >= 0 && e.directives.allowsStale(false) &&
+		staleness <= time.Duration(reqd.MaxStale)*time.Second &&
+		(reqd.MaxAge < 0 || age <= time.Duration(reqd.MaxAge)*time.Second) {
+		return useStale, "", "max-stale"
+	}
+	if reqd.MaxAge >= 0 || reqd.MinFresh >= 0 {
+		// The client asked for something fresher than what is stored.
+		return useValidate, FwdStale, ""
+	}
+	if !e.InvalidatedAt.IsZero() && p.SoftPurgeGrace > 0 && e.directives.allowsStale(true) &&
+		now.Sub(e.InvalidatedAt) <= p.SoftPurgeGrace {
+		return useStaleRefresh, "", "soft-purge-grace"
+	}
+	if swr := e.directives.StaleWhileRevalidate; swr >= 0 && e.directives.allowsStale(true) &&
+		staleness <= time.Duration(swr)*time.Second {
+		return useStaleRefresh, "", "stale-while-revalidate"
+	}
+	return useValidate, FwdStale, ""
+}
+
+// staleIfError reports whether a stale stored response may be served
+// because the upstream failed (RFC 5861 §4, RFC 9111 §4.2.4).
+func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bool {
+	if e == nil {
+		return false
+	}
+	sie := time.Duration(-1)
+	if e.directives.StaleIfError >= 0 {
+		sie = time.Duration(e.directives.StaleIfError) * time.Second
+	}
+	if reqd.StaleIfError >= 0 {
+		if r := time.Duration(reqd.StaleIfError) * time.Second; r > sie {
+			sie = r
+		}
+	}
+	explicit := sie >= 0
+	if p.StaleIfError > sie {
+		sie = p.StaleIfError
+	}
+	if sie < 0 || !e.directives.allowsStale(explicit) {
+		return false
+	}
+	ttl := e.TTL(now)
+	return ttl > 0 || -ttl <= sie
+}
+
+// selectVariant picks the stored response matching the request's Vary
+// fields, the most recent when several do (RFC 9111 §4.1). fwd says why
+// none was found.
+func selectVariant(variants []*Entry, h http.Header) (*Entry, string) {
+	if len(variants) == 0 {
+		return nil, FwdURIMiss
+	}
+	var best *Entry
+	for _, e := range variants {
+		if len(e.Vary) > 0 && !VaryMatches(e.Vary, h) {
+			continue
+		}
+		if best == nil || e.ResponseTime.After(best.ResponseTime) {
+			best = e
+		}
+	}
+	if best == nil {
+		return nil, FwdVaryMiss
+	}
+	return best, ""
+}
+
+// serveCacheable answers a GET or HEAD.
+func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKey) outcome {
+	reqd := noRequestDirectives
+	if cc := r.Header["Cache-Control"]; len(cc) > 0 && !p.IgnoreRequestCacheControl {
+		reqd = ParseRequestCacheControl(cc)
+	}
+	variants, err := p.store.Get(r.Context(), k.Key)
+	if err != nil {
+		p.log.Warn("cache read failed", "pop", p.Name, "key", k.Key, "err", err)
+	}
+	e, fwd := selectVariant(variants, r.Header)
+	now := p.now()
+	detail := ""
+	if e != nil {
+		var u use
+		u, fwd, detail = p.decide(e, reqd, now)
+		switch u {
+		case useFresh:
+			p.stats.hits.Add(1)
+			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true}, now, false)
+		case useStale:
+			p.stats.hits.Add(1)
+			p.stats.stale.Add(1)
+			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
+		case useStaleRefresh:
+			p.stats.hits.Add(1)
+			p.stats.stale.Add(1)
+			p.refresh(r, k, e, reqd)
+			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
+		}
+	}
+	if reqd.OnlyIfCached {
+		p.stats.misses.Add(1)
+		return p.errorResponse(w, http.StatusGatewayTimeout, "only-if-cached and no usable stored response", fwd, "only-if-cached")
+	}
+	p.stats.misses.Add(1)
+	return p.fetch(w, r, k, e, reqd, fwd, detail)
+}
+
+// refresh starts a background revalidation of e unless one is already
+// under way for its key (RFC 5861 §3: "refresh it once").
+func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives) {
+	p.flightsMu.Lock()
+	if _, busy := p.flights[k.Key]; busy {
+		p.flightsMu.Unlock()
+		return
+	}
+	f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	p.flights[k.Key] = f
+	p.flightsMu.Unlock()
+	p.launch(f, r)
+}
+
+// fetch answers a request the store could not: it joins the flight under
+// way for the key, or starts one, and serves its response.
+func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
+	p.flightsMu.Lock()
+	f, ok := p.flights[k.Key]
+	var rd *reader
+	if ok {
+		rd = f.join()
+	}
+	leader := rd == nil
+	if leader {
+		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		rd = f.join()
+		p.flights[k.Key] = f
+	}
+	p.flightsMu.Unlock()
+	if leader {
+		p.launch(f, r)
+	} else {
+		p.stats.collapsed.Add(1)
+	}
+	out, released := p.serveFlight(w, r, f, rd, leader, fwd, detail)
+	if !released {
+		return out
+	}
+	// The response cannot be shared with this request: fetch on our own,
+	// without collapsing.
+	f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	rd = f.join()
+	p.launch(f, r)
+	out, _ = p.serveFlight(w, r, f, rd, true, fwd, detail)
+	out.cs.Collapsed = false
+	return out
+}
+
+// launch starts the upstream exchange of f in the background. The flight
+// outlives the request that started it, so its context is the proxy's.
+func (p *Proxy) launch(f *flight, r *http.Request) {
+	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
+	if f.stale != nil {
+		addValidators(req.Header, f.stale.Header)
+	}
+	ctx, cancel := context.WithTimeout(p.baseCtx, p.FetchTimeout)
+	f.cancel = cancel
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		defer cancel()
+		p.runFlight(ctx, f, req.WithContext(ctx))
+	}()
+}
+
+// addValidators makes a fill a conditional request for the stored response
+// (RFC 9111 §4.3.1): If-None-Match with its ETag, If-Modified-Since with
+// its Last-Modified.
+func addValidators(h, stored http.Header) {
+	if etag, ok := parseETag(stored.Get("ETag")); ok {
+		h["If-None-Match"] = []string{etagString(etag)}
+	}
+	if lm := stored.Get("Last-Modified"); lm != "" {
+		if _, ok := ParseHTTPDate(lm); ok {
+			h["If-Modified-Since"] = []string{lm}
+		}
+	}
+}
+
+func etagString(t entityTag) string {
+	if t.weak {
+		return "W/" + t.opaque
+	}
+	return t.opaque
+}
+
+// unregister removes f from the in-flight table if it is still there.
+func (p *Proxy) unregister(f *flight) {
+	p.flightsMu.Lock()
+	if p.flights[f.key.Key] == f {
+		delete(p.flights, f.key.Key)
+	}
+	p.flightsMu.Unlock()
+}
+
+// runFlight performs the upstream exchange of a flight.
+func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
+	// Unregister before publishing an outcome, so a request that arrives
+	// after a client got its response finds the store, not this flight.
+	published := false
+	publish := func() {
+		if !published {
+			published = true
+			close(f.ready)
+		}
+	}
+	defer publish()
+	defer p.unregister(f)
+
+	if p.Delay > 0 {
+		t := time.NewTimer(p.Delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			f.err = ctx.Err()
+			return
+		}
+	}
+	p.stats.originFetches.Add(1)
+	reqTime := p.now()
+	start := time.Now()
+	resp, err := p.rt.RoundTrip(req)
+	respTime := p.now()
+	p.stats.observeFetch(time.Since(start))
+	if err != nil {
+		p.log.Warn("upstream request failed", "pop", p.Name, "url", f.key.URL, "err", err)
+		if p.staleIfError(f.stale, f.reqd, respTime) {
+			f.entry, f.complete, f.shared, f.hitStale, f.detail = f.stale, true, true, true, "stale-if-error"
+			return
+		}
+		f.err = err
+		return
+	}
+	defer resp.Body.Close()
+	removeHopByHop(resp.Header)
+	f.fwdStatus = resp.StatusCode
+
+	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
+		p.drain(resp.Body)
+		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
+		if !ok {
+			// A 304 for another representation: the stored response can
+			// no longer be trusted.
+			p.deleteVariant(ctx, f.stale)
+			f.entry, f.complete, f.shared, f.detail = f.stale, true, false, "validator-mismatch"
+			return
+		}
+		f.entry, f.complete, f.shared = updated, true, true
+		f.stored = p.put(ctx, updated, f.epoch)
+		return
+	}
+	if f.stale != nil && isServerError(resp.StatusCode) && p.staleIfError(f.stale, f.reqd, respTime) {
+		p.drain(resp.Body)
+		f.entry, f.complete, f.shared, f.hitStale, f.detail = f.stale, true, true, true, "stale-if-error"
+		return
+	}
+
+	e := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
+	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
+	if storing && resp.ContentLength > p.maxObj {
+		storing, reason = false, "too-large"
+	}
+	if storing && p.purgedSince(f.epoch, e) {
+		storing, reason = false, "purged-during-fetch"
+	}
+	f.entry, f.shared, f.stored, f.detail = e, storing, storing, reason
+	if !storing {
+		// Collapsed clients must fetch on their own; new ones too.
+		p.unregister(f)
+	}
+	publish()
+
+	body, err := f.fill(ctx, resp.Body, resp.ContentLength, p.maxObj, storing, p.UpstreamTimeout)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			p.log.Warn("upstream body failed", "pop", p.Name, "url", f.key.URL, "err", err)
+		}
+		return
+	}
+	if body == nil {
+		return
+	}
+	stored := body
+	if int64(cap(body)) > int64(len(body))+int64(len(body))/8+4096 {
+		stored = append([]byte(nil), body...) // do not keep growth slack in the store
+	}
+	final := e.clone()
+	final.Body = stored
+	p.prepare(final)
+	p.put(ctx, final, f.epoch)
+	p.unregister(f)
+	f.end(body)
+}
+
+func isServerError(status int) bool {
+	switch status {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// drain reads a little of a body so the connection can be reused.
+func (p *Proxy) drain(body io.Reader) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+}
+
+// newEntry builds the entry for an upstream response (its Body still
+// nil): the stored header without hop-by-hop fields and without the fields
+// a qualified private names (RFC 9111 §5.2.2.7), a Date when the upstream
+// sent none (RFC 9110 §6.6.1), its tags and selecting request values.
+func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, reqTime, respTime time.Time) *Entry {
+	h := resp.Header
+	if resp.ContentLength >= 0 {
+		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	} else {
+		delete(h, "Content-Length")
+	}
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = []string{respTime.UTC().Format(http.TimeFormat)}
+	}
+	delete(h, "X-Cache")
+	e := &Entry{
+		Key: k.Key, URL: k.URL, Host: k.Host, Path: k.Path,
+		Status: resp.StatusCode, Header: h,
+		RequestTime: reqTime, ResponseTime: respTime, StoredAt: respTime,
+	}
+	d, _ := SelectDirectives(h, p.targeted)
+	for _, name := range d.PrivateFields {
+		delete(h, name)
+	}
+	names, _ := VaryFields(h)
+	e.Vary = selectingValues(reqHdr, names)
+	e.Tags = ParseTags(h)
+	p.prepare(e)
+	return e
+}
+
+// notUpdated are the fields a 304 does not change in a stored response
+// (RFC 9111 §3.2): Content-Length, and the fields describing the stored
+// body's encoding, which must keep matching it.
+var notUpdated = map[string]bool{
+	"Content-Length": true, "Content-Encoding": true, "Content-Range": true, "Transfer-Encoding": true,
+}
+
+// freshen applies a 304 to a stored response (RFC 9111 §4.3.4): its fields
+// replace the stored ones and its times restart the age calculation. ok is
+// false when the 304 carries a strong validator that does not match the
+// stored one.
+func (p *Proxy) freshen(stored *Entry, h http.Header, reqTime, respTime time.Time) (*Entry, bool) {
+	if tag, ok := parseETag(h.Get("ETag")); ok && !tag.weak {
+		have, ok := parseETag(stored.Header.Get("ETag"))
+		if !ok || !strongMatch(tag, have) {
+			return nil, false
+		}
+	}
+	merged := stored.Header.Clone()
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = []string{respTime.UTC().Format(http.TimeFormat)}
+	}
+	delete(h, "X-Cache")
+	for name, values := range h {
+		if notUpdated[name] {
+			continue
+		}
+		merged[name] = values
+	}
+	if _, ok := h["Age"]; !ok {
+		delete(merged, "Age")
+	}
+	e := stored.clone()
+	e.Header = merged
+	e.RequestTime, e.ResponseTime = reqTime, respTime
+	e.InvalidatedAt = time.Time{}
+	e.Tags = ParseTags(merged)
+	p.prepare(e)
+	return e, true
+}
+
+// prepare derives an entry's cached policy fields and the header template
+// served to clients.
+func (p *Proxy) prepare(e *Entry) {
+	e.directives, _ = SelectDirectives(e.Header, p.targeted)
+	e.lifetime, e.heuristic = FreshnessLifetime(e.Status, e.Header, e.directives, e.ResponseTime, p.Heuristic)
+	e.initialAge = CorrectedInitialAge(e.Header, e.RequestTime, e.ResponseTime)
+	e.variant = variantID(e.Vary)
+	e.upstreamCS = e.Header["Cache-Status"]
+	e.hasNoCacheF = len(e.directives.NoCacheFields) > 0
+
+	out := make(http.Header, len(e.Header)+4)
+	for name, values := range e.Header {
+		switch name {
+		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via":
+			continue
+		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
+			if p.Role == RoleEdge && !p.KeepTagHeaders {
+				continue
+			}
+		}
+		out[name] = values
+	}
+	out["X-Served-By"] = []string{joinList(e.Header["X-Served-By"], p.Name)}
+	out["Via"] = []string{joinList(e.Header["Via"], p.via)}
+	if e.Body != nil {
+		out["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
+		if e.Status == http.StatusOK {
+			if _, ok := out["Accept-Ranges"]; !ok {
+				out["Accept-Ranges"] = []string{"bytes"}
+			}
+		}
+	}
+	e.out = out
+	e.size = entrySize(e)
+}
+
+// joinList appends v to a list-valued field's lines.
+func joinList(prev []string, v string) string {
+	if len(prev) == 0 {
+		return v
+	}
+	n := len(v)
+	for _, s := range prev {
+		n += len(s) + 2
+	}
+	b := make([]byte, 0, n)
+	for _, s := range prev {
+		if s == "" {
+			continue
+		}
+		b = append(b, s...)
+		b = append(b, ", "...)
+	}
+	return string(append(b, v...))
+}
+
+var lockSeed = maphash.MakeSeed()
+
+func (p *Proxy) keyLock(key string) func() {
+	m := &p.keyLocks[maphash.String(lockSeed, key)%uint64(len(p.keyLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// put stores e as a variant of its key, replacing the variant with the
+// same selecting values and dropping the oldest beyond maxVariants. It
+// stores nothing when a purge since epoch (when the fetch started) selects
+// e; the check is made under the key's lock, which purges take too, so a
+// purge never misses a response stored concurrently.
+func (p *Proxy) put(ctx context.Context, e *Entry, epoch uint64) bool {
+	unlock := p.keyLock(e.Key)
+	defer unlock()
+	if p.purgedSince(epoch, e) {
+		return false
+	}
+	old, err := p.store.Get(ctx, e.Key)
+	if err != nil {
+		p.log.Warn("cache read failed", "pop", p.Name, "key", e.Key, "err", err)
+	}
+	variants := make([]*Entry, 0, len(old)+1)
+	variants = append(variants, e)
+	for _, o := range old {
+		if o.variant == e.variant {
+			continue
+		}
+		if len(variants) < maxVariants {
+			variants = append(variants, o)
+		}
+	}
+	if err := p.store.Set(ctx, e.Key, variants); err != nil {
+		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
+		return false
+	}
+	return true
+}
+
+// deleteVariant removes one stored variant.
+func (p *Proxy) deleteVariant(ctx context.Context, e *Entry) {
+	unlock := p.keyLock(e.Key)
+	defer unlock()
+	old, _ := p.store.Get(ctx, e.Key)
+	keep := make([]*Entry, 0, len(old))
+	for _, o := range old {
+		if o.variant != e.variant {
+			keep = append(keep, o)
+		}
+	}
+	if err := p.store.Set(ctx, e.Key, keep); err != nil {
+		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
+	}
+}

@@ -1,0 +1,183 @@
+package localedge
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Entry is one stored response: a variant of a cache key. A stored Entry is
+// never modified (a revalidation or soft purge stores a new one), except
+// for its hit counter, so readers need no locks.
+type Entry struct {
+	Key    string // primary cache key
+	URL    string // scheme://host/path?query
+	Host   string // normalised host, for purges by host
+	Path   string // normalised path, for purges by path and prefix
+	Status int    // response status code
+	Header http.Header
+	Body   []byte
+	// Vary holds the request's values of the fields named by the
+	// response's Vary, to select this variant (RFC 9111 §4.1).
+	Vary []VaryValue
+	// RequestTime and ResponseTime are when the request that produced the
+	// response was sent and its answer received (RFC 9111 §4.2.3).
+	RequestTime  time.Time
+	ResponseTime time.Time
+	// StoredAt is when the entry was first stored (kept across
+	// revalidations).
+	StoredAt time.Time
+	// Tags are the surrogate keys of Surrogate-Key, Cache-Tag and
+	// Edge-Cache-Tag, for purging by tag.
+	Tags []string
+	// InvalidatedAt is when a soft purge marked the entry stale (zero:
+	// never).
+	InvalidatedAt time.Time
+
+	hits atomic.Int64
+
+	// Derived by prepare from the fields above and the proxy's policy.
+	directives  ResponseDirectives
+	lifetime    time.Duration
+	heuristic   bool
+	initialAge  time.Duration
+	variant     string
+	size        int64       // bytes accounted to the store
+	out         http.Header // the header sent to clients, before Age and Cache-Status
+	upstreamCS  []string    // Cache-Status entries of the caches upstream
+	contentLen  []string    // Content-Length of the full body
+	hasNoCacheF bool
+}
+
+// Hits returns how many times the entry was served from the cache.
+func (e *Entry) Hits() int64 { return e.hits.Load() }
+
+// Size is the number of bytes the entry takes in a store: body, header,
+// key and a fixed overhead for the structures that hold them.
+func (e *Entry) Size() int64 {
+	if e.size > 0 {
+		return e.size
+	}
+	return entrySize(e)
+}
+
+const entryOverhead = 512
+
+func entrySize(e *Entry) int64 {
+	n := int64(len(e.Body) + len(e.Key) + len(e.URL) + entryOverhead)
+	for k, vs := range e.Header {
+		n += int64(len(k)) + 16
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	for _, v := range e.Vary {
+		n += int64(len(v.Name) + len(v.Value) + 32)
+	}
+	for _, t := range e.Tags {
+		n += int64(len(t) + 16)
+	}
+	// The client header template roughly doubles the header bytes.
+	return n + int64(len(e.Header))*48
+}
+
+// Age is the entry's current age at now (RFC 9111 §4.2.3).
+func (e *Entry) Age(now time.Time) time.Duration {
+	return CurrentAge(e.initialAge, e.ResponseTime, now)
+}
+
+// FreshnessLifetime is the entry's freshness lifetime (RFC 9111 §4.2.1).
+func (e *Entry) FreshnessLifetime() time.Duration { return e.lifetime }
+
+// TTL is the freshness left at now: negative once stale. A soft-purged
+// entry is stale from the moment it was purged.
+func (e *Entry) TTL(now time.Time) time.Duration {
+	ttl := e.lifetime - e.Age(now)
+	if !e.InvalidatedAt.IsZero() {
+		if since := now.Sub(e.InvalidatedAt); -since < ttl {
+			ttl = -since
+		}
+		if ttl > 0 {
+			ttl = 0
+		}
+	}
+	return ttl
+}
+
+// Stale reports whether the entry is stale at now.
+func (e *Entry) Stale(now time.Time) bool { return e.TTL(now) <= 0 }
+
+// clone returns a copy of e without its derived fields and with a fresh
+// hit counter carrying e's hits.
+func (e *Entry) clone() *Entry {
+	c := &Entry{
+		Key: e.Key, URL: e.URL, Host: e.Host, Path: e.Path, Status: e.Status,
+		Header: e.Header, Body: e.Body, Vary: e.Vary,
+		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, StoredAt: e.StoredAt,
+		Tags: e.Tags, InvalidatedAt: e.InvalidatedAt,
+	}
+	c.hits.Store(e.hits.Load())
+	return c
+}
+
+// tagHeaders are the response fields whose values index an entry by tag.
+// Surrogate-Key (Fastly) is space-separated; Cache-Tag (Cloudflare) and
+// Edge-Cache-Tag (Akamai) are comma-separated.
+var tagHeaders = []string{"Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag"}
+
+// ParseTags collects the tags of a response, without duplicates.
+func ParseTags(h http.Header) []string {
+	var tags []string
+	add := func(t string) {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			return
+		}
+		for _, x := range tags {
+			if x == t {
+				return
+			}
+		}
+		tags = append(tags, t)
+	}
+	for _, v := range h["Surrogate-Key"] {
+		for _, t := range strings.Fields(v) {
+			add(t)
+		}
+	}
+	for _, name := range []string{"Cache-Tag", "Edge-Cache-Tag"} {
+		for _, v := range h[name] {
+			for _, t := range strings.Split(v, ",") {
+				add(t)
+			}
+		}
+	}
+	return tags
+}
+
+// hopByHop are the connection-specific fields a proxy never forwards or
+// stores (RFC 9110 §7.6.1), plus the obsolete ones proxies also drop.
+var hopByHop = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// removeHopByHop deletes hop-by-hop fields and those named by Connection.
+func removeHopByHop(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, f := range hopByHop {
+		delete(h, f)
+	}
+}
+
+func formatSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Second), 10)
+}

@@ -1,0 +1,320 @@
+// Package localedge is cdnctl's local CDN: an RFC 9111 shared caching
+// reverse proxy (Proxy) with in-memory and disk stores, tiers (edge →
+// shield → origin), purges by URL, prefix, tag, host or everything, an
+// admin API, and a Topology that runs several PoPs on loopback addresses
+// for `cdnctl serve`.
+//
+// The caching rules are pure functions over http.Header and time.Time
+// (freshness.go, directives.go, targeted.go, vary.go, conditional.go); the
+// Proxy applies them to real traffic.
+package localedge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Roles of a Proxy in a topology.
+const (
+	RoleEdge   = "edge"
+	RoleShield = "shield"
+)
+
+// HealthPath is answered by every Proxy itself, never cached or forwarded
+// (contract: edge health endpoint).
+const HealthPath = "/.cdnctl/health"
+
+// Defaults of the Proxy's optional fields.
+const (
+	DefaultMaxObjectSize   = 8 << 20
+	DefaultUpstreamTimeout = 30 * time.Second
+	DefaultFetchTimeout    = 5 * time.Minute
+	DefaultSoftPurgeGrace  = 10 * time.Second
+	maxVariants            = 32
+	// maxRequestFields bounds the fields of a request: more are refused
+	// with 431 whatever the server's byte limit.
+	maxRequestFields = 256
+)
+
+// Proxy is a shared HTTP cache in front of one upstream (the origin or a
+// shield). Like httputil.ReverseProxy it is configured by its fields, each
+// nil or zero field having a documented default, and must not be changed
+// after its first request.
+type Proxy struct {
+	// Name identifies this cache in Cache-Status, Via and X-Served-By
+	// ("pop1"). Default "localedge".
+	Name string
+	// Role is RoleEdge (default: the tier closest to clients, which strips
+	// the tag and Surrogate-Control fields meant for the CDN) or RoleShield.
+	Role string
+	// Upstream is where requests the cache cannot answer go: the origin or
+	// a shield. Required.
+	Upstream *url.URL
+	// Transport makes upstream requests. Default: an http.Transport with
+	// UpstreamTimeout for connecting and for response headers, and no
+	// transparent decompression.
+	Transport http.RoundTripper
+	// Store holds responses. Default: NewMemoryStore(DefaultMemoryCapacity).
+	Store Store
+	// Now is the clock of freshness calculations. Default time.Now.
+	Now func() time.Time
+	// Logger receives errors and background events. Default: discard.
+	Logger *slog.Logger
+	// AccessLog, when set, receives one record per request with its cache
+	// status.
+	AccessLog *slog.Logger
+	// Key configures the cache key.
+	Key KeyOptions
+	// MaxObjectSize is the largest body stored; larger responses pass
+	// through uncached. Default DefaultMaxObjectSize.
+	MaxObjectSize int64
+	// Heuristic configures heuristic freshness (RFC 9111 §4.2.2).
+	Heuristic Heuristic
+	// TargetedFields are the targeted cache-control fields honoured, in
+	// precedence order (RFC 9213). Default: CDN-Cache-Control,
+	// Surrogate-Control.
+	TargetedFields []string
+	// SoftPurgeGrace is how long a soft-purged entry is still served
+	// while it is revalidated in the background. Default
+	// DefaultSoftPurgeGrace; negative: never.
+	SoftPurgeGrace time.Duration
+	// StaleIfError lets stale responses without a stale-if-error directive
+	// be served for this long when the upstream fails (like Varnish's
+	// grace). Default 0: only as the response allows.
+	StaleIfError time.Duration
+	// UpstreamTimeout bounds connecting, waiting for response headers and
+	// each pause in a response body. Default DefaultUpstreamTimeout.
+	UpstreamTimeout time.Duration
+	// FetchTimeout bounds a whole upstream exchange. Default
+	// DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// Delay is added before each upstream request: a simulated network
+	// distance to the shield or origin.
+	Delay time.Duration
+	// IgnoreRequestCacheControl makes the cache ignore the request
+	// directives of clients (as CDNs usually do); by default max-age,
+	// max-stale, min-fresh, no-cache, only-if-cached and stale-if-error
+	// are honoured (RFC 9111 §5.2.1).
+	IgnoreRequestCacheControl bool
+	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
+	// shield whose clients are edges); by default they are replaced.
+	TrustForwarded bool
+	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
+	// Edge-Cache-Tag and Surrogate-Control from responses.
+	KeepTagHeaders bool
+
+	initOnce sync.Once
+	now      func() time.Time
+	store    Store
+	log      *slog.Logger
+	rt       http.RoundTripper
+	targeted []string
+	maxObj   int64
+	via      string // "1.1 pop1"
+	baseCtx  context.Context
+	cancel   context.CancelFunc
+	bg       sync.WaitGroup
+
+	flightsMu sync.Mutex
+	flights   map[string]*flight // guarded by flightsMu
+
+	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
+
+	purgeMu  sync.Mutex
+	purges   purgeLog      // recent purges, guarded by purgeMu
+	epoch    atomic.Uint64 // incremented by each purge
+	down     atomic.Bool   // marked down by the admin API
+	draining atomic.Bool
+
+	stats counters
+}
+
+func (p *Proxy) init() {
+	p.initOnce.Do(func() {
+		p.now = p.Now
+		if p.now == nil {
+			p.now = time.Now
+		}
+		p.store = p.Store
+		if p.store == nil {
+			p.store = NewMemoryStore(0)
+		}
+		p.log = p.Logger
+		if p.log == nil {
+			p.log = slog.New(slog.DiscardHandler)
+		}
+		if p.Name == "" {
+			p.Name = "localedge"
+		}
+		if p.Role == "" {
+			p.Role = RoleEdge
+		}
+		p.targeted = p.TargetedFields
+		if p.targeted == nil {
+			p.targeted = defaultTargetedFields
+		}
+		p.maxObj = p.MaxObjectSize
+		if p.maxObj <= 0 {
+			p.maxObj = DefaultMaxObjectSize
+		}
+		if p.UpstreamTimeout <= 0 {
+			p.UpstreamTimeout = DefaultUpstreamTimeout
+		}
+		if p.FetchTimeout <= 0 {
+			p.FetchTimeout = DefaultFetchTimeout
+		}
+		if p.SoftPurgeGrace == 0 {
+			p.SoftPurgeGrace = DefaultSoftPurgeGrace
+		}
+		p.rt = p.Transport
+		if p.rt == nil {
+			p.rt = newTransport(p.UpstreamTimeout)
+		}
+		p.via = "1.1 " + p.Name
+		p.baseCtx, p.cancel = context.WithCancel(context.Background())
+		p.flights = make(map[string]*flight)
+	})
+}
+
+// newTransport is the default upstream transport: keep-alive pools sized
+// for a proxy, bounded waits, and no transparent gzip (the cache stores
+// exactly what the upstream sent).
+func newTransport(timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		ResponseHeaderTimeout:  timeout,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 256 << 10,
+	}
+}
+
+// Close stops background revalidations and waits for them. It does not
+// close the Store.
+func (p *Proxy) Close() error {
+	p.init()
+	p.cancel()
+	p.bg.Wait()
+	if t, ok := p.rt.(*http.Transport); ok && p.Transport == nil {
+		t.CloseIdleConnections()
+	}
+	return nil
+}
+
+// StoreOf returns the store the proxy uses (its default one when Store
+// was nil).
+func (p *Proxy) StoreOf() Store {
+	p.init()
+	return p.store
+}
+
+// outcome is what a request handler reports for stats and the access log.
+type outcome struct {
+	status int
+	bytes  int64
+	cs     CacheStatus
+}
+
+// ServeHTTP answers a request from the cache or through the upstream.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.init()
+	if r.URL.Path == HealthPath {
+		p.serveHealth(w, r)
+		return
+	}
+	start := time.Now()
+	p.stats.requests.Add(1)
+	var out outcome
+	switch {
+	case len(r.Header) > maxRequestFields:
+		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
+	case p.loops(r):
+		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
+	default:
+		k, err := p.Key.KeyFor(r)
+		if err != nil {
+			out = p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
+			break
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			out = p.serveCacheable(w, r, k)
+		default:
+			out = p.serveUncacheable(w, r, k)
+		}
+	}
+	p.stats.bytesServed.Add(out.bytes)
+	if p.AccessLog != nil {
+		p.logAccess(r, out, time.Since(start))
+	}
+}
+
+func (p *Proxy) logAccess(r *http.Request, out outcome, d time.Duration) {
+	verdict := "MISS"
+	if out.cs.Hit {
+		verdict = "HIT"
+	}
+	p.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("pop", p.Name),
+		slog.String("client", r.RemoteAddr),
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("uri", r.RequestURI),
+		slog.Int("status", out.status),
+		slog.Int64("bytes", out.bytes),
+		slog.String("cache", verdict),
+		slog.String("cache_status", out.cs.String()),
+		slog.Duration("duration", d),
+	)
+}
+
+// loops reports whether the request already passed through this cache
+// (its pseudonym is in Via), which would make it loop forever.
+func (p *Proxy) loops(r *http.Request) bool {
+	for _, v := range r.Header["Via"] {
+		for _, hop := range strings.Split(v, ",") {
+			if strings.TrimSpace(hop) == p.via {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errorResponse writes a short plain-text error generated by the cache.
+func (p *Proxy) errorResponse(w http.ResponseWriter, status int, msg, fwd, detail string) outcome {
+	cs := CacheStatus{Cache: p.Name, Fwd: fwd, Detail: detail}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Status", cs.String())
+	h.Set("X-Cache", "MISS")
+	h.Set("X-Served-By", p.Name)
+	body := http.StatusText(status) + ": " + msg + "\n"
+	w.WriteHeader(status)
+	n, _ := w.Write([]byte(body))
+	return outcome{status: status, bytes: int64(n), cs: cs}
+}
+
+// upstreamError maps a failed upstream exchange to a status code and a
+// Cache-Status detail.
+func upstreamError(err error) (int, string) {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return http.StatusGatewayTimeout, "upstream-timeout"
+	}
+	return http.StatusBadGateway, "upstream-error"
+}

@@ -1,0 +1,375 @@
+package localedge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PurgeRequest selects stored responses to purge (contract §2). Targets
+// combine: an entry matching any of them is purged.
+type PurgeRequest struct {
+	// URLs are absolute URLs, matching that URL on its host, or paths
+	// ("/about/"), matching the path on every host. Every variant (Vary)
+	// of a URL is purged; a query string matches only when given exactly.
+	URLs []string `json:"urls,omitempty"`
+	// Prefixes are URL or path prefixes ("http://h/assets/", "/assets/").
+	Prefixes []string `json:"prefixes,omitempty"`
+	// Tags match the Surrogate-Key, Cache-Tag and Edge-Cache-Tag of a
+	// stored response.
+	Tags []string `json:"tags,omitempty"`
+	// Hosts match the request host; without a port, on any port.
+	Hosts []string `json:"hosts,omitempty"`
+	// All purges everything.
+	All bool `json:"all,omitempty"`
+	// Soft marks the entries stale instead of deleting them: they are
+	// revalidated on next use, served while revalidating during the
+	// proxy's SoftPurgeGrace.
+	Soft bool `json:"soft,omitempty"`
+}
+
+// Empty reports whether the request names no target.
+func (r PurgeRequest) Empty() bool {
+	return !r.All && len(r.URLs) == 0 && len(r.Prefixes) == 0 && len(r.Tags) == 0 && len(r.Hosts) == 0
+}
+
+// ErrEmptyPurge is returned for a purge request with no target.
+var ErrEmptyPurge = errors.New("purge: no target: give urls, prefixes, tags, hosts or all")
+
+// PurgeError names the request field that could not be used.
+type PurgeError struct {
+	Field string // "urls[1]"
+	Value string
+	Err   error
+}
+
+func (e *PurgeError) Error() string {
+	return fmt.Sprintf("purge: %s %q: %v", e.Field, truncate(e.Value), e.Err)
+}
+
+func (e *PurgeError) Unwrap() error { return e.Err }
+
+// matcher is a compiled PurgeRequest.
+type matcher struct {
+	all          bool
+	urls         map[string]bool // normalised absolute URLs
+	paths        map[string]bool // normalised path?query, any host
+	urlPrefixes  []string
+	pathPrefixes []string
+	tags         map[string]bool
+	hosts        map[string]bool // exact host[:port]
+	hostNames    map[string]bool // host without port: any port
+}
+
+// compilePurge validates and normalises a purge request with the key
+// options, so a URL purged is spelled as the key that stored it.
+func (o KeyOptions) compilePurge(req PurgeRequest) (*matcher, error) {
+	if req.Empty() {
+		return nil, ErrEmptyPurge
+	}
+	o.Headers = nil
+	m := &matcher{all: req.All}
+	for i, raw := range req.URLs {
+		u, isPath, err := o.normalizeTarget(raw, false)
+		if err != nil {
+			return nil, &PurgeError{Field: fmt.Sprintf("urls[%d]", i), Value: raw, Err: err}
+		}
+		if isPath {
+			m.paths = addTo(m.paths, u)
+		} else {
+			m.urls = addTo(m.urls, u)
+		}
+	}
+	for i, raw := range req.Prefixes {
+		u, isPath, err := o.normalizeTarget(raw, true)
+		if err != nil {
+			return nil, &PurgeError{Field: fmt.Sprintf("prefixes[%d]", i), Value: raw, Err: err}
+		}
+		if isPath {
+			m.pathPrefixes = append(m.pathPrefixes, u)
+		} else {
+			m.urlPrefixes = append(m.urlPrefixes, u)
+		}
+	}
+	for i, t := range req.Tags {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			return nil, &PurgeError{Field: fmt.Sprintf("tags[%d]", i), Value: t, Err: errors.New("empty tag")}
+		}
+		m.tags = addTo(m.tags, t)
+	}
+	for i, raw := range req.Hosts {
+		h, err := normalizeHost("http", strings.TrimSpace(raw))
+		if err != nil {
+			return nil, &PurgeError{Field: fmt.Sprintf("hosts[%d]", i), Value: raw, Err: err}
+		}
+		if strings.Contains(strings.TrimPrefix(h, "["), ":") && !strings.HasSuffix(h, "]") {
+			m.hosts = addTo(m.hosts, h)
+		} else {
+			m.hostNames = addTo(m.hostNames, h)
+		}
+	}
+	return m, nil
+}
+
+func addTo(m map[string]bool, v string) map[string]bool {
+	if m == nil {
+		m = make(map[string]bool)
+	}
+	m[v] = true
+	return m
+}
+
+// normalizeTarget normalises a purge URL or prefix: an absolute http(s)
+// URL, or a path starting with "/". A prefix keeps a trailing "/" and has
+// no query normalisation beyond percent-encoding.
+func (o KeyOptions) normalizeTarget(raw string, prefix bool) (norm string, isPath bool, err error) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return "", false, errors.New("empty")
+	case strings.HasPrefix(raw, "/"):
+		path, query, _ := strings.Cut(raw, "?")
+		if prefix {
+			o.SortQuery, o.IgnoreParams = false, nil
+		}
+		k, err := o.Build("http", "purge.invalid", path, query, nil)
+		if err != nil {
+			return "", false, err
+		}
+		return pathAndQuery(k), true, nil
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "", false, errors.New("want an absolute http(s) URL or a path starting with /")
+	}
+	host, path := rest, "/"
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		host, path = rest[:i], rest[i:]
+		if path[0] == '?' {
+			path = "/" + path
+		}
+	}
+	path, query, _ := strings.Cut(path, "?")
+	if prefix {
+		o.SortQuery, o.IgnoreParams = false, nil
+	}
+	k, err := o.Build(scheme, host, path, query, nil)
+	if err != nil {
+		return "", false, err
+	}
+	return k.URL, false, nil
+}
+
+func pathAndQuery(k CacheKey) string {
+	if k.RawQuery == "" {
+		return k.Path
+	}
+	return k.Path + "?" + k.RawQuery
+}
+
+// entryPathQuery returns the path and query part of an entry's URL.
+func entryPathQuery(e *Entry) string {
+	i := strings.Index(e.URL, "://")
+	if i < 0 {
+		return e.URL
+	}
+	rest := e.URL[i+3:]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		return rest[j:]
+	}
+	return "/"
+}
+
+// matchEntry reports whether the purge selects a stored response.
+func (m *matcher) matchEntry(e *Entry) bool {
+	if m.all {
+		return true
+	}
+	if m.urlMatch(e.URL, entryPathQuery(e), e.Host) {
+		return true
+	}
+	for _, t := range e.Tags {
+		if m.tags[t] {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *matcher) urlMatch(url, pq, host string) bool {
+	if m.urls[url] || m.paths[pq] {
+		return true
+	}
+	for _, p := range m.urlPrefixes {
+		if strings.HasPrefix(url, p) {
+			return true
+		}
+	}
+	for _, p := range m.pathPrefixes {
+		if strings.HasPrefix(pq, p) {
+			return true
+		}
+	}
+	if m.hosts[host] {
+		return true
+	}
+	if len(m.hostNames) > 0 {
+		name := host
+		if !strings.HasSuffix(host, "]") {
+			if i := strings.LastIndexByte(host, ':'); i >= 0 {
+				name = host[:i]
+			}
+		} else if i := strings.LastIndex(host, "]:"); i >= 0 {
+			name = host[:i+1]
+		}
+		if m.hostNames[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// matchFlight reports whether a response being fetched may be selected:
+// by its URL, or by tags (unknown until the response head arrives).
+func (m *matcher) matchFlight(f *flight) bool {
+	if m.all || m.urlMatch(f.key.URL, pathAndQuery(f.key), f.key.Host) {
+		return true
+	}
+	return len(m.tags) > 0
+}
+
+// onlyURLs reports whether the purge names exact absolute URLs only, which
+// can be looked up without scanning the store.
+func (m *matcher) onlyURLs() bool {
+	return !m.all && len(m.paths) == 0 && len(m.urlPrefixes) == 0 && len(m.pathPrefixes) == 0 &&
+		len(m.tags) == 0 && len(m.hosts) == 0 && len(m.hostNames) == 0
+}
+
+// purgeLog remembers the latest purges so a fetch that started before one
+// does not store what it purged.
+type purgeLog struct {
+	recs [256]purgeRecord
+}
+
+type purgeRecord struct {
+	epoch uint64
+	m     *matcher
+}
+
+// purgedSince reports whether a purge after epoch selects e (true also
+// when too many purges happened to tell).
+func (p *Proxy) purgedSince(epoch uint64, e *Entry) bool {
+	cur := p.epoch.Load()
+	if cur == epoch {
+		return false
+	}
+	if cur-epoch > uint64(len(p.purges.recs)) {
+		return true
+	}
+	p.purgeMu.Lock()
+	defer p.purgeMu.Unlock()
+	for ep := epoch + 1; ep <= cur; ep++ {
+		rec := p.purges.recs[ep%uint64(len(p.purges.recs))]
+		if rec.epoch != ep || rec.m.matchEntry(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Purge removes (or, with Soft, marks stale) the stored responses the
+// request selects, and keeps responses being fetched when the purge
+// started from being stored. It returns the number of stored responses
+// (variants) purged. A tag nothing carries purges nothing: not an error.
+func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
+	p.init()
+	m, err := p.Key.compilePurge(req)
+	if err != nil {
+		return 0, err
+	}
+	p.purgeMu.Lock()
+	ep := p.epoch.Add(1)
+	p.purges.recs[ep%uint64(len(p.purges.recs))] = purgeRecord{epoch: ep, m: m}
+	p.purgeMu.Unlock()
+
+	// New requests must not join a fetch that began before the purge.
+	p.flightsMu.Lock()
+	for key, f := range p.flights {
+		if m.matchFlight(f) {
+			delete(p.flights, key)
+		}
+	}
+	p.flightsMu.Unlock()
+
+	var keys []string
+	if m.onlyURLs() && len(p.Key.Headers) == 0 {
+		for u := range m.urls {
+			keys = append(keys, u)
+		}
+	} else {
+		err := p.store.Range(ctx, func(key string, variants []*Entry) bool {
+			for _, e := range variants {
+				if m.matchEntry(e) {
+					keys = append(keys, key)
+					break
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return 0, fmt.Errorf("purge: %w", err)
+		}
+	}
+	now := p.now()
+	purged := 0
+	for i, key := range keys {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return purged, ctx.Err()
+		}
+		n, err := p.purgeKey(ctx, key, m, req.Soft, now)
+		purged += n
+		if err != nil {
+			return purged, fmt.Errorf("purge %s: %w", key, err)
+		}
+	}
+	p.stats.purges.Add(1)
+	return purged, nil
+}
+
+// purgeKey applies a purge to one key's variants.
+func (p *Proxy) purgeKey(ctx context.Context, key string, m *matcher, soft bool, now time.Time) (int, error) {
+	unlock := p.keyLock(key)
+	defer unlock()
+	variants, err := p.store.Get(ctx, key)
+	if err != nil || len(variants) == 0 {
+		return 0, err
+	}
+	keep := make([]*Entry, 0, len(variants))
+	n := 0
+	for _, e := range variants {
+		if !m.matchEntry(e) {
+			keep = append(keep, e)
+			continue
+		}
+		n++
+		if soft {
+			if e.InvalidatedAt.IsZero() {
+				c := e.clone()
+				c.InvalidatedAt = now
+				p.prepare(c)
+				e = c
+			}
+			keep = append(keep, e)
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if len(keep) == 0 {
+		return n, p.store.Delete(ctx, key)
+	}
+	return n, p.store.Set(ctx, key, keep)
+}

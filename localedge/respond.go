@@ -1,0 +1,308 @@
+package localedge
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"time"
+)
+
+// Shared single-value header slices: net/http never modifies them.
+var (
+	xCacheHit  = []string{"HIT"}
+	xCacheMiss = []string{"MISS"}
+)
+
+// serveEntry writes a stored (complete) response: the hot path of a hit.
+// validated says the response was just validated with the upstream, so
+// fields a qualified no-cache names may be sent.
+func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs CacheStatus, now time.Time, validated bool) outcome {
+	if cs.Hit {
+		e.hits.Add(1)
+		cs.TTL, cs.HasTTL = int64(e.TTL(now)/time.Second), true
+	}
+	h := w.Header()
+	for name, values := range e.out {
+		h[name] = values
+	}
+	if e.hasNoCacheF && !validated {
+		for _, name := range e.directives.NoCacheFields {
+			delete(h, name)
+		}
+	}
+	h["Age"] = []string{formatSeconds(e.Age(now))}
+	h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}
+	if cs.Hit {
+		h["X-Cache"] = xCacheHit
+	} else {
+		h["X-Cache"] = xCacheMiss
+	}
+	out := outcome{status: e.Status, cs: cs}
+
+	if code := EvaluatePreconditions(r.Header, e.Status, e.Header, e.ResponseTime); code != 0 {
+		for _, name := range notModifiedHeaders {
+			delete(h, name)
+		}
+		if code == http.StatusPreconditionFailed {
+			h["Content-Length"] = []string{"0"}
+		}
+		w.WriteHeader(code)
+		out.status = code
+		return out
+	}
+	body := e.Body
+	if rv := r.Header["Range"]; len(rv) > 0 && r.Method == http.MethodGet && e.Status == http.StatusOK &&
+		ifRangeMatches(firstValue(r.Header, "If-Range"), e.Header) {
+		ranges, err := parseRange(rv[0], int64(len(body)))
+		switch {
+		case err == errNoOverlap:
+			for _, name := range notModifiedHeaders {
+				delete(h, name)
+			}
+			h["Content-Range"] = []string{"bytes */" + strconv.Itoa(len(body))}
+			h["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			out.status = http.StatusRequestedRangeNotSatisfiable
+			return out
+		case err == nil && len(ranges) == 1:
+			rg := ranges[0]
+			h["Content-Range"] = []string{rg.contentRange(int64(len(body)))}
+			h["Content-Length"] = []string{strconv.FormatInt(rg.length, 10)}
+			w.WriteHeader(http.StatusPartialContent)
+			n, _ := w.Write(body[rg.start : rg.start+rg.length])
+			out.status, out.bytes = http.StatusPartialContent, int64(n)
+			return out
+		case err == nil:
+			out.status = http.StatusPartialContent
+			out.bytes = writeMultipart(w, ranges, body, firstValue(e.Header, "Content-Type"))
+			return out
+		}
+	}
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead && len(body) > 0 {
+		n, _ := w.Write(body)
+		out.bytes = int64(n)
+	}
+	return out
+}
+
+// writeMultipart answers a multi-range request with multipart/byteranges
+// (RFC 9110 §14.6).
+func writeMultipart(w http.ResponseWriter, ranges []byteRange, body []byte, contentType string) int64 {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	boundary := "cdnctl-" + hex.EncodeToString(b[:])
+	h := w.Header()
+	delete(h, "Content-Length")
+	h["Content-Type"] = []string{"multipart/byteranges; boundary=" + boundary}
+	w.WriteHeader(http.StatusPartialContent)
+	cw := &countingWriter{w: w}
+	mw := multipart.NewWriter(cw)
+	_ = mw.SetBoundary(boundary)
+	size := int64(len(body))
+	for _, rg := range ranges {
+		ph := textproto.MIMEHeader{"Content-Range": {rg.contentRange(size)}}
+		if contentType != "" {
+			ph["Content-Type"] = []string{contentType}
+		}
+		part, err := mw.CreatePart(ph)
+		if err != nil {
+			return cw.n
+		}
+		if _, err := part.Write(body[rg.start : rg.start+rg.length]); err != nil {
+			return cw.n
+		}
+	}
+	_ = mw.Close()
+	return cw.n
+}
+
+type countingWriter struct {
+	w interface{ Write([]byte) (int, error) }
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// serveFlight serves the response of a flight to one of its readers.
+// released is true when a collapsed request cannot use the response (not
+// storable, or another variant) and must fetch on its own.
+func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool, fwd, detail string) (out outcome, released bool) {
+	select {
+	case <-f.ready:
+	case <-r.Context().Done():
+		f.leave(rd)
+		return outcome{status: 499, cs: CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "client-gone"}}, false
+	}
+	if f.err != nil {
+		f.leave(rd)
+		status, detail := upstreamError(f.err)
+		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+f.err.Error(), fwd, detail), false
+	}
+	e := f.entry
+	if !leader && (!f.shared || (len(e.Vary) > 0 && !VaryMatches(e.Vary, r.Header))) {
+		f.leave(rd)
+		return outcome{}, true
+	}
+	if fwd == "" {
+		fwd = FwdMiss
+	}
+	cs := CacheStatus{Cache: p.Name, Fwd: fwd, FwdStatus: f.fwdStatus, Stored: f.stored, Collapsed: !leader, Detail: detail}
+	if f.detail != "" {
+		cs.Detail = f.detail
+	}
+	now := p.now()
+	if f.complete {
+		f.leave(rd)
+		if f.hitStale {
+			p.stats.stale.Add(1)
+			cs.TTL, cs.HasTTL = int64(e.TTL(now)/time.Second), true
+		}
+		return p.serveEntry(w, r, e, cs, now, !f.hitStale), false
+	}
+	return p.serveStreaming(w, r, f, rd, e, cs, now), false
+}
+
+// serveStreaming writes a response whose body is still arriving.
+func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time) outcome {
+	defer f.leave(rd)
+	out := outcome{status: e.Status, cs: cs}
+	conditional := len(r.Header["If-None-Match"])+len(r.Header["If-Modified-Since"])+len(r.Header["If-Match"])+len(r.Header["If-Unmodified-Since"]) > 0
+	if f.shared && (r.Method == http.MethodHead || len(r.Header["Range"]) > 0 || conditional) {
+		// Ranges and conditions are answered from the whole response, and
+		// a HEAD answers once the cache holds it (so prewarming with HEAD
+		// works).
+		body, state := p.awaitBody(r, f)
+		switch state {
+		case bodyComplete:
+			full := e.clone()
+			full.Body = body
+			p.prepare(full)
+			return p.serveEntry(w, r, full, cs, now, true)
+		case bodyFailed:
+			out.status = 499
+			return out
+		}
+		// Too large to hold: stream it whole, ignoring the range and
+		// conditions (RFC 9110 §14.2 lets a server ignore Range).
+	}
+	h := w.Header()
+	for name, values := range e.out {
+		h[name] = values
+	}
+	h["Age"] = []string{formatSeconds(e.Age(now))}
+	h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}
+	h["X-Cache"] = xCacheMiss
+	if !f.shared && conditional {
+		// Not stored: the client's conditions apply to this response.
+		if code := EvaluatePreconditions(r.Header, e.Status, e.Header, e.ResponseTime); code != 0 {
+			for _, name := range notModifiedHeaders {
+				delete(h, name)
+			}
+			w.WriteHeader(code)
+			out.status = code
+			return out
+		}
+	}
+	w.WriteHeader(e.Status)
+	if r.Method == http.MethodHead || !bodyAllowed(e.Status) {
+		return out
+	}
+	n, complete := f.copyTo(r.Context(), w, rd)
+	out.bytes = n
+	if !complete && r.Context().Err() == nil {
+		// The upstream body broke off: make the client see a truncated
+		// response rather than a short one that looks complete.
+		panic(http.ErrAbortHandler)
+	}
+	return out
+}
+
+type bodyState int
+
+const (
+	bodyComplete bodyState = iota
+	bodyFailed
+	bodyTooLarge
+)
+
+// awaitBody waits for a flight's complete body. It gives up when the body
+// turns out too large to keep (the flight starts dropping what was sent).
+func (p *Proxy) awaitBody(r *http.Request, f *flight) ([]byte, bodyState) {
+	for {
+		f.mu.Lock()
+		done, err, body, wait, trim := f.done, f.bodyErr, f.buf, f.changed, f.trim
+		f.mu.Unlock()
+		switch {
+		case done && err != nil:
+			return nil, bodyFailed
+		case trim:
+			return nil, bodyTooLarge
+		case done:
+			return body, bodyComplete
+		}
+		select {
+		case <-wait:
+		case <-r.Context().Done():
+			return nil, bodyFailed
+		}
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+func (p *Proxy) upstreamName() string {
+	if p.Upstream == nil {
+		return ""
+	}
+	return p.Upstream.Host
+}
+
+// serveHealth answers the health endpoint (contract §1).
+func (p *Proxy) serveHealth(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Served-By", p.Name)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	status, code := "ok", http.StatusOK
+	if !p.Healthy() {
+		status, code = "draining", http.StatusServiceUnavailable
+	}
+	body, _ := json.Marshal(struct {
+		Pop    string `json:"pop"`
+		Role   string `json:"role"`
+		Status string `json:"status"`
+	}{p.Name, p.Role, status})
+	body = append(body, '\n')
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(body)
+	}
+}
+
+// Healthy reports whether the health endpoint answers 200: not marked down
+// and not shutting down.
+func (p *Proxy) Healthy() bool { return !p.down.Load() && !p.draining.Load() }
+
+// SetDown marks the proxy down (its health endpoint answers 503) or up
+// again. Requests are still served: only health checkers see it.
+func (p *Proxy) SetDown(down bool) { p.down.Store(down) }
+
+// SetDraining makes the health endpoint answer 503 while shutting down.
+func (p *Proxy) SetDraining(draining bool) { p.draining.Store(draining) }

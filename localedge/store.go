@@ -1,0 +1,119 @@
+package localedge
+
+import (
+	"context"
+	"math"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Store holds a cache's responses: for each primary cache key, the list of
+// its stored variants (RFC 9111 §4.1). Implementations must be safe for
+// concurrent use; the Proxy never modifies a slice or Entry it has passed
+// to Set or received from Get.
+type Store interface {
+	// Get returns the variants stored under key, or nil.
+	Get(ctx context.Context, key string) ([]*Entry, error)
+	// Set replaces the variants stored under key; an empty list deletes
+	// the key.
+	Set(ctx context.Context, key string, variants []*Entry) error
+	// Delete removes key and its variants.
+	Delete(ctx context.Context, key string) error
+	// Range calls fn for each key and its variants, in no particular
+	// order, until fn returns false. It reflects concurrent changes or
+	// not, but never returns a key twice.
+	Range(ctx context.Context, fn func(key string, variants []*Entry) bool) error
+}
+
+// StoreStats describes how full a store is.
+type StoreStats struct {
+	Keys     int64 `json:"keys"`     // primary keys (each with one or more variants)
+	Bytes    int64 `json:"bytes"`    // bytes held, as counted by Entry.Size
+	Capacity int64 `json:"capacity"` // the byte bound
+}
+
+// statser is implemented by stores that know their size cheaply.
+type statser interface {
+	Stats() StoreStats
+}
+
+// MemoryStore is a Store in memory, bounded by bytes: when full, the
+// W-TinyLFU policy of github.com/maypok86/otter decides which keys to keep,
+// so a burst of one-off objects does not flush the popular ones.
+type MemoryStore struct {
+	capacity int64
+	cache    *otter.Cache[string, []*Entry]
+}
+
+// DefaultMemoryCapacity is the size of the memory store a Proxy creates
+// when it is given none.
+const DefaultMemoryCapacity = 64 << 20
+
+// NewMemoryStore returns a memory store holding at most capacity bytes
+// (DefaultMemoryCapacity when capacity ≤ 0), as counted by Entry.Size.
+func NewMemoryStore(capacity int64) *MemoryStore {
+	if capacity <= 0 {
+		capacity = DefaultMemoryCapacity
+	}
+	c := otter.Must(&otter.Options[string, []*Entry]{
+		MaximumWeight: uint64(capacity),
+		Weigher: func(key string, variants []*Entry) uint32 {
+			var n int64
+			for _, e := range variants {
+				n += e.Size()
+			}
+			if n > math.MaxUint32 {
+				return math.MaxUint32
+			}
+			return uint32(n)
+		},
+	})
+	return &MemoryStore{capacity: capacity, cache: c}
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(_ context.Context, key string) ([]*Entry, error) {
+	v, _ := s.cache.GetIfPresent(key)
+	return v, nil
+}
+
+// Set implements Store.
+func (s *MemoryStore) Set(_ context.Context, key string, variants []*Entry) error {
+	if len(variants) == 0 {
+		s.cache.Invalidate(key)
+		return nil
+	}
+	s.cache.Set(key, variants)
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(_ context.Context, key string) error {
+	s.cache.Invalidate(key)
+	return nil
+}
+
+// Range implements Store.
+func (s *MemoryStore) Range(ctx context.Context, fn func(string, []*Entry) bool) error {
+	i := 0
+	for k, v := range s.cache.All() {
+		if i++; i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !fn(k, v) {
+			break
+		}
+	}
+	return nil
+}
+
+// Stats reports the store's size.
+func (s *MemoryStore) Stats() StoreStats {
+	return StoreStats{Capacity: s.capacity, Bytes: int64(s.cache.WeightedSize()), Keys: int64(s.cache.EstimatedSize())}
+}
+
+// Close releases the store's background goroutines.
+func (s *MemoryStore) Close() error {
+	s.cache.StopAllGoroutines()
+	return nil
+}

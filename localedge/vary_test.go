@@ -1,0 +1,78 @@
+package localedge
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+func TestVaryFields(t *testing.T) {
+	// RFC 9110 §12.5.5: a list of field names or "*".
+	tests := []struct {
+		h     []string
+		names []string
+		star  bool
+	}{
+		{[]string{"Vary", "Accept-Encoding"}, []string{"Accept-Encoding"}, false},
+		{[]string{"Vary", "foo, BAR", "Vary", "foo"}, []string{"Foo", "Bar"}, false},
+		{[]string{"Vary", "*"}, nil, true},
+		{[]string{"Vary", "Accept, *"}, []string{"Accept"}, true},
+		{[]string{"Vary", " , bad name, ok"}, []string{"Ok"}, false},
+		{nil, nil, false},
+	}
+	for _, tt := range tests {
+		names, star := VaryFields(hdr(tt.h...))
+		if !reflect.DeepEqual(names, tt.names) || star != tt.star {
+			t.Errorf("VaryFields(%q) = %q, %v; want %q, %v", tt.h, names, star, tt.names, tt.star)
+		}
+	}
+}
+
+func TestVaryMatches(t *testing.T) {
+	// RFC 9111 §4.1: selecting fields must match, normalised by combining
+	// lines and removing whitespace; absent must match absent.
+	stored := func(h http.Header, names ...string) []VaryValue { return selectingValues(h, names) }
+	tests := []struct {
+		name   string
+		stored []VaryValue
+		req    http.Header
+		want   bool
+	}{
+		{"same value", stored(hdr("Foo", "1"), "Foo"), hdr("Foo", "1"), true},
+		{"different value", stored(hdr("Foo", "1"), "Foo"), hdr("Foo", "2"), false},
+		{"request omits field", stored(hdr("Foo", "1"), "Foo"), hdr(), false},
+		{"both omit field", stored(hdr("Foo", "1"), "Foo", "Bar"), hdr("Foo", "1"), true},
+		{"whitespace normalised", stored(hdr("Foo", "1,2"), "Foo"), hdr("Foo", " 1, 2 "), true},
+		{"lines combined", stored(hdr("Foo", "1, 2"), "Foo"), hdr("Foo", "1", "Foo", "2"), true},
+		{"other fields ignored", stored(hdr("Foo", "1", "Other", "2"), "Foo"), hdr("Foo", "1", "Other", "3"), true},
+		{"three-way order of fields", stored(hdr("Foo", "1", "Bar", "abc4", "Baz", "789"), "Foo", "Bar", "Baz"), hdr("Foo", "1", "Bar", "abc", "Baz", "789"), false},
+		{"empty value differs from absent", stored(hdr("Foo", ""), "Foo"), hdr(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := VaryMatches(tt.stored, tt.req); got != tt.want {
+				t.Errorf("VaryMatches(%+v, %v) = %v; want %v", tt.stored, tt.req, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelectVariant(t *testing.T) {
+	// RFC 9111 §4.1: with several matching responses, use the most recent.
+	gz := &Entry{Vary: selectingValues(hdr("Accept-Encoding", "gzip"), []string{"Accept-Encoding"}), ResponseTime: t0}
+	br := &Entry{Vary: selectingValues(hdr("Accept-Encoding", "br"), []string{"Accept-Encoding"}), ResponseTime: t0}
+	plainOld := &Entry{ResponseTime: t0}
+	plainNew := &Entry{ResponseTime: t0.Add(1)}
+	if e, _ := selectVariant([]*Entry{gz, br}, hdr("Accept-Encoding", "br")); e != br {
+		t.Errorf("selectVariant(br) picked %+v; want the br variant", e)
+	}
+	if e, fwd := selectVariant([]*Entry{gz, br}, hdr("Accept-Encoding", "zstd")); e != nil || fwd != FwdVaryMiss {
+		t.Errorf("selectVariant(zstd) = %v, %q; want nil, vary-miss", e, fwd)
+	}
+	if e, fwd := selectVariant(nil, hdr()); e != nil || fwd != FwdURIMiss {
+		t.Errorf("selectVariant(none) = %v, %q; want nil, uri-miss", e, fwd)
+	}
+	if e, _ := selectVariant([]*Entry{plainOld, plainNew}, hdr()); e != plainNew {
+		t.Errorf("selectVariant picked the older of two matching responses")
+	}
+}
