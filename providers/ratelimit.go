@@ -12,6 +12,11 @@ import (
 // due. After a 429, PauseUntil holds every caller until the server's
 // Retry-After has passed. It is safe for concurrent use.
 type TokenBucket struct {
+	// Sleep waits d or until ctx is done (nil: a timer). Tests pair it
+	// with the clock given to NewTokenBucket to run in virtual time. Set
+	// it before the first Wait.
+	Sleep func(ctx context.Context, d time.Duration) error
+
 	rate  float64 // tokens per second; <= 0: unlimited (written once)
 	burst float64 // written once
 	now   func() time.Time
@@ -42,7 +47,11 @@ func (b *TokenBucket) Wait(ctx context.Context) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	if err := sleep(ctx, d); err != nil {
+	sleepFn := b.Sleep
+	if sleepFn == nil {
+		sleepFn = sleep
+	}
+	if err := sleepFn(ctx, d); err != nil {
 		b.mu.Lock()
 		b.tokens++
 		b.mu.Unlock()
