@@ -139,6 +139,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 
 	root.AddCommand(
 		newCmdVersion(f),
+		newCmdResolve(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root
