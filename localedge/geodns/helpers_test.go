@@ -62,9 +62,18 @@ func tryExchange(addr, proto string, from netip.Addr, m *dns.Msg) (*dns.Msg, err
 			d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
 		}
 	}
-	c := &dns.Client{Net: proto, Dialer: d, Timeout: 5 * time.Second, UDPSize: 65535}
-	r, _, err := c.Exchange(m, addr)
-	return r, err
+	c := &dns.Client{Net: proto, Dialer: d, Timeout: 2 * time.Second, UDPSize: 65535}
+	// UDP may lose a datagram (a full socket buffer after a flood): retry
+	// as a stub resolver does.
+	var err error
+	for range 3 {
+		var r *dns.Msg
+		r, _, err = c.Exchange(m, addr)
+		if err == nil || proto == "tcp" {
+			return r, err
+		}
+	}
+	return nil, err
 }
 
 func query(name string, qtype uint16) *dns.Msg {
