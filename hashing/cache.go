@@ -1,0 +1,287 @@
+package hashing
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// cacheName is where Fingerprint records what it wrote, in the output's
+// state folder, so the next run into the same folder can reuse unchanged
+// files instead of reading and writing them again.
+const cacheName = stateDir + "/fingerprint-cache.json"
+
+// cacheVersion changes whenever what a build writes for the same input
+// changes, so older caches are ignored.
+const cacheVersion = 1
+
+// racyMargin: a source file modified this close to (or after) the start
+// of the run that cached it might change again without its modification
+// time changing (coarse file system clocks), so it is read again.
+const racyMargin = time.Second
+
+// cacheFile is the incremental cache: for every logical path, the source's
+// size and modification time and what was written for it.
+type cacheFile struct {
+	Version int `json:"version"`
+	// Options is a digest of the options that change outputs; a cache
+	// written with other options is ignored.
+	Options string `json:"options"`
+	// Started is when the run that wrote the cache started (Unix ns).
+	Started int64                  `json:"started"`
+	Files   map[string]*cacheEntry `json:"files"`
+}
+
+type cacheEntry struct {
+	Size          int64  `json:"size"`
+	MTime         int64  `json:"mtime"`
+	Out           string `json:"out"`
+	OutSize       int64  `json:"out_size"`
+	OutMTime      int64  `json:"out_mtime"`
+	SHA256        string `json:"sha256"`
+	Integrity     string `json:"integrity"`
+	Fingerprinted bool   `json:"fingerprinted,omitempty"`
+	Rewritten     bool   `json:"rewritten,omitempty"`
+	// Refs are the file's references to its own site.
+	Refs []cachedRef `json:"refs,omitempty"`
+	// Deps and LateDeps map the logical paths the file names to the output
+	// names its content was written with.
+	Deps      map[string]string         `json:"deps,omitempty"`
+	LateDeps  map[string]string         `json:"late_deps,omitempty"`
+	Encodings map[string]cachedEncoding `json:"encodings,omitempty"`
+}
+
+type cachedEncoding struct {
+	Encoding
+	MTime int64 `json:"mtime"`
+}
+
+// cachedRef is a reference as found in a file, before resolution.
+type cachedRef struct {
+	URL  string  `json:"url"`
+	Base string  `json:"base"`
+	Kind refKind `json:"kind,omitempty"`
+	Late bool    `json:"late,omitempty"`
+	Line int     `json:"line,omitempty"`
+}
+
+// optionsDigest identifies the options that change what is written.
+func (o Options) digest() string {
+	c, err := o.compile()
+	if err != nil {
+		return ""
+	}
+	keep := o.Keep
+	if !o.NoDefaultKeep {
+		keep = append(DefaultKeep(), o.Keep...)
+	}
+	enc := []string{}
+	if c.brotli {
+		enc = append(enc, EncodingBrotli)
+	}
+	if c.gzip {
+		enc = append(enc, EncodingGzip)
+	}
+	b, _ := json.Marshal(struct {
+		V                                   int
+		HashLength                          int
+		Keep, Prehashed, Exclude, Encodings []string
+		BaseURL                             string
+		MinSize                             int64
+	}{cacheVersion, c.hashLen, keep, o.Prehashed, o.Exclude, enc, o.BaseURL, c.minSize})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// loadCache reads the cache of the output folder dir; nil when there is
+// none or it does not apply.
+func loadCache(dir string, opts Options) *cacheFile {
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cacheName)))
+	if err != nil {
+		return nil
+	}
+	var c cacheFile
+	if err := json.Unmarshal(data, &c); err != nil || c.Version != cacheVersion || c.Options != opts.digest() {
+		return nil
+	}
+	return &c
+}
+
+// lookup returns the cache entry of a source file unchanged since the
+// cached run, or nil.
+func (c *cacheFile) lookup(f srcFile) *cacheEntry {
+	if c == nil || f.mtime == 0 {
+		return nil
+	}
+	e := c.Files[f.logical]
+	if e == nil || e.Size != f.size || e.MTime != f.mtime || f.mtime >= c.Started-int64(racyMargin) {
+		return nil
+	}
+	return e
+}
+
+// depsMatch reports whether the files a node names still have the output
+// names its cached output was written with (late links too, when
+// withLate: only once every node is named).
+func (b *builder) depsMatch(n *node, c *cacheEntry, withLate bool) bool {
+	deps, late := currentDeps(n, withLate)
+	return maps.Equal(deps, c.Deps) && (!withLate || maps.Equal(late, c.LateDeps))
+}
+
+// currentDeps maps the files a node names to their output names. Only
+// files the node waits for (or that keep their names) are read, so it is
+// safe while other nodes are processed; late links only when withLate.
+func currentDeps(n *node, withLate bool) (deps, late map[string]string) {
+	for _, l := range n.links {
+		if l.target == nil || l.Late && !withLate {
+			continue
+		}
+		m := &deps
+		if l.Late {
+			m = &late
+		}
+		if *m == nil {
+			*m = make(map[string]string)
+		}
+		out := l.target.logical // known before the target is processed
+		if !l.target.fixedName() {
+			out = l.target.out
+		}
+		(*m)[l.target.logical] = out
+	}
+	return deps, late
+}
+
+// reuse takes a node's output from the previous build when neither it
+// nor the names of the files it references changed.
+func (b *builder) reuse(n *node) bool {
+	c := n.cached
+	if c == nil || b.dir == nil || b.dir.prev == "" || !b.depsMatch(n, c, false) {
+		return false
+	}
+	if n.hasLate {
+		// The name is known; the output waits for the late links.
+		if b.claim(c.Out, n.logical) != nil {
+			return false
+		}
+		n.out, n.fingerprinted = c.Out, c.Fingerprinted
+		n.reusePending = c
+		return true
+	}
+	return b.linkCached(n, c)
+}
+
+// linkCached hard-links a node's previous outputs into the new build.
+func (b *builder) linkCached(n *node, c *cacheEntry) bool {
+	if b.claim(c.Out, n.logical) != nil || !b.dir.link(c.Out, c.OutSize, c.OutMTime) {
+		return false
+	}
+	for _, e := range c.Encodings {
+		if b.claim(e.Path, n.logical) != nil || !b.dir.link(e.Path, e.Size, e.MTime) {
+			return false
+		}
+	}
+	n.out, n.fingerprinted = c.Out, c.Fingerprinted
+	n.sha256, n.integrity, n.outSize = c.SHA256, c.Integrity, c.OutSize
+	n.rewritten = c.Rewritten
+	n.encodings = nil
+	for enc, e := range c.Encodings {
+		if n.encodings == nil {
+			n.encodings = make(map[string]Encoding)
+		}
+		n.encodings[enc] = e.Encoding
+	}
+	n.reused = true
+	n.record = c
+	return true
+}
+
+// newCache records what a build wrote into the folder out.
+func (b *builder) newCache(opts Options) (*cacheFile, error) {
+	c := &cacheFile{Version: cacheVersion, Options: opts.digest(), Started: b.start.UnixNano(), Files: make(map[string]*cacheEntry, len(b.nodes))}
+	for _, n := range b.nodes {
+		if n.mtime == 0 {
+			continue
+		}
+		if n.record != nil {
+			c.Files[n.logical] = n.record
+			continue
+		}
+		size, mtime, ok := b.dir.stat(n.out)
+		if !ok || size != n.outSize {
+			continue
+		}
+		e := &cacheEntry{
+			Size: n.size, MTime: n.mtime,
+			Out: n.out, OutSize: size, OutMTime: mtime,
+			SHA256: n.sha256, Integrity: n.integrity,
+			Fingerprinted: n.fingerprinted, Rewritten: n.rewritten,
+		}
+		for _, l := range n.links {
+			e.Refs = append(e.Refs, l.cachedRef)
+		}
+		e.Deps, e.LateDeps = currentDeps(n, true)
+		complete := true
+		for enc, en := range n.encodings {
+			s, m, ok := b.dir.stat(en.Path)
+			if !ok || s != en.Size {
+				complete = false
+				break
+			}
+			if e.Encodings == nil {
+				e.Encodings = make(map[string]cachedEncoding)
+			}
+			e.Encodings[enc] = cachedEncoding{Encoding: en, MTime: m}
+		}
+		if complete {
+			c.Files[n.logical] = e
+		}
+	}
+	return c, nil
+}
+
+// writeCache writes the cache into the output folder.
+func writeCache(root string, c *cacheFile) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	p := filepath.Join(root, filepath.FromSlash(cacheName))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// writtenByFingerprint reports whether the folder dir is empty or holds
+// a previous Fingerprint output (its cache or a manifest), so replacing it
+// loses nothing the user made.
+func writtenByFingerprint(dir, manifest string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	if len(entries) == 0 {
+		return true
+	}
+	for _, name := range []string{cacheName, manifest} {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name))); err == nil {
+			return true
+		}
+	}
+	return slices.ContainsFunc(entries, func(e os.DirEntry) bool {
+		return strings.EqualFold(e.Name(), DefaultManifestName)
+	})
+}

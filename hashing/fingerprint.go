@@ -1,0 +1,200 @@
+package hashing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DirOptions are the options of Fingerprint and FingerprintDir on top of
+// the build's.
+type DirOptions struct {
+	Options
+	// Force replaces the output folder even when it holds files that a
+	// previous fingerprint run did not write.
+	Force bool
+	// NoCache ignores the incremental cache of the previous run: every
+	// file is read and written again.
+	NoCache bool
+}
+
+// FingerprintDir fingerprints the folder srcDir into outDir after checking
+// that both make sense (see CheckPaths). Errors name files by their path
+// under srcDir.
+func FingerprintDir(ctx context.Context, srcDir, outDir string, opts DirOptions) (*Result, error) {
+	if err := CheckPaths(srcDir, outDir); err != nil {
+		return nil, err
+	}
+	return fingerprint(ctx, os.DirFS(srcDir), outDir, opts, srcDir)
+}
+
+// Fingerprint builds src into the folder dir (see Build) so that a failure
+// leaves dir as it was: the build is written into a temporary sibling of
+// dir, which then replaces dir in one rename. Files unchanged since the
+// previous run into dir (same size and modification time, and the files
+// they name kept their names) are hard-linked from it instead of read and
+// written again.
+func Fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions) (*Result, error) {
+	return fingerprint(ctx, src, dir, opts, "")
+}
+
+func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, label string) (res *Result, err error) {
+	if _, err := opts.compile(); err != nil {
+		return nil, err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, err)
+	}
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = resolved
+	}
+	info, err := os.Stat(dir)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("output %s: %w", dir, unwrapPathError(err))
+	case exists && !info.IsDir():
+		return nil, fmt.Errorf("output %s: exists and is not a folder", dir)
+	}
+	manifest := opts.ManifestName
+	if manifest == "" {
+		manifest = DefaultManifestName
+	}
+	if exists && !opts.Force && !writtenByFingerprint(dir, manifest) {
+		return nil, fmt.Errorf("output %s: the folder holds files that cdnctl fingerprint did not write, and it would be replaced; empty it or force", dir)
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, unwrapPathError(err))
+	}
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".cdnctl-new-")
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staging)
+		}
+	}()
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, err)
+	}
+	out := NewDirOutput(staging)
+	env := buildEnv{label: label}
+	if exists && !opts.NoCache {
+		if env.prev = loadCache(dir, opts.Options); env.prev != nil {
+			out.prev = dir
+		}
+	}
+	b, res, err := buildWith(ctx, src, out, opts.Options, env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.newCache(opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeCache(staging, c); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !exists {
+		if err := os.Rename(staging, dir); err != nil {
+			return nil, fmt.Errorf("output %s: %w", dir, err)
+		}
+		return res, nil
+	}
+	old, err := swapDirs(staging, dir)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return res, fmt.Errorf("output %s: remove the previous output %s: %w", dir, old, err)
+	}
+	return res, nil
+}
+
+// swapDirs puts the folder staging in place of dir and returns where the
+// previous dir now is (to be removed).
+func swapDirs(staging, dir string) (old string, err error) {
+	if exchangeDirs(staging, dir) == nil {
+		return staging, nil
+	}
+	old = strings.TrimSuffix(staging, string(filepath.Separator)) + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return "", err
+	}
+	if err := os.Rename(staging, dir); err != nil {
+		if rerr := os.Rename(old, dir); rerr != nil {
+			return "", fmt.Errorf("%w (and restoring the previous output failed: it is in %s)", err, old)
+		}
+		return "", err
+	}
+	return old, nil
+}
+
+// CheckPaths checks the folders of a fingerprint run: srcDir must be a
+// folder, and outDir (which is replaced) must be neither srcDir, inside it,
+// nor around it.
+func CheckPaths(srcDir, outDir string) error {
+	info, err := os.Stat(srcDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("source %s: no such folder", srcDir)
+	case err != nil:
+		return fmt.Errorf("source %s: %w", srcDir, unwrapPathError(err))
+	case !info.IsDir():
+		return fmt.Errorf("source %s: not a folder", srcDir)
+	}
+	src, err := realPath(srcDir)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", srcDir, err)
+	}
+	out, err := realPath(outDir)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", outDir, err)
+	}
+	switch {
+	case src == out:
+		return fmt.Errorf("output %s is the source folder: choose another output folder", outDir)
+	case within(out, src):
+		return fmt.Errorf("output %s is inside the source folder %s: choose a folder outside it", outDir, srcDir)
+	case within(src, out):
+		return fmt.Errorf("source %s is inside the output folder %s, which is replaced: choose another output folder", srcDir, outDir)
+	}
+	return nil
+}
+
+// realPath returns p absolute with symbolic links resolved, for the part
+// of it that exists.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
+}
+
+// within reports whether p is strictly inside dir.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}

@@ -1,0 +1,313 @@
+package hashing
+
+import (
+	"bytes"
+	"html"
+	"net/url"
+	"strings"
+
+	xhtml "golang.org/x/net/html"
+)
+
+// htmlRefs returns the URLs of an HTML document served at doc: src, href,
+// srcset, poster, data, lazy-loading data-src/data-srcset, <meta> image
+// URLs (og:image…), inline style="" and <style> CSS. A <base href> changes
+// what later relative URLs resolve against.
+func htmlRefs(src []byte, doc *url.URL) []ref {
+	var refs []ref
+	base := doc
+	z := xhtml.NewTokenizer(bytes.NewReader(src))
+	off := 0
+	inStyle := false
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			break
+		}
+		n := len(z.Raw())
+		start := off
+		off += n
+		switch tt {
+		case xhtml.TextToken:
+			if inStyle {
+				refs = append(refs, cssRefs(src[start:off], start, base)...)
+			}
+		case xhtml.EndTagToken:
+			inStyle = false
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			inStyle = tag == "style" && tt == xhtml.StartTagToken
+			attrs := scanAttrs(src[start:off], start)
+			var newBase *url.URL
+			refs, newBase = tagRefs(refs, tag, attrs, base, src)
+			if newBase != nil {
+				base = newBase
+			}
+		}
+	}
+	return refs
+}
+
+// attr is one attribute of a start tag, with the byte range of its value
+// in the document.
+type attr struct {
+	key        string // lower case
+	start, end int    // value range in the document
+	raw        string // the value as written
+	val        string // the value with character references decoded
+	quoted     bool
+}
+
+// scanAttrs lists the attributes of the start tag raw (which starts at
+// byte off of the document), following the HTML tokenizer's rules.
+func scanAttrs(raw []byte, off int) []attr {
+	var attrs []attr
+	i := 1
+	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+	for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
+		i++
+	}
+	for i < len(raw) {
+		for i < len(raw) && (isSpace(raw[i]) || raw[i] == '/') {
+			i++
+		}
+		if i >= len(raw) || raw[i] == '>' {
+			break
+		}
+		ks := i
+		i++ // a leading '=' belongs to the name
+		for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' && raw[i] != '=' {
+			i++
+		}
+		a := attr{key: strings.ToLower(string(raw[ks:i]))}
+		j := i
+		for j < len(raw) && isSpace(raw[j]) {
+			j++
+		}
+		if j < len(raw) && raw[j] == '=' {
+			j++
+			for j < len(raw) && isSpace(raw[j]) {
+				j++
+			}
+			if j < len(raw) && (raw[j] == '"' || raw[j] == '\'') {
+				q := raw[j]
+				vs := j + 1
+				ve := bytes.IndexByte(raw[vs:], q)
+				if ve < 0 {
+					ve = len(raw) - vs
+				}
+				a.start, a.end, a.quoted = off+vs, off+vs+ve, true
+				i = vs + ve + 1
+			} else {
+				vs := j
+				for j < len(raw) && !isSpace(raw[j]) && raw[j] != '>' {
+					j++
+				}
+				a.start, a.end = off+vs, off+j
+				i = j
+			}
+			a.raw = string(raw[a.start-off : a.end-off])
+			a.val = html.UnescapeString(a.raw)
+		}
+		attrs = append(attrs, a)
+	}
+	return attrs
+}
+
+// metaURLProps are <meta property|name> whose content is a URL fetched by
+// crawlers and browsers.
+var metaURLProps = map[string]bool{
+	"og:image": true, "og:image:url": true, "og:image:secure_url": true,
+	"og:video": true, "og:video:url": true, "og:video:secure_url": true,
+	"og:audio": true, "og:audio:url": true, "og:audio:secure_url": true,
+	"twitter:image": true, "twitter:image:src": true, "twitter:player:stream": true,
+	"msapplication-tileimage": true, "msapplication-config": true,
+	"msapplication-square70x70logo": true, "msapplication-square150x150logo": true,
+	"msapplication-wide310x150logo": true, "msapplication-square310x310logo": true,
+}
+
+// resourceRels are <link rel> values whose href is fetched with the page.
+var resourceRels = map[string]bool{
+	"stylesheet": true, "icon": true, "shortcut": true, "apple-touch-icon": true,
+	"apple-touch-icon-precomposed": true, "apple-touch-startup-image": true, "mask-icon": true,
+	"preload": true, "modulepreload": true, "prefetch": true, "manifest": true, "fluid-icon": true,
+}
+
+func tagRefs(refs []ref, tag string, attrs []attr, base *url.URL, src []byte) ([]ref, *url.URL) {
+	get := func(k string) *attr {
+		for i := range attrs {
+			if attrs[i].key == k && attrs[i].start != attrs[i].end {
+				return &attrs[i]
+			}
+		}
+		return nil
+	}
+	add := func(a *attr, kind refKind) {
+		if a != nil {
+			refs = append(refs, attrRef(a, base, kind))
+		}
+	}
+	addSrcset := func(a *attr) {
+		if a != nil {
+			refs = append(refs, srcsetRefs(a, base)...)
+		}
+	}
+	var newBase *url.URL
+	switch tag {
+	case "base":
+		if a := get("href"); a != nil {
+			if u, err := url.Parse(strings.TrimSpace(a.val)); err == nil {
+				newBase = base.ResolveReference(u)
+			}
+		}
+	case "a", "area":
+		add(get("href"), refLink)
+	case "iframe", "frame":
+		add(get("src"), refLink)
+		add(get("data-src"), refLink)
+	case "link":
+		kind := refLink
+		for _, r := range strings.Fields(strings.ToLower(attrValue(get("rel")))) {
+			if resourceRels[r] {
+				kind = refResource
+			}
+		}
+		add(get("href"), kind)
+		addSrcset(get("imagesrcset"))
+	case "meta":
+		prop := strings.ToLower(attrValue(get("property")) + attrValue(get("name")) + attrValue(get("itemprop")))
+		if metaURLProps[prop] || prop == "image" {
+			add(get("content"), refResource)
+		}
+	case "object":
+		add(get("data"), refResource)
+	case "video":
+		add(get("poster"), refResource)
+		add(get("src"), refResource)
+	case "body", "table", "td", "th":
+		add(get("background"), refResource)
+	case "use", "image", "feimage":
+		add(get("href"), refResource)
+		add(get("xlink:href"), refResource)
+	default:
+		add(get("src"), refResource)
+		add(get("data-src"), refResource)
+		addSrcset(get("srcset"))
+		addSrcset(get("data-srcset"))
+	}
+	if a := get("style"); a != nil {
+		if a.raw == a.val {
+			refs = append(refs, cssRefs(src[a.start:a.end], a.start, base)...)
+		} else {
+			// Character references in the attribute: find the URLs in the
+			// decoded CSS and write the attribute back escaped.
+			g := attrGroup(a)
+			for _, r := range cssRefs([]byte(a.val), 0, base) {
+				r.group = g
+				refs = append(refs, r)
+			}
+		}
+	}
+	return refs, newBase
+}
+
+func attrValue(a *attr) string {
+	if a == nil {
+		return ""
+	}
+	return a.val
+}
+
+// attrRef is the reference an attribute value holds. Leading and
+// trailing spaces are not part of the URL.
+func attrRef(a *attr, base *url.URL, kind refKind) ref {
+	var g *refGroup
+	v := a.raw
+	start := a.start
+	if a.raw != a.val {
+		g, v, start = attrGroup(a), a.val, 0
+	}
+	lead := len(v) - len(strings.TrimLeft(v, " \t\n\r\f"))
+	u := strings.TrimSpace(v)
+	return ref{start: start + lead, end: start + lead + len(u), text: u, url: u, base: base, kind: kind, group: g}
+}
+
+// attrGroup holds the decoded value of an attribute written with
+// character references, so its URLs are rewritten in the decoded text and
+// the whole value is written back escaped.
+func attrGroup(a *attr) *refGroup {
+	quoted := a.quoted
+	return &refGroup{start: a.start, end: a.end, val: a.val, escape: func(s string) string { return escapeAttr(s, quoted) }}
+}
+
+// escapeAttr escapes an attribute value.
+func escapeAttr(s string, quoted bool) string {
+	s = html.EscapeString(s)
+	if !quoted {
+		s = strings.NewReplacer(" ", "&#32;", "\t", "&#9;", "\n", "&#10;", "\f", "&#12;", "\r", "&#13;", ">", "&gt;").Replace(s)
+	}
+	return s
+}
+
+// srcsetRefs parses a srcset attribute ("a.png 1x, b.png 2x") and returns
+// one reference per image candidate.
+func srcsetRefs(a *attr, base *url.URL) []ref {
+	var g *refGroup
+	v, start := a.raw, a.start
+	if a.raw != a.val {
+		g, v, start = attrGroup(a), a.val, 0
+	}
+	var refs []ref
+	for _, c := range parseSrcset(v) {
+		u := v[c[0]:c[1]]
+		refs = append(refs, ref{start: start + c[0], end: start + c[1], text: u, url: u, base: base, kind: refResource, group: g})
+	}
+	return refs
+}
+
+// parseSrcset returns the byte ranges of the URLs of a srcset value
+// (WHATWG "parse a srcset attribute").
+func parseSrcset(s string) [][2]int {
+	var out [][2]int
+	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+	i := 0
+	for i < len(s) {
+		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		start := i
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		end := i
+		if s[end-1] == ',' {
+			for end > start && s[end-1] == ',' {
+				end--
+			}
+			if end > start {
+				out = append(out, [2]int{start, end})
+			}
+			continue
+		}
+		out = append(out, [2]int{start, end})
+		// Skip the descriptors up to the next comma outside parentheses.
+		depth := 0
+		for i < len(s) {
+			c := s[i]
+			if c == '(' {
+				depth++
+			} else if c == ')' && depth > 0 {
+				depth--
+			} else if c == ',' && depth == 0 {
+				i++
+				break
+			}
+			i++
+		}
+	}
+	return out
+}

@@ -1,0 +1,173 @@
+package hashing
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// Output receives the files of a build. A file's name depends on its
+// content, so it is written first and named last.
+type Output interface {
+	// Create starts a new file.
+	Create() (OutputFile, error)
+}
+
+// OutputFile is a file being written to an Output.
+type OutputFile interface {
+	io.Writer
+	// Commit gives the file its slash-separated name (creating folders as
+	// needed) and closes it.
+	Commit(name string) error
+	// Abort discards the file. It is safe to call after Commit (then it
+	// does nothing).
+	Abort() error
+}
+
+// Discard is an Output that writes nothing: Build with it computes the
+// names, hashes and manifest of a dry run.
+var Discard Output = discard{}
+
+type discard struct{}
+
+func (discard) Create() (OutputFile, error) { return discardFile{}, nil }
+
+type discardFile struct{}
+
+func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
+func (discardFile) Commit(string) error         { return nil }
+func (discardFile) Abort() error                { return nil }
+
+// DirOutput writes a build into the folder Root, which must exist.
+type DirOutput struct {
+	Root string
+
+	// prev, when set, is a previous build of the same source: unchanged
+	// files are hard-linked from it instead of written again.
+	prev string
+
+	tmpSeq atomic.Uint64 // numbers temporary files
+
+	mu      sync.Mutex          // guards madeDir
+	madeDir map[string]struct{} // folders known to exist
+}
+
+// NewDirOutput returns an Output writing into the existing folder root.
+func NewDirOutput(root string) *DirOutput {
+	return &DirOutput{Root: root}
+}
+
+// Create implements Output: the file is written under a temporary name in
+// Root and renamed on Commit.
+func (d *DirOutput) Create() (OutputFile, error) {
+	for {
+		name := filepath.Join(d.Root, ".cdnctl-tmp-"+strconv.FormatUint(d.tmpSeq.Add(1), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("output: %w", err)
+		}
+		return &dirFile{d: d, f: f}, nil
+	}
+}
+
+func (d *DirOutput) mkdirFor(name string) error {
+	dir := path.Dir(name)
+	if dir == "." {
+		return nil
+	}
+	d.mu.Lock()
+	_, ok := d.madeDir[dir]
+	d.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Join(d.Root, filepath.FromSlash(dir)), 0o755); err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	d.mu.Lock()
+	if d.madeDir == nil {
+		d.madeDir = make(map[string]struct{})
+	}
+	d.madeDir[dir] = struct{}{}
+	d.mu.Unlock()
+	return nil
+}
+
+// path returns the OS path of a name.
+func (d *DirOutput) path(name string) string {
+	return filepath.Join(d.Root, filepath.FromSlash(name))
+}
+
+// link hard-links name from the previous build, after checking that the
+// file there is still the one recorded (size and modification time).
+func (d *DirOutput) link(name string, size, mtime int64) bool {
+	if d.prev == "" {
+		return false
+	}
+	old := filepath.Join(d.prev, filepath.FromSlash(name))
+	info, err := os.Lstat(old)
+	if err != nil || !info.Mode().IsRegular() || info.Size() != size || info.ModTime().UnixNano() != mtime {
+		return false
+	}
+	if err := d.mkdirFor(name); err != nil {
+		return false
+	}
+	return os.Link(old, d.path(name)) == nil
+}
+
+// stat returns the size and modification time of a written file.
+func (d *DirOutput) stat(name string) (size, mtime int64, ok bool) {
+	info, err := os.Lstat(d.path(name))
+	if err != nil {
+		return 0, 0, false
+	}
+	return info.Size(), info.ModTime().UnixNano(), true
+}
+
+type dirFile struct {
+	d    *DirOutput
+	f    *os.File
+	done bool
+}
+
+func (f *dirFile) Write(p []byte) (int, error) { return f.f.Write(p) }
+
+func (f *dirFile) Commit(name string) error {
+	if f.done {
+		return fmt.Errorf("output %s: already committed", name)
+	}
+	f.done = true
+	tmp := f.f.Name()
+	if err := f.f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("output %s: %w", name, err)
+	}
+	if err := f.d.mkdirFor(name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, f.d.path(name)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("output %s: %w", name, err)
+	}
+	return nil
+}
+
+func (f *dirFile) Abort() error {
+	if f.done {
+		return nil
+	}
+	f.done = true
+	f.f.Close()
+	return os.Remove(f.f.Name())
+}

@@ -1,0 +1,238 @@
+package hashing
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+)
+
+// refKind says how a reference is used, which decides whether a missing
+// target is worth reporting.
+type refKind uint8
+
+const (
+	// refResource is fetched by the page (img src, stylesheet, url()):
+	// a missing target is a broken page and is reported.
+	refResource refKind = iota
+	// refLink is navigated to (a href, start_url): the server may route
+	// it, so a missing target is not reported unless it names a file
+	// type that cannot be a page.
+	refLink
+	// refSource is a source map's "sources" entry: original sources are
+	// usually not deployed, so a missing one is not reported.
+	refSource
+)
+
+// ref is one URL found in a file.
+type ref struct {
+	start, end int    // byte range of text in the file
+	text       string // the URL as written in the file
+	url        string // text decoded from its container (HTML entities, CSS or JSON escapes)
+	base       *url.URL
+	kind       refKind
+	// late marks a source map's "file": the generated file names the map
+	// and the map names the generated file, so this one is filled in after
+	// both are named and does not count in the map's hash.
+	late bool
+	// encode writes a URL back in the container's syntax; nil when text
+	// and url are the same.
+	encode func(string) string
+	// group, when set, is an enclosing value written with escapes (an
+	// HTML attribute with character references): start and end are
+	// offsets in group.val, and the group is written back as a whole.
+	group *refGroup
+}
+
+// refGroup is a decoded container of references (see ref.group).
+type refGroup struct {
+	start, end int    // byte range in the file
+	val        string // the decoded text
+	escape     func(string) string
+}
+
+// site resolves URLs found in files to logical paths.
+type site struct {
+	root *url.URL // the site root: Options.BaseURL or https://cdnctl.invalid/
+	// exists reports whether a logical path is a file of the build.
+	exists func(string) bool
+}
+
+const placeholderHost = "cdnctl.invalid"
+
+func newSite(baseURL string, exists func(string) bool) (*site, error) {
+	root := &url.URL{Scheme: "https", Host: placeholderHost, Path: "/"}
+	if baseURL != "" {
+		u, err := url.Parse(baseURL)
+		if err != nil {
+			return nil, fmt.Errorf("base URL %q: %w", baseURL, err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return nil, fmt.Errorf("base URL %q: want an absolute http or https URL such as https://www.example.com/", baseURL)
+		}
+		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("base URL %q: want no query, fragment or user", baseURL)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		u.RawPath = ""
+		root = u
+	}
+	return &site{root: root, exists: exists}, nil
+}
+
+// docURL is the URL a logical path is served at.
+func (s *site) docURL(logical string) *url.URL {
+	return s.root.ResolveReference(&url.URL{Path: logical})
+}
+
+// resolution is what a URL points to.
+type resolution uint8
+
+const (
+	resExternal resolution = iota // another site, data:, mailto:, a fragment of the same document
+	resFound                      // a file of the build
+	resMissing                    // a path of this site with no file
+)
+
+// resolve returns the logical path the URL u (relative to base) names.
+func (s *site) resolve(base *url.URL, u string) (logical string, res resolution) {
+	u = strings.TrimSpace(u)
+	if u == "" || u[0] == '#' || u[0] == '?' {
+		return "", resExternal
+	}
+	if i := strings.IndexAny(u, ":/?#"); i > 0 && u[i] == ':' {
+		switch strings.ToLower(u[:i]) {
+		case "http", "https":
+		default:
+			return "", resExternal // data:, mailto:, javascript:, blob:, tel:, webpack: …
+		}
+	}
+	if strings.ContainsAny(u, "{}$") && (strings.Contains(u, "{{") || strings.Contains(u, "${")) {
+		return "", resExternal // a template placeholder
+	}
+	ref, err := url.Parse(u)
+	if err != nil {
+		return "", resExternal
+	}
+	abs := base.ResolveReference(ref)
+	if abs.Scheme != "http" && abs.Scheme != "https" || !strings.EqualFold(hostOnly(abs), hostOnly(s.root)) || portOf(abs) != portOf(s.root) {
+		return "", resExternal
+	}
+	p := abs.Path
+	if !strings.HasPrefix(p, s.root.Path) {
+		return "", resExternal // outside the site's base path
+	}
+	p = p[len(s.root.Path):]
+	if p == "" || strings.HasSuffix(p, "/") {
+		p += "index.html"
+	}
+	if s.exists(p) {
+		return p, resFound
+	}
+	if path.Ext(p) == "" {
+		for _, alt := range []string{p + ".html", p + "/index.html"} {
+			if s.exists(alt) {
+				return alt, resFound
+			}
+		}
+	}
+	return p, resMissing
+}
+
+func hostOnly(u *url.URL) string { return u.Hostname() }
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" && !(p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http") {
+		return p
+	}
+	return ""
+}
+
+// reportMissing says whether a missing target of this kind is an error of
+// the site rather than a route the server may answer.
+func reportMissing(kind refKind, logical string) bool {
+	switch kind {
+	case refResource:
+		return true
+	case refLink:
+		ext := strings.ToLower(path.Ext(logical))
+		if ext == "" || ext == ".html" || ext == ".htm" || ext == ".php" {
+			return false
+		}
+		_, known := webTypes[ext]
+		return known
+	}
+	return false
+}
+
+// rewriteURL returns u pointing at output instead of target: the last
+// segment of its path is renamed from target's base name to output's,
+// keeping how u spells the rest (relative or absolute, escapes, query,
+// fragment). When the last segment does not spell target's base name (a
+// folder URL, an odd spelling), the whole path is replaced by output's URL
+// under the site root.
+func (s *site) rewriteURL(u, target, output string) string {
+	oldBase, newBase := path.Base(target), path.Base(output)
+	p, suffix := u, ""
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		p, suffix = u[:i], u[i:]
+	}
+	i := strings.LastIndexByte(p, '/')
+	seg := p[i+1:]
+	if seg == oldBase {
+		return p[:i+1] + newBase + suffix
+	}
+	if dec, err := url.PathUnescape(seg); err == nil && dec == oldBase {
+		// The name was written with escapes ("my%20logo.png"): insert the
+		// hash before the extension as written.
+		oldStem, oldExt := splitExt(oldBase)
+		newStem, newExt := splitExt(newBase)
+		if oldExt == newExt && strings.HasPrefix(newStem, oldStem) && strings.HasSuffix(seg, oldExt) {
+			return p[:i+1] + seg[:len(seg)-len(oldExt)] + newStem[len(oldStem):] + oldExt + suffix
+		}
+		return p[:i+1] + (&url.URL{Path: newBase}).EscapedPath() + suffix
+	}
+	abs := s.docURL(output)
+	if parsed, err := url.Parse(p); err == nil && parsed.Host != "" {
+		// Keep the scheme and host as written ("//cdn.example.com/…").
+		parsed.Path, parsed.RawPath = abs.Path, ""
+		return parsed.String() + suffix
+	}
+	return abs.EscapedPath() + suffix
+}
+
+// edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// applyEdits returns src with edits applied; edits must not overlap.
+func applyEdits(src []byte, edits []edit) []byte {
+	if len(edits) == 0 {
+		return src
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
+	var buf bytes.Buffer
+	buf.Grow(len(src) + 16*len(edits))
+	last := 0
+	for _, e := range edits {
+		buf.Write(src[last:e.start])
+		buf.WriteString(e.text)
+		last = e.end
+	}
+	buf.Write(src[last:])
+	return buf.Bytes()
+}
+
+// lineAt returns the 1-based line of byte offset off in src.
+func lineAt(src []byte, off int) int {
+	if off > len(src) {
+		off = len(src)
+	}
+	return bytes.Count(src[:off], []byte{'\n'}) + 1
+}
