@@ -1,6 +1,127 @@
 package commands
 
-// OriginConfig is the `origin:` section of cdnctl.yaml.
-type OriginConfig struct{}
+import (
+	"fmt"
+	"time"
 
-func defaultOriginConfig() OriginConfig { return OriginConfig{} }
+	"github.com/cdnctl/cdnctl/providers"
+)
+
+// OriginConfig is the `origin:` section of cdnctl.yaml: where `cdnctl
+// push` (and deploy) upload the site, and how. docs/config.md documents
+// every key.
+type OriginConfig struct {
+	// Target is s3://bucket/prefix, file:///path, or a folder (--to).
+	Target string `yaml:"target"`
+	// Endpoint is an S3-compatible service's URL (R2, MinIO); path-style
+	// addressing unless VirtualHostStyle.
+	Endpoint         string `yaml:"endpoint"`
+	VirtualHostStyle bool   `yaml:"virtual_host_style"`
+	Region           string `yaml:"region"`
+	Profile          string `yaml:"profile"`
+	Concurrency      int    `yaml:"concurrency"`
+	// MaxDeletes caps deletions per push (-1: no cap, 0: never delete).
+	MaxDeletes int `yaml:"max_deletes"`
+	// Protect lists key prefixes push never deletes.
+	Protect []string `yaml:"protect"`
+	// KeepDeploys and KeepFor: an old fingerprinted asset is deleted only
+	// once no deploy among the last KeepDeploys referenced it and it has
+	// been unreferenced for KeepFor.
+	KeepDeploys int           `yaml:"keep_deploys"`
+	KeepFor     time.Duration `yaml:"keep_for"`
+	// Manifest is the fingerprint manifest's name in the site folder.
+	Manifest string `yaml:"manifest"`
+	// Exclude, EntryPoints and Order are globs (see docs/push.md).
+	Exclude     []string `yaml:"exclude"`
+	EntryPoints []string `yaml:"entry_points"`
+	Order       []string `yaml:"order"`
+	// Precompressed is siblings, none, gzip or br.
+	Precompressed string       `yaml:"precompressed"`
+	Rules         []OriginRule `yaml:"rules"`
+}
+
+// OriginRule sets headers on the files matching a glob (first match wins).
+type OriginRule struct {
+	Match         string            `yaml:"match"`
+	CacheControl  string            `yaml:"cache_control"`
+	ContentType   string            `yaml:"content_type"`
+	Tags          []string          `yaml:"tags"`
+	Headers       map[string]string `yaml:"headers"`
+	Precompressed string            `yaml:"precompressed"`
+}
+
+func defaultOriginConfig() OriginConfig {
+	return OriginConfig{
+		Concurrency:   providers.DefaultConcurrency,
+		MaxDeletes:    providers.DefaultMaxDeletes,
+		KeepDeploys:   providers.DefaultRetention.Deploys,
+		KeepFor:       providers.DefaultRetention.Age,
+		EntryPoints:   append([]string(nil), providers.DefaultEntryPoints...),
+		Precompressed: providers.PrecompressedSiblings,
+	}
+}
+
+// compiledOrigin is an OriginConfig checked and turned into the options of
+// the providers package.
+type compiledOrigin struct {
+	plan providers.PlanOptions
+	scan providers.ScanOptions
+}
+
+// compile validates c; errors name the key (origin.xxx) and what was
+// expected.
+func (c OriginConfig) compile() (*compiledOrigin, error) {
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		return nil, fmt.Errorf("origin.concurrency %d: want 1 to 1024", c.Concurrency)
+	}
+	if c.MaxDeletes < -1 {
+		return nil, fmt.Errorf("origin.max_deletes %d: want -1 (no limit) or more", c.MaxDeletes)
+	}
+	if c.KeepDeploys < 0 {
+		return nil, fmt.Errorf("origin.keep_deploys %d: want 0 or more", c.KeepDeploys)
+	}
+	if c.KeepFor < 0 {
+		return nil, fmt.Errorf("origin.keep_for %s: want 0 or more", c.KeepFor)
+	}
+	if !providers.ValidPrecompressed(c.Precompressed) {
+		return nil, fmt.Errorf("origin.precompressed %q: want siblings, none, gzip or br", c.Precompressed)
+	}
+	exclude, err := providers.CompileGlobs(c.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("origin.exclude: %w", err)
+	}
+	entry, err := providers.CompileGlobs(c.EntryPoints)
+	if err != nil {
+		return nil, fmt.Errorf("origin.entry_points: %w", err)
+	}
+	order, err := providers.CompileGlobs(c.Order)
+	if err != nil {
+		return nil, fmt.Errorf("origin.order: %w", err)
+	}
+	var rules []providers.HeaderRule
+	for i, r := range c.Rules {
+		g, err := providers.CompileGlob(r.Match)
+		if err != nil {
+			return nil, fmt.Errorf("origin.rules[%d].match: %w", i, err)
+		}
+		if !providers.ValidPrecompressed(r.Precompressed) {
+			return nil, fmt.Errorf("origin.rules[%d].precompressed %q: want siblings, none, gzip or br", i, r.Precompressed)
+		}
+		rules = append(rules, providers.HeaderRule{
+			Match: g, CacheControl: r.CacheControl, ContentType: r.ContentType,
+			Tags: r.Tags, Headers: r.Headers, Precompressed: r.Precompressed,
+		})
+	}
+	return &compiledOrigin{
+		plan: providers.PlanOptions{
+			MaxDeletes: c.MaxDeletes,
+			Protected:  c.Protect,
+			Retention:  providers.Retention{Deploys: c.KeepDeploys, Age: c.KeepFor},
+			Ordering:   providers.Ordering{Order: order, EntryPoints: entry},
+		},
+		scan: providers.ScanOptions{
+			Manifest: c.Manifest, Exclude: exclude, EntryPoints: entry,
+			Rules: rules, Precompressed: c.Precompressed,
+		},
+	}, nil
+}

@@ -140,6 +140,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 	root.AddCommand(
 		newCmdVersion(f),
 		newCmdResolve(f),
+		newCmdPush(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root
