@@ -141,6 +141,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdVersion(f),
 		newCmdResolve(f),
 		newCmdPush(f),
+		newCmdFingerprint(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

@@ -144,14 +144,8 @@ func swapDirs(staging, dir string) (old string, err error) {
 // folder, and outDir (which is replaced) must be neither srcDir, inside it,
 // nor around it.
 func CheckPaths(srcDir, outDir string) error {
-	info, err := os.Stat(srcDir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("source %s: no such folder", srcDir)
-	case err != nil:
-		return fmt.Errorf("source %s: %w", srcDir, unwrapPathError(err))
-	case !info.IsDir():
-		return fmt.Errorf("source %s: not a folder", srcDir)
+	if err := CheckSource(srcDir); err != nil {
+		return err
 	}
 	src, err := realPath(srcDir)
 	if err != nil {
@@ -168,6 +162,20 @@ func CheckPaths(srcDir, outDir string) error {
 		return fmt.Errorf("output %s is inside the source folder %s: choose a folder outside it", outDir, srcDir)
 	case within(src, out):
 		return fmt.Errorf("source %s is inside the output folder %s, which is replaced: choose another output folder", srcDir, outDir)
+	}
+	return nil
+}
+
+// CheckSource checks that srcDir is a folder.
+func CheckSource(srcDir string) error {
+	info, err := os.Stat(srcDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("source %s: no such folder", srcDir)
+	case err != nil:
+		return fmt.Errorf("source %s: %w", srcDir, unwrapPathError(err))
+	case !info.IsDir():
+		return fmt.Errorf("source %s: not a folder", srcDir)
 	}
 	return nil
 }

@@ -75,6 +75,14 @@ type compiledOptions struct {
 	workers                  int
 }
 
+// Validate checks the options: hash length, globs, rules, base URL,
+// encodings and manifest paths. Its errors name the faulty option
+// ("rules[2].match[0]: glob …").
+func (o Options) Validate() error {
+	_, err := o.compile()
+	return err
+}
+
 func (o Options) compile() (*compiledOptions, error) {
 	c := &compiledOptions{
 		hashLen:  o.HashLength,

@@ -1,0 +1,321 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cdnctl/cdnctl/hashing"
+	"github.com/cdnctl/cdnctl/sample"
+)
+
+// FingerprintOptions are the inputs of `cdnctl fingerprint`.
+type FingerprintOptions struct {
+	IO     *IOStreams
+	JSON   bool
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	// Src is the source folder; empty when Sample is set.
+	Src    string
+	Sample bool
+	// Out is the output folder (may be empty for a dry run).
+	Out     string
+	DryRun  bool
+	Force   bool
+	NoCache bool
+	Build   hashing.Options
+}
+
+func newCmdFingerprint(f *Factory) *cobra.Command {
+	opts := &FingerprintOptions{IO: f.IO}
+	var (
+		hashLength      int
+		keep, prehashed []string
+		exclude         []string
+		baseURL         string
+		strict          bool
+		compress        []string
+		compressMinSize int64
+		manifest, vite  string
+	)
+	cmd := &cobra.Command{
+		Use:   "fingerprint [SRC] --out DIR",
+		Short: "Copy a site into content-hashed names, rewrite its references, write a manifest",
+		Long: `Copy the site in SRC to DIR, renaming every asset to name.<hash>.ext (the first
+hex digits of its SHA-256) and rewriting the references to it in HTML, CSS,
+JavaScript sourceMappingURL comments, source maps and web app manifests, so
+the site works as before while every asset can be cached for a year.
+
+Entry points keep their names: pages (*.html), robots.txt, sitemaps, feeds,
+favicon.ico, web app manifests, service workers, .well-known/ and dot
+files, plus --keep globs. Files already fingerprinted (an earlier output)
+keep theirs: fingerprinting an output again changes nothing.
+
+DIR also gets precompressed .br and .gz copies of compressible files (when
+smaller), and cdnctl-manifest.json: for every file its hashed path, SHA-256,
+SRI integrity, size, Content-Type, Cache-Control (immutable for hashed
+files, revalidated for entry points, or what the config's rules say),
+headers, cache tags and precompressed copies. References to missing files
+are reported (an error with --strict).
+
+DIR is replaced as a whole when the run succeeds and left as it was when it
+fails. Re-running into the same DIR reuses the files that did not change.
+
+With --sample, the source is cdnctl's embedded sample site. SRC, DIR and
+every option can also come from the fingerprint section of cdnctl.yaml.`,
+		Example: `  cdnctl fingerprint ./public --out ./dist
+  cdnctl fingerprint --sample --out /tmp/cdnctl-site
+  cdnctl fingerprint ./public --out ./dist --base-url https://www.example.com/ --strict
+  cdnctl fingerprint ./public --dry-run --json | jq '.files[] | select(.fingerprinted)'`,
+		Args: wrapArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			opts.JSON, opts.Logger, opts.Now = f.JSON, f.Logger, f.Now
+			build, err := cfg.Fingerprint.options()
+			if err != nil {
+				return fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)
+			}
+			fl := cmd.Flags()
+			if fl.Changed("hash-length") {
+				build.HashLength = hashLength
+			}
+			build.Keep = append(build.Keep, keep...)
+			build.Prehashed = append(build.Prehashed, prehashed...)
+			build.Exclude = append(build.Exclude, exclude...)
+			if fl.Changed("base-url") {
+				build.BaseURL = baseURL
+			}
+			if fl.Changed("strict") {
+				build.Strict = strict
+			}
+			if fl.Changed("compress") {
+				build.Encodings = compressList(compress)
+			}
+			if fl.Changed("compress-min-size") {
+				if compressMinSize <= 0 {
+					return usageErrorf("--compress-min-size %d: want a positive number of bytes", compressMinSize)
+				}
+				build.CompressMinSize = compressMinSize
+			}
+			if fl.Changed("manifest") {
+				build.ManifestName = manifest
+			}
+			if fl.Changed("vite-manifest") {
+				build.ViteManifest = vite
+			}
+			if err := build.Validate(); err != nil {
+				return &UsageError{Err: err}
+			}
+			opts.Build = build
+
+			switch {
+			case len(args) == 1 && opts.Sample:
+				return usageErrorf("give SRC or --sample, not both")
+			case len(args) == 1:
+				opts.Src = args[0]
+			case !opts.Sample:
+				opts.Src = cfg.Fingerprint.Src
+			}
+			if opts.Src == "" && !opts.Sample {
+				return usageErrorf("no source: give SRC, --sample, or fingerprint.src in cdnctl.yaml")
+			}
+			if !fl.Changed("out") {
+				opts.Out = cfg.Fingerprint.Out
+			}
+			if opts.Out == "" && !opts.DryRun {
+				return usageErrorf("no output folder: give --out DIR (or fingerprint.out in cdnctl.yaml)")
+			}
+			return runFingerprint(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Out, "out", "o", "", "output folder, replaced as a whole (config fingerprint.out)")
+	fl.BoolVar(&opts.Sample, "sample", false, "fingerprint cdnctl's embedded sample site instead of SRC")
+	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be written, write nothing")
+	fl.BoolVar(&opts.Force, "force", false, "replace DIR even if it holds files fingerprint did not write")
+	fl.BoolVar(&opts.NoCache, "no-cache", false, "read and write every file again instead of reusing the previous run's output")
+	fl.IntVar(&hashLength, "hash-length", hashing.DefaultHashLength, "hex digits of the hash in fingerprinted names ("+strconv.Itoa(hashing.MinHashLength)+"–"+strconv.Itoa(hashing.MaxHashLength)+")")
+	fl.StringArrayVar(&keep, "keep", nil, "glob of more entry points that keep their names (repeatable)")
+	fl.StringArrayVar(&prehashed, "prehashed", nil, "glob of files already content-hashed by another tool: names kept, served immutable (repeatable)")
+	fl.StringArrayVar(&exclude, "exclude", nil, "glob of files not to copy (repeatable)")
+	fl.StringVar(&baseURL, "base-url", "", "URL the site is served at: absolute references under it are rewritten too")
+	fl.BoolVar(&strict, "strict", false, "fail on references to missing files instead of reporting them")
+	fl.StringSliceVar(&compress, "compress", []string{"br", "gzip"}, "precompressed copies to write: br, gzip, or none")
+	fl.Int64Var(&compressMinSize, "compress-min-size", hashing.DefaultCompressMinSize, "smallest file (bytes) to precompress")
+	fl.StringVar(&manifest, "manifest", hashing.DefaultManifestName, "path of the manifest in DIR")
+	fl.StringVar(&vite, "vite-manifest", "", "also write a Vite-compatible manifest at this path in DIR (e.g. .vite/manifest.json)")
+	return cmd
+}
+
+// configName names where the config came from, for errors.
+func configName(cfg *Config) string {
+	if cfg.Path != "" {
+		return cfg.Path
+	}
+	return "configuration (CDNCTL_* environment)"
+}
+
+// fingerprintSummary is what `cdnctl fingerprint --json` prints.
+type fingerprintSummary struct {
+	Source       string               `json:"source"`
+	Output       string               `json:"output,omitempty"`
+	DryRun       bool                 `json:"dry_run"`
+	Manifest     string               `json:"manifest,omitempty"`
+	ViteManifest string               `json:"vite_manifest,omitempty"`
+	Stats        hashing.Stats        `json:"stats"`
+	Missing      []hashing.MissingRef `json:"missing"`
+	Skipped      []hashing.Skipped    `json:"skipped"`
+	Files        []fingerprintFile    `json:"files,omitempty"`
+	DurationMS   int64                `json:"duration_ms"`
+}
+
+// fingerprintFile is one file of a dry run's listing.
+type fingerprintFile struct {
+	Logical       string   `json:"logical"`
+	Path          string   `json:"path"`
+	Fingerprinted bool     `json:"fingerprinted"`
+	Size          int64    `json:"size"`
+	ContentType   string   `json:"content_type"`
+	CacheControl  string   `json:"cache_control"`
+	Encodings     []string `json:"encodings,omitempty"`
+}
+
+func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
+	start := opts.Now()
+	var (
+		src   fs.FS
+		label string
+		res   *hashing.Result
+		err   error
+	)
+	if opts.Sample {
+		src, label = sample.Site(), "sample site"
+	} else {
+		src, label = nil, opts.Src
+	}
+	dirOpts := hashing.DirOptions{Options: opts.Build, Force: opts.Force, NoCache: opts.NoCache}
+	switch {
+	case opts.DryRun:
+		if !opts.Sample {
+			check := hashing.CheckSource(opts.Src)
+			if opts.Out != "" {
+				check = hashing.CheckPaths(opts.Src, opts.Out)
+			}
+			if check != nil {
+				return fmt.Errorf("fingerprint: %w", check)
+			}
+			src = os.DirFS(opts.Src)
+		}
+		res, err = hashing.Build(ctx, src, hashing.Discard, opts.Build)
+	case opts.Sample:
+		res, err = hashing.Fingerprint(ctx, src, opts.Out, dirOpts)
+	default:
+		res, err = hashing.FingerprintDir(ctx, opts.Src, opts.Out, dirOpts)
+	}
+	if err != nil {
+		return fmt.Errorf("fingerprint: %w", err)
+	}
+	for _, m := range res.Missing {
+		opts.Logger.Warn("reference to a missing file", "file", m.File, "line", m.Line, "url", m.URL, "target", m.Target)
+	}
+	for _, s := range res.Skipped {
+		opts.Logger.Debug("not copied", "file", s.Path, "reason", s.Reason)
+	}
+	sum := fingerprintSummary{
+		Source:     label,
+		Output:     opts.Out,
+		DryRun:     opts.DryRun,
+		Stats:      res.Stats,
+		Missing:    append([]hashing.MissingRef{}, res.Missing...),
+		Skipped:    append([]hashing.Skipped{}, res.Skipped...),
+		DurationMS: opts.Now().Sub(start).Milliseconds(),
+	}
+	if !opts.DryRun {
+		sum.Manifest = manifestPath(opts.Out, opts.Build.ManifestName, hashing.DefaultManifestName)
+		if opts.Build.ViteManifest != "" {
+			sum.ViteManifest = manifestPath(opts.Out, opts.Build.ViteManifest, "")
+		}
+	} else {
+		sum.Files = dryRunFiles(res.Manifest)
+	}
+	if opts.JSON {
+		return writeJSON(opts.IO.Out, sum)
+	}
+	if opts.DryRun {
+		t := newTable(opts.IO, "SOURCE", "OUTPUT", "SIZE", "ENCODINGS", "CACHE-CONTROL")
+		for _, f := range sum.Files {
+			t.Row(f.Logical, f.Path, strconv.FormatInt(f.Size, 10), strings.Join(f.Encodings, ","), f.CacheControl)
+		}
+		if err := t.Render(opts.IO.Out); err != nil {
+			return err
+		}
+		st := sum.Stats
+		fmt.Fprintf(opts.IO.ErrOut, "dry run: would write %d files (%d fingerprinted, %d entry points, %s) and the manifest; nothing written\n",
+			st.Files, st.Fingerprinted, st.Kept, formatBytes(st.Bytes))
+		return nil
+	}
+	return printFingerprintSummary(opts, sum)
+}
+
+func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) error {
+	w, st := opts.IO.Out, s.Stats
+	fmt.Fprintf(w, "fingerprinted %s into %s in %s\n", s.Source, s.Output, time.Duration(s.DurationMS)*time.Millisecond)
+	fmt.Fprintf(w, "  files:    %d (%d fingerprinted, %d entry points, %d with rewritten references, %d unchanged since the last run)\n",
+		st.Files, st.Fingerprinted, st.Kept, st.Rewritten, st.Reused)
+	fmt.Fprintf(w, "  size:     %s\n", formatBytes(st.Bytes))
+	encs := make([]string, 0, len(st.Encoded))
+	for enc := range st.Encoded {
+		encs = append(encs, enc)
+	}
+	slices.Sort(encs)
+	for _, enc := range encs {
+		e := st.Encoded[enc]
+		fmt.Fprintf(w, "  %-9s %d precompressed copies, %s\n", enc+":", e.Files, formatBytes(e.Bytes))
+	}
+	fmt.Fprintf(w, "  manifest: %s\n", s.Manifest)
+	if s.ViteManifest != "" {
+		fmt.Fprintf(w, "  vite:     %s\n", s.ViteManifest)
+	}
+	if n := len(s.Missing); n > 0 {
+		_, err := fmt.Fprintf(w, "  missing:  %d references to files not in the source (see the warnings above; --strict makes them an error)\n", n)
+		return err
+	}
+	return nil
+}
+
+func dryRunFiles(m *hashing.Manifest) []fingerprintFile {
+	var files []fingerprintFile
+	for _, logical := range m.LogicalPaths() {
+		e := m.Files[logical]
+		f := fingerprintFile{
+			Logical: logical, Path: e.Path, Fingerprinted: e.Fingerprinted, Size: e.Size,
+			ContentType: e.ContentType, CacheControl: e.CacheControl,
+		}
+		for enc := range e.Encodings {
+			f.Encodings = append(f.Encodings, enc)
+		}
+		slices.Sort(f.Encodings)
+		files = append(files, f)
+	}
+	return files
+}
+
+func manifestPath(dir, name, def string) string {
+	if name == "" {
+		name = def
+	}
+	return filepath.Join(dir, filepath.FromSlash(name))
+}

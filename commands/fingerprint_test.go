@@ -1,0 +1,196 @@
+package commands
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cdnctl/cdnctl/hashing"
+)
+
+func writeSite(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "site")
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func loadManifest(t *testing.T, dir, name string) *hashing.Manifest {
+	t.Helper()
+	m, err := hashing.LoadManifest(os.DirFS(dir), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestFingerprintCommand(t *testing.T) {
+	src := writeSite(t, map[string]string{
+		"index.html":  `<link rel="stylesheet" href="css/app.css"><img src="img/missing.png">`,
+		"css/app.css": strings.Repeat("body { background: url(../img/a.png) }\n", 50),
+		"img/a.png":   "png",
+		"feed.rss":    "<rss/>",
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", src, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"fingerprinted " + src + " into " + out, "files:    4 (2 fingerprinted, 2 entry points", "br:", "gzip:", "manifest: " + filepath.Join(out, "cdnctl-manifest.json"), "missing:  1 references"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout does not contain %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "reference to a missing file") || !strings.Contains(stderr, "img/missing.png") {
+		t.Errorf("stderr does not warn about the missing file:\n%s", stderr)
+	}
+	m := loadManifest(t, out, "")
+	css := m.Files["css/app.css"]
+	if !css.Fingerprinted || len(css.Encodings) != 2 {
+		t.Fatalf("css/app.css = %+v; want fingerprinted with two precompressed copies", css)
+	}
+	index, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil || !strings.Contains(string(index), css.Path) {
+		t.Fatalf("index.html does not name %s: %s", css.Path, index)
+	}
+
+	// --strict turns the missing file into a failure (exit 1), and the
+	// output stays as it was.
+	code, _, stderr = runCLI(t, nil, "fingerprint", src, "--out", out, "--strict")
+	if code != ExitFailure || !strings.Contains(stderr, "index.html:1: img/missing.png") {
+		t.Fatalf("--strict: exit %d, stderr:\n%s", code, stderr)
+	}
+	if again := loadManifest(t, out, ""); again.Files["css/app.css"].Path != css.Path {
+		t.Fatalf("a failed run changed the output")
+	}
+}
+
+func TestFingerprintCommandConfig(t *testing.T) {
+	src := writeSite(t, map[string]string{
+		"index.html":    `<script src="app.js"></script>`,
+		"app.js":        "x()",
+		"data/feed.txt": "kept by the config",
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	cfg := filepath.Join(t.TempDir(), "cdnctl.yaml")
+	body := "fingerprint:\n" +
+		"  src: " + src + "\n" +
+		"  out: " + out + "\n" +
+		"  hash_length: 8\n" +
+		"  keep: [\"data/**\"]\n" +
+		"  compress: [none]\n" +
+		"  manifest: meta/manifest.json\n" +
+		"  rules:\n" +
+		"    - match: [\"*.js\"]\n" +
+		"      tags: [js]\n" +
+		"      headers: {Access-Control-Allow-Origin: \"*\"}\n" +
+		"    - match: [\"*.html\"]\n" +
+		"      cache_control: \"public, max-age=60\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, map[string]string{"CDNCTL_FINGERPRINT_HASH_LENGTH": "12"}, "--config", cfg, "--json", "fingerprint")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var sum struct {
+		Source   string
+		Manifest string
+		Stats    hashing.Stats
+		Missing  []hashing.MissingRef
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout)
+	}
+	if sum.Source != src || sum.Manifest != filepath.Join(out, "meta", "manifest.json") || sum.Stats.Files != 3 || sum.Missing == nil {
+		t.Errorf("summary = %+v", sum)
+	}
+	m := loadManifest(t, out, "meta/manifest.json")
+	js := m.Files["app.js"]
+	if _, hash, ok := hashing.ParseFingerprint(js.Path); !ok || len(hash) != 12 {
+		t.Errorf("app.js → %s; want a 12-digit hash (environment over file)", js.Path)
+	}
+	if js.Tags[0] != "js" || js.Headers["Access-Control-Allow-Origin"] != "*" || len(js.Encodings) != 0 {
+		t.Errorf("app.js = %+v; want the rule's tag and header, no precompression", js)
+	}
+	if e := m.Files["data/feed.txt"]; e.Fingerprinted || e.Path != "data/feed.txt" {
+		t.Errorf("data/feed.txt = %+v; want kept by the config's keep", e)
+	}
+	if e := m.Files["index.html"]; e.CacheControl != "public, max-age=60" {
+		t.Errorf("index.html cache control %q; want the rule's", e.CacheControl)
+	}
+
+	// Flags override both.
+	code, _, stderr = runCLI(t, map[string]string{"CDNCTL_FINGERPRINT_HASH_LENGTH": "12"}, "--config", cfg, "fingerprint", "--hash-length", "6", "--compress", "gzip", "--compress-min-size", "1")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	m = loadManifest(t, out, "meta/manifest.json")
+	if _, hash, _ := hashing.ParseFingerprint(m.Files["app.js"].Path); len(hash) != 6 {
+		t.Errorf("app.js → %s; want a 6-digit hash (flag over environment)", m.Files["app.js"].Path)
+	}
+}
+
+func TestFingerprintCommandErrors(t *testing.T) {
+	src := writeSite(t, map[string]string{"index.html": "<p>"})
+	badCfg := filepath.Join(t.TempDir(), "cdnctl.yaml")
+	os.WriteFile(badCfg, []byte("fingerprint:\n  rules:\n    - match: [\"img/[a-\"]\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no source", []string{"fingerprint", "--out", "x"}, ExitUsage, "no source: give SRC, --sample"},
+		{"source and sample", []string{"fingerprint", src, "--sample", "--out", "x"}, ExitUsage, "give SRC or --sample, not both"},
+		{"no output", []string{"fingerprint", src}, ExitUsage, "no output folder: give --out DIR"},
+		{"two sources", []string{"fingerprint", src, src, "--out", "x"}, ExitUsage, "accepts at most 1 arg"},
+		{"bad compress", []string{"fingerprint", src, "--out", "x", "--compress", "zstd"}, ExitUsage, `unknown encoding "zstd"`},
+		{"bad keep glob", []string{"fingerprint", src, "--out", "x", "--keep", "{a"}, ExitUsage, `glob "{a"`},
+		{"bad hash length", []string{"fingerprint", src, "--out", "x", "--hash-length", "2"}, ExitUsage, "hash length 2"},
+		{"source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--out", filepath.Join(t.TempDir(), "o")}, ExitFailure, "nope: no such folder"},
+		{"output inside source", []string{"fingerprint", src, "--out", filepath.Join(src, "dist")}, ExitFailure, "is inside the source folder"},
+		{"dry run, source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--dry-run"}, ExitFailure, "no such folder"},
+		{"invalid rule glob in the config", []string{"--config", badCfg, "fingerprint", src, "--out", filepath.Join(t.TempDir(), "o")}, ExitFailure, badCfg + `: fingerprint section: rules[0].match[0]: glob "img/[a-": syntax error in pattern`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, nil, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("cdnctl %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tt.args, " "), code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestFingerprintCommandDryRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", "--sample", "--out", out, "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a dry run created %s", out)
+	}
+	if !strings.Contains(stdout, "css/main.css\tcss/main.") || !strings.Contains(stdout, "index.html\tindex.html\t") {
+		t.Errorf("dry run listing (TSV when piped):\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "dry run: would write 26 files") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	code, stdout, _ = runCLI(t, nil, "--json", "fingerprint", "--sample", "-n")
+	var sum fingerprintSummary
+	if err := json.Unmarshal([]byte(stdout), &sum); code != 0 || err != nil || !sum.DryRun || len(sum.Files) != sum.Stats.Files || sum.Stats.Files == 0 {
+		t.Fatalf("--json --dry-run: exit %d, %v, %+v", code, err, sum)
+	}
+}
