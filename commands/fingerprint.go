@@ -264,7 +264,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		}
 		st := sum.Stats
 		fmt.Fprintf(opts.IO.ErrOut, "dry run: would write %d files (%d fingerprinted, %d entry points, %s) and the manifest; nothing written\n",
-			st.Files, st.Fingerprinted, st.Kept, formatBytes(st.Bytes))
+			st.Files, st.Fingerprinted, st.Kept, humanBytes(st.Bytes))
 		return nil
 	}
 	return printFingerprintSummary(opts, sum)
@@ -275,7 +275,7 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	fmt.Fprintf(w, "fingerprinted %s into %s in %s\n", s.Source, s.Output, time.Duration(s.DurationMS)*time.Millisecond)
 	fmt.Fprintf(w, "  files:    %d (%d fingerprinted, %d entry points, %d with rewritten references, %d unchanged since the last run)\n",
 		st.Files, st.Fingerprinted, st.Kept, st.Rewritten, st.Reused)
-	fmt.Fprintf(w, "  size:     %s\n", formatBytes(st.Bytes))
+	fmt.Fprintf(w, "  size:     %s\n", humanBytes(st.Bytes))
 	encs := make([]string, 0, len(st.Encoded))
 	for enc := range st.Encoded {
 		encs = append(encs, enc)
@@ -283,7 +283,7 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	slices.Sort(encs)
 	for _, enc := range encs {
 		e := st.Encoded[enc]
-		fmt.Fprintf(w, "  %-9s %d precompressed copies, %s\n", enc+":", e.Files, formatBytes(e.Bytes))
+		fmt.Fprintf(w, "  %-9s %d precompressed copies, %s\n", enc+":", e.Files, humanBytes(e.Bytes))
 	}
 	fmt.Fprintf(w, "  manifest: %s\n", s.Manifest)
 	if s.ViteManifest != "" {

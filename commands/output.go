@@ -53,17 +53,3 @@ func (t *table) Render(w io.Writer) error {
 	}
 	return tw.Flush()
 }
-
-// formatBytes prints a size for people: 1.5 MiB.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
