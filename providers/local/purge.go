@@ -1,0 +1,405 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cdnctl/cdnctl/providers"
+)
+
+// PurgeProvider is the provider name of the local edge purger.
+const PurgeProvider = "local"
+
+// Local edge defaults (contracts §4): the admin API of `cdnctl serve`.
+const (
+	DefaultAdminURL = "http://127.0.0.1:8099"
+	// DefaultPurgeBatch is the number of items per admin API request.
+	DefaultPurgeBatch = 1000
+	// maxAdminBody bounds what is read from an admin API answer.
+	maxAdminBody = 4 << 20
+)
+
+// PurgerConfig is the local edge topology to purge: the admin API of a
+// running `cdnctl serve` (contracts §2).
+type PurgerConfig struct {
+	// AdminURL is the admin listener (DefaultAdminURL).
+	AdminURL string
+	// Token is the admin API's bearer token (printed by cdnctl serve).
+	Token providers.Secret
+	// Pops limits the purge to these PoPs (empty: every PoP and the
+	// shield).
+	Pops []string
+	// OriginPath maps object keys to paths (see providers.KeyPaths).
+	OriginPath string
+	// BatchSize is the number of items per request (0: 1000).
+	BatchSize int
+	// HTTPClient sends the requests (nil: a client with a 30 s timeout).
+	HTTPClient *http.Client
+	// Retry is the policy for 5xx, 429 and network errors (zero: 5
+	// attempts, 250 ms base, 20 s cap).
+	Retry providers.Backoff
+	// Logger receives retry logs (nil: discard).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Purger purges every PoP of a local edge topology through its admin API.
+// The API answers when every targeted PoP has applied the purge, so there
+// is nothing to wait for afterwards. It implements providers.Purger.
+type Purger struct {
+	cfg    PurgerConfig
+	base   *url.URL
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewPurger checks cfg and returns a Purger; it does not contact the API.
+func NewPurger(cfg PurgerConfig) (*Purger, error) {
+	if cfg.AdminURL == "" {
+		cfg.AdminURL = DefaultAdminURL
+	}
+	base, err := url.Parse(strings.TrimSuffix(cfg.AdminURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("local: admin URL %q: want http://host:port, as cdnctl serve prints it", cfg.AdminURL)
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultPurgeBatch
+	}
+	if cfg.BatchSize < 1 {
+		return nil, fmt.Errorf("local: batch size %d: want at least 1", cfg.BatchSize)
+	}
+	for _, p := range cfg.Pops {
+		if p == "" || strings.ContainsAny(p, "/ ") {
+			return nil, fmt.Errorf("local: PoP name %q: want a name such as pop1", p)
+		}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Purger{cfg: cfg, base: base, logger: logger, now: cfg.Now}, nil
+}
+
+// Plan checks req and splits it into admin API requests, one kind of item
+// per request. The local edge does everything cdnctl asks of a CDN,
+// including soft purges, except selecting one header variant (a URL
+// purges all its variants).
+func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error) {
+	switch {
+	case len(req.Headers) > 0:
+		return nil, providers.NotSupported(PurgeProvider, "purge one header variant", "the local edge purges every variant of a URL")
+	case req.Empty():
+		return nil, fmt.Errorf("%s: %w: nothing to purge", PurgeProvider, providers.ErrInvalidPurge)
+	}
+	rec := &providers.PurgeRecord{
+		Provider:   PurgeProvider,
+		Target:     p.base.String(),
+		Soft:       req.Soft,
+		Everything: req.Everything,
+		Status:     providers.PurgePlanned,
+	}
+	if req.Everything {
+		if n := req.Count(); n > 0 {
+			rec.Notes = append(rec.Notes, fmt.Sprintf("purge everything covers the %d other items; they are not sent", n))
+		}
+		rec.Batches = []providers.PurgeBatch{{Kind: providers.KindEverything, Status: providers.PurgePlanned}}
+		return rec, nil
+	}
+	var urls, prefixes []string
+	for _, u := range req.URLs {
+		if err := checkTarget(u, false); err != nil {
+			return nil, err
+		}
+		urls = append(urls, u)
+	}
+	for _, key := range req.Keys {
+		paths, err := providers.KeyPaths(key, p.cfg.OriginPath)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", PurgeProvider, err)
+		}
+		for _, kp := range paths {
+			urls = append(urls, (&url.URL{Path: kp}).EscapedPath())
+		}
+	}
+	for _, pre := range req.Prefixes {
+		if err := checkTarget(pre, true); err != nil {
+			return nil, err
+		}
+		prefixes = append(prefixes, pre)
+	}
+	for _, t := range req.Tags {
+		if t == "" || strings.ContainsAny(t, ", \t\r\n") {
+			return nil, providers.InvalidPurge(PurgeProvider, t, "a tag is a non-empty word without spaces or commas")
+		}
+	}
+	for _, h := range req.Hosts {
+		if h == "" || strings.ContainsAny(h, "/ \t") {
+			return nil, providers.InvalidPurge(PurgeProvider, h, "want a bare hostname such as www.example.test")
+		}
+	}
+	add := func(kind string, items []string) {
+		for _, chunk := range providers.Chunk(dedupeItems(items), p.cfg.BatchSize) {
+			rec.Batches = append(rec.Batches, providers.PurgeBatch{Kind: kind, Items: chunk, Status: providers.PurgePlanned})
+		}
+	}
+	add(providers.KindFiles, urls)
+	add(providers.KindPrefixes, prefixes)
+	add(providers.KindTags, req.Tags)
+	add(providers.KindHosts, req.Hosts)
+	return rec, nil
+}
+
+// checkTarget accepts a path ("/a") or an absolute http(s) URL.
+func checkTarget(s string, prefix bool) error {
+	what := "URL"
+	if prefix {
+		what = "prefix"
+	}
+	if strings.Contains(s, "#") {
+		return providers.InvalidPurge(PurgeProvider, s, "a fragment (#…) never reaches the edge; remove it")
+	}
+	if strings.HasPrefix(s, "/") {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return providers.InvalidPurge(PurgeProvider, s, "want a path starting with / or an http(s) "+what)
+	}
+	return nil
+}
+
+func dedupeItems(items []string) []string {
+	seen := make(map[string]bool, len(items))
+	out := items[:0:0]
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// adminPurge is the body of POST /api/v1/purge (contracts §2).
+type adminPurge struct {
+	URLs     []string `json:"urls,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	Hosts    []string `json:"hosts,omitempty"`
+	All      bool     `json:"all,omitempty"`
+	Soft     bool     `json:"soft,omitempty"`
+	Pops     []string `json:"pops,omitempty"`
+}
+
+// adminPurged is its answer.
+type adminPurged struct {
+	ID         string               `json:"id"`
+	Soft       bool                 `json:"soft"`
+	Purged     int                  `json:"purged"`
+	Pops       []providers.PopCount `json:"pops"`
+	DurationMS int64                `json:"duration_ms"`
+}
+
+// adminTopology is the part of GET /api/v1/topology the purger reads.
+type adminTopology struct {
+	Pops []struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	} `json:"pops"`
+}
+
+// Purge reads the topology (to check the PoPs named in the config and to
+// know which must confirm), then sends every batch. Each answer must list
+// every targeted PoP: the admin API answers only once they all applied it.
+func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
+	if rec.Status != providers.PurgePlanned {
+		return fmt.Errorf("%s: purge: record is %s, not planned", PurgeProvider, rec.Status)
+	}
+	if p.cfg.Token == "" {
+		return fmt.Errorf("%s: no admin token: give the token cdnctl serve printed at start", PurgeProvider)
+	}
+	start := p.now()
+	rec.StartedAt = start
+	want, err := p.targetPops(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
+	for i := range rec.Batches {
+		b := &rec.Batches[i]
+		if ctx.Err() != nil {
+			b.Status, b.Error = providers.PurgeSkipped, ctx.Err().Error()
+			continue
+		}
+		if err := p.send(ctx, rec.Soft, want, b); err != nil {
+			b.Status, b.Error = providers.PurgeFailed, err.Error()
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		b.Status = providers.PurgeCompleted
+	}
+	rec.DurationMS = p.now().Sub(start).Milliseconds()
+	rec.Settle()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return rec.Err(first)
+}
+
+// targetPops returns the PoPs that must confirm the purge: the configured
+// ones, which must exist, or every PoP and the shield.
+func (p *Purger) targetPops(ctx context.Context) ([]string, error) {
+	var topo adminTopology
+	if err := p.call(ctx, http.MethodGet, "/api/v1/topology", nil, &topo); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, pop := range topo.Pops {
+		names = append(names, pop.Name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: the topology at %s has no PoPs", PurgeProvider, p.base)
+	}
+	if len(p.cfg.Pops) == 0 {
+		return names, nil
+	}
+	for _, want := range p.cfg.Pops {
+		if !slices.Contains(names, want) {
+			return nil, fmt.Errorf("%s: PoP %q is not in the topology at %s (it has %s)", PurgeProvider, want, p.base, strings.Join(names, ", "))
+		}
+	}
+	return p.cfg.Pops, nil
+}
+
+// send posts one batch, with retries, and checks that every PoP confirmed.
+func (p *Purger) send(ctx context.Context, soft bool, want []string, b *providers.PurgeBatch) error {
+	body := adminPurge{Soft: soft, Pops: p.cfg.Pops}
+	switch b.Kind {
+	case providers.KindEverything:
+		body.All = true
+	case providers.KindFiles:
+		body.URLs = b.Items
+	case providers.KindPrefixes:
+		body.Prefixes = b.Items
+	case providers.KindTags:
+		body.Tags = b.Items
+	case providers.KindHosts:
+		body.Hosts = b.Items
+	default:
+		return fmt.Errorf("%s: unknown batch kind %q", PurgeProvider, b.Kind)
+	}
+	start := p.now()
+	defer func() { b.DurationMS = p.now().Sub(start).Milliseconds() }()
+	var out adminPurged
+	retry := p.cfg.Retry
+	retry.OnRetry = func(attempt int, d time.Duration, err error) {
+		p.logger.Info("local purge: retrying", "attempt", attempt, "in", d.Round(time.Millisecond), "err", err)
+	}
+	err := providers.Retry(ctx, retry, func(ctx context.Context) error {
+		b.Attempts++
+		return p.call(ctx, http.MethodPost, "/api/v1/purge", body, &out)
+	})
+	if err != nil {
+		return err
+	}
+	b.ID = out.ID
+	purged := out.Purged
+	b.Purged = &purged
+	b.Pops = out.Pops
+	var missing []string
+	for _, name := range want {
+		if !slices.ContainsFunc(out.Pops, func(c providers.PopCount) bool { return c.Name == name }) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: purge %s was not confirmed by PoP %s", PurgeProvider, out.ID, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// call does one admin API request. Transient failures (5xx, 429, a
+// connection that failed) come back Retryable.
+func (p *Purger) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", PurgeProvider, err)
+		}
+		body = bytes.NewReader(data)
+	}
+	u := p.base.JoinPath(path)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", PurgeProvider, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.cfg.Token.Reveal())
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := p.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err = fmt.Errorf("%s: admin API at %s: %w", PurgeProvider, p.base, err)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			err = fmt.Errorf("%w (is cdnctl serve running with this admin address?)", err)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return providers.Retryable(err, 0)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminBody))
+	if err != nil {
+		return providers.Retryable(fmt.Errorf("%s: read %s %s: %w", PurgeProvider, method, path, err), 0)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(data))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		err := fmt.Errorf("%s: %s %s: HTTP %d: %s", PurgeProvider, method, path, resp.StatusCode, msg)
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			return fmt.Errorf("%w (the admin token is missing or wrong: use the one cdnctl serve printed)", err)
+		case providers.RetryableStatus(resp.StatusCode):
+			after, _ := providers.ParseRetryAfter(resp.Header.Get("Retry-After"), p.now())
+			return providers.Retryable(err, after)
+		}
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: %s %s: answer is not the expected JSON: %w", PurgeProvider, method, path, err)
+	}
+	return nil
+}
