@@ -34,34 +34,43 @@ func FuzzServeDNS(f *testing.F) {
 		f.Add(b, false, byte(2), byte(0))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, tcp bool, region, host byte) {
-		if len(data) < 12 {
-			return // the server drops these before any parsing
-		}
-		h := dns.Header{
-			Id:      binary.BigEndian.Uint16(data),
-			Bits:    binary.BigEndian.Uint16(data[2:]),
-			Qdcount: binary.BigEndian.Uint16(data[4:]),
-			Ancount: binary.BigEndian.Uint16(data[6:]),
-			Nscount: binary.BigEndian.Uint16(data[8:]),
-			Arcount: binary.BigEndian.Uint16(data[10:]),
-		}
-		if acceptQuery(h) != dns.MsgAccept {
-			return
-		}
-		req := new(dns.Msg)
-		if err := req.Unpack(data); err != nil {
-			return // answered FORMERR by the library
-		}
-		client := netip.AddrFrom4([4]byte{127, region, host, 1})
-		resp, info := s.respond(req, client, tcp)
-		if resp == nil {
-			if !info.drop {
-				t.Fatalf("nil response without drop")
+		remote := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, region, host, 1}), 5300)
+		var (
+			resp *dns.Msg
+			info queryInfo
+			req  *dns.Msg
+		)
+		if tcp {
+			// The TCP path: dns.Server's header check and unpacking,
+			// then the handler.
+			if len(data) < 12 || acceptQuery(dns.Header{
+				Id: binary.BigEndian.Uint16(data), Bits: binary.BigEndian.Uint16(data[2:]),
+				Qdcount: binary.BigEndian.Uint16(data[4:]), Ancount: binary.BigEndian.Uint16(data[6:]),
+				Nscount: binary.BigEndian.Uint16(data[8:]), Arcount: binary.BigEndian.Uint16(data[10:]),
+			}) != dns.MsgAccept {
+				return
 			}
+			req = new(dns.Msg)
+			if req.Unpack(data) != nil {
+				return // answered FORMERR by the library
+			}
+			resp, info = s.answer(req, remote, true)
+		} else {
+			// The UDP path, from raw bytes.
+			resp, info = s.answerUDP(data, remote)
+			req = new(dns.Msg)
+			if req.Unpack(data) != nil {
+				req = nil
+			}
+		}
+		if resp == nil {
 			return
 		}
-		if resp.Id != req.Id || !resp.Response {
-			t.Fatalf("response id %d QR %v; want id %d and QR", resp.Id, resp.Response, req.Id)
+		if len(data) < 12 {
+			t.Fatalf("answered a %d-byte message", len(data))
+		}
+		if id := binary.BigEndian.Uint16(data); resp.Id != id || !resp.Response {
+			t.Fatalf("response id %d QR %v; want id %d and QR", resp.Id, resp.Response, id)
 		}
 		b, err := resp.Pack()
 		if err != nil {
@@ -69,9 +78,9 @@ func FuzzServeDNS(f *testing.F) {
 		}
 		limit := dns.MaxMsgSize
 		if !tcp {
-			limit = s.maxUDP
-			if req.IsEdns0() == nil {
-				limit = dns.MinMsgSize
+			limit = dns.MinMsgSize
+			if req != nil && req.IsEdns0() != nil {
+				limit = s.maxUDP
 			}
 		}
 		if len(b) > limit {

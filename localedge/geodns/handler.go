@@ -47,8 +47,9 @@ type queryInfo struct {
 	drop   bool
 }
 
-// ServeDNS answers one query (dns.Handler). The server calls it for every
-// query that passed the header checks; fuzz tests call it directly.
+// ServeDNS answers one query (dns.Handler): the TCP server calls it for
+// every query that passed the header checks. UDP has its own loop
+// (serveUDP) around the same answer and account steps.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	var start time.Time
 	if s.qlog != nil {
@@ -56,27 +57,42 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	remote := addrOf(w.RemoteAddr())
 	tcp := isTCP(w.RemoteAddr())
-	resp, info := s.respond(req, remote.Addr(), tcp)
-	if info.drop || resp == nil {
+	resp, info := s.answer(req, remote, tcp)
+	if resp == nil {
 		return
-	}
-	if !tcp && s.limiter != nil {
-		if ok, slip := s.limiter.allow(remote.Addr()); !ok {
-			if !slip {
-				s.metrics.limited("drop")
-				return
-			}
-			s.metrics.limited("slip")
-			slim := new(dns.Msg)
-			slim.SetReply(req)
-			slim.Truncated = true
-			resp = slim
-		}
 	}
 	if err := w.WriteMsg(resp); err != nil {
 		s.logger.Debug("dns: write failed", "client", remote, "err", err)
 		return
 	}
+	s.account(resp, &info, remote, tcp, start)
+}
+
+// answer builds the response to req from remote, applying the UDP rate
+// limit. It returns nil when nothing is to be sent.
+func (s *Server) answer(req *dns.Msg, remote netip.AddrPort, tcp bool) (*dns.Msg, queryInfo) {
+	resp, info := s.respond(req, remote.Addr(), tcp)
+	if info.drop || resp == nil {
+		return nil, info
+	}
+	if !tcp && s.limiter != nil {
+		if ok, slip := s.limiter.allow(remote.Addr()); !ok {
+			if !slip {
+				s.metrics.limited("drop")
+				return nil, info
+			}
+			s.metrics.limited("slip")
+			slim := new(dns.Msg)
+			slim.SetReply(req)
+			slim.Truncated = true
+			return slim, info
+		}
+	}
+	return resp, info
+}
+
+// account records a sent response in the metrics and the query log.
+func (s *Server) account(resp *dns.Msg, info *queryInfo, remote netip.AddrPort, tcp bool, start time.Time) {
 	if resp.Truncated && !tcp {
 		s.metrics.truncate()
 	}
@@ -85,7 +101,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.metrics.answer(info.d)
 	}
 	if s.qlog != nil {
-		s.logQuery(remote, tcp, resp, &info, time.Since(start))
+		s.logQuery(remote, tcp, resp, info, time.Since(start))
 	}
 }
 

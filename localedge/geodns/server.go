@@ -244,26 +244,24 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("dns: Serve before Listen")
 	}
 	handler := dns.HandlerFunc(s.serveSafely)
-	servers := []*dns.Server{
-		{PacketConn: udp, Handler: handler, UDPSize: 4096, MsgAcceptFunc: acceptQuery,
-			MsgInvalidFunc: s.invalid},
-		{Listener: tcp, Handler: handler, MsgAcceptFunc: acceptQuery, MsgInvalidFunc: s.invalid,
-			ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
-			IdleTimeout: func() time.Duration { return 8 * time.Second }, MaxTCPQueries: 1000},
-	}
-	errc := make(chan error, len(servers))
-	var started sync.WaitGroup
-	for _, srv := range servers {
-		started.Add(1)
-		var once sync.Once
-		srv.NotifyStartedFunc = func() { once.Do(started.Done) }
-		go func() {
-			err := srv.ActivateAndServe()
-			once.Do(started.Done)
-			errc <- err
-		}()
-	}
-	started.Wait()
+	tcpServer := &dns.Server{Listener: tcp, Handler: handler, MsgAcceptFunc: acceptQuery, MsgInvalidFunc: s.invalid,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
+		IdleTimeout: func() time.Duration { return 8 * time.Second }, MaxTCPQueries: 1000}
+	errc := make(chan error, 1)
+	started := make(chan struct{})
+	var once sync.Once
+	tcpServer.NotifyStartedFunc = func() { once.Do(func() { close(started) }) }
+	go func() {
+		err := tcpServer.ActivateAndServe()
+		once.Do(func() { close(started) })
+		errc <- err
+	}()
+	<-started
+	udpDone := make(chan struct{})
+	go func() {
+		defer close(udpDone)
+		s.serveUDP(udp)
+	}()
 
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
@@ -276,14 +274,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
-		err = fmt.Errorf("dns: %w", err)
+		err = fmt.Errorf("dns: tcp: %w", err)
 	}
 	stopHealth()
+	udp.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	for _, srv := range servers {
-		srv.ShutdownContext(sctx) // an already stopped server reports an error: nothing to do
-	}
+	tcpServer.ShutdownContext(sctx) // an already stopped server reports an error: nothing to do
+	<-udpDone
 	<-healthDone
 	return err
 }

@@ -1,0 +1,169 @@
+package geodns
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// The UDP side does not use dns.Server, which starts a goroutine per
+// datagram: a fixed pool of workers each read a batch of datagrams
+// (recvmmsg on Linux), answer them and send the answers in one batch
+// (sendmmsg). That bounds the work in flight under a flood, and saves the
+// goroutine start, stack growth and two system calls per query.
+
+const (
+	udpBatch   = 32   // datagrams per read
+	udpReadBuf = 4096 // bytes per datagram read (queries are far smaller)
+)
+
+// batchConn is what ipv4.PacketConn and ipv6.PacketConn have in common.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchConn(c net.PacketConn) batchConn {
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil && len(a.IP) == net.IPv6len {
+		return ipv6.NewPacketConn(c)
+	}
+	return ipv4.NewPacketConn(c)
+}
+
+// udpWorkers is the size of the worker pool.
+func udpWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// serveUDP answers on conn until it is closed.
+func (s *Server) serveUDP(conn net.PacketConn) {
+	bc := newBatchConn(conn)
+	var wg sync.WaitGroup
+	for range udpWorkers() {
+		wg.Go(func() { s.udpWorker(bc) })
+	}
+	wg.Wait()
+}
+
+func (s *Server) udpWorker(bc batchConn) {
+	in := make([]ipv4.Message, udpBatch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, udpReadBuf)}
+	}
+	out := make([]ipv4.Message, 0, udpBatch)
+	outBufs := make([][]byte, udpBatch)
+	for i := range outBufs {
+		outBufs[i] = make([]byte, s.maxUDP)
+	}
+	type sent struct {
+		resp   *dns.Msg
+		info   queryInfo
+		remote netip.AddrPort
+	}
+	done := make([]sent, 0, udpBatch)
+	for {
+		n, err := bc.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Debug("dns: udp read", "err", err)
+			continue
+		}
+		var start time.Time
+		if s.qlog != nil {
+			start = time.Now()
+		}
+		out, done = out[:0], done[:0]
+		for i := range n {
+			m := &in[i]
+			ua, ok := m.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			remote := ua.AddrPort()
+			resp, info := s.answerUDP(m.Buffers[0][:m.N], remote)
+			if resp == nil {
+				continue
+			}
+			b, err := resp.PackBuffer(outBufs[i])
+			if err != nil {
+				s.logger.Warn("dns: pack failed", "client", remote, "err", err)
+				continue
+			}
+			out = append(out, ipv4.Message{Buffers: [][]byte{b}, Addr: ua})
+			done = append(done, sent{resp, info, remote})
+		}
+		for rest := out; len(rest) > 0; {
+			k, err := bc.WriteBatch(rest, 0)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				// A send failure concerns one client (ICMP, no route):
+				// skip its datagram.
+				s.logger.Debug("dns: udp write", "client", rest[0].Addr, "err", err)
+				k = 1
+			}
+			rest = rest[k:]
+		}
+		for i := range done {
+			s.account(done[i].resp, &done[i].info, done[i].remote, false, start)
+		}
+	}
+}
+
+// answerUDP does for one datagram what dns.Server does before calling a
+// handler — drop what is not a query, FORMERR what does not parse — then
+// answers it. A panic while answering is logged and answered SERVFAIL.
+func (s *Server) answerUDP(data []byte, remote netip.AddrPort) (resp *dns.Msg, info queryInfo) {
+	if len(data) < 12 {
+		return nil, info // too short to answer: any reply could reflect
+	}
+	h := dns.Header{
+		Id:      binary.BigEndian.Uint16(data),
+		Bits:    binary.BigEndian.Uint16(data[2:]),
+		Qdcount: binary.BigEndian.Uint16(data[4:]),
+		Ancount: binary.BigEndian.Uint16(data[6:]),
+		Nscount: binary.BigEndian.Uint16(data[8:]),
+		Arcount: binary.BigEndian.Uint16(data[10:]),
+	}
+	switch acceptQuery(h) {
+	case dns.MsgIgnore:
+		return nil, info
+	case dns.MsgReject:
+		return headerReply(h, dns.RcodeFormatError), info
+	case dns.MsgRejectNotImplemented:
+		return headerReply(h, dns.RcodeNotImplemented), info
+	}
+	req := new(dns.Msg)
+	if err := req.Unpack(data); err != nil {
+		s.invalid(data, err)
+		return headerReply(h, dns.RcodeFormatError), info
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("dns: panic answering a query", "panic", v, "client", remote)
+			resp = headerReply(h, dns.RcodeServerFailure)
+		}
+	}()
+	return s.answer(req, remote, false)
+}
+
+// headerReply is a response with no sections: for messages that cannot be
+// answered properly.
+func headerReply(h dns.Header, rcode int) *dns.Msg {
+	m := new(dns.Msg)
+	m.Id = h.Id
+	m.Response = true
+	m.Opcode = int(h.Bits>>11) & 0xF
+	m.RecursionDesired = h.Bits&(1<<8) != 0
+	m.Rcode = rcode
+	return m
+}
