@@ -12,6 +12,7 @@ import (
 
 	"charm.land/bubbles/v2/progress"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/local"
@@ -142,26 +143,41 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	compiled.scan.NoManifest = opts.NoManifest
 	log := f.Logger
 
-	set, err := providers.ScanDir(ctx, opts.Dir, compiled.scan)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	for _, w := range set.Warnings {
-		log.Warn("push: " + w)
-	}
 	store, closeStore, err := openStore(ctx, tgt, opts.origin, log)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-
 	prog := &providers.Progress{}
 	pusher := &providers.Pusher{
 		Store: store, Options: compiled.plan, Concurrency: opts.origin.Concurrency,
-		Logger: log, Now: f.Now, Progress: prog,
-		ManifestDigest: set.ManifestDigest, GitCommit: gitCommitFromEnv(f.LookupEnv),
+		Logger: log, Now: f.Now, Progress: prog, GitCommit: gitCommitFromEnv(f.LookupEnv),
 	}
-	plan, err := pusher.Plan(ctx, set.Files)
+
+	// Hash the local files while the store is listed.
+	var (
+		set    *providers.LocalSet
+		remote *providers.Remote
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		set, err = providers.ScanDir(gctx, opts.Dir, compiled.scan)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		remote, err = pusher.Fetch(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	for _, w := range set.Warnings {
+		log.Warn("push: " + w)
+	}
+	pusher.ManifestDigest = set.ManifestDigest
+	plan, err := pusher.PlanAgainst(ctx, set.Files, remote)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}

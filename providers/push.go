@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -101,32 +102,51 @@ func (p *Pusher) concurrency() int {
 	return p.Concurrency
 }
 
-// Plan lists the store, reads its history and computes the plan for
-// files. It changes nothing: --dry-run stops here.
-func (p *Pusher) Plan(ctx context.Context, files []*LocalFile) (*Plan, error) {
-	var (
-		remote []RemoteObject
-		hist   *History
-	)
+// Remote is what push plans against: the store's objects and history.
+type Remote struct {
+	Objects []RemoteObject
+	History *History
+}
+
+// Fetch lists the store and reads its history (concurrently). Callers can
+// run it while they scan the local files.
+func (p *Pusher) Fetch(ctx context.Context) (*Remote, error) {
+	r := &Remote{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		remote, err = p.Store.List(gctx)
+		r.Objects, err = p.Store.List(gctx)
 		return err
 	})
 	g.Go(func() error {
 		var err error
-		hist, err = ReadHistory(gctx, p.Store)
+		r.History, err = ReadHistory(gctx, p.Store)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	remote, err := p.stat(ctx, files, remote)
+	return r, nil
+}
+
+// Plan fetches the store's state and computes the plan for files. It
+// changes nothing: --dry-run stops here.
+func (p *Pusher) Plan(ctx context.Context, files []*LocalFile) (*Plan, error) {
+	r, err := p.Fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return ComputePlan(PlanInput{Local: files, Remote: remote, History: hist, Now: p.now(), Options: p.Options})
+	return p.PlanAgainst(ctx, files, r)
+}
+
+// PlanAgainst computes the plan for files against a fetched state,
+// asking the store (Stater) about objects the listing could not describe.
+func (p *Pusher) PlanAgainst(ctx context.Context, files []*LocalFile, r *Remote) (*Plan, error) {
+	remote, err := p.stat(ctx, files, slices.Clone(r.Objects))
+	if err != nil {
+		return nil, err
+	}
+	return ComputePlan(PlanInput{Local: files, Remote: remote, History: r.History, Now: p.now(), Options: p.Options})
 }
 
 // ReadHistory reads a store's deploy history (empty if it has none).
