@@ -8,29 +8,14 @@ import (
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge/geodns"
+	"github.com/cdnctl/cdnctl/localedge/geodns/geodnstest"
 )
 
 // startGeoDNS runs the default GeoDNS server on a free loopback port.
 func startGeoDNS(t *testing.T) string {
 	t.Helper()
-	s, err := geodns.New(geodns.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Serve(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return s.Addr()
+	_, addr := geodnstest.Start(t, geodns.DefaultConfig())
+	return addr
 }
 
 // runCLI runs cdnctl in-process with env as the environment.

@@ -220,6 +220,38 @@ func TestTCPBadInput(t *testing.T) {
 	}
 }
 
+// burst sends q n times from a socket bound to from, as fast as it can,
+// and returns the responses that arrive (a second of silence ends it). It
+// may run on any goroutine.
+func burst(t *testing.T, addr string, from netip.Addr, q []byte, n int) [][]byte {
+	t.Helper()
+	conn, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	defer conn.Close()
+	var got [][]byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			conn.SetReadDeadline(time.Now().Add(time.Second))
+			k, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			got = append(got, append([]byte(nil), buf[:k]...))
+		}
+	}()
+	for range n {
+		conn.Write(q)
+	}
+	<-done
+	return got
+}
+
 // TestFlood sends a bounded burst of queries: the server answers or drops,
 // never sends more than it received, never sends more bytes than needed,
 // and keeps serving.
@@ -232,33 +264,13 @@ func TestFlood(t *testing.T) {
 	responses, maxSize := 0, 0
 	for i := range senders {
 		wg.Go(func() {
-			from := netip.AddrFrom4([4]byte{127, 6, 0, byte(i + 1)})
-			conn, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
-			if err != nil {
-				t.Error(err)
-				return
+			got := burst(t, addr, netip.AddrFrom4([4]byte{127, 6, 0, byte(i + 1)}), q, perSender)
+			mu.Lock()
+			defer mu.Unlock()
+			responses += len(got)
+			for _, r := range got {
+				maxSize = max(maxSize, len(r))
 			}
-			defer conn.Close()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				buf := make([]byte, 65535)
-				for {
-					conn.SetReadDeadline(time.Now().Add(time.Second))
-					n, err := conn.Read(buf)
-					if err != nil {
-						return
-					}
-					mu.Lock()
-					responses++
-					maxSize = max(maxSize, n)
-					mu.Unlock()
-				}
-			}()
-			for range perSender {
-				conn.Write(q)
-			}
-			<-done
 		})
 	}
 	wg.Wait()
@@ -284,37 +296,18 @@ func TestRateLimit(t *testing.T) {
 	const n = 1000
 	q, _ := query("www.example.test.", dns.TypeA).Pack()
 	from := netip.MustParseAddr("127.7.0.1")
-	conn, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	full, truncated := 0, 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			conn.SetReadDeadline(time.Now().Add(time.Second))
-			k, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			m := new(dns.Msg)
-			if m.Unpack(buf[:k]) != nil {
-				continue
-			}
-			if m.Truncated {
-				truncated++
-			} else {
-				full++
-			}
+	for _, b := range burst(t, addr, from, q, n) {
+		m := new(dns.Msg)
+		if m.Unpack(b) != nil {
+			t.Fatalf("unparsable response %x", b)
 		}
-	}()
-	for range n {
-		conn.Write(q)
+		if m.Truncated {
+			truncated++
+		} else {
+			full++
+		}
 	}
-	<-done
 	// A burst of 50 plus 50/s while sending: far fewer than n, and about
 	// half of the rest slip out truncated.
 	if full >= n/2 || truncated == 0 || full+truncated >= n {

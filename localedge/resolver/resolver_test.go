@@ -16,28 +16,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/cdnctl/cdnctl/localedge/geodns"
+	"github.com/cdnctl/cdnctl/localedge/geodns/geodnstest"
 )
 
 func startDNS(t *testing.T, cfg geodns.Config) string {
 	t.Helper()
-	s, err := geodns.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Serve(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return s.Addr()
+	_, addr := geodnstest.Start(t, cfg)
+	return addr
 }
 
 func TestLookupByRegion(t *testing.T) {
