@@ -442,3 +442,16 @@ func TestNestedZones(t *testing.T) {
 		t.Errorf("SOA of the inner zone: %v", r.Answer)
 	}
 }
+
+func TestEscapedDotIsNotALabelBoundary(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	// One label "x.cdn" under "test.": not in cdn.test.
+	r := exchange(t, addr, "udp", noRegion, query(`x\.cdn.test.`, dns.TypeA))
+	if r.Rcode != dns.RcodeRefused {
+		t.Errorf(`x\.cdn.test.: %s; want REFUSED (outside our zones)`, dns.RcodeToString[r.Rcode])
+	}
+	r = exchange(t, addr, "udp", noRegion, query(`a\.b.cdn.test.`, dns.TypeA))
+	if r.Rcode != dns.RcodeNameError || !r.Authoritative {
+		t.Errorf(`a\.b.cdn.test.: %s; want NXDOMAIN in cdn.test.`, dns.RcodeToString[r.Rcode])
+	}
+}

@@ -47,13 +47,14 @@ type zoneSet struct {
 }
 
 // findZone returns the zone name lies in (the closest enclosing apex), or
-// nil. name must be canonical.
+// nil. name must be canonical (lower case, absolute, in presentation
+// format, where a dot inside a label is escaped as "\.").
 func (zs *zoneSet) findZone(name string) *zone {
 	for {
 		if z, ok := zs.zones[name]; ok {
 			return z
 		}
-		i := strings.IndexByte(name, '.')
+		i := labelEnd(name)
 		if i < 0 || i == len(name)-1 {
 			// Only the root is left: none of ours.
 			return nil
@@ -61,6 +62,26 @@ func (zs *zoneSet) findZone(name string) *zone {
 		name = name[i+1:]
 	}
 }
+
+// labelEnd returns the index of the dot that ends name's first label,
+// skipping escaped characters ("\." and "\DDD"), or -1.
+func labelEnd(name string) int {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '\\':
+			if i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]) {
+				i += 3
+			} else {
+				i++
+			}
+		case '.':
+			return i
+		}
+	}
+	return -1
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // buildZones turns a Config into a zoneSet. pops are already validated.
 func buildZones(cfg *Config, pops []PoP, serial uint32) (*zoneSet, error) {
@@ -273,7 +294,7 @@ func (zs *zoneSet) add(z *zone, rr dns.RR) {
 
 // parentName returns name without its first label ("" for the root).
 func parentName(name string) string {
-	i := strings.IndexByte(name, '.')
+	i := labelEnd(name)
 	if i < 0 || i == len(name)-1 {
 		return ""
 	}
