@@ -128,19 +128,19 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 	if e != nil {
 		var u use
 		u, fwd, detail = p.decide(e, reqd, now)
-		switch u {
-		case useFresh:
-			p.stats.hits.Add(1)
-			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true}, now, false)
-		case useStale:
-			p.stats.hits.Add(1)
-			p.stats.stale.Add(1)
-			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
-		case useStaleRefresh:
-			p.stats.hits.Add(1)
-			p.stats.stale.Add(1)
-			p.refresh(r, k, e, reqd)
-			return p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
+		if u != useValidate {
+			out, ok := p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
+			if ok {
+				p.stats.hits.Add(1)
+				if u != useFresh {
+					p.stats.stale.Add(1)
+				}
+				if u == useStaleRefresh {
+					p.refresh(r, k, e, reqd)
+				}
+				return out
+			}
+			e, fwd, detail = nil, FwdMiss, "store-error"
 		}
 	}
 	if reqd.OnlyIfCached {
@@ -456,8 +456,8 @@ func (p *Proxy) prepare(e *Entry) {
 	}
 	out["X-Served-By"] = []string{joinList(e.Header["X-Served-By"], p.Name)}
 	out["Via"] = []string{joinList(e.Header["Via"], p.via)}
-	if e.Body != nil {
-		out["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
+	if e.complete() {
+		out["Content-Length"] = []string{strconv.FormatInt(e.BodyLen(), 10)}
 		if e.Status == http.StatusOK {
 			if _, ok := out["Accept-Ranges"]; !ok {
 				out["Accept-Ranges"] = []string{"bytes"}
@@ -466,6 +466,7 @@ func (p *Proxy) prepare(e *Entry) {
 	}
 	e.out = out
 	e.size = entrySize(e)
+	e.prepared = true
 }
 
 // joinList appends v to a list-valued field's lines.
@@ -525,7 +526,23 @@ func (p *Proxy) put(ctx context.Context, e *Entry, epoch uint64) bool {
 		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
 		return false
 	}
+	p.reindex(ctx, e.Key, variants)
 	return true
+}
+
+// reindex updates the index after key was set to variants. A store that
+// keeps its own copies (DiskStore: without the bodies) is asked for them,
+// so the index never pins a body in memory.
+func (p *Proxy) reindex(ctx context.Context, key string, variants []*Entry) {
+	if _, ok := p.store.(*MemoryStore); !ok {
+		stored, err := p.store.Get(ctx, key)
+		if err != nil {
+			p.log.Warn("cache read failed", "pop", p.Name, "key", key, "err", err)
+			return
+		}
+		variants = stored
+	}
+	p.idx.set(key, variants)
 }
 
 // deleteVariant removes one stored variant.
@@ -541,5 +558,7 @@ func (p *Proxy) deleteVariant(ctx context.Context, e *Entry) {
 	}
 	if err := p.store.Set(ctx, e.Key, keep); err != nil {
 		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
+		return
 	}
+	p.reindex(ctx, e.Key, keep)
 }

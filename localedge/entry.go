@@ -38,6 +38,12 @@ type Entry struct {
 
 	hits atomic.Int64
 
+	// A stored body may live outside memory (DiskStore): then Body is nil,
+	// bodyLen its length and load reads it.
+	bodyLen int64
+	load    func() ([]byte, error)
+	file    string // the DiskStore file load reads
+
 	// Derived by prepare from the fields above and the proxy's policy.
 	directives  ResponseDirectives
 	lifetime    time.Duration
@@ -47,9 +53,29 @@ type Entry struct {
 	size        int64       // bytes accounted to the store
 	out         http.Header // the header sent to clients, before Age and Cache-Status
 	upstreamCS  []string    // Cache-Status entries of the caches upstream
-	contentLen  []string    // Content-Length of the full body
 	hasNoCacheF bool
+	prepared    bool
 }
+
+// BodyLen is the length of the stored body.
+func (e *Entry) BodyLen() int64 {
+	if e.Body != nil || e.load == nil {
+		return int64(len(e.Body))
+	}
+	return e.bodyLen
+}
+
+// body returns the stored body, reading it from the store if it is not in
+// memory.
+func (e *Entry) body() ([]byte, error) {
+	if e.Body != nil || e.load == nil {
+		return e.Body, nil
+	}
+	return e.load()
+}
+
+// complete reports whether the entry holds (or can load) its whole body.
+func (e *Entry) complete() bool { return e.Body != nil || e.load != nil }
 
 // Hits returns how many times the entry was served from the cache.
 func (e *Entry) Hits() int64 { return e.hits.Load() }
@@ -66,7 +92,7 @@ func (e *Entry) Size() int64 {
 const entryOverhead = 512
 
 func entrySize(e *Entry) int64 {
-	n := int64(len(e.Body) + len(e.Key) + len(e.URL) + entryOverhead)
+	n := e.BodyLen() + int64(len(e.Key)+len(e.URL)+entryOverhead)
 	for k, vs := range e.Header {
 		n += int64(len(k)) + 16
 		for _, v := range vs {
@@ -117,8 +143,20 @@ func (e *Entry) clone() *Entry {
 		Header: e.Header, Body: e.Body, Vary: e.Vary,
 		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, StoredAt: e.StoredAt,
 		Tags: e.Tags, InvalidatedAt: e.InvalidatedAt,
+		bodyLen: e.bodyLen, load: e.load, file: e.file,
 	}
 	c.hits.Store(e.hits.Load())
+	return c
+}
+
+// withoutBody returns a copy of a prepared entry (derived fields
+// included) whose body is read by load: what a DiskStore keeps in memory.
+func (e *Entry) withoutBody(file string, load func() ([]byte, error)) *Entry {
+	c := e.clone()
+	c.Body, c.bodyLen, c.load, c.file = nil, e.BodyLen(), load, file
+	c.directives, c.lifetime, c.heuristic, c.initialAge = e.directives, e.lifetime, e.heuristic, e.initialAge
+	c.variant, c.size, c.out, c.upstreamCS = e.variant, e.size, e.out, e.upstreamCS
+	c.hasNoCacheF, c.prepared = e.hasNoCacheF, e.prepared
 	return c
 }
 

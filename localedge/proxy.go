@@ -126,6 +126,8 @@ type Proxy struct {
 	flightsMu sync.Mutex
 	flights   map[string]*flight // guarded by flightsMu
 
+	idx *index // listing and purge index of the store's keys
+
 	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
 
 	purgeMu  sync.Mutex
@@ -181,6 +183,17 @@ func (p *Proxy) init() {
 		p.via = "1.1 " + p.Name
 		p.baseCtx, p.cancel = context.WithCancel(context.Background())
 		p.flights = make(map[string]*flight)
+		p.idx = newIndex()
+		if n, ok := p.store.(evictionNotifier); ok {
+			n.NotifyEvictions(func(key string, variants []*Entry) {
+				unlock := p.keyLock(key)
+				p.idx.del(key, variants)
+				unlock()
+			})
+		}
+		if err := p.idx.rebuild(p.baseCtx, p.store, p.prepare); err != nil {
+			p.log.Warn("cache index rebuild failed", "pop", p.Name, "err", err)
+		}
 	})
 }
 

@@ -310,18 +310,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 			keys = append(keys, u)
 		}
 	} else {
-		err := p.store.Range(ctx, func(key string, variants []*Entry) bool {
-			for _, e := range variants {
-				if m.matchEntry(e) {
-					keys = append(keys, key)
-					break
-				}
-			}
-			return true
-		})
-		if err != nil {
-			return 0, fmt.Errorf("purge: %w", err)
-		}
+		keys = p.idx.match(m)
 	}
 	now := p.now()
 	purged := 0
@@ -369,7 +358,15 @@ func (p *Proxy) purgeKey(ctx context.Context, key string, m *matcher, soft bool,
 		return 0, nil
 	}
 	if len(keep) == 0 {
-		return n, p.store.Delete(ctx, key)
+		if err := p.store.Delete(ctx, key); err != nil {
+			return 0, err
+		}
+		p.idx.del(key, nil)
+		return n, nil
 	}
-	return n, p.store.Set(ctx, key, keep)
+	if err := p.store.Set(ctx, key, keep); err != nil {
+		return 0, err
+	}
+	p.reindex(ctx, key, keep)
+	return n, nil
 }

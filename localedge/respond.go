@@ -20,7 +20,24 @@ var (
 // serveEntry writes a stored (complete) response: the hot path of a hit.
 // validated says the response was just validated with the upstream, so
 // fields a qualified no-cache names may be sent.
-func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs CacheStatus, now time.Time, validated bool) outcome {
+//
+// The body of an entry kept on disk is read first: if that fails, the
+// entry is dropped and ok is false (nothing was written).
+func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs CacheStatus, now time.Time, validated bool) (out outcome, ok bool) {
+	var body []byte
+	if r.Method != http.MethodHead {
+		var err error
+		if body, err = e.body(); err != nil {
+			p.log.Warn("cache body unreadable", "pop", p.Name, "key", e.Key, "err", err)
+			p.deleteVariant(r.Context(), e)
+			return outcome{}, false
+		}
+	}
+	return p.writeEntry(w, r, e, body, cs, now, validated), true
+}
+
+// writeEntry writes a stored response with its body.
+func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, body []byte, cs CacheStatus, now time.Time, validated bool) outcome {
 	if cs.Hit {
 		e.hits.Add(1)
 		cs.TTL, cs.HasTTL = int64(e.TTL(now)/time.Second), true
@@ -54,16 +71,15 @@ func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs 
 		out.status = code
 		return out
 	}
-	body := e.Body
 	if rv := r.Header["Range"]; len(rv) > 0 && r.Method == http.MethodGet && e.Status == http.StatusOK &&
 		ifRangeMatches(firstValue(r.Header, "If-Range"), e.Header) {
-		ranges, err := parseRange(rv[0], int64(len(body)))
+		ranges, err := parseRange(rv[0], e.BodyLen())
 		switch {
 		case err == errNoOverlap:
 			for _, name := range notModifiedHeaders {
 				delete(h, name)
 			}
-			h["Content-Range"] = []string{"bytes */" + strconv.Itoa(len(body))}
+			h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(e.BodyLen(), 10)}
 			h["Content-Length"] = []string{"0"}
 			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 			out.status = http.StatusRequestedRangeNotSatisfiable
@@ -166,7 +182,11 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 			p.stats.stale.Add(1)
 			cs.TTL, cs.HasTTL = int64(e.TTL(now)/time.Second), true
 		}
-		return p.serveEntry(w, r, e, cs, now, !f.hitStale), false
+		out, ok := p.serveEntry(w, r, e, cs, now, !f.hitStale)
+		if !ok {
+			return p.errorResponse(w, http.StatusBadGateway, "stored response unreadable", fwd, "store-error"), false
+		}
+		return out, false
 	}
 	return p.serveStreaming(w, r, f, rd, e, cs, now), false
 }
@@ -186,7 +206,7 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 			full := e.clone()
 			full.Body = body
 			p.prepare(full)
-			return p.serveEntry(w, r, full, cs, now, true)
+			return p.writeEntry(w, r, full, body, cs, now, true)
 		case bodyFailed:
 			out.status = 499
 			return out

@@ -3,6 +3,7 @@ package localedge
 import (
 	"context"
 	"math"
+	"sync/atomic"
 
 	"github.com/maypok86/otter/v2"
 )
@@ -43,6 +44,7 @@ type statser interface {
 type MemoryStore struct {
 	capacity int64
 	cache    *otter.Cache[string, []*Entry]
+	onEvict  atomic.Pointer[func(string, []*Entry)]
 }
 
 // DefaultMemoryCapacity is the size of the memory store a Proxy creates
@@ -55,8 +57,17 @@ func NewMemoryStore(capacity int64) *MemoryStore {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	c := otter.Must(&otter.Options[string, []*Entry]{
+	s := &MemoryStore{capacity: capacity}
+	s.cache = otter.Must(&otter.Options[string, []*Entry]{
 		MaximumWeight: uint64(capacity),
+		OnDeletion: func(e otter.DeletionEvent[string, []*Entry]) {
+			if !e.WasEvicted() {
+				return
+			}
+			if fn := s.onEvict.Load(); fn != nil {
+				(*fn)(e.Key, e.Value)
+			}
+		},
 		Weigher: func(key string, variants []*Entry) uint32 {
 			var n int64
 			for _, e := range variants {
@@ -68,7 +79,13 @@ func NewMemoryStore(capacity int64) *MemoryStore {
 			return uint32(n)
 		},
 	})
-	return &MemoryStore{capacity: capacity, cache: c}
+	return s
+}
+
+// NotifyEvictions makes the store call fn for each key it evicts to stay
+// within its capacity (not for keys deleted or replaced through Store).
+func (s *MemoryStore) NotifyEvictions(fn func(key string, variants []*Entry)) {
+	s.onEvict.Store(&fn)
 }
 
 // Get implements Store.

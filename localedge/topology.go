@@ -1,0 +1,635 @@
+package localedge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+)
+
+// Location is a PoP's position, for nearest-PoP answers of the GeoDNS.
+type Location struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+// PoPConfig describes one PoP (or the shield) of a topology.
+type PoPConfig struct {
+	Name string
+	// Addr is the listen address host:port; port 0 picks a free port.
+	Addr string
+	// Regions are the client networks (CIDRs) the PoP serves, for GeoDNS.
+	Regions  []string
+	Location *Location
+	// Delay is added before each request to the PoP's upstream: a
+	// simulated network distance, so a hit is visibly faster than a miss.
+	Delay time.Duration
+}
+
+// CacheConfig configures the cache of every PoP.
+type CacheConfig struct {
+	// Capacity is each PoP's cache size in bytes
+	// (DefaultMemoryCapacity when 0).
+	Capacity int64
+	// MaxObjectSize is the largest response stored
+	// (DefaultMaxObjectSize when 0).
+	MaxObjectSize int64
+	// Dir, when set, makes each PoP keep its cache on disk in Dir/<name>,
+	// surviving restarts.
+	Dir                       string
+	Key                       KeyOptions
+	SoftPurgeGrace            time.Duration
+	StaleIfError              time.Duration
+	UpstreamTimeout           time.Duration
+	IgnoreRequestCacheControl bool
+}
+
+// OriginConfig says where the topology's content comes from: an existing
+// server (URL), or a handler the topology serves itself on Addr (the
+// directory origin, the sample site).
+type OriginConfig struct {
+	URL     string
+	Handler http.Handler
+	Addr    string
+	// Dir is the served folder, shown in the topology description.
+	Dir string
+}
+
+// TopologyConfig describes a local CDN: edge PoPs, an optional shield
+// between them and the origin, the origin and the admin API.
+type TopologyConfig struct {
+	PoPs   []PoPConfig
+	Shield *PoPConfig // nil: edges fetch from the origin directly
+	Origin OriginConfig
+	// AdminAddr is the admin API's listen address.
+	AdminAddr string
+	// Token authorises admin requests; generated when empty.
+	Token string
+	Cache CacheConfig
+	// Logger receives the topology's logs (default: discard); AccessLog,
+	// when set, one record per request of every PoP.
+	Logger    *slog.Logger
+	AccessLog *slog.Logger
+	// Now is the clock of every cache (default time.Now).
+	Now func() time.Time
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
+	// (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+// Default addresses of the local topology (contract §4).
+const (
+	DefaultOriginAddr = "127.0.0.1:8000"
+	DefaultShieldAddr = "127.0.0.1:8090"
+	DefaultAdminAddr  = "127.0.0.1:8099"
+)
+
+// defaultLocations place the default PoPs (GeoDNS nearest-PoP answers).
+var defaultLocations = []Location{{Lat: 1.35, Lon: 103.8}, {Lat: 38.9, Lon: -77.4}, {Lat: 50.1, Lon: 8.7}}
+
+// DefaultTopologyConfig is the topology of `cdnctl serve` with no
+// configuration (contract §4): pop1..pop3 on 127.0.i.1:808i serving
+// clients in 127.i.0.0/16, a shield on 127.0.0.1:8090, the origin on
+// 127.0.0.1:8000 and the admin API on 127.0.0.1:8099. With anyPort, every
+// port is 0 (free ports, for tests).
+func DefaultTopologyConfig(anyPort bool) TopologyConfig {
+	port := func(p int) int {
+		if anyPort {
+			return 0
+		}
+		return p
+	}
+	cfg := TopologyConfig{
+		Shield:    &PoPConfig{Name: "shield", Addr: fmt.Sprintf("127.0.0.1:%d", port(8090))},
+		Origin:    OriginConfig{Addr: fmt.Sprintf("127.0.0.1:%d", port(8000))},
+		AdminAddr: fmt.Sprintf("127.0.0.1:%d", port(8099)),
+	}
+	for i := 1; i <= 3; i++ {
+		loc := defaultLocations[i-1]
+		cfg.PoPs = append(cfg.PoPs, PoPConfig{
+			Name:     fmt.Sprintf("pop%d", i),
+			Addr:     fmt.Sprintf("127.0.%d.1:%d", i, port(8080+i)),
+			Regions:  []string{fmt.Sprintf("127.%d.0.0/16", i)},
+			Location: &loc,
+		})
+	}
+	return cfg
+}
+
+// PoP is a running cache of a topology: an edge or the shield.
+type PoP struct {
+	Name     string
+	Role     string
+	Regions  []string
+	Location *Location
+	Proxy    *Proxy
+
+	cfg   PoPConfig
+	store Store
+	ln    net.Listener
+	srv   *http.Server
+}
+
+// URL is the PoP's base URL once the topology has started.
+func (p *PoP) URL() string { return "http://" + p.Addr() }
+
+// Addr is the PoP's listen address once the topology has started.
+func (p *PoP) Addr() string {
+	if p.ln == nil {
+		return p.cfg.Addr
+	}
+	return p.ln.Addr().String()
+}
+
+// TopologyInfo describes where a running topology listens (contract §2 and
+// §3): the object of GET /api/v1/topology and of `cdnctl serve --json`.
+type TopologyInfo struct {
+	PoPs   []PoPInfo  `json:"pops"`
+	Origin OriginInfo `json:"origin"`
+	Admin  AdminInfo  `json:"admin"`
+	DNS    *DNSInfo   `json:"dns,omitempty"`
+	Token  string     `json:"token,omitempty"`
+}
+
+// PoPInfo describes one PoP.
+type PoPInfo struct {
+	Name     string    `json:"name"`
+	Role     string    `json:"role"`
+	URL      string    `json:"url"`
+	Addr     string    `json:"addr"`
+	Regions  []string  `json:"regions,omitempty"`
+	Location *Location `json:"location,omitempty"`
+}
+
+// OriginInfo describes the origin.
+type OriginInfo struct {
+	URL string `json:"url"`
+	Dir string `json:"dir,omitempty"`
+}
+
+// AdminInfo describes the admin API.
+type AdminInfo struct {
+	URL string `json:"url"`
+}
+
+// DNSInfo describes the GeoDNS server run with the topology.
+type DNSInfo struct {
+	Addr string `json:"addr"`
+	Zone string `json:"zone"`
+}
+
+// Topology runs a local CDN: Start binds every listener (so ports 0 are
+// known), Run serves until its context ends and then shuts down
+// gracefully. Extra servers (the GeoDNS) join with Go.
+type Topology struct {
+	cfg      TopologyConfig
+	log      *slog.Logger
+	token    string
+	registry *prometheus.Registry
+
+	edges  []*PoP
+	shield *PoP
+
+	originURL *url.URL
+	originLn  net.Listener
+	originSrv *http.Server
+	adminLn   net.Listener
+	adminSrv  *http.Server
+
+	mu      sync.Mutex
+	dns     *DNSInfo                      // guarded by mu
+	extra   []func(context.Context) error // guarded by mu
+	started bool                          // guarded by mu
+}
+
+// NewTopology validates cfg and builds the PoPs' caches (nothing listens
+// yet).
+func NewTopology(cfg TopologyConfig) (*Topology, error) {
+	if len(cfg.PoPs) == 0 {
+		return nil, errors.New("topology: no PoP")
+	}
+	if cfg.Origin.URL == "" && cfg.Origin.Handler == nil {
+		return nil, errors.New("topology: no origin: give an upstream URL or a handler to serve")
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	t := &Topology{cfg: cfg, log: cfg.Logger, token: cfg.Token, registry: prometheus.NewRegistry()}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if t.token == "" {
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("topology: token: %w", err)
+		}
+		t.token = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	if cfg.Origin.URL != "" {
+		u, err := url.Parse(cfg.Origin.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("topology: origin URL %q: want http://host[:port][/path]", cfg.Origin.URL)
+		}
+		t.originURL = u
+	}
+	names := map[string]bool{}
+	add := func(c PoPConfig, role string) (*PoP, error) {
+		if c.Name == "" || !isSFToken(c.Name) {
+			return nil, fmt.Errorf("topology: PoP name %q: want letters, digits, '-' or '_', starting with a letter", c.Name)
+		}
+		if names[c.Name] {
+			return nil, fmt.Errorf("topology: two PoPs named %q", c.Name)
+		}
+		names[c.Name] = true
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			return nil, fmt.Errorf("topology: %s: address %q: want host:port", c.Name, c.Addr)
+		}
+		for _, r := range c.Regions {
+			if _, _, err := net.ParseCIDR(r); err != nil {
+				return nil, fmt.Errorf("topology: %s: region %q: want a CIDR such as 127.1.0.0/16", c.Name, r)
+			}
+		}
+		return &PoP{Name: c.Name, Role: role, Regions: c.Regions, Location: c.Location, cfg: c}, nil
+	}
+	for _, c := range cfg.PoPs {
+		p, err := add(c, RoleEdge)
+		if err != nil {
+			return nil, err
+		}
+		t.edges = append(t.edges, p)
+	}
+	if cfg.Shield != nil {
+		p, err := add(*cfg.Shield, RoleShield)
+		if err != nil {
+			return nil, err
+		}
+		t.shield = p
+	}
+	t.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		NewEdgeCollector(t.proxies),
+	)
+	return t, nil
+}
+
+// Token is the admin API's bearer token.
+func (t *Topology) Token() string { return t.token }
+
+// Registry is the topology's Prometheus registry, served at /metrics of
+// the admin API; other servers of the topology (the GeoDNS) register their
+// collectors on it.
+func (t *Topology) Registry() *prometheus.Registry { return t.registry }
+
+// PoPs returns the edges, then the shield if any.
+func (t *Topology) PoPs() []*PoP {
+	out := append([]*PoP(nil), t.edges...)
+	if t.shield != nil {
+		out = append(out, t.shield)
+	}
+	return out
+}
+
+// PoP returns the PoP (or shield) with that name.
+func (t *Topology) PoP(name string) (*PoP, bool) {
+	for _, p := range t.PoPs() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+func (t *Topology) proxies() []*Proxy {
+	var out []*Proxy
+	for _, p := range t.PoPs() {
+		if p.Proxy != nil {
+			out = append(out, p.Proxy)
+		}
+	}
+	return out
+}
+
+// SetDNS records the GeoDNS server run with the topology, for Info.
+func (t *Topology) SetDNS(info DNSInfo) {
+	t.mu.Lock()
+	t.dns = &info
+	t.mu.Unlock()
+}
+
+// Go adds a server to run alongside the topology's own during Run (the
+// GeoDNS). fn must return when its context is done; an error it returns
+// stops the topology.
+func (t *Topology) Go(fn func(ctx context.Context) error) {
+	t.mu.Lock()
+	t.extra = append(t.extra, fn)
+	t.mu.Unlock()
+}
+
+// Info describes the running topology (without the token).
+func (t *Topology) Info() TopologyInfo {
+	info := TopologyInfo{Admin: AdminInfo{URL: "http://" + addrOf(t.adminLn, t.cfg.AdminAddr)}}
+	for _, p := range t.PoPs() {
+		info.PoPs = append(info.PoPs, PoPInfo{Name: p.Name, Role: p.Role, URL: p.URL(), Addr: p.Addr(), Regions: p.Regions, Location: p.Location})
+	}
+	if t.originURL != nil {
+		info.Origin.URL = t.originURL.String()
+	}
+	info.Origin.Dir = t.cfg.Origin.Dir
+	t.mu.Lock()
+	if t.dns != nil {
+		d := *t.dns
+		info.DNS = &d
+	}
+	t.mu.Unlock()
+	return info
+}
+
+func addrOf(ln net.Listener, fallback string) string {
+	if ln == nil {
+		return fallback
+	}
+	return ln.Addr().String()
+}
+
+// Start binds every listener and builds the caches; on an error nothing is
+// left listening. Calling it twice is an error.
+func (t *Topology) Start(ctx context.Context) (err error) {
+	t.mu.Lock()
+	if t.started {
+		t.mu.Unlock()
+		return errors.New("topology: already started")
+	}
+	t.started = true
+	t.mu.Unlock()
+	defer func() {
+		if err != nil {
+			t.closeAll()
+		}
+	}()
+	if t.originURL == nil {
+		ln, err := listen(ctx, "origin", t.cfg.Origin.Addr)
+		if err != nil {
+			return err
+		}
+		t.originLn = ln
+		t.originURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+		t.originSrv = t.newServer(t.cfg.Origin.Handler)
+	}
+	upstream := t.originURL
+	if t.shield != nil {
+		if err := t.startPoP(ctx, t.shield, upstream); err != nil {
+			return err
+		}
+		upstream = &url.URL{Scheme: "http", Host: t.shield.Addr()}
+	}
+	for _, p := range t.edges {
+		if err := t.startPoP(ctx, p, upstream); err != nil {
+			return err
+		}
+	}
+	ln, err := listen(ctx, "admin", t.cfg.AdminAddr)
+	if err != nil {
+		return err
+	}
+	t.adminLn = ln
+	t.adminSrv = t.newServer(newAdmin(t))
+	return nil
+}
+
+func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) error {
+	store, err := t.newStore(p.Name)
+	if err != nil {
+		return err
+	}
+	p.store = store
+	c := t.cfg.Cache
+	p.Proxy = &Proxy{
+		Name:                      p.Name,
+		Role:                      p.Role,
+		Upstream:                  upstream,
+		Store:                     store,
+		Now:                       t.cfg.Now,
+		Logger:                    t.log,
+		AccessLog:                 t.cfg.AccessLog,
+		Key:                       c.Key,
+		MaxObjectSize:             c.MaxObjectSize,
+		SoftPurgeGrace:            c.SoftPurgeGrace,
+		StaleIfError:              c.StaleIfError,
+		UpstreamTimeout:           c.UpstreamTimeout,
+		IgnoreRequestCacheControl: c.IgnoreRequestCacheControl,
+		Delay:                     p.cfg.Delay,
+		TrustForwarded:            p.Role == RoleShield,
+	}
+	ln, err := listen(ctx, p.Name, p.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	p.ln = ln
+	p.srv = t.newServer(p.Proxy)
+	return nil
+}
+
+// newStore builds a PoP's cache store: on disk under Cache.Dir, or in
+// memory.
+func (t *Topology) newStore(name string) (Store, error) {
+	c := t.cfg.Cache
+	if c.Dir == "" {
+		return NewMemoryStore(c.Capacity), nil
+	}
+	s, err := OpenDiskStore(filepath.Join(c.Dir, name), DiskStoreOptions{Capacity: c.Capacity, Logger: t.log})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+func (t *Topology) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(&slogWriter{t.log}, "", 0),
+	}
+}
+
+// slogWriter forwards net/http's server log lines (TLS errors, panics) to
+// slog.
+type slogWriter struct{ log *slog.Logger }
+
+func (w *slogWriter) Write(b []byte) (int, error) {
+	w.log.Warn("http server", "msg", string(trimNewline(b)))
+	return len(b), nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// listen binds addr, turning the common failures into advice.
+func listen(ctx context.Context, what, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("%s: cannot listen on %s: the address is already in use (another cdnctl serve, or another server?); choose another port, or port 0 for a free one", what, addr)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return nil, fmt.Errorf("%s: cannot listen on %s: no such local address (on macOS, add it first: sudo ifconfig lo0 alias %s)", what, addr, hostOf(addr))
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("%s: cannot listen on %s: permission denied (ports below 1024 need privileges)", what, addr)
+	}
+	return nil, fmt.Errorf("%s: listen %s: %w", what, addr, err)
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+// Run serves until ctx is done, then shuts down gracefully: health
+// endpoints answer 503 (draining), in-flight requests finish (within the
+// shutdown timeout), background revalidations stop and disk stores are
+// flushed. It starts the topology first if Start was not called.
+func (t *Topology) Run(ctx context.Context) error {
+	t.mu.Lock()
+	started := t.started
+	t.mu.Unlock()
+	if !started {
+		if err := t.Start(ctx); err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	if t.originSrv != nil {
+		serve("origin", t.originSrv, t.originLn)
+	}
+	for _, p := range t.PoPs() {
+		serve(p.Name, p.srv, p.ln)
+	}
+	serve("admin", t.adminSrv, t.adminLn)
+	t.mu.Lock()
+	extra := append([]func(context.Context) error(nil), t.extra...)
+	t.mu.Unlock()
+	for _, fn := range extra {
+		g.Go(func() error { return fn(gctx) })
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		return t.shutdown()
+	})
+	err := g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// shutdown stops every server gracefully and closes the caches.
+func (t *Topology) shutdown() error {
+	for _, p := range t.PoPs() {
+		if p.Proxy != nil {
+			p.Proxy.SetDraining(true)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, srv := range t.servers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("shutdown: %w", err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	t.closeCaches(&errs)
+	return errors.Join(errs...)
+}
+
+func (t *Topology) servers() []*http.Server {
+	var out []*http.Server
+	for _, p := range t.PoPs() {
+		if p.srv != nil {
+			out = append(out, p.srv)
+		}
+	}
+	for _, s := range []*http.Server{t.originSrv, t.adminSrv} {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// closeCaches stops the proxies and closes (flushes) their stores.
+func (t *Topology) closeCaches(errs *[]error) {
+	for _, p := range t.PoPs() {
+		if p.Proxy != nil {
+			p.Proxy.Close()
+		}
+		if c, ok := p.store.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				*errs = append(*errs, fmt.Errorf("%s: close cache: %w", p.Name, err))
+			}
+		}
+	}
+}
+
+// closeAll releases what Start had opened when it fails.
+func (t *Topology) closeAll() {
+	for _, ln := range []net.Listener{t.originLn, t.adminLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	for _, p := range t.PoPs() {
+		if p.ln != nil {
+			p.ln.Close()
+		}
+	}
+	var errs []error
+	t.closeCaches(&errs)
+	for _, err := range errs {
+		t.log.Warn("close after failed start", "err", err)
+	}
+}
