@@ -12,7 +12,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -134,6 +133,7 @@ type node struct {
 	cached    *cacheEntry
 
 	links      []link
+	missing    []MissingRef
 	deps       []*node // renamed files it names (late ones excluded)
 	dependents []*node
 	pending    atomic.Int32
@@ -156,11 +156,12 @@ type node struct {
 // content.
 func (n *node) fixedName() bool { return n.entry || n.prehashed }
 
-// link is a reference from one node to a file of the build (or to a
-// missing one).
+// link says that a node names another one (once, however many times its
+// content does).
 type link struct {
-	cachedRef
-	target *node
+	target   *node
+	late     bool // see ref.late
+	resource bool // named as a resource (fetched with the page), not only as a link
 }
 
 type builder struct {
@@ -178,6 +179,10 @@ type builder struct {
 	claims  map[string]string // output name → logical path that produced it
 
 	bufs sync.Pool // *[]byte copy buffers
+
+	// unchanged is set when the previous output already is this build's
+	// (see takeUnchanged): nothing was written.
+	unchanged bool
 }
 
 const copyBufSize = 256 << 10
@@ -224,6 +229,12 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	if err := b.order(); err != nil {
 		return nil, nil, err
+	}
+	if b.takeUnchanged() {
+		// Nothing to write: the previous output is this build's.
+		res.Manifest = b.manifest()
+		res.Stats = b.stats()
+		return b, res, nil
 	}
 	if err := b.runGraph(ctx); err != nil {
 		return nil, nil, err
@@ -306,45 +317,35 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// linkAll finds the references of every file that can hold some.
+// linkAll finds the references of every file that can hold some: read
+// from the file, or from the previous run's cache when neither the file
+// nor the set of files it could name changed.
 func (b *builder) linkAll(ctx context.Context, res *Result) error {
+	fromCache := b.env.prev != nil && b.env.prev.FileSet == b.fileSet()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.o.workers)
 	for _, n := range b.nodes {
 		if n.kind == kindOther {
 			continue
 		}
+		if c := n.cached; c != nil && fromCache {
+			for _, t := range c.Targets {
+				if tn := b.byPath[t.Path]; tn != nil {
+					n.links = append(n.links, link{target: tn, late: t.Late, resource: t.Resource})
+				}
+			}
+			n.missing = c.Missing
+			continue
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
-			}
-			if n.cached != nil {
-				n.links = make([]link, len(n.cached.Refs))
-				for i, r := range n.cached.Refs {
-					n.links[i] = link{cachedRef: r}
-				}
-				return nil
 			}
 			refs, data, whole, err := b.readRefs(n)
 			if err != nil {
 				return err
 			}
-			for _, r := range refs {
-				if b.site.isExternal(r) {
-					continue
-				}
-				line := 0 // unknown: only a script's tail was read
-				if whole {
-					at := r.start
-					if r.group != nil {
-						at = r.group.start
-					}
-					line = lineAt(data, at)
-				}
-				n.links = append(n.links, link{cachedRef: cachedRef{
-					URL: r.url, Base: r.base.String(), Kind: r.kind, Late: r.late, Line: line,
-				}})
-			}
+			b.resolveRefs(n, refs, data, whole)
 			return nil
 		})
 	}
@@ -352,35 +353,66 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		return err
 	}
 	for _, n := range b.nodes {
+		res.Missing = append(res.Missing, n.missing...)
 		seen := make(map[*node]bool)
-		for i := range n.links {
-			l := &n.links[i]
-			base, err := url.Parse(l.Base)
-			if err != nil {
+		for _, l := range n.links {
+			if l.late {
+				n.hasLate = true
 				continue
 			}
-			target, r := b.site.resolve(base, l.URL)
-			switch r {
-			case resMissing:
-				if reportMissing(l.Kind, target) {
-					res.Missing = append(res.Missing, MissingRef{File: n.logical, Line: l.Line, URL: l.URL, Target: target})
-				}
-			case resFound:
-				t := b.byPath[target]
-				l.target = t
-				if l.Late {
-					n.hasLate = true
-					continue
-				}
-				if t.fixedName() || seen[t] {
-					continue
-				}
-				seen[t] = true
-				n.deps = append(n.deps, t)
+			if l.target.fixedName() || seen[l.target] {
+				continue
 			}
+			seen[l.target] = true
+			n.deps = append(n.deps, l.target)
 		}
 	}
 	return nil
+}
+
+// resolveRefs records the files a node's references name (once each) and
+// the references to missing files.
+func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
+	idx := make(map[link]int)
+	for _, r := range refs {
+		target, res := b.site.resolve(r.base, r.url)
+		switch res {
+		case resMissing:
+			if !reportMissing(r.kind, target) {
+				continue
+			}
+			line := 0 // unknown: only a script's tail was read
+			if whole {
+				at := r.start
+				if r.group != nil {
+					at = r.group.start
+				}
+				line = lineAt(data, at)
+			}
+			n.missing = append(n.missing, MissingRef{File: n.logical, Line: line, URL: r.url, Target: target})
+		case resFound:
+			l := link{target: b.byPath[target], late: r.late}
+			resource := r.kind == refResource
+			if i, ok := idx[l]; ok {
+				n.links[i].resource = n.links[i].resource || resource
+				continue
+			}
+			idx[l] = len(n.links)
+			l.resource = resource
+			n.links = append(n.links, l)
+		}
+	}
+}
+
+// fileSet identifies the set of logical paths of the build: references
+// resolve the same way as long as it is the same.
+func (b *builder) fileSet() string {
+	h := sha256.New()
+	for _, n := range b.nodes {
+		io.WriteString(h, n.logical)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // readRefs reads a file that can hold references and parses them. For a
@@ -637,8 +669,8 @@ func (b *builder) writeBytes(n *node, content []byte) error {
 		return err
 	}
 	defer f.Abort()
-	h256, h384 := sha256.New(), sha512.New384()
-	if _, err := io.MultiWriter(f, h256, h384).Write(content); err != nil {
+	h256, h384 := sha256.New(), b.integrityHash(n)
+	if _, err := io.MultiWriter(writers(f, h256, h384)...).Write(content); err != nil {
 		return fmt.Errorf("output %s: %w", n.out, err)
 	}
 	if err := f.Commit(n.out); err != nil {
@@ -655,8 +687,34 @@ func hexSum(data []byte) string {
 
 func (b *builder) setSums(n *node, h256, h384 hash.Hash, size int64) {
 	n.sha256 = hex.EncodeToString(h256.Sum(nil))
-	n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
+	n.integrity = ""
+	if h384 != nil {
+		n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
+	}
 	n.outSize = size
+}
+
+// integrityHash returns the hash of the Subresource Integrity value for
+// the files integrity checks apply to (see Entry.Integrity), nil for the
+// others.
+func (b *builder) integrityHash(n *node) hash.Hash {
+	_, ct, _, _ := headersFor(b.o.rules, n.logical, false)
+	mt, _, _ := strings.Cut(ct, ";")
+	if IsText(ct) || strings.TrimSpace(mt) == "application/wasm" {
+		return sha512.New384()
+	}
+	return nil
+}
+
+// writers lists the writers that are not nil.
+func writers(ws ...io.Writer) []io.Writer {
+	out := ws[:0]
+	for _, w := range ws {
+		if w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // processStream copies a file that is not held in memory, rewriting only
@@ -673,9 +731,9 @@ func (b *builder) processStream(n *node) error {
 		return err
 	}
 	defer f.Abort()
-	h256, h384 := sha256.New(), sha512.New384()
+	h256, h384 := sha256.New(), b.integrityHash(n)
 	bufp := b.bufs.Get().(*[]byte)
-	written, err := io.CopyBuffer(io.MultiWriter(f, h256, h384), r, *bufp)
+	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384)...), onlyReader{r}, *bufp)
 	b.bufs.Put(bufp)
 	if err != nil {
 		return b.fileError(n, err)
@@ -738,14 +796,12 @@ func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
 	return readCloser{r, f}, off + int64(len(out)), !bytes.Equal(out, tail), nil
 }
 
-func hasResolvedLinks(n *node) bool {
-	for _, l := range n.links {
-		if l.target != nil {
-			return true
-		}
-	}
-	return false
-}
+func hasResolvedLinks(n *node) bool { return len(n.links) > 0 }
+
+// onlyReader hides a reader's WriteTo (an *os.File has one), so
+// io.CopyBuffer uses the builder's large buffer instead of allocating a
+// small one per file.
+type onlyReader struct{ io.Reader }
 
 type readCloser struct {
 	io.Reader
@@ -927,21 +983,38 @@ func (b *builder) manifest() *Manifest {
 }
 
 func (b *builder) writeManifests(m *Manifest) error {
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		return err
-	}
-	if err := b.writeFile(b.o.manifest, buf.Bytes()); err != nil {
-		return err
-	}
-	if b.o.vite == "" {
-		return nil
-	}
-	vite, err := b.viteManifest().encode()
+	files, err := b.manifestFiles(m)
 	if err != nil {
 		return err
 	}
-	return b.writeFile(b.o.vite, vite)
+	for _, f := range files {
+		if err := b.writeFile(f.name, f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type namedData struct {
+	name string
+	data []byte
+}
+
+// manifestFiles encodes the manifest and the Vite manifest (if any).
+func (b *builder) manifestFiles(m *Manifest) ([]namedData, error) {
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	files := []namedData{{b.o.manifest, buf.Bytes()}}
+	if b.o.vite != "" {
+		vite, err := b.viteManifest().encode()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, namedData{b.o.vite, vite})
+	}
+	return files, nil
 }
 
 func (b *builder) writeFile(name string, data []byte) error {

@@ -501,3 +501,21 @@ func (i genInfo) Mode() fs.FileMode  { return 0o644 }
 func (i genInfo) ModTime() time.Time { return oldTime }
 func (i genInfo) IsDir() bool        { return false }
 func (i genInfo) Sys() any           { return nil }
+
+func TestBuildIntegrity(t *testing.T) {
+	site := map[string]string{"app.js": "x()", "a.css": "a{}", "m.wasm": "\x00asm", "img.png": "png", "data.json": "{}"}
+	res, err := Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"app.js": true, "a.css": true, "m.wasm": true, "data.json": true, "img.png": false} {
+		e := res.Manifest.Files[name]
+		if got := strings.HasPrefix(e.Integrity, "sha384-"); got != want {
+			t.Errorf("%s integrity %q; want one: %v", name, e.Integrity, want)
+		}
+	}
+	// sha384 of "x()", as `openssl dgst -sha384 -binary | base64` prints it.
+	if got := res.Manifest.Files["app.js"].Integrity; got != "sha384-cHpwNWfZewU1VQsG3Dbk+hSwO33e9lUJ4vPY3oC6Pc1XRmblyhh1Jea1MQC2uBVB" {
+		t.Errorf("app.js integrity %s", got)
+	}
+}

@@ -1,13 +1,16 @@
 package hashing
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,12 +20,14 @@ import (
 
 // cacheName is where Fingerprint records what it wrote, in the output's
 // state folder, so the next run into the same folder can reuse unchanged
-// files instead of reading and writing them again.
-const cacheName = stateDir + "/fingerprint-cache.json"
+// files instead of reading and writing them again. It is gob-encoded: it
+// is private to this package and read on every run, so decoding speed
+// matters more than readability.
+const cacheName = stateDir + "/fingerprint-cache.gob"
 
 // cacheVersion changes whenever what a build writes for the same input
 // changes, so older caches are ignored.
-const cacheVersion = 1
+const cacheVersion = 2
 
 // racyMargin: a source file modified this close to (or after) the start
 // of the run that cached it might change again without its modification
@@ -32,46 +37,47 @@ const racyMargin = time.Second
 // cacheFile is the incremental cache: for every logical path, the source's
 // size and modification time and what was written for it.
 type cacheFile struct {
-	Version int `json:"version"`
+	Version int
 	// Options is a digest of the options that change outputs; a cache
 	// written with other options is ignored.
-	Options string `json:"options"`
+	Options string
+	// FileSet is a digest of the logical paths of the build (see
+	// builder.fileSet): while it is the same, cached references resolve
+	// to the same files.
+	FileSet string
 	// Started is when the run that wrote the cache started (Unix ns).
-	Started int64                  `json:"started"`
-	Files   map[string]*cacheEntry `json:"files"`
+	Started int64
+	Files   map[string]*cacheEntry
 }
 
 type cacheEntry struct {
-	Size          int64  `json:"size"`
-	MTime         int64  `json:"mtime"`
-	Out           string `json:"out"`
-	OutSize       int64  `json:"out_size"`
-	OutMTime      int64  `json:"out_mtime"`
-	SHA256        string `json:"sha256"`
-	Integrity     string `json:"integrity"`
-	Fingerprinted bool   `json:"fingerprinted,omitempty"`
-	Rewritten     bool   `json:"rewritten,omitempty"`
-	// Refs are the file's references to its own site.
-	Refs []cachedRef `json:"refs,omitempty"`
-	// Deps and LateDeps map the logical paths the file names to the output
-	// names its content was written with.
-	Deps      map[string]string         `json:"deps,omitempty"`
-	LateDeps  map[string]string         `json:"late_deps,omitempty"`
-	Encodings map[string]cachedEncoding `json:"encodings,omitempty"`
+	Size          int64
+	MTime         int64
+	Out           string
+	OutSize       int64
+	OutMTime      int64
+	SHA256        string
+	Integrity     string
+	Fingerprinted bool
+	Rewritten     bool
+	// Targets are the files the file names; Missing its references to
+	// files that do not exist.
+	Targets []cachedTarget
+	Missing []MissingRef
+	// DepsSig and LateSig identify the output names of the targets its
+	// content was written with (see depsSig).
+	DepsSig, LateSig string
+	Encodings        map[string]cachedEncoding
 }
 
 type cachedEncoding struct {
 	Encoding
-	MTime int64 `json:"mtime"`
+	MTime int64
 }
 
-// cachedRef is a reference as found in a file, before resolution.
-type cachedRef struct {
-	URL  string  `json:"url"`
-	Base string  `json:"base"`
-	Kind refKind `json:"kind,omitempty"`
-	Late bool    `json:"late,omitempty"`
-	Line int     `json:"line,omitempty"`
+type cachedTarget struct {
+	Path           string
+	Late, Resource bool
 }
 
 // optionsDigest identifies the options that change what is written.
@@ -105,12 +111,13 @@ func (o Options) digest() string {
 // loadCache reads the cache of the output folder dir; nil when there is
 // none or it does not apply.
 func loadCache(dir string, opts Options) *cacheFile {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cacheName)))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(cacheName)))
 	if err != nil {
 		return nil
 	}
+	defer f.Close()
 	var c cacheFile
-	if err := json.Unmarshal(data, &c); err != nil || c.Version != cacheVersion || c.Options != opts.digest() {
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&c); err != nil || c.Version != cacheVersion || c.Options != opts.digest() {
 		return nil
 	}
 	return &c
@@ -133,32 +140,34 @@ func (c *cacheFile) lookup(f srcFile) *cacheEntry {
 // names its cached output was written with (late links too, when
 // withLate: only once every node is named).
 func (b *builder) depsMatch(n *node, c *cacheEntry, withLate bool) bool {
-	deps, late := currentDeps(n, withLate)
-	return maps.Equal(deps, c.Deps) && (!withLate || maps.Equal(late, c.LateDeps))
+	return depsSig(n, false) == c.DepsSig && (!withLate || depsSig(n, true) == c.LateSig)
 }
 
-// currentDeps maps the files a node names to their output names. Only
-// files the node waits for (or that keep their names) are read, so it is
-// safe while other nodes are processed; late links only when withLate.
-func currentDeps(n *node, withLate bool) (deps, late map[string]string) {
+// depsSig identifies the output names of the files a node names (its late
+// links when late is set), in the order its content names them. Only
+// files the node waits for, or that keep their names, are read, so it is
+// safe while other nodes are processed.
+func depsSig(n *node, late bool) string {
+	h := sha256.New()
+	any := false
 	for _, l := range n.links {
-		if l.target == nil || l.Late && !withLate {
+		if l.late != late {
 			continue
-		}
-		m := &deps
-		if l.Late {
-			m = &late
-		}
-		if *m == nil {
-			*m = make(map[string]string)
 		}
 		out := l.target.logical // known before the target is processed
 		if !l.target.fixedName() {
 			out = l.target.out
 		}
-		(*m)[l.target.logical] = out
+		io.WriteString(h, l.target.logical)
+		h.Write([]byte{0})
+		io.WriteString(h, out)
+		h.Write([]byte{'\n'})
+		any = true
 	}
-	return deps, late
+	if !any {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // reuse takes a node's output from the previous build when neither it
@@ -207,7 +216,7 @@ func (b *builder) linkCached(n *node, c *cacheEntry) bool {
 
 // newCache records what a build wrote into the folder out.
 func (b *builder) newCache(opts Options) (*cacheFile, error) {
-	c := &cacheFile{Version: cacheVersion, Options: opts.digest(), Started: b.start.UnixNano(), Files: make(map[string]*cacheEntry, len(b.nodes))}
+	c := &cacheFile{Version: cacheVersion, Options: opts.digest(), FileSet: b.fileSet(), Started: b.start.UnixNano(), Files: make(map[string]*cacheEntry, len(b.nodes))}
 	for _, n := range b.nodes {
 		if n.mtime == 0 {
 			continue
@@ -227,9 +236,10 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 			Fingerprinted: n.fingerprinted, Rewritten: n.rewritten,
 		}
 		for _, l := range n.links {
-			e.Refs = append(e.Refs, l.cachedRef)
+			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Resource: l.resource})
 		}
-		e.Deps, e.LateDeps = currentDeps(n, true)
+		e.Missing = n.missing
+		e.DepsSig, e.LateSig = depsSig(n, false), depsSig(n, true)
 		complete := true
 		for enc, en := range n.encodings {
 			s, m, ok := b.dir.stat(en.Path)
@@ -251,15 +261,15 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 
 // writeCache writes the cache into the output folder.
 func writeCache(root string, c *cacheFile) error {
-	data, err := json.Marshal(c)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	p := filepath.Join(root, filepath.FromSlash(cacheName))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	return nil
@@ -284,4 +294,63 @@ func writtenByFingerprint(dir, manifest string) bool {
 	return slices.ContainsFunc(entries, func(e os.DirEntry) bool {
 		return strings.EqualFold(e.Name(), DefaultManifestName)
 	})
+}
+
+// takeUnchanged checks whether the previous output folder already is this
+// build's output: every source file unchanged (and so every output, the
+// build being deterministic), every output still as written, and nothing
+// else in the folder. Then the nodes take their results from the cache and
+// nothing is written (the manifests are compared by Fingerprint).
+func (b *builder) takeUnchanged() bool {
+	prev := b.env.prev
+	if prev == nil || b.dir == nil || b.dir.prev == "" || prev.FileSet != b.fileSet() {
+		return false
+	}
+	expected := make(map[string]bool, 2*len(b.nodes)+3)
+	expected[b.o.manifest] = true
+	if b.o.vite != "" {
+		expected[b.o.vite] = true
+	}
+	for _, n := range b.nodes {
+		c := n.cached
+		if c == nil || !b.dir.unchanged(c.Out, c.OutSize, c.OutMTime) {
+			return false
+		}
+		expected[c.Out] = true
+		for _, e := range c.Encodings {
+			if !b.dir.unchanged(e.Path, e.Size, e.MTime) {
+				return false
+			}
+			expected[e.Path] = true
+		}
+		n.out = c.Out
+	}
+	for _, n := range b.nodes {
+		if depsSig(n, false) != n.cached.DepsSig || depsSig(n, true) != n.cached.LateSig {
+			for _, n := range b.nodes {
+				n.out = ""
+			}
+			return false
+		}
+	}
+	if !b.dir.holdsOnly(expected) {
+		for _, n := range b.nodes {
+			n.out = ""
+		}
+		return false
+	}
+	for _, n := range b.nodes {
+		c := n.cached
+		n.fingerprinted, n.sha256, n.integrity, n.outSize, n.rewritten = c.Fingerprinted, c.SHA256, c.Integrity, c.OutSize, c.Rewritten
+		for enc, e := range c.Encodings {
+			if n.encodings == nil {
+				n.encodings = make(map[string]Encoding)
+			}
+			n.encodings[enc] = e.Encoding
+		}
+		n.reused = true
+		n.record = c
+	}
+	b.unchanged = true
+	return true
 }

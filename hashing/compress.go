@@ -79,7 +79,7 @@ func (b *builder) compressOne(n *node, open func() (io.ReadCloser, error), ext s
 	cw := &countWriter{w: io.MultiWriter(f, h)}
 	zw := wrap(cw)
 	bufp := b.bufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(zw, r, *bufp)
+	_, err = io.CopyBuffer(zw, onlyReader{r}, *bufp)
 	b.bufs.Put(bufp)
 	if err != nil {
 		return nil, fmt.Errorf("%s: compress: %w", displayPath(b.env.label, n.logical), err)

@@ -1,6 +1,7 @@
 package hashing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +96,21 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 	if err != nil {
 		return nil, err
 	}
+	if b.unchanged {
+		// dir already holds this build; only the manifests may differ
+		// (rules do not change files). Each is replaced atomically.
+		os.RemoveAll(staging)
+		files, err := b.manifestFiles(res.Manifest)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if err := replaceFile(dir, f.name, f.data); err != nil {
+				return nil, fmt.Errorf("output %s: %w", dir, err)
+			}
+		}
+		return res, nil
+	}
 	c, err := b.newCache(opts.Options)
 	if err != nil {
 		return nil, err
@@ -119,6 +135,33 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 		return res, fmt.Errorf("output %s: remove the previous output %s: %w", dir, old, err)
 	}
 	return res, nil
+}
+
+// replaceFile writes data to name in dir unless it already holds it, with
+// a rename so readers see the old or the new file, never a part.
+func replaceFile(dir, name string, data []byte) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".cdnctl-tmp-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o644)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
 }
 
 // swapDirs puts the folder staging in place of dir and returns where the

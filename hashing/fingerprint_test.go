@@ -348,3 +348,57 @@ func TestFingerprintSymlinkedFiles(t *testing.T) {
 		t.Fatalf("a file behind a symlinked folder: %+v", e)
 	}
 }
+
+// TestFingerprintUnchanged re-runs with nothing changed: the output
+// folder is kept as is, but a stray file, a lost manifest or new rules are
+// still dealt with.
+func TestFingerprintUnchanged(t *testing.T) {
+	src := copyFixture(t)
+	out := filepath.Join(t.TempDir(), "out")
+	opts := DirOptions{Options: fixtureOptions()}
+	if _, err := FingerprintDir(context.Background(), src, out, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := dumpTree(t, out)
+	run := func() *Result {
+		t.Helper()
+		res, err := FingerprintDir(context.Background(), src, out, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats.Reused != res.Stats.Files {
+			t.Errorf("reused %d of %d files", res.Stats.Reused, res.Stats.Files)
+		}
+		return res
+	}
+	before, _ := os.Stat(out)
+	run()
+	if after, _ := os.Stat(out); !os.SameFile(before, after) {
+		t.Errorf("an unchanged re-run replaced the output folder")
+	}
+	if got := dumpTree(t, out); !bytes.Equal(got, want) {
+		t.Fatalf("unchanged re-run changed the output:\n%s", firstDiff(want, got))
+	}
+
+	writeTree(t, out, map[string]string{"stray.txt": "not from the source"})
+	run()
+	if _, err := os.Stat(filepath.Join(out, "stray.txt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file that is not part of the build stayed in the output")
+	}
+
+	os.Remove(filepath.Join(out, DefaultManifestName))
+	run()
+	if got := dumpTree(t, out); !bytes.Equal(got, want) {
+		t.Fatalf("the lost manifest was not written again:\n%s", firstDiff(want, got))
+	}
+
+	opts.Rules = append(opts.Rules, Rule{Match: []string{"*.html"}, CacheControl: "public, max-age=60"})
+	res := run()
+	m, err := LoadManifest(os.DirFS(out), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc := m.Files["index.html"].CacheControl; cc != "public, max-age=60" || res.Manifest.Files["index.html"].CacheControl != cc {
+		t.Errorf("after a new rule, index.html is served with %q", cc)
+	}
+}

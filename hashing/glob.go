@@ -88,8 +88,18 @@ func (g *Glob) String() string { return g.pattern }
 // Match reports whether the logical path name (slash-separated, no leading
 // slash) matches.
 func (g *Glob) Match(name string) bool {
-	segs := strings.Split(name, "/")
+	return g.matchSplit(name, strings.Split(name, "/"))
+}
+
+func (g *Glob) matchSplit(name string, segs []string) bool {
 	for _, alt := range g.alts {
+		if len(alt) == 2 && alt[0] == "**" {
+			// The common "*.html" form: only the base name matters.
+			if ok, _ := path.Match(alt[1], segs[len(segs)-1]); ok {
+				return true
+			}
+			continue
+		}
 		if matchSegments(alt, segs) {
 			return true
 		}
@@ -211,8 +221,12 @@ func compileGlobs(what string, patterns []string) (globList, error) {
 }
 
 func (l globList) Match(name string) bool {
+	if len(l) == 0 {
+		return false
+	}
+	segs := strings.Split(name, "/")
 	for _, g := range l {
-		if g.Match(name) {
+		if g.matchSplit(name, segs) {
 			return true
 		}
 	}

@@ -41,8 +41,12 @@ type Entry struct {
 	// SHA256 is the lowercase hex SHA-256 of the output bytes (after
 	// references were rewritten).
 	SHA256 string `json:"sha256"`
-	// Integrity is the Subresource Integrity value, "sha384-<base64>".
-	Integrity    string            `json:"integrity"`
+	// Integrity is the Subresource Integrity value, "sha384-<base64>",
+	// of the resources integrity checks apply to: scripts, style sheets
+	// and other text, JSON and WebAssembly (what integrity attributes and
+	// fetch() check). Empty for images, fonts, media and other binaries,
+	// where computing it would double the cost of hashing.
+	Integrity    string            `json:"integrity,omitempty"`
 	Size         int64             `json:"size"`
 	ContentType  string            `json:"content_type"`
 	CacheControl string            `json:"cache_control"`

@@ -125,6 +125,47 @@ func (d *DirOutput) link(name string, size, mtime int64) bool {
 	return os.Link(old, d.path(name)) == nil
 }
 
+// unchanged reports whether name in the previous build is still the file
+// recorded (size and modification time).
+func (d *DirOutput) unchanged(name string, size, mtime int64) bool {
+	if d.prev == "" {
+		return false
+	}
+	info, err := os.Lstat(filepath.Join(d.prev, filepath.FromSlash(name)))
+	return err == nil && info.Mode().IsRegular() && info.Size() == size && info.ModTime().UnixNano() == mtime
+}
+
+// holdsOnly reports whether the previous build holds no file but the
+// expected ones (cdnctl's state folder aside).
+func (d *DirOutput) holdsOnly(expected map[string]bool) bool {
+	if d.prev == "" {
+		return false
+	}
+	err := filepath.WalkDir(d.prev, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(d.prev, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if e.IsDir() {
+			if rel == stateDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !expected[rel] {
+			return errUnexpected
+		}
+		return nil
+	})
+	return err == nil
+}
+
+var errUnexpected = errors.New("unexpected file")
+
 // stat returns the size and modification time of a written file.
 func (d *DirOutput) stat(name string) (size, mtime int64, ok bool) {
 	info, err := os.Lstat(d.path(name))

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# bench/fingerprint/run.sh — cdnctl fingerprint against its peer, side by side.
+#
+# Generates a synthetic site (10,000 files, about 1 GiB, mixed sizes: pages,
+# style sheets and scripts that reference images, fonts and media), warms the
+# page cache, then measures in one run:
+#
+#   first run  cdnctl fingerprint SRC --out OUT --compress=none   (OUT removed before each run)
+#   peer       cp -r SRC CP && find CP -type f | xargs -P"$(nproc)" sha256sum >/dev/null
+#   re-run     the same cdnctl command into the existing OUT (nothing changed)
+#
+# and prints the medians and two ratios: first run / peer (target <= 0.7) and
+# first run / re-run (target >= 5). Uses hyperfine when installed
+# (apt-get install -y hyperfine), plain timing otherwise.
+#
+# Not run by CI. Usage:
+#   bench/fingerprint/run.sh                      # 10,000 files, 1 GiB, 5 runs each
+#   FILES=2000 BYTES=$((200<<20)) RUNS=3 bench/fingerprint/run.sh
+#   BENCH_DIR=/var/tmp/fp KEEP=1 bench/fingerprint/run.sh   # keep the trees afterwards
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+FILES=${FILES:-10000}
+BYTES=${BYTES:-1073741824}
+RUNS=${RUNS:-5}
+NPROC=$(nproc)
+WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/cdnctl-bench-fingerprint.XXXXXX")}
+mkdir -p "$WORK"
+cleanup() { if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+
+SRC=$WORK/src OUT=$WORK/out CP=$WORK/cp BIN=$WORK/cdnctl
+echo "==> building cdnctl"
+go build -o "$BIN" ./cmd/cdnctl
+if [ ! -d "$SRC" ]; then
+  echo "==> generating $FILES files, $BYTES bytes in $SRC"
+  go run ./bench/fingerprint/gentree -files "$FILES" -bytes "$BYTES" "$SRC"
+  # Make the tree older than any run, as a real build folder is: files
+  # modified within a second of a run are re-read by the next one.
+  find "$SRC" -exec touch -d '1 minute ago' {} +
+fi
+echo "==> warming the page cache"
+find "$SRC" -type f -print0 | xargs -0 cat >/dev/null
+
+FIRST="$BIN fingerprint $SRC --out $OUT --compress=none"
+PEER="cp -r $SRC $CP && find $CP -type f | xargs -P$NPROC sha256sum >/dev/null"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 1 --runs "$RUNS" --prepare "rm -rf $OUT $CP" \
+    --export-csv "$WORK/first.csv" -n "cdnctl fingerprint (first run)" "$FIRST" -n "cp -r + sha256sum" "$PEER"
+  rm -rf "$CP"
+  $FIRST >/dev/null # the output the re-runs start from
+  hyperfine --warmup 1 --runs "$RUNS" --export-csv "$WORK/rerun.csv" -n "cdnctl fingerprint (re-run)" "$FIRST"
+  first=$(awk -F, 'NR==2 {print $4}' "$WORK/first.csv")
+  peer=$(awk -F, 'NR==3 {print $4}' "$WORK/first.csv")
+  rerun=$(awk -F, 'NR==2 {print $4}' "$WORK/rerun.csv")
+else
+  echo "(hyperfine not found: plain timing, $RUNS runs each, interleaved)"
+  now() { date +%s.%N; }
+  : >"$WORK/first.txt"; : >"$WORK/peer.txt"; : >"$WORK/rerun.txt"
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$OUT" "$CP"
+    t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
+    echo "$t1 - $t0" | bc -l >>"$WORK/first.txt"
+    t0=$(now); bash -c "$PEER"; t1=$(now)
+    echo "$t1 - $t0" | bc -l >>"$WORK/peer.txt"
+    t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
+    echo "$t1 - $t0" | bc -l >>"$WORK/rerun.txt"
+  done
+  first=$(median <"$WORK/first.txt")
+  peer=$(median <"$WORK/peer.txt")
+  rerun=$(median <"$WORK/rerun.txt")
+fi
+
+size=$(du -sb "$SRC" | cut -f1)
+count=$(find "$SRC" -type f | wc -l)
+echo
+echo "cdnctl fingerprint benchmark: $count files, $size bytes, $NPROC CPUs, page cache warm, medians of $RUNS runs"
+awk -v f="$first" -v p="$peer" -v r="$rerun" 'BEGIN {
+  printf "  %-44s %8.3f s\n", "cdnctl fingerprint --compress=none (first run)", f
+  printf "  %-44s %8.3f s\n", "cp -r + sha256sum -P'"$NPROC"'", p
+  printf "  %-44s %8.3f s\n", "cdnctl fingerprint (re-run, nothing changed)", r
+  printf "  first run / (cp -r + sha256sum) = %.2f   (target <= 0.70)\n", f / p
+  printf "  first run / re-run              = %.1fx  (target >= 5x)\n", f / r
+}'
