@@ -142,6 +142,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdResolve(f),
 		newCmdPush(f),
 		newCmdFingerprint(f),
+		newCmdPurge(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

@@ -251,9 +251,10 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 	}
 	paths = providers.DedupePaths(paths)
 	if p.cfg.CollapseAbove >= 0 && len(paths) > p.cfg.CollapseAbove {
-		collapsed := providers.CollapsePaths(paths, p.cfg.CollapseTo)
-		rec.Notes = append(rec.Notes, fmt.Sprintf("collapsed %d paths into %d (more than collapse_above %d)", len(paths), len(collapsed), p.cfg.CollapseAbove))
-		paths = collapsed
+		if collapsed := providers.CollapsePaths(paths, p.cfg.CollapseTo); len(collapsed) < len(paths) {
+			rec.Notes = append(rec.Notes, fmt.Sprintf("collapsed %d paths into %d (more than collapse_above %d)", len(paths), len(collapsed), p.cfg.CollapseAbove))
+			paths = collapsed
+		}
 	}
 	items := append(paths, providers.DedupePaths(tags)...)
 	for _, b := range splitBatches(items) {
