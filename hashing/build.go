@@ -664,7 +664,7 @@ func (b *builder) processText(n *node) error {
 
 // writeBytes writes a node's final content and its precompressed copies.
 func (b *builder) writeBytes(n *node, content []byte) error {
-	f, err := b.out.Create()
+	f, err := b.out.Create(path.Dir(n.logical))
 	if err != nil {
 		return err
 	}
@@ -726,7 +726,7 @@ func (b *builder) processStream(n *node) error {
 	}
 	defer r.Close()
 	n.rewritten = rewritten
-	f, err := b.out.Create()
+	f, err := b.out.Create(path.Dir(n.logical))
 	if err != nil {
 		return err
 	}
@@ -1018,7 +1018,7 @@ func (b *builder) manifestFiles(m *Manifest) ([]namedData, error) {
 }
 
 func (b *builder) writeFile(name string, data []byte) error {
-	f, err := b.out.Create()
+	f, err := b.out.Create(path.Dir(name))
 	if err != nil {
 		return err
 	}

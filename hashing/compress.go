@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"path"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -70,7 +71,7 @@ func (b *builder) compressOne(n *node, open func() (io.ReadCloser, error), ext s
 		return nil, err
 	}
 	defer r.Close()
-	f, err := b.out.Create()
+	f, err := b.out.Create(path.Dir(n.logical))
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,9 @@ import (
 // Output receives the files of a build. A file's name depends on its
 // content, so it is written first and named last.
 type Output interface {
-	// Create starts a new file.
-	Create() (OutputFile, error)
+	// Create starts a new file, to be committed in the folder dir
+	// (slash-separated, "." for the top).
+	Create(dir string) (OutputFile, error)
 }
 
 // OutputFile is a file being written to an Output.
@@ -37,7 +38,7 @@ var Discard Output = discard{}
 
 type discard struct{}
 
-func (discard) Create() (OutputFile, error) { return discardFile{}, nil }
+func (discard) Create(string) (OutputFile, error) { return discardFile{}, nil }
 
 type discardFile struct{}
 
@@ -65,10 +66,14 @@ func NewDirOutput(root string) *DirOutput {
 }
 
 // Create implements Output: the file is written under a temporary name in
-// Root and renamed on Commit.
-func (d *DirOutput) Create() (OutputFile, error) {
+// its folder and renamed on Commit (in the same folder, so parallel
+// writers do not all contend for one directory).
+func (d *DirOutput) Create(dir string) (OutputFile, error) {
+	if err := d.mkdir(dir); err != nil {
+		return nil, err
+	}
 	for {
-		name := filepath.Join(d.Root, ".cdnctl-tmp-"+strconv.FormatUint(d.tmpSeq.Add(1), 10))
+		name := filepath.Join(d.Root, filepath.FromSlash(dir), ".cdnctl-tmp-"+strconv.FormatUint(d.tmpSeq.Add(1), 10))
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -80,8 +85,10 @@ func (d *DirOutput) Create() (OutputFile, error) {
 	}
 }
 
-func (d *DirOutput) mkdirFor(name string) error {
-	dir := path.Dir(name)
+func (d *DirOutput) mkdirFor(name string) error { return d.mkdir(path.Dir(name)) }
+
+// mkdir creates the folder dir (slash-separated) and its parents.
+func (d *DirOutput) mkdir(dir string) error {
 	if dir == "." {
 		return nil
 	}

@@ -17,6 +17,7 @@
 #   bench/fingerprint/run.sh                      # 10,000 files, 1 GiB, 5 runs each
 #   FILES=2000 BYTES=$((200<<20)) RUNS=3 bench/fingerprint/run.sh
 #   BENCH_DIR=/var/tmp/fp KEEP=1 bench/fingerprint/run.sh   # keep the trees afterwards
+#   NO_HYPERFINE=1 bench/fingerprint/run.sh                  # plain timing
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,7 +48,7 @@ PEER="cp -r $SRC $CP && find $CP -type f | xargs -P$NPROC sha256sum >/dev/null"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-if command -v hyperfine >/dev/null; then
+if [ -z "${NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
   hyperfine --warmup 1 --runs "$RUNS" --prepare "rm -rf $OUT $CP" \
     --export-csv "$WORK/first.csv" -n "cdnctl fingerprint (first run)" "$FIRST" -n "cp -r + sha256sum" "$PEER"
   rm -rf "$CP"
@@ -57,17 +58,18 @@ if command -v hyperfine >/dev/null; then
   peer=$(awk -F, 'NR==3 {print $4}' "$WORK/first.csv")
   rerun=$(awk -F, 'NR==2 {print $4}' "$WORK/rerun.csv")
 else
-  echo "(hyperfine not found: plain timing, $RUNS runs each, interleaved)"
+  echo "(plain timing, $RUNS runs each, interleaved: install hyperfine for more)"
   now() { date +%s.%N; }
+  elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f\n", b - a}'; }
   : >"$WORK/first.txt"; : >"$WORK/peer.txt"; : >"$WORK/rerun.txt"
   for _ in $(seq "$RUNS"); do
     rm -rf "$OUT" "$CP"
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
-    echo "$t1 - $t0" | bc -l >>"$WORK/first.txt"
+    elapsed "$t0" "$t1" >>"$WORK/first.txt"
     t0=$(now); bash -c "$PEER"; t1=$(now)
-    echo "$t1 - $t0" | bc -l >>"$WORK/peer.txt"
+    elapsed "$t0" "$t1" >>"$WORK/peer.txt"
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
-    echo "$t1 - $t0" | bc -l >>"$WORK/rerun.txt"
+    elapsed "$t0" "$t1" >>"$WORK/rerun.txt"
   done
   first=$(median <"$WORK/first.txt")
   peer=$(median <"$WORK/peer.txt")
@@ -79,9 +81,9 @@ count=$(find "$SRC" -type f | wc -l)
 echo
 echo "cdnctl fingerprint benchmark: $count files, $size bytes, $NPROC CPUs, page cache warm, medians of $RUNS runs"
 awk -v f="$first" -v p="$peer" -v r="$rerun" 'BEGIN {
-  printf "  %-44s %8.3f s\n", "cdnctl fingerprint --compress=none (first run)", f
-  printf "  %-44s %8.3f s\n", "cp -r + sha256sum -P'"$NPROC"'", p
-  printf "  %-44s %8.3f s\n", "cdnctl fingerprint (re-run, nothing changed)", r
+  printf "  %-48s %8.3f s\n", "cdnctl fingerprint --compress=none (first run)", f
+  printf "  %-48s %8.3f s\n", "cp -r + sha256sum -P'"$NPROC"'", p
+  printf "  %-48s %8.3f s\n", "cdnctl fingerprint (re-run, nothing changed)", r
   printf "  first run / (cp -r + sha256sum) = %.2f   (target <= 0.70)\n", f / p
   printf "  first run / re-run              = %.1fx  (target >= 5x)\n", f / r
 }'
