@@ -81,9 +81,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, struct {
-		Error string `json:"error"`
-	}{msg})
+	writeJSON(w, status, ErrorResponse{Error: msg})
 }
 
 func (a *admin) healthz(w http.ResponseWriter, r *http.Request) {
@@ -350,8 +348,16 @@ func (a *admin) popState(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s: want .../down or .../up", r.URL.Path))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Name    string `json:"name"`
-		Healthy bool   `json:"healthy"`
-	}{p.Name, p.Proxy.Healthy()})
+	writeJSON(w, http.StatusOK, PoPHealth{Name: p.Name, Healthy: p.Proxy.Healthy()})
+}
+
+// PoPHealth is the answer of POST /api/v1/pops/<name>/down and .../up.
+type PoPHealth struct {
+	Name    string `json:"name"`
+	Healthy bool   `json:"healthy"`
+}
+
+// ErrorResponse is the body of every admin API error (4xx/5xx).
+type ErrorResponse struct {
+	Error string `json:"error"`
 }
