@@ -32,6 +32,7 @@ type PurgeOptions struct {
 	Provider string
 	Profile  string // CloudFront: overrides the entry's profile
 	Region   string
+	Admin    string // local: overrides the entry's admin_url
 
 	Soft    bool
 	Wait    bool
@@ -99,6 +100,7 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	fl.StringVar(&opts.Provider, "provider", "", "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
+	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, then http://127.0.0.1:8099)")
 	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (local edge only)")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront invalidations)")
 	fl.DurationVar(&opts.Timeout, "timeout", defaultPurgeTimeout, "give up after this long, waiting included")
@@ -230,6 +232,12 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		if opts.Region != "" {
 			target.Region = opts.Region
 		}
+	}
+	if opts.Admin != "" {
+		if target.Provider != providerLocal {
+			return usageErrorf("purge: --admin applies to the local provider, not to %s", target.noun())
+		}
+		target.AdminURL = opts.Admin
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)

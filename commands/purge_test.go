@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -34,15 +35,11 @@ func runPurgeCLI(t *testing.T, config string, env map[string]string, stdin strin
 		Now:       time.Now,
 		Logger:    slog.New(slog.DiscardHandler),
 	}
-	if config != "" {
-		p := filepath.Join(t.TempDir(), "cdnctl.yaml")
-		if err := os.WriteFile(p, []byte(config), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append([]string{"--config", p}, args...)
-	} else {
-		args = append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, args...)
+	p := filepath.Join(t.TempDir(), "cdnctl.yaml")
+	if err := os.WriteFile(p, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	args = append([]string{"--config", p}, args...)
 	code := f.Run(context.Background(), args)
 	return code, out.String(), errOut.String()
 }
@@ -363,6 +360,10 @@ func TestPurgeUsageErrors(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "--profile and --region apply to CloudFront") {
 		t.Errorf("--profile for local: exit %d, %q", code, stderr)
 	}
+	code, _, stderr = runPurgeCLI(t, cfg, nil, "", false, "purge", "--admin", "http://127.0.0.1:1", "/a")
+	if code != ExitUsage || !strings.Contains(stderr, "--admin applies to the local provider") {
+		t.Errorf("--admin for cloudfront: exit %d, %q", code, stderr)
+	}
 }
 
 // stubCloudFront answers CreateInvalidation and GetInvalidation like the
@@ -427,5 +428,65 @@ func TestPurgeCloudFrontWait(t *testing.T) {
 	}
 	if strings.Contains(stdout+stderr, "purge-test-secret") {
 		t.Errorf("the secret key was printed")
+	}
+}
+
+// TestPurgeLocalTopology runs `cdnctl purge --provider local` against a
+// real localedge topology started in-process (no cdns entry needed).
+func TestPurgeLocalTopology(t *testing.T) {
+	cfg := localedge.DefaultTopologyConfig(true)
+	cfg.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Cache-Tag", "page")
+		fmt.Fprintf(w, "page %s", r.URL.Path)
+	})
+	top, err := localedge.NewTopology(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := top.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- top.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	info := top.Info()
+	for _, p := range info.PoPs[:3] {
+		req, _ := http.NewRequest("GET", p.URL+"/index.html", nil)
+		req.Host = "www.example.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	env := map[string]string{"CDNCTL_ADMIN_TOKEN": top.Token()}
+	code, stdout, stderr := runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", info.Admin.URL, "/index.html", "--tag", "nosuch")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rec providers.PurgeRecord
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Provider != "local" || rec.Target != info.Admin.URL || rec.Status != providers.PurgeCompleted || len(rec.Batches) != 2 {
+		t.Fatalf("record = %+v", rec)
+	}
+	if n := *rec.Batches[0].Purged; n != 4 {
+		t.Errorf("purged %d entries of /index.html; want 4 (3 edges and the shield)", n)
+	}
+	if n := *rec.Batches[1].Purged; n != 0 {
+		t.Errorf("an unknown tag purged %d entries; want 0", n)
+	}
+	if strings.Contains(stdout+stderr, top.Token()) {
+		t.Errorf("the admin token was printed")
+	}
+	// Without the token: the admin API's 401, explained.
+	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", info.Admin.URL, "/index.html")
+	if code != ExitFailure || !strings.Contains(stderr, "no admin token") {
+		t.Errorf("without a token: exit %d, %q", code, stderr)
 	}
 }
