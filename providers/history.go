@@ -104,6 +104,18 @@ type SnapshotEntry struct {
 	Fingerprinted bool `json:"fingerprinted,omitempty"`
 }
 
+// ParseSnapshot decodes a deploy snapshot, checking its version.
+func ParseSnapshot(data []byte) (*DeploySnapshot, error) {
+	var s DeploySnapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("deploy snapshot: %w", err)
+	}
+	if s.Version != HistoryVersion {
+		return nil, fmt.Errorf("deploy snapshot: version %d: want %d", s.Version, HistoryVersion)
+	}
+	return &s, nil
+}
+
 // SnapshotName is the state file name of a deploy's snapshot.
 func SnapshotName(id string) string { return path.Join("deploys", id+".json") }
 

@@ -161,6 +161,19 @@ func ReadHistory(ctx context.Context, s StateStore) (*History, error) {
 	return ParseHistory(data)
 }
 
+// ReadSnapshot reads the objects a recorded deploy referenced (for a
+// rollback).
+func ReadSnapshot(ctx context.Context, s StateStore, d *DeployRecord) (*DeploySnapshot, error) {
+	if d.Snapshot == "" {
+		return nil, fmt.Errorf("deploy %s: no snapshot recorded", d.ID)
+	}
+	data, err := s.ReadState(ctx, d.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", d.ID, err)
+	}
+	return ParseSnapshot(data)
+}
+
 // stat fills in hash and headers, with the store's Stater, for listed
 // objects the listing could not describe and whose size matches a local
 // file (a different size is a change whatever the hash).

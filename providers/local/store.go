@@ -214,6 +214,20 @@ func (s *Store) List(ctx context.Context) ([]providers.RemoteObject, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// Forget entries of files removed by hand (saved with the next change).
+	s.mu.Lock()
+	if s.idx != nil && len(s.idx.Objects) > len(objs) {
+		present := make(map[string]bool, len(objs))
+		for _, o := range objs {
+			present[o.Key] = true
+		}
+		for k := range s.idx.Objects {
+			if !present[k] {
+				delete(s.idx.Objects, k)
+			}
+		}
+	}
+	s.mu.Unlock()
 	return objs, ctx.Err()
 }
 

@@ -254,10 +254,19 @@ func (s *Store) List(ctx context.Context) ([]providers.RemoteObject, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	listed := make(map[string]bool, len(objs))
 	for i := range objs {
 		o := &objs[i]
+		listed[o.Key] = true
 		if e, ok := idx.Objects[o.Key]; ok && e.ETag != "" && e.ETag == o.ETag && e.Size == o.Size {
 			o.SHA256, o.Meta, o.MetaKnown = e.SHA256, e.Metadata, true
+		}
+	}
+	// Forget entries of objects deleted behind cdnctl's back (saved with
+	// the next change; a no-change push writes nothing).
+	for k := range idx.Objects {
+		if !listed[k] {
+			delete(idx.Objects, k)
 		}
 	}
 	s.mu.Lock()

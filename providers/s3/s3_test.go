@@ -440,4 +440,30 @@ func TestNoOpListsOnePagePerThousand(t *testing.T) {
 	if d != want {
 		t.Errorf("no-op push of %d objects sent %+v; want %+v (3 list pages, the index and the history)", len(s), d, want)
 	}
+
+	// Removing the pages deletes 2,100 objects in 3 DeleteObjects requests.
+	before = c.get()
+	st := open(t, cfg)
+	set, err := providers.ScanDir(context.Background(), storetest.Site{"index.html": "<h1>few</h1>"}.Write(t), providers.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := providers.DefaultPlanOptions()
+	opts.MaxDeletes = -1
+	p := &providers.Pusher{Store: st, Options: opts}
+	plan, err = p.Plan(context.Background(), set.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = p.Apply(context.Background(), plan)
+	if err != nil || res.Deleted != 2100 {
+		t.Fatalf("delete push: %+v, %v; want 2,100 deletions", res, err)
+	}
+	if d := c.get().Sub(before); d.Post != 3 {
+		t.Errorf("deleting 2,100 objects took %d POSTs; want 3 DeleteObjects of ≤ 1,000 keys", d.Post)
+	}
+	objs, err := open(t, cfg).List(context.Background())
+	if err != nil || len(objs) != 1 {
+		t.Errorf("after deleting: %d objects, %v; want 1", len(objs), err)
+	}
 }

@@ -271,9 +271,15 @@ func testFirstDeployThenNoOp(t *testing.T, tg Target) {
 	if a := h.Assets["css/app.1111aaaa11.css"]; a.LastDeploy != 1 || !a.UnreferencedSince.IsZero() {
 		t.Errorf("history asset = %+v; want referenced by deploy 1", a)
 	}
-	snap, err := st.ReadState(context.Background(), h.Deploys[0].Snapshot)
-	if err != nil || !bytes.Contains(snap, []byte(`"css/app.1111aaaa11.css"`)) {
-		t.Errorf("snapshot %s: %v; want it to list the deploy's objects", h.Deploys[0].Snapshot, err)
+	snap, err := providers.ReadSnapshot(context.Background(), st, &h.Deploys[0])
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if len(snap.Objects) != len(files) || snap.ID != res.DeployID {
+		t.Errorf("snapshot %s has %d objects, id %q; want %d, %q", h.Deploys[0].Snapshot, len(snap.Objects), snap.ID, len(files), res.DeployID)
+	}
+	if e := snap.Objects["css/app.1111aaaa11.css"]; !e.Fingerprinted || e.SHA256 == "" || e.CacheControl != providers.CacheControlImmutable {
+		t.Errorf("snapshot entry = %+v; want the asset's hash, headers and fingerprinted flag", e)
 	}
 
 	// No-op: a new run against the same store changes nothing and sends
