@@ -1,14 +1,22 @@
 package commands
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/geodns"
 )
 
@@ -38,6 +46,9 @@ type DNSConfig struct {
 	DefaultPoP string `yaml:"default_pop" json:"default_pop"`
 	// Policy chooses among equally good PoPs: weighted or least-loaded.
 	Policy string `yaml:"policy" json:"policy"`
+	// Weights are the PoPs' shares under the weighted policy (1 when
+	// absent).
+	Weights map[string]int `yaml:"weights" json:"weights"`
 	// Locations place client networks on the map, for nearest-PoP
 	// answers to clients no region matches.
 	Locations []DNSLocationConfig `yaml:"locations" json:"locations"`
@@ -187,11 +198,147 @@ func checkGeoDNS(cfg geodns.Config) error {
 	return nil
 }
 
-// healthURL is the health endpoint of a PoP listening on addr (host:port).
-func (c *DNSConfig) healthURL(addr string) string {
+// topologyPoPs turns the edges of a running topology into the GeoDNS's
+// PoPs: each answered with its listening address, serving its regions,
+// checked at its health endpoint.
+func (c *DNSConfig) topologyPoPs(info localedge.TopologyInfo) ([]geodns.PoP, error) {
 	path := c.Health.Path
 	if path == "" {
 		path = geodns.DefaultHealthPath
 	}
-	return fmt.Sprintf("http://%s%s", addr, path)
+	var pops []geodns.PoP
+	for _, p := range info.PoPs {
+		if p.Role != localedge.RoleEdge {
+			continue
+		}
+		host, _, err := net.SplitHostPort(p.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("dns: PoP %s: address %q: %w", p.Name, p.Addr, err)
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return nil, fmt.Errorf("dns: PoP %s listens on %q: the GeoDNS needs an IP address to answer with", p.Name, host)
+		}
+		if ip.IsUnspecified() {
+			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		gp := geodns.PoP{
+			Name:      p.Name,
+			Addrs:     []netip.Addr{ip},
+			HealthURL: strings.TrimSuffix(p.URL, "/") + path,
+			Weight:    c.Weights[p.Name],
+		}
+		for _, r := range p.Regions {
+			n, err := netip.ParsePrefix(r)
+			if err != nil {
+				return nil, fmt.Errorf("dns: PoP %s: region %q: want a CIDR such as 127.1.0.0/16", p.Name, r)
+			}
+			gp.Regions = append(gp.Regions, n)
+		}
+		if p.Location != nil {
+			gp.Location = &geodns.Location{Lat: p.Location.Lat, Lon: p.Location.Lon}
+		}
+		pops = append(pops, gp)
+	}
+	for name := range c.Weights {
+		if !slices.ContainsFunc(pops, func(p geodns.PoP) bool { return p.Name == name }) {
+			return nil, usageErrorf("config dns.weights: %q is not one of the PoPs", name)
+		}
+	}
+	return pops, nil
+}
+
+// startGeoDNS binds the GeoDNS server of a started topology: the
+// topology's edges are its PoPs, their health endpoints are checked, its
+// metrics go on the topology's registry (the admin /metrics), and it
+// serves for as long as the topology runs. listen, when not "", replaces
+// dns.listen (a command-line flag).
+func (c *DNSConfig) startGeoDNS(top *localedge.Topology, listen string, logger *slog.Logger) (*geodns.Server, error) {
+	if listen != "" {
+		c.Listen = listen
+	}
+	pops, err := c.topologyPoPs(top.Info())
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := c.geoDNSConfig(pops, logger, top.Registry())
+	if err != nil {
+		return nil, err
+	}
+	var loads *loadTracker
+	if cfg.Policy == geodns.PolicyLeastLoaded {
+		loads = &loadTracker{top: top, every: cfg.Health.Interval}
+		cfg.Load = loads.load
+	}
+	s, err := geodns.New(cfg)
+	if err != nil {
+		return nil, usageErrorf("config dns: %v", err)
+	}
+	if err := s.Listen(c.Listen); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("dns: cannot listen on %s: the address is already in use (another cdnctl serve, or a DNS server?); set dns.listen to another port, or port 0 for a free one", c.Listen)
+		}
+		return nil, err
+	}
+	top.SetDNS(localedge.DNSInfo{Addr: s.Addr(), Zone: dns.Fqdn(strings.ToLower(cfg.Zone))})
+	top.Go(s.Serve)
+	if loads != nil {
+		top.Go(loads.run)
+	}
+	return s, nil
+}
+
+// loadTracker measures each edge's requests per second from its counters,
+// for the least-loaded policy.
+type loadTracker struct {
+	top   *localedge.Topology
+	every time.Duration
+
+	mu   sync.Mutex // guards last and rate
+	last map[string]int64
+	rate map[string]float64
+}
+
+func (l *loadTracker) run(ctx context.Context) error {
+	every := l.every
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	prev := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			l.sample(now.Sub(prev))
+			prev = now
+		}
+	}
+}
+
+func (l *loadTracker) sample(elapsed time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.rate = map[string]int64{}, map[string]float64{}
+	}
+	for _, p := range l.top.PoPs() {
+		if p.Role != localedge.RoleEdge || p.Proxy == nil {
+			continue
+		}
+		n := p.Proxy.Stats().Requests
+		if prev, ok := l.last[p.Name]; ok && elapsed > 0 {
+			l.rate[p.Name] = float64(n-prev) / elapsed.Seconds()
+		}
+		l.last[p.Name] = n
+	}
+}
+
+func (l *loadTracker) load(pop string) (float64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.rate[pop]
+	return r, ok
 }

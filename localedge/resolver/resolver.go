@@ -39,6 +39,11 @@ type Resolver struct {
 	LocalAddr netip.Addr
 	// Timeout of one exchange (DefaultTimeout when 0).
 	Timeout time.Duration
+	// Ports, when it has an entry for an address DNS answered, is the
+	// port DialContext connects to there instead of the requested one:
+	// the local topology's PoPs each listen on a port of their own
+	// (127.0.1.1:8081, 127.0.2.1:8082, …), where a real CDN's all use 443.
+	Ports map[netip.Addr]string
 
 	mu    sync.Mutex // guards cache
 	cache map[cacheKey]cacheEntry
@@ -256,7 +261,11 @@ func (r *Resolver) DialContext(ctx context.Context, network, address string) (ne
 	var d net.Dialer
 	var errs []error
 	for _, a := range addrs {
-		c, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
+		p := port
+		if mapped, ok := r.Ports[a]; ok {
+			p = mapped
+		}
+		c, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), p))
 		if err == nil {
 			return c, nil
 		}

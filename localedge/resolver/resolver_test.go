@@ -186,3 +186,38 @@ func TestNetResolver(t *testing.T) {
 		t.Errorf("LookupHost = %v; want [127.0.3.1]", got)
 	}
 }
+
+func TestTransportPortsPerPoP(t *testing.T) {
+	addr := startDNS(t, geodns.DefaultConfig())
+	// Each PoP on a port of its own, as in the local topology.
+	ports := map[netip.Addr]string{}
+	for i := 1; i <= 3; i++ {
+		ip := netip.AddrFrom4([4]byte{127, 0, byte(i), 1})
+		p := listenSamePort(t, ip.String())
+		ports[ip] = strconv.Itoa(p)
+	}
+	for _, tt := range []struct {
+		from string
+		want string
+	}{{"127.1.0.1", "127.0.1.1"}, {"127.3.0.1", "127.0.3.1"}} {
+		r := &Resolver{Server: addr, LocalAddr: netip.MustParseAddr(tt.from), Ports: ports}
+		client := &http.Client{Transport: r.Transport(), Timeout: 5 * time.Second}
+		// The URL's port is not any PoP's: the map decides.
+		resp, err := client.Get("http://www.example.test:1/")
+		if err != nil {
+			t.Fatalf("from %s: %v", tt.from, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("from %s: status %d", tt.from, resp.StatusCode)
+		}
+		conn, err := r.DialContext(context.Background(), "tcp", "www.example.test:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := conn.RemoteAddr().(*net.TCPAddr).AddrPort(); got.Addr().String() != tt.want || strconv.Itoa(int(got.Port())) != ports[got.Addr()] {
+			t.Errorf("from %s: dialled %v; want %s on its own port %s", tt.from, got, tt.want, ports[netip.MustParseAddr(tt.want)])
+		}
+		conn.Close()
+	}
+}
