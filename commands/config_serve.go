@@ -1,6 +1,217 @@
 package commands
 
-// ServeConfig is the `serve:` section of cdnctl.yaml.
-type ServeConfig struct{}
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
 
-func defaultServeConfig() ServeConfig { return ServeConfig{} }
+	"github.com/cdnctl/cdnctl/localedge"
+)
+
+// ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
+// `cdnctl serve` runs. docs/config.md documents every key.
+type ServeConfig struct {
+	// Origin is a folder served as the origin ("" with no Upstream: the
+	// built-in sample site).
+	Origin string `yaml:"origin" json:"origin"`
+	// Upstream is an existing origin server's URL, instead of a folder.
+	Upstream string `yaml:"upstream" json:"upstream"`
+	// OriginAddr is where the folder origin listens.
+	OriginAddr string `yaml:"origin_addr" json:"origin_addr"`
+	// DefaultCacheControl is the folder origin's Cache-Control for files
+	// without metadata.
+	DefaultCacheControl string `yaml:"default_cache_control" json:"default_cache_control"`
+	// Admin is the admin API's address; Token its bearer token ("":
+	// generated at start).
+	Admin string `yaml:"admin" json:"admin"`
+	Token string `yaml:"token" json:"-"`
+	// AccessLog logs every request (with its cache status) to stderr.
+	AccessLog bool `yaml:"access_log" json:"access_log"`
+	// Delay is every PoP's simulated network delay to its upstream, unless
+	// the PoP sets its own.
+	Delay time.Duration `yaml:"delay" json:"delay"`
+	// ShutdownTimeout bounds the wait for in-flight requests on exit.
+	ShutdownTimeout time.Duration     `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
+	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
+	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
+}
+
+// ServeShieldConfig is serve.shield.
+type ServeShieldConfig struct {
+	Enabled bool          `yaml:"enabled" json:"enabled"`
+	Addr    string        `yaml:"addr" json:"addr"`
+	Delay   time.Duration `yaml:"delay" json:"delay"`
+}
+
+// ServePoPConfig is one entry of serve.pops.
+type ServePoPConfig struct {
+	Name     string               `yaml:"name" json:"name"`
+	Addr     string               `yaml:"addr" json:"addr"`
+	Regions  []string             `yaml:"regions" json:"regions"`
+	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
+	// Delay overrides serve.delay for this PoP (0: use serve.delay).
+	Delay time.Duration `yaml:"delay" json:"delay"`
+}
+
+// ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
+type ServeLocationConfig struct {
+	Lat float64 `yaml:"lat" json:"lat"`
+	Lon float64 `yaml:"lon" json:"lon"`
+}
+
+// ServeCacheConfig is serve.cache: every PoP's cache.
+type ServeCacheConfig struct {
+	// Capacity and MaxObjectSize are byte sizes: "64MiB", "512k", 1048576.
+	Capacity      string `yaml:"capacity" json:"capacity"`
+	MaxObjectSize string `yaml:"max_object_size" json:"max_object_size"`
+	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
+	Dir                       string         `yaml:"dir" json:"dir"`
+	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
+	StaleIfError              time.Duration  `yaml:"stale_if_error" json:"stale_if_error"`
+	UpstreamTimeout           time.Duration  `yaml:"upstream_timeout" json:"upstream_timeout"`
+	IgnoreRequestCacheControl bool           `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
+	Key                       ServeKeyConfig `yaml:"key" json:"key"`
+}
+
+// ServeKeyConfig is serve.cache.key.
+type ServeKeyConfig struct {
+	IgnoreQuery  bool     `yaml:"ignore_query" json:"ignore_query"`
+	SortQuery    bool     `yaml:"sort_query" json:"sort_query"`
+	IgnoreParams []string `yaml:"ignore_params" json:"ignore_params"`
+	Headers      []string `yaml:"headers" json:"headers"`
+}
+
+func defaultServeConfig() ServeConfig {
+	def := localedge.DefaultTopologyConfig(false)
+	cfg := ServeConfig{
+		OriginAddr:          def.Origin.Addr,
+		DefaultCacheControl: "public, max-age=60",
+		Admin:               def.AdminAddr,
+		AccessLog:           true,
+		ShutdownTimeout:     10 * time.Second,
+		Shield:              ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
+		Cache: ServeCacheConfig{
+			Capacity:        "64MiB",
+			MaxObjectSize:   "8MiB",
+			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
+			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
+		},
+	}
+	for _, p := range def.PoPs {
+		pc := ServePoPConfig{Name: p.Name, Addr: p.Addr, Regions: p.Regions}
+		if p.Location != nil {
+			pc.Location = &ServeLocationConfig{Lat: p.Location.Lat, Lon: p.Location.Lon}
+		}
+		cfg.PoPs = append(cfg.PoPs, pc)
+	}
+	return cfg
+}
+
+// topology turns the section into a localedge topology (without the
+// origin handler, which the command builds). freePorts sets every port to
+// 0.
+func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
+	addr := func(key, a string) (string, error) {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
+		}
+		if freePorts {
+			port = "0"
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "", usageErrorf("serve.%s %q: invalid port", key, a)
+		}
+		return net.JoinHostPort(host, port), nil
+	}
+	var tc localedge.TopologyConfig
+	var err error
+	if c.Origin != "" && c.Upstream != "" {
+		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
+	}
+	tc.Origin.URL = c.Upstream
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+		return tc, err
+	}
+	if tc.AdminAddr, err = addr("admin", c.Admin); err != nil {
+		return tc, err
+	}
+	tc.Token = c.Token
+	tc.ShutdownTimeout = c.ShutdownTimeout
+	if len(c.PoPs) == 0 {
+		return tc, usageErrorf("serve.pops: at least one PoP is needed")
+	}
+	for i, p := range c.PoPs {
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		if err != nil {
+			return tc, err
+		}
+		delay := p.Delay
+		if delay == 0 {
+			delay = c.Delay
+		}
+		if delay < 0 {
+			return tc, usageErrorf("serve.pops[%d].delay %s: want a positive duration", i, delay)
+		}
+		pc := localedge.PoPConfig{Name: p.Name, Addr: a, Regions: p.Regions, Delay: delay}
+		if p.Location != nil {
+			pc.Location = &localedge.Location{Lat: p.Location.Lat, Lon: p.Location.Lon}
+		}
+		tc.PoPs = append(tc.PoPs, pc)
+	}
+	if c.Shield.Enabled {
+		a, err := addr("shield.addr", c.Shield.Addr)
+		if err != nil {
+			return tc, err
+		}
+		tc.Shield = &localedge.PoPConfig{Name: "shield", Addr: a, Delay: c.Shield.Delay}
+	}
+	cc := c.Cache
+	if tc.Cache.Capacity, err = parseByteSize("serve.cache.capacity", cc.Capacity); err != nil {
+		return tc, err
+	}
+	if tc.Cache.MaxObjectSize, err = parseByteSize("serve.cache.max_object_size", cc.MaxObjectSize); err != nil {
+		return tc, err
+	}
+	if tc.Cache.MaxObjectSize > tc.Cache.Capacity && tc.Cache.Capacity > 0 {
+		return tc, usageErrorf("serve.cache.max_object_size %s is larger than serve.cache.capacity %s", cc.MaxObjectSize, cc.Capacity)
+	}
+	tc.Cache.Dir = cc.Dir
+	tc.Cache.SoftPurgeGrace = cc.SoftPurgeGrace
+	if tc.Cache.SoftPurgeGrace == 0 {
+		tc.Cache.SoftPurgeGrace = -1 // 0 in the file means no grace
+	}
+	tc.Cache.StaleIfError = cc.StaleIfError
+	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
+	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
+	tc.Cache.Key = localedge.KeyOptions{
+		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
+		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,
+	}
+	return tc, nil
+}
+
+// parseByteSize reads "64MiB", "1.5GB", "512k", "1048576" (bytes). k, M,
+// G and T are powers of 1024 with or without "i" and "B", as in most
+// cache configurations.
+func parseByteSize(key, s string) (int64, error) {
+	v := strings.TrimSpace(s)
+	if v == "" {
+		return 0, nil
+	}
+	num := strings.TrimRightFunc(v, func(r rune) bool { return r < '0' || r > '9' && r != '.' })
+	unit := strings.ToLower(strings.TrimSpace(v[len(num):]))
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "b"), "i")
+	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[unit]
+	n, err := strconv.ParseFloat(num, 64)
+	if strings.Trim(num, "0123456789.") != "" || strings.Count(num, ".") > 1 {
+		err = fmt.Errorf("not a decimal number")
+	}
+	if err != nil || mult == 0 || n < 0 || n*mult > 1<<50 {
+		return 0, usageErrorf("%s %q: want a size such as 64MiB, 512k or a number of bytes", key, s)
+	}
+	return int64(n * mult), nil
+}

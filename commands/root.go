@@ -143,6 +143,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdPush(f),
 		newCmdFingerprint(f),
 		newCmdPurge(f),
+		newCmdServe(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

@@ -1,7 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -17,5 +26,117 @@ func TestMain(m *testing.M) {
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"serveinfo": cmdServeInfo,
+			"http":      cmdHTTP,
+		},
 	})
+}
+
+// cmdServeInfo waits (up to 30s) for the first line of `cdnctl serve
+// --json` in a file and exports where the topology listens: POP1_URL …,
+// SHIELD_URL, ORIGIN_URL, ADMIN_URL and TOKEN.
+//
+//	serveinfo FILE
+func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: serveinfo FILE")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	var line string
+	for {
+		if f, err := os.Open(path); err == nil {
+			l, err := bufio.NewReader(f).ReadString('\n')
+			f.Close()
+			if err == nil {
+				line = l
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("serveinfo: no complete line in %s after 30s", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var info struct {
+		PoPs []struct {
+			Name, URL string
+		} `json:"pops"`
+		Origin struct{ URL string } `json:"origin"`
+		Admin  struct{ URL string } `json:"admin"`
+		Token  string               `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		ts.Fatalf("serveinfo: first line of %s is not the topology: %v", args[0], err)
+	}
+	for _, p := range info.PoPs {
+		ts.Setenv(strings.ToUpper(p.Name)+"_URL", p.URL)
+	}
+	ts.Setenv("ORIGIN_URL", info.Origin.URL)
+	ts.Setenv("ADMIN_URL", info.Admin.URL)
+	ts.Setenv("TOKEN", info.Token)
+}
+
+// cmdHTTP sends one request and prints the status, the response header
+// (sorted) and the body, for stdout assertions.
+//
+//	http [-H Name:value]... [-d body] METHOD URL
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	var headers [][2]string
+	var body string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		if len(args) < 2 {
+			ts.Fatalf("usage: http [-H Name:value]... [-d body] METHOD URL")
+		}
+		switch args[0] {
+		case "-H":
+			k, v, _ := strings.Cut(args[1], ":")
+			headers = append(headers, [2]string{k, strings.TrimSpace(v)})
+		case "-d":
+			body = args[1]
+		default:
+			ts.Fatalf("http: unknown option %s", args[0])
+		}
+		args = args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: http [-H Name:value]... [-d body] METHOD URL")
+	}
+	req, err := http.NewRequest(args[0], args[1], strings.NewReader(body))
+	ts.Check(err)
+	for _, h := range headers {
+		if strings.EqualFold(h[0], "Host") {
+			req.Host = h[1]
+		} else {
+			req.Header.Add(h[0], h[1])
+		}
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		if !neg {
+			ts.Fatalf("http %s %s: %v", args[0], args[1], err)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	var out strings.Builder
+	fmt.Fprintf(&out, "status: %d\n", resp.StatusCode)
+	names := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		fmt.Fprintf(&out, "%s: %s\n", k, strings.Join(resp.Header[k], ", "))
+	}
+	out.WriteString("\n")
+	out.Write(b)
+	fmt.Fprint(ts.Stdout(), out.String())
+	if neg == (resp.StatusCode < 400) {
+		ts.Fatalf("http %s %s: status %d", args[0], args[1], resp.StatusCode)
+	}
 }

@@ -1,0 +1,285 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/origin"
+	"github.com/cdnctl/cdnctl/sample"
+)
+
+// ServeOptions are the inputs of `cdnctl serve`.
+type ServeOptions struct {
+	IO        *IOStreams
+	Logger    *slog.Logger
+	LookupEnv func(string) (string, bool)
+	JSON      bool
+	Config    ServeConfig
+	// FreePorts makes every listener use a free port.
+	FreePorts bool
+	// StopAfter stops the topology gracefully after this long (0: run
+	// until interrupted).
+	StopAfter time.Duration
+}
+
+func newCmdServe(f *Factory) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO}
+	var (
+		pops     []string
+		shield   string
+		noShield bool
+		size     string
+		maxObj   string
+		cacheDir string
+		delay    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a local CDN: edge PoPs, a shield, an origin and an admin API",
+		Long: `Run a whole CDN on this machine: several edge PoPs, each a caching reverse
+proxy (RFC 9111) on its own loopback address, a shield tier between them and
+the origin, the origin itself (a folder, the built-in sample site, or an
+upstream server you already run) and an admin API to purge, list the cache
+and read statistics.
+
+With no configuration: pop1, pop2 and pop3 on 127.0.1.1:8081, 127.0.2.1:8082
+and 127.0.3.1:8083, the shield on 127.0.0.1:8090, the sample site as origin
+on 127.0.0.1:8000 and the admin API on 127.0.0.1:8099. The serve section of
+cdnctl.yaml changes any of it (see docs/config.md and docs/localedge.md).
+
+On start, cdnctl serve prints where everything listens and the admin token;
+with --json, that is one JSON object on the first line of standard output.
+Requests are logged to standard error with their cache status. SIGINT or
+SIGTERM stops it gracefully: in-flight requests finish and disk caches are
+flushed.`,
+		Example: `  cdnctl serve
+  cdnctl serve --origin ./dist --delay 150ms
+  cdnctl serve --upstream http://127.0.0.1:3000 --no-shield --pop pop1=127.0.1.1:8081
+  cdnctl serve --json --free-ports > serve.json &
+  curl -si -H 'Host: www.example.test' http://127.0.1.1:8081/`,
+		Args: wrapArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			sc := cfg.Serve
+			fl := cmd.Flags()
+			if fl.Changed("origin") || fl.Changed("upstream") {
+				// A flag names the content: it replaces both keys.
+				sc.Origin, sc.Upstream = "", ""
+				sc.Origin, _ = fl.GetString("origin")
+				sc.Upstream, _ = fl.GetString("upstream")
+				if sc.Origin != "" && sc.Upstream != "" {
+					return usageErrorf("--origin and --upstream: give a folder or an upstream URL, not both")
+				}
+			}
+			for _, name := range []struct {
+				flag string
+				dst  *string
+			}{{"origin-addr", &sc.OriginAddr}, {"admin", &sc.Admin}, {"token", &sc.Token}, {"default-cache-control", &sc.DefaultCacheControl}} {
+				if fl.Changed(name.flag) {
+					*name.dst, _ = fl.GetString(name.flag)
+				}
+			}
+			if fl.Changed("access-log") {
+				sc.AccessLog, _ = fl.GetBool("access-log")
+			}
+			if fl.Changed("delay") {
+				sc.Delay = delay
+				for i := range sc.PoPs {
+					sc.PoPs[i].Delay = 0
+				}
+			}
+			if fl.Changed("shield") {
+				sc.Shield.Enabled, sc.Shield.Addr = true, shield
+			}
+			if noShield {
+				sc.Shield.Enabled = false
+			}
+			if fl.Changed("cache-size") {
+				sc.Cache.Capacity = size
+			}
+			if fl.Changed("max-object-size") {
+				sc.Cache.MaxObjectSize = maxObj
+			}
+			if fl.Changed("cache-dir") {
+				sc.Cache.Dir = cacheDir
+			}
+			for _, p := range pops {
+				name, addr, ok := strings.Cut(p, "=")
+				if !ok || name == "" || addr == "" {
+					return usageErrorf("--pop %q: want NAME=HOST:PORT", p)
+				}
+				found := false
+				for i := range sc.PoPs {
+					if sc.PoPs[i].Name == name {
+						sc.PoPs[i].Addr, found = addr, true
+					}
+				}
+				if !found {
+					sc.PoPs = append(sc.PoPs, ServePoPConfig{Name: name, Addr: addr})
+				}
+			}
+			opts.Config = sc
+			opts.JSON = f.JSON
+			opts.Logger = f.Logger
+			opts.LookupEnv = f.LookupEnv
+			return runServe(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.String("origin", "", "serve this folder as the origin (default: the built-in sample site)")
+	fl.String("upstream", "", "use an origin server already running at this URL instead of a folder")
+	fl.String("origin-addr", localedge.DefaultOriginAddr, "address of the folder origin")
+	fl.String("default-cache-control", "public, max-age=60", "Cache-Control of origin files without metadata")
+	fl.String("admin", localedge.DefaultAdminAddr, "address of the admin API")
+	fl.String("token", "", "admin API bearer token (default: generated and printed; env CDNCTL_SERVE_TOKEN)")
+	fl.StringArrayVar(&pops, "pop", nil, "set a PoP's address, or add a PoP: NAME=HOST:PORT (repeatable)")
+	fl.StringVar(&shield, "shield", localedge.DefaultShieldAddr, "address of the shield")
+	fl.BoolVar(&noShield, "no-shield", false, "no shield: edges fetch from the origin directly")
+	fl.DurationVar(&delay, "delay", 0, "simulated network delay from each PoP to its upstream (e.g. 150ms)")
+	fl.StringVar(&size, "cache-size", "64MiB", "cache capacity of each PoP")
+	fl.StringVar(&maxObj, "max-object-size", "8MiB", "largest response cached; larger ones pass through")
+	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
+	fl.Bool("access-log", true, "log every request with its cache status to stderr")
+	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones")
+	fl.DurationVar(&opts.StopAfter, "stop-after", 0, "stop gracefully after this long (for scripts and tests)")
+	return cmd
+}
+
+// runServe builds the topology, prints where it listens and serves until
+// ctx ends (or StopAfter).
+func runServe(ctx context.Context, opts *ServeOptions) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sc := opts.Config
+	tc, err := sc.topology(opts.FreePorts)
+	if err != nil {
+		return err
+	}
+	tc.Logger = log
+	if sc.AccessLog {
+		tc.AccessLog = log
+	}
+	var originDesc string
+	switch {
+	case sc.Upstream != "":
+		originDesc = "upstream"
+	default:
+		dir := sc.Origin
+		originDesc = dir
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "cdnctl-sample-")
+			if err != nil {
+				return fmt.Errorf("serve: sample site: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			if err := os.CopyFS(tmp, sample.Site()); err != nil {
+				return fmt.Errorf("serve: sample site: %w", err)
+			}
+			dir, originDesc = tmp, "built-in sample site"
+		} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageErrorf("--origin %s: not a folder", dir)
+		}
+		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer h.Close()
+		tc.Origin.Handler = h
+		if sc.Origin != "" {
+			tc.Origin.Dir = dir
+		}
+	}
+	top, err := localedge.NewTopology(tc)
+	if err != nil {
+		return usageErrorf("serve: %v", err)
+	}
+	limitMemory(opts, tc, log)
+	if opts.StopAfter > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.StopAfter)
+		defer cancel()
+	}
+	if err := top.Start(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := printServeInfo(opts.IO.Out, opts.JSON, top, originDesc); err != nil {
+		return err
+	}
+	log.Info("serving", "pops", len(tc.PoPs), "shield", tc.Shield != nil, "admin", top.Info().Admin.URL)
+	if err := top.Run(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// limitMemory sets the Go runtime's soft memory limit from the configured
+// cache sizes (unless GOMEMLIMIT is set), so the collector keeps the heap
+// near what the caches may hold instead of letting it grow to twice that.
+func limitMemory(opts *ServeOptions, tc localedge.TopologyConfig, log *slog.Logger) {
+	if v, ok := opts.LookupEnv("GOMEMLIMIT"); ok && v != "" {
+		return
+	}
+	capacity := tc.Cache.Capacity
+	if capacity <= 0 {
+		capacity = localedge.DefaultMemoryCapacity
+	}
+	caches := int64(len(tc.PoPs))
+	if tc.Shield != nil {
+		caches++
+	}
+	if tc.Cache.Dir != "" {
+		capacity = min(capacity/4, 64<<20) // only the hot bodies are in memory
+	}
+	limit := caches*capacity + caches*capacity/8 + 48<<20
+	debug.SetMemoryLimit(limit)
+	log.Debug("memory limit", "bytes", limit)
+}
+
+// printServeInfo writes where the topology listens: one JSON line (the
+// topology and the token) with --json, an aligned summary otherwise.
+func printServeInfo(w io.Writer, asJSON bool, top *localedge.Topology, originDesc string) error {
+	info := top.Info()
+	info.Token = top.Token()
+	if asJSON {
+		b, err := json.Marshal(info)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Local CDN running (Ctrl-C stops it):")
+	for _, p := range info.PoPs {
+		extra := ""
+		if len(p.Regions) > 0 {
+			extra = "clients " + strings.Join(p.Regions, ", ")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Role, p.URL, extra)
+	}
+	fmt.Fprintf(tw, "  origin\t\t%s\t%s\n", info.Origin.URL, originDesc)
+	fmt.Fprintf(tw, "  admin\t\t%s\ttoken %s\n", info.Admin.URL, info.Token)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "Try:\n  curl -si -H 'Host: www.example.test' %s/\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/stats\n",
+		info.PoPs[0].URL, info.Token, info.Admin.URL)
+	return err
+}

@@ -1,0 +1,210 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"", 0}, {"1048576", 1 << 20}, {"64MiB", 64 << 20}, {"64MB", 64 << 20}, {"64m", 64 << 20},
+		{"512k", 512 << 10}, {"1.5GiB", 3 << 29}, {"2 GiB", 2 << 30}, {"1T", 1 << 40},
+	}
+	for _, tt := range tests {
+		if got, err := parseByteSize("k", tt.in); err != nil || got != tt.want {
+			t.Errorf("parseByteSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"lots", "64XB", "-1", "1e3", "99999999T"} {
+		if _, err := parseByteSize("serve.cache.capacity", bad); err == nil || !strings.Contains(err.Error(), "serve.cache.capacity") {
+			t.Errorf("parseByteSize(%q) = %v; want an error naming the key", bad, err)
+		}
+	}
+}
+
+func TestServeConfigTopology(t *testing.T) {
+	cfg := defaultServeConfig()
+	tc, err := cfg.topology(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tc.PoPs) != 3 || tc.PoPs[1].Addr != "127.0.2.1:8082" || tc.Shield.Addr != "127.0.0.1:8090" || tc.AdminAddr != "127.0.0.1:8099" || tc.Cache.Capacity != 64<<20 {
+		t.Errorf("default topology = %+v", tc)
+	}
+	tc, _ = cfg.topology(true)
+	if tc.PoPs[0].Addr != "127.0.1.1:0" || tc.Origin.Addr != "127.0.0.1:0" {
+		t.Errorf("free ports: %s %s", tc.PoPs[0].Addr, tc.Origin.Addr)
+	}
+	cfg.Delay = 150 * time.Millisecond
+	cfg.PoPs[2].Delay = 10 * time.Millisecond
+	tc, _ = cfg.topology(false)
+	if tc.PoPs[0].Delay != 150*time.Millisecond || tc.PoPs[2].Delay != 10*time.Millisecond {
+		t.Errorf("delays %v %v", tc.PoPs[0].Delay, tc.PoPs[2].Delay)
+	}
+	for _, bad := range []func(*ServeConfig){
+		func(c *ServeConfig) { c.Admin = "8099" },
+		func(c *ServeConfig) { c.PoPs[0].Addr = "127.0.1.1:99999" },
+		func(c *ServeConfig) { c.PoPs = nil },
+		func(c *ServeConfig) { c.Cache.Capacity = "lots" },
+		func(c *ServeConfig) { c.Cache.MaxObjectSize = "1GiB" },
+		func(c *ServeConfig) { c.Origin, c.Upstream = "dist", "http://x" },
+	} {
+		c := defaultServeConfig()
+		bad(&c)
+		var usage *UsageError
+		if _, err := c.topology(false); !errors.As(err, &usage) {
+			t.Errorf("topology(%+v) = %v; want a usage error", c, err)
+		}
+	}
+}
+
+func TestServeConfigFromFileAndEnv(t *testing.T) {
+	p := writeConfig(t, `serve:
+  upstream: http://127.0.0.1:3000
+  admin: 127.0.0.1:0
+  shield:
+    enabled: false
+  pops:
+    - name: sg
+      addr: 127.0.1.1:0
+      regions: [127.1.0.0/16]
+      location: {lat: 1.35, lon: 103.8}
+      delay: 150ms
+  cache:
+    capacity: 16MiB
+    key:
+      sort_query: true
+`)
+	env := map[string]string{"CDNCTL_SERVE_CACHE_CAPACITY": "32MiB", "CDNCTL_SERVE_TOKEN": "s3cret"}
+	cfg, err := LoadConfig(p, true, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := cfg.Serve.topology(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Shield != nil || len(tc.PoPs) != 1 || tc.PoPs[0].Name != "sg" || tc.PoPs[0].Delay != 150*time.Millisecond ||
+		tc.PoPs[0].Location.Lat != 1.35 || tc.Cache.Capacity != 32<<20 || !tc.Cache.Key.SortQuery || tc.Token != "s3cret" || tc.Origin.URL != "http://127.0.0.1:3000" {
+		t.Errorf("topology from file = %+v", tc)
+	}
+	if _, err := LoadConfig(writeConfig(t, "serve:\n  pops:\n    - nme: x\n"), true, noEnv); err == nil || !strings.Contains(err.Error(), `"nme"`) {
+		t.Errorf("unknown key in serve.pops: %v", err)
+	}
+}
+
+// TestServeCommand runs the command in-process over an upstream, checks
+// the JSON line and stops it.
+func TestServeCommand(t *testing.T) {
+	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte("upstream " + r.URL.Path))
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go up.Serve(ln)
+	defer up.Close()
+
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- f.Run(ctx, []string{"--json", "serve", "--free-ports", "--no-shield", "--upstream", "http://" + ln.Addr().String(), "--token", "tok", "--pop", "edge9=127.0.9.1:0"})
+	}()
+	var info struct {
+		PoPs  []struct{ Name, URL, Role string }
+		Token string
+	}
+	waitLine := time.Now().Add(10 * time.Second)
+	for {
+		if line, _, ok := bytes.Cut(out.Bytes(), []byte("\n")); ok {
+			if err := json.Unmarshal(line, &info); err != nil {
+				t.Fatalf("first line %q: %v", line, err)
+			}
+			break
+		}
+		if time.Now().After(waitLine) {
+			cancel()
+			t.Fatalf("no JSON line; stderr: %s", errOut.Bytes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(info.PoPs) != 4 || info.PoPs[3].Name != "edge9" || info.Token != "tok" {
+		t.Errorf("topology = %+v", info)
+	}
+	req, _ := http.NewRequest("GET", info.PoPs[3].URL+"/x", nil)
+	req.Host = "www.example.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Served-By") != "edge9" {
+		t.Errorf("through edge9: %v %v", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit code after SIGINT = %d; want 0 (stderr %s)", code, errOut.Bytes())
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--origin", "dist", "--upstream", "http://x"},
+		{"serve", "--pop", "nope"},
+		{"serve", "--origin", "/no/such/folder"},
+		{"serve", "--cache-size", "lots"},
+	} {
+		ios, _, _, errOut := TestStreams()
+		f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
+		if code := f.Run(context.Background(), args); code != ExitUsage {
+			t.Errorf("cdnctl %v = exit %d (%s); want %d", args, code, errOut, ExitUsage)
+		}
+	}
+	// A taken port: a clear error, exit 1.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ios, _, _, errOut := TestStreams()
+	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
+	code := f.Run(context.Background(), []string{"serve", "--upstream", "http://127.0.0.1:1", "--admin", ln.Addr().String(),
+		"--pop", "pop1=127.0.1.1:0", "--pop", "pop2=127.0.2.1:0", "--pop", "pop3=127.0.3.1:0", "--shield", "127.0.0.1:0"})
+	if code != ExitFailure || !strings.Contains(errOut.String(), "admin: cannot listen on "+ln.Addr().String()+": the address is already in use") {
+		t.Errorf("taken admin port: exit %d, %s", code, errOut)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in two
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
