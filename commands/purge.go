@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/cloudflare"
 	"github.com/cdnctl/cdnctl/providers/cloudfront"
@@ -290,6 +291,9 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 			for _, it := range pe.NotPurged {
 				fmt.Fprintf(f.IO.ErrOut, "  %s\n", it)
 			}
+		}
+		if errors.Is(err, adminclient.ErrUnauthorized) {
+			err = fmt.Errorf("%w; cdnctl purge reads it from %s", err, target.tokenEnv())
 		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return fmt.Errorf("purge: gave up after --timeout %s: %w", opts.Timeout, err)

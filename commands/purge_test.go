@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/edgetest"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -434,37 +434,10 @@ func TestPurgeCloudFrontWait(t *testing.T) {
 // TestPurgeLocalTopology runs `cdnctl purge --provider local` against a
 // real localedge topology started in-process (no cdns entry needed).
 func TestPurgeLocalTopology(t *testing.T) {
-	cfg := localedge.DefaultTopologyConfig(true)
-	cfg.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Header().Set("Cache-Tag", "page")
-		fmt.Fprintf(w, "page %s", r.URL.Path)
-	})
-	top, err := localedge.NewTopology(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := top.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- top.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	info := top.Info()
-	for _, p := range info.PoPs[:3] {
-		req, _ := http.NewRequest("GET", p.URL+"/index.html", nil)
-		req.Host = "www.example.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	env := map[string]string{"CDNCTL_ADMIN_TOKEN": top.Token()}
-	code, stdout, stderr := runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", info.Admin.URL, "/index.html", "--tag", "nosuch")
+	edge := edgetest.Start(t, nil)
+	edge.Fill(t, []string{"pop1", "pop2", "pop3"}, "/about/")
+	env := map[string]string{"CDNCTL_ADMIN_TOKEN": edge.Token}
+	code, stdout, stderr := runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/", "--tag", "nosuch")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -472,21 +445,25 @@ func TestPurgeLocalTopology(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Provider != "local" || rec.Target != info.Admin.URL || rec.Status != providers.PurgeCompleted || len(rec.Batches) != 2 {
+	if rec.Provider != "local" || rec.Target != edge.AdminURL || rec.Status != providers.PurgeCompleted || len(rec.Batches) != 2 {
 		t.Fatalf("record = %+v", rec)
 	}
 	if n := *rec.Batches[0].Purged; n != 4 {
-		t.Errorf("purged %d entries of /index.html; want 4 (3 edges and the shield)", n)
+		t.Errorf("purged %d entries of /about/; want 4 (3 edges and the shield)", n)
 	}
 	if n := *rec.Batches[1].Purged; n != 0 {
 		t.Errorf("an unknown tag purged %d entries; want 0", n)
 	}
-	if strings.Contains(stdout+stderr, top.Token()) {
+	if strings.Contains(stdout+stderr, edge.Token) {
 		t.Errorf("the admin token was printed")
 	}
 	// Without the token: the admin API's 401, explained.
-	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", info.Admin.URL, "/index.html")
+	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
 	if code != ExitFailure || !strings.Contains(stderr, "no admin token") {
 		t.Errorf("without a token: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runPurgeCLI(t, "", map[string]string{"CDNCTL_ADMIN_TOKEN": "wrong"}, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
+	if code != ExitFailure || !strings.Contains(stderr, "admin token rejected") || !strings.Contains(stderr, "reads it from CDNCTL_ADMIN_TOKEN") {
+		t.Errorf("wrong token: exit %d, %q", code, stderr)
 	}
 }

@@ -1,21 +1,18 @@
 package local
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -24,11 +21,9 @@ const PurgeProvider = "local"
 
 // Local edge defaults (contracts §4): the admin API of `cdnctl serve`.
 const (
-	DefaultAdminURL = "http://127.0.0.1:8099"
+	DefaultAdminURL = adminclient.DefaultBaseURL
 	// DefaultPurgeBatch is the number of items per admin API request.
 	DefaultPurgeBatch = 1000
-	// maxAdminBody bounds what is read from an admin API answer.
-	maxAdminBody = 4 << 20
 )
 
 // PurgerConfig is the local edge topology to purge: the admin API of a
@@ -45,7 +40,7 @@ type PurgerConfig struct {
 	OriginPath string
 	// BatchSize is the number of items per request (0: 1000).
 	BatchSize int
-	// HTTPClient sends the requests (nil: a client with a 30 s timeout).
+	// HTTPClient sends the requests (nil: adminclient's, 30 s timeout).
 	HTTPClient *http.Client
 	// Retry is the policy for 5xx, 429 and network errors (zero: 5
 	// attempts, 250 ms base, 20 s cap).
@@ -56,12 +51,14 @@ type PurgerConfig struct {
 	Now func() time.Time
 }
 
-// Purger purges every PoP of a local edge topology through its admin API.
-// The API answers when every targeted PoP has applied the purge, so there
-// is nothing to wait for afterwards. It implements providers.Purger.
+// Purger purges every PoP of a local edge topology through its admin API,
+// with localedge/adminclient. The API answers when every targeted PoP has
+// applied the purge, so there is nothing to wait for afterwards. It
+// implements providers.Purger.
 type Purger struct {
 	cfg    PurgerConfig
 	base   *url.URL
+	client *adminclient.Client
 	logger *slog.Logger
 	now    func() time.Time
 }
@@ -86,9 +83,6 @@ func NewPurger(cfg PurgerConfig) (*Purger, error) {
 			return nil, fmt.Errorf("local: PoP name %q: want a name such as pop1", p)
 		}
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -96,7 +90,8 @@ func NewPurger(cfg PurgerConfig) (*Purger, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Purger{cfg: cfg, base: base, logger: logger, now: cfg.Now}, nil
+	client := &adminclient.Client{BaseURL: base.String(), Token: cfg.Token.Reveal(), HTTPClient: cfg.HTTPClient}
+	return &Purger{cfg: cfg, base: base, client: client, logger: logger, now: cfg.Now}, nil
 }
 
 // Plan checks req and splits it into admin API requests, one kind of item
@@ -199,34 +194,6 @@ func dedupeItems(items []string) []string {
 	return out
 }
 
-// adminPurge is the body of POST /api/v1/purge (contracts §2).
-type adminPurge struct {
-	URLs     []string `json:"urls,omitempty"`
-	Prefixes []string `json:"prefixes,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
-	Hosts    []string `json:"hosts,omitempty"`
-	All      bool     `json:"all,omitempty"`
-	Soft     bool     `json:"soft,omitempty"`
-	Pops     []string `json:"pops,omitempty"`
-}
-
-// adminPurged is its answer.
-type adminPurged struct {
-	ID         string               `json:"id"`
-	Soft       bool                 `json:"soft"`
-	Purged     int                  `json:"purged"`
-	Pops       []providers.PopCount `json:"pops"`
-	DurationMS int64                `json:"duration_ms"`
-}
-
-// adminTopology is the part of GET /api/v1/topology the purger reads.
-type adminTopology struct {
-	Pops []struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
-	} `json:"pops"`
-}
-
 // Purge reads the topology (to check the PoPs named in the config and to
 // know which must confirm), then sends every batch. Each answer must list
 // every targeted PoP: the admin API answers only once they all applied it.
@@ -270,12 +237,12 @@ func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 // targetPops returns the PoPs that must confirm the purge: the configured
 // ones, which must exist, or every PoP and the shield.
 func (p *Purger) targetPops(ctx context.Context) ([]string, error) {
-	var topo adminTopology
-	if err := p.call(ctx, http.MethodGet, "/api/v1/topology", nil, &topo); err != nil {
-		return nil, err
+	topo, err := p.client.Topology(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", PurgeProvider, err)
 	}
 	var names []string
-	for _, pop := range topo.Pops {
+	for _, pop := range topo.PoPs {
 		names = append(names, pop.Name)
 	}
 	if len(names) == 0 {
@@ -294,42 +261,47 @@ func (p *Purger) targetPops(ctx context.Context) ([]string, error) {
 
 // send posts one batch, with retries, and checks that every PoP confirmed.
 func (p *Purger) send(ctx context.Context, soft bool, want []string, b *providers.PurgeBatch) error {
-	body := adminPurge{Soft: soft, Pops: p.cfg.Pops}
+	req := localedge.AdminPurgeRequest{PurgeRequest: localedge.PurgeRequest{Soft: soft}, PoPs: p.cfg.Pops}
 	switch b.Kind {
 	case providers.KindEverything:
-		body.All = true
+		req.All = true
 	case providers.KindFiles:
-		body.URLs = b.Items
+		req.URLs = b.Items
 	case providers.KindPrefixes:
-		body.Prefixes = b.Items
+		req.Prefixes = b.Items
 	case providers.KindTags:
-		body.Tags = b.Items
+		req.Tags = b.Items
 	case providers.KindHosts:
-		body.Hosts = b.Items
+		req.Hosts = b.Items
 	default:
 		return fmt.Errorf("%s: unknown batch kind %q", PurgeProvider, b.Kind)
 	}
 	start := p.now()
 	defer func() { b.DurationMS = p.now().Sub(start).Milliseconds() }()
-	var out adminPurged
+	var out localedge.PurgeResponse
 	retry := p.cfg.Retry
 	retry.OnRetry = func(attempt int, d time.Duration, err error) {
 		p.logger.Info("local purge: retrying", "attempt", attempt, "in", d.Round(time.Millisecond), "err", err)
 	}
 	err := providers.Retry(ctx, retry, func(ctx context.Context) error {
 		b.Attempts++
-		return p.call(ctx, http.MethodPost, "/api/v1/purge", body, &out)
+		var err error
+		out, err = p.client.Purge(ctx, req)
+		return classify(err)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", PurgeProvider, err)
 	}
 	b.ID = out.ID
 	purged := out.Purged
 	b.Purged = &purged
-	b.Pops = out.Pops
+	b.Pops = make([]providers.PopCount, len(out.PoPs))
+	for i, pp := range out.PoPs {
+		b.Pops[i] = providers.PopCount{Name: pp.Name, Purged: pp.Purged}
+	}
 	var missing []string
 	for _, name := range want {
-		if !slices.ContainsFunc(out.Pops, func(c providers.PopCount) bool { return c.Name == name }) {
+		if !slices.ContainsFunc(out.PoPs, func(c localedge.PoPPurge) bool { return c.Name == name }) {
 			missing = append(missing, name)
 		}
 	}
@@ -339,67 +311,21 @@ func (p *Purger) send(ctx context.Context, soft bool, want []string, b *provider
 	return nil
 }
 
-// call does one admin API request. Transient failures (5xx, 429, a
-// connection that failed) come back Retryable.
-func (p *Purger) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s: %w", PurgeProvider, err)
-		}
-		body = bytes.NewReader(data)
-	}
-	u := p.base.JoinPath(path)
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", PurgeProvider, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.cfg.Token.Reveal())
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := p.cfg.HTTPClient.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		err = fmt.Errorf("%s: admin API at %s: %w", PurgeProvider, p.base, err)
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			err = fmt.Errorf("%w (is cdnctl serve running with this admin address?)", err)
-		}
-		var ne net.Error
-		if errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) {
+// classify marks what is worth retrying: 5xx and 429 answers, a topology
+// not (yet) listening, an exchange cut short. A 4xx (a bad token, a
+// malformed item) is final.
+func classify(err error) error {
+	var apiErr *adminclient.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.As(err, &apiErr):
+		if providers.RetryableStatus(apiErr.StatusCode) {
 			return providers.Retryable(err, 0)
 		}
 		return err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminBody))
-	if err != nil {
-		return providers.Retryable(fmt.Errorf("%s: read %s %s: %w", PurgeProvider, method, path, err), 0)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(data))
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		err := fmt.Errorf("%s: %s %s: HTTP %d: %s", PurgeProvider, method, path, resp.StatusCode, msg)
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized:
-			return fmt.Errorf("%w (the admin token is missing or wrong: use the one cdnctl serve printed)", err)
-		case providers.RetryableStatus(resp.StatusCode):
-			after, _ := providers.ParseRetryAfter(resp.Header.Get("Retry-After"), p.now())
-			return providers.Retryable(err, after)
-		}
-		return err
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: %s %s: answer is not the expected JSON: %w", PurgeProvider, method, path, err)
-	}
-	return nil
+	return providers.Retryable(err, 0)
 }

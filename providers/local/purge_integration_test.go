@@ -3,77 +3,23 @@ package local
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/adminclient"
+	"github.com/cdnctl/cdnctl/localedge/edgetest"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
-// startEdge runs the default local topology (contracts §4) in-process on
-// free loopback ports, over an origin that tags CSS "css" (Cache-Tag) and
-// HTML "html" (Surrogate-Key).
-func startEdge(t *testing.T) *localedge.Topology {
+// fetch requests path through a PoP and returns its Cache-Status.
+func fetch(t *testing.T, env *edgetest.Env, pop, path string) string {
 	t.Helper()
-	cfg := localedge.DefaultTopologyConfig(true)
-	cfg.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		if strings.HasSuffix(r.URL.Path, ".css") {
-			w.Header().Set("Content-Type", "text/css")
-			w.Header().Set("Cache-Tag", "css")
-		} else {
-			w.Header().Set("Content-Type", "text/html")
-			w.Header().Set("Surrogate-Key", "html")
-		}
-		fmt.Fprintf(w, "page %s", r.URL.Path)
-	})
-	top, err := localedge.NewTopology(cfg)
-	if err != nil {
-		t.Fatal(err)
+	r := env.Get(t, pop, path)
+	if r.Status != 200 {
+		t.Fatalf("GET %s via %s: %d", path, pop, r.Status)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := top.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- top.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("topology Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("topology did not stop")
-		}
-	})
-	return top
-}
-
-// fetch requests path from a PoP for host and returns its Cache-Status.
-func fetch(t *testing.T, popURL, host, path string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, popURL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s%s: %d", popURL, path, resp.StatusCode)
-	}
-	return resp.Header.Get("Cache-Status")
+	return r.Header.Get("Cache-Status")
 }
 
 // edgeHit reports whether the edge PoP itself (the last Cache-Status
@@ -95,33 +41,26 @@ func freshTTL(cacheStatus string) bool {
 	return false
 }
 
-// TestPurgeRealTopology purges a running localedge topology through its
-// admin API with the local purger, as `cdnctl purge --provider local` does,
+// TestPurgeRealTopology purges a running localedge topology (edgetest's,
+// whose origin tags CSS "css") through its admin API with the local purger, as `cdnctl purge --provider local` does,
 // and checks with real requests that what was purged is fetched again and
 // what was not is still a hit.
 func TestPurgeRealTopology(t *testing.T) {
-	top := startEdge(t)
-	info := top.Info()
-	const host = "www.example.test"
-	var edges []string
-	for _, p := range info.PoPs {
-		if p.Role == "edge" {
-			edges = append(edges, p.URL)
-		}
-	}
+	env := edgetest.Start(t, nil)
+	edges := []string{"pop1", "pop2", "pop3"}
 	paths := []string{"/index.html", "/about/", "/assets/site.css", "/assets/app.css"}
 	for _, e := range edges {
 		for _, p := range paths {
-			fetch(t, e, host, p)
+			fetch(t, env, e, p)
 		}
 		for _, p := range paths {
-			if cs := fetch(t, e, host, p); !edgeHit(cs) {
-				t.Fatalf("%s%s not cached after warming: Cache-Status %q", e, p, cs)
+			if cs := fetch(t, env, e, p); !edgeHit(cs) {
+				t.Fatalf("%s via %s not cached after warming: Cache-Status %q", e, p, cs)
 			}
 		}
 	}
 
-	p, err := NewPurger(PurgerConfig{AdminURL: info.Admin.URL, Token: providers.Secret(top.Token())})
+	p, err := NewPurger(PurgerConfig{AdminURL: env.AdminURL, Token: providers.Secret(env.Token)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +85,10 @@ func TestPurgeRealTopology(t *testing.T) {
 		t.Errorf("path purge record = %+v, batch %+v; want completed, 4 entries on 4 PoPs, a UUID", rec, b)
 	}
 	for _, e := range edges {
-		if cs := fetch(t, e, host, "/index.html"); edgeHit(cs) {
+		if cs := fetch(t, env, e, "/index.html"); edgeHit(cs) {
 			t.Errorf("%s/index.html still a hit after the purge: %q", e, cs)
 		}
-		if cs := fetch(t, e, host, "/about/"); !edgeHit(cs) {
+		if cs := fetch(t, env, e, "/about/"); !edgeHit(cs) {
 			t.Errorf("%s/about/ is no longer a hit: %q", e, cs)
 		}
 	}
@@ -164,14 +103,14 @@ func TestPurgeRealTopology(t *testing.T) {
 	}
 	for _, e := range edges {
 		for _, path := range []string{"/assets/site.css", "/about/"} {
-			if cs := fetch(t, e, host, path); edgeHit(cs) {
+			if cs := fetch(t, env, e, path); edgeHit(cs) {
 				t.Errorf("%s%s still a hit: %q", e, path, cs)
 			}
 		}
 	}
 
 	// One PoP only.
-	one, err := NewPurger(PurgerConfig{AdminURL: info.Admin.URL, Token: providers.Secret(top.Token()), Pops: []string{"pop2"}})
+	one, err := NewPurger(PurgerConfig{AdminURL: env.AdminURL, Token: providers.Secret(env.Token), Pops: []string{"pop2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,36 +121,33 @@ func TestPurgeRealTopology(t *testing.T) {
 	if got := rec.Batches[0].Pops; len(got) != 1 || got[0].Name != "pop2" {
 		t.Errorf("pops of a pop2 purge = %+v", got)
 	}
-	if cs := fetch(t, edges[0], host, "/about/"); !edgeHit(cs) {
+	if cs := fetch(t, env, "pop1", "/about/"); !edgeHit(cs) {
 		t.Errorf("pop1 lost /about/ in a pop2 purge: %q", cs)
 	}
 
 	// Unknown PoP, wrong token: refused.
-	bad, _ := NewPurger(PurgerConfig{AdminURL: info.Admin.URL, Token: providers.Secret(top.Token()), Pops: []string{"pop9"}})
+	bad, _ := NewPurger(PurgerConfig{AdminURL: env.AdminURL, Token: providers.Secret(env.Token), Pops: []string{"pop9"}})
 	rec, _ = bad.Plan(providers.PurgeRequest{URLs: []string{"/x"}})
 	if err := bad.Purge(ctx, rec); err == nil || !strings.Contains(err.Error(), `"pop9" is not in the topology`) {
 		t.Errorf("unknown PoP: %v", err)
 	}
-	wrong, _ := NewPurger(PurgerConfig{AdminURL: info.Admin.URL, Token: "wrong"})
+	wrong, _ := NewPurger(PurgerConfig{AdminURL: env.AdminURL, Token: "wrong"})
 	rec, _ = wrong.Plan(providers.PurgeRequest{URLs: []string{"/x"}})
 	err = wrong.Purge(ctx, rec)
-	if err == nil || !strings.Contains(err.Error(), "HTTP 401") || errors.Is(err, providers.ErrNotSupported) {
-		t.Errorf("wrong token: %v", err)
+	if !errors.Is(err, adminclient.ErrUnauthorized) {
+		t.Errorf("wrong token: %v; want adminclient.ErrUnauthorized", err)
 	}
 }
 
 // TestSoftPurgeRealTopology: a soft purge keeps the entries but marks them
 // stale, so the next request revalidates instead of being a plain hit.
 func TestSoftPurgeRealTopology(t *testing.T) {
-	top := startEdge(t)
-	info := top.Info()
-	const host = "www.example.test"
-	pop1 := info.PoPs[0].URL
-	fetch(t, pop1, host, "/index.html")
-	if cs := fetch(t, pop1, host, "/index.html"); !edgeHit(cs) {
+	env := edgetest.Start(t, nil)
+	fetch(t, env, "pop1", "/index.html")
+	if cs := fetch(t, env, "pop1", "/index.html"); !edgeHit(cs) {
 		t.Fatalf("not cached: %q", cs)
 	}
-	p, err := NewPurger(PurgerConfig{AdminURL: info.Admin.URL, Token: providers.Secret(top.Token())})
+	p, err := NewPurger(PurgerConfig{AdminURL: env.AdminURL, Token: providers.Secret(env.Token)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +160,7 @@ func TestSoftPurgeRealTopology(t *testing.T) {
 	}
 	// Stale now: served within its grace while revalidated (ttl <= 0),
 	// or fetched again; never a fresh hit.
-	if cs := fetch(t, pop1, host, "/index.html"); edgeHit(cs) && freshTTL(cs) {
+	if cs := fetch(t, env, "pop1", "/index.html"); edgeHit(cs) && freshTTL(cs) {
 		t.Errorf("after a soft purge pop1 answered a fresh hit: %q", cs)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -53,6 +54,27 @@ type contractAdmin struct {
 	faults   []int                  // statuses to answer the next purges with
 	drop     string                 // a PoP left out of purge answers
 	seq      int
+}
+
+// adminPurge is the purge body as the contract writes it (the fake's own
+// view, independent of package localedge's types).
+type adminPurge struct {
+	URLs     []string `json:"urls,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	Hosts    []string `json:"hosts,omitempty"`
+	All      bool     `json:"all,omitempty"`
+	Soft     bool     `json:"soft,omitempty"`
+	Pops     []string `json:"pops,omitempty"`
+}
+
+// adminPurged is the contract's answer to a purge.
+type adminPurged struct {
+	ID         string               `json:"id"`
+	Soft       bool                 `json:"soft"`
+	Purged     int                  `json:"purged"`
+	Pops       []providers.PopCount `json:"pops"`
+	DurationMS int64                `json:"duration_ms"`
 }
 
 type fakeEntry struct {
@@ -424,8 +446,8 @@ func TestLocalAuthAndErrors(t *testing.T) {
 	p := newTestLocalPurger(t, a, func(c *PurgerConfig) { c.Token = "wrong" })
 	rec, _ := p.Plan(providers.PurgeRequest{URLs: []string{"/a"}})
 	err := p.Purge(context.Background(), rec)
-	if err == nil || !strings.Contains(err.Error(), "HTTP 401") || !strings.Contains(err.Error(), "token") || strings.Contains(err.Error(), adminToken) {
-		t.Errorf("Purge with a wrong token = %v; want HTTP 401 with a hint, without the token", err)
+	if !errors.Is(err, adminclient.ErrUnauthorized) || !strings.Contains(err.Error(), "admin token rejected") || strings.Contains(err.Error(), adminToken) {
+		t.Errorf("Purge with a wrong token = %v; want adminclient.ErrUnauthorized, without the token", err)
 	}
 	if _, requests := a.snapshot(); len(requests) != 1 {
 		t.Errorf("a 401 was retried: %q", requests)
