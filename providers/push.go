@@ -252,7 +252,7 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 			j++
 		}
 		stage := work[i:j]
-		log.Info("push: applying group", "group", stage[0].Group, "changes", len(stage))
+		log.Debug("push: applying group", "group", stage[0].Group, "changes", len(stage))
 		p.applyStage(ctx, stage, res)
 		if len(res.Failures) > 0 || ctx.Err() != nil {
 			p.saveIndex(ctx)
@@ -267,7 +267,7 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 
 	if len(deletes) > 0 {
-		log.Info("push: deleting", "objects", len(deletes))
+		log.Debug("push: deleting", "objects", len(deletes))
 		if err := p.Store.Delete(ctx, deletes); err != nil {
 			p.saveIndex(ctx)
 			return res, fmt.Errorf("push: delete: %w", err)

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -465,5 +466,48 @@ func TestNoOpListsOnePagePerThousand(t *testing.T) {
 	objs, err := open(t, cfg).List(context.Background())
 	if err != nil || len(objs) != 1 {
 		t.Errorf("after deleting: %d objects, %v; want 1", len(objs), err)
+	}
+}
+
+func TestRegionRequiredWithoutEndpoint(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	_, err := New(context.Background(), Config{Bucket: "example-bucket", Credentials: srv.Credentials()})
+	if err == nil || !strings.Contains(err.Error(), "no AWS region") || !strings.Contains(err.Error(), "--region") {
+		t.Errorf("New without a region = %v; want an error saying to pass --region", err)
+	}
+}
+
+// TestProfileFromSharedConfig takes credentials and region from a named
+// profile of the shared files, as --profile does.
+func TestProfileFromSharedConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config")
+	credFile := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(cfgFile, []byte("[profile site]\nregion = "+s3test.Region+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creds := fmt.Sprintf("[site]\naws_access_key_id = %s\naws_secret_access_key = %s\n", srv.AccessKey, srv.SecretKey)
+	if err := os.WriteFile(credFile, []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", cfgFile)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_REGION", "")
+	bucket := newBucket(t)
+	st, err := New(context.Background(), Config{Bucket: bucket, Endpoint: srv.Endpoint, Profile: "site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, res, err := pushSite(t, st, site, providers.ScanOptions{}); err != nil || res.Uploaded != len(site) {
+		t.Fatalf("push with --profile: %+v, %v", res, err)
+	}
+	// An unknown profile is a clear error before any request.
+	if _, err := New(context.Background(), Config{Bucket: bucket, Endpoint: srv.Endpoint, Profile: "nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown profile: %v; want an error naming it", err)
 	}
 }
