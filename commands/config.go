@@ -35,6 +35,7 @@ type Config struct {
 	DNS         DNSConfig         `yaml:"dns"`
 	Origin      OriginConfig      `yaml:"origin"`
 	CDNs        []CDNConfig       `yaml:"cdns"`
+	Inspect     InspectConfig     `yaml:"inspect"`
 }
 
 // DefaultConfig returns the configuration used when no file sets a key.
@@ -44,6 +45,7 @@ func DefaultConfig() *Config {
 		Serve:       defaultServeConfig(),
 		DNS:         defaultDNSConfig(),
 		Origin:      defaultOriginConfig(),
+		Inspect:     defaultInspectConfig(),
 	}
 }
 

@@ -144,6 +144,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdFingerprint(f),
 		newCmdPurge(f),
 		newCmdServe(f),
+		newCmdProbe(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root
