@@ -189,3 +189,18 @@ func TestChunk(t *testing.T) {
 		t.Errorf("append to chunk 0 overwrote chunk 1: %q", chunks[1])
 	}
 }
+
+// BenchmarkCollapsePaths folds the paths of a large deploy: 20,000 files
+// spread over 4 levels of 10 directories each.
+func BenchmarkCollapsePaths(b *testing.B) {
+	var paths []string
+	for i := range 20000 {
+		paths = append(paths, fmt.Sprintf("/d%d/e%d/f%d/g%d/file-%05d.html", i%10, (i/10)%10, (i/100)%10, (i/1000)%10, i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := CollapsePaths(paths, 15); len(out) > 15 {
+			b.Fatalf("%d paths", len(out))
+		}
+	}
+}
