@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -134,6 +135,7 @@ type node struct {
 
 	links      []link
 	missing    []MissingRef
+	memo       *parseMemo
 	deps       []*node // renamed files it names (late ones excluded)
 	dependents []*node
 	pending    atomic.Int32
@@ -180,6 +182,8 @@ type builder struct {
 
 	bufs sync.Pool // *[]byte copy buffers
 
+	memoBudget atomic.Int64 // references parseMemo may still keep
+
 	// unchanged is set when the previous output already is this build's
 	// (see takeUnchanged): nothing was written.
 	unchanged bool
@@ -210,6 +214,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		start:  env.now(),
 	}
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
+	b.memoBudget.Store(maxMemoRefs)
 	if d, ok := out.(*DirOutput); ok {
 		b.dir = d
 	}
@@ -374,8 +379,12 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 // the references to missing files.
 func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 	idx := make(map[link]int)
-	for _, r := range refs {
+	targets := make([]string, len(refs))
+	for i, r := range refs {
 		target, res := b.site.resolve(r.base, r.url)
+		if res == resFound {
+			targets[i] = target
+		}
 		switch res {
 		case resMissing:
 			if !reportMissing(r.kind, target) {
@@ -402,7 +411,25 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			n.links = append(n.links, l)
 		}
 	}
+	if whole && n.kind != kindJS && b.memoBudget.Add(-int64(len(refs))) >= 0 {
+		n.memo = &parseMemo{sum: xxhash.Sum64(data), refs: refs, targets: targets}
+	} else if whole && n.kind != kindJS {
+		b.memoBudget.Add(int64(len(refs)))
+	}
 }
+
+// parseMemo keeps a file's parsed and resolved references from linkAll to
+// processText, which then need not parse it again if it reads the same
+// bytes. The builder's memoBudget bounds how many references are kept.
+type parseMemo struct {
+	sum     uint64 // xxhash of the content parsed
+	refs    []ref
+	targets []string // per ref, the logical path it names ("" if none)
+}
+
+// maxMemoRefs bounds the references kept between the two passes (about
+// 200 bytes each).
+const maxMemoRefs = 256 << 10
 
 // fileSet identifies the set of logical paths of the build: references
 // resolve the same way as long as it is the same.
@@ -627,6 +654,10 @@ func (b *builder) process(ctx context.Context, n *node) error {
 		return err
 	}
 	if b.reuse(n) {
+		if n.memo != nil {
+			b.memoBudget.Add(int64(len(n.memo.refs)))
+			n.memo = nil
+		}
 		return nil
 	}
 	switch n.kind {
@@ -643,11 +674,20 @@ func (b *builder) processText(n *node) error {
 	if err != nil {
 		return b.fileError(n, err)
 	}
-	refs, err := b.parse(n, data)
-	if err != nil {
+	var (
+		refs    []ref
+		targets []string
+	)
+	if m := n.memo; m != nil && m.sum == xxhash.Sum64(data) {
+		refs, targets = m.refs, m.targets
+	} else if refs, err = b.parse(n, data); err != nil {
 		return err
 	}
-	content, canonical, late := b.rewrite(n, data, refs, false)
+	if n.memo != nil {
+		b.memoBudget.Add(int64(len(n.memo.refs)))
+		n.memo = nil
+	}
+	content, canonical, late := b.rewrite(n, data, refs, targets, false)
 	n.rewritten = !bytes.Equal(content, data) || late
 	sum := sha256.Sum256(canonical)
 	name, fp := b.nameFor(n, sum[:])
@@ -781,7 +821,7 @@ func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
 			return nil, 0, false, b.fileError(n, err)
 		}
 		refs, _ := b.parse(n, data)
-		out, _, _ := b.rewrite(n, data, refs, false)
+		out, _, _ := b.rewrite(n, data, refs, nil, false)
 		return io.NopCloser(bytes.NewReader(out)), int64(len(out)), !bytes.Equal(out, data), nil
 	}
 	off := size - jsSourceMapWindow
@@ -791,7 +831,7 @@ func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
 		return nil, 0, false, b.fileError(n, err)
 	}
 	refs := jsTailRefs(tail, 0, b.site.docURL(n.logical))
-	out, _, _ := b.rewrite(n, tail, refs, false)
+	out, _, _ := b.rewrite(n, tail, refs, nil, false)
 	r := io.MultiReader(io.LimitReader(f, off), bytes.NewReader(out))
 	return readCloser{r, f}, off + int64(len(out)), !bytes.Equal(out, tail), nil
 }
@@ -812,13 +852,18 @@ type readCloser struct {
 // content, the content the name's hash is taken from (late references
 // blanked, see ref.late), and whether there are late references still to
 // fill in (unless final is set, when they are filled in).
-func (b *builder) rewrite(n *node, data []byte, refs []ref, final bool) (content, canonical []byte, late bool) {
+func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, final bool) (content, canonical []byte, late bool) {
 	var edits, blanks []edit
 	groups := map[*refGroup][]edit{}
 	groupBlanks := map[*refGroup][]edit{}
-	for _, r := range refs {
-		target, res := b.site.resolve(r.base, r.url)
-		if res != resFound {
+	for i, r := range refs {
+		var target string
+		if targets != nil {
+			target = targets[i]
+		} else if t, res := b.site.resolve(r.base, r.url); res == resFound {
+			target = t
+		}
+		if target == "" {
 			continue
 		}
 		t := b.byPath[target]
@@ -928,7 +973,7 @@ func (b *builder) finishLate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			content, _, _ := b.rewrite(n, data, refs, true)
+			content, _, _ := b.rewrite(n, data, refs, nil, true)
 			n.rewritten = !bytes.Equal(content, data)
 			n.reused = false
 			return b.writeBytes(n, content)

@@ -114,15 +114,10 @@ func (s *site) resolve(base *url.URL, u string) (logical string, res resolution)
 	if strings.ContainsAny(u, "{}$") && (strings.Contains(u, "{{") || strings.Contains(u, "${")) {
 		return "", resExternal // a template placeholder
 	}
-	ref, err := url.Parse(u)
-	if err != nil {
+	p, ok := s.resolvePath(base, u)
+	if !ok {
 		return "", resExternal
 	}
-	abs := base.ResolveReference(ref)
-	if abs.Scheme != "http" && abs.Scheme != "https" || !strings.EqualFold(hostOnly(abs), hostOnly(s.root)) || portOf(abs) != portOf(s.root) {
-		return "", resExternal
-	}
-	p := abs.Path
 	if !strings.HasPrefix(p, s.root.Path) {
 		return "", resExternal // outside the site's base path
 	}
@@ -141,6 +136,51 @@ func (s *site) resolve(base *url.URL, u string) (logical string, res resolution)
 		}
 	}
 	return p, resMissing
+}
+
+// resolvePath returns the path u (relative to base) names on this site,
+// or false when it names another site.
+func (s *site) resolvePath(base *url.URL, u string) (string, bool) {
+	if isPlainPath(u) && base.Host == s.root.Host && base.Scheme == s.root.Scheme {
+		// The common case, without parsing URLs: "../img/a.png".
+		p := u
+		if u[0] != '/' {
+			p = base.Path[:strings.LastIndexByte(base.Path, '/')+1] + u
+		}
+		clean := path.Clean(p)
+		if strings.HasSuffix(u, "/") || strings.HasSuffix(u, "/.") || strings.HasSuffix(u, "/..") || u == "." || u == ".." {
+			clean = strings.TrimSuffix(clean, "/") + "/"
+		}
+		return clean, true
+	}
+	ref, err := url.Parse(u)
+	if err != nil {
+		return "", false
+	}
+	abs := base.ResolveReference(ref)
+	if abs.Scheme != "http" && abs.Scheme != "https" || !strings.EqualFold(hostOnly(abs), hostOnly(s.root)) || portOf(abs) != portOf(s.root) {
+		return "", false
+	}
+	return abs.Path, true
+}
+
+// isPlainPath reports whether u is a path that resolves like a file path:
+// no scheme, host, query, fragment, escapes or empty segments.
+func isPlainPath(u string) bool {
+	if u == "" || strings.HasPrefix(u, "//") || strings.Contains(u, "//") {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		switch c := u[i]; c {
+		case ':', '?', '#', '%', '\\', ' ', '\t', '\n', '\r':
+			return false
+		default:
+			if c < 0x20 || c >= 0x7f {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func hostOnly(u *url.URL) string { return u.Hostname() }

@@ -268,3 +268,30 @@ func TestSourceMapRefs(t *testing.T) {
 		t.Errorf("sourceMapRefs(truncated) = nil error")
 	}
 }
+
+// TestResolvePathFast checks the file-path shortcut of resolvePath against
+// URL resolution (RFC 3986) for plain paths.
+func TestResolvePathFast(t *testing.T) {
+	s := testSite(t, "https://www.example.test/site/")
+	bases := []*url.URL{s.docURL("index.html"), s.docURL("a/b/c.html"), s.docURL("a/b/")}
+	refs := []string{"x.png", "./x.png", "../x.png", "../../../../x.png", "/x.png", "/a/../x.png",
+		"a/./b/../c.png", "dir/", "dir/.", "dir/..", ".", "..", "./", "../", "a/b/c/../../d", "/", "x..png", "..x/y"}
+	for _, base := range bases {
+		for _, r := range refs {
+			if !isPlainPath(r) {
+				t.Fatalf("isPlainPath(%q) = false", r)
+			}
+			got, ok := s.resolvePath(base, r)
+			ref, _ := url.Parse(r)
+			want := base.ResolveReference(ref).Path
+			if !ok || got != want {
+				t.Errorf("resolvePath(%s, %q) = %q, %v; want %q", base, r, got, ok, want)
+			}
+		}
+	}
+	for _, r := range []string{"a%20b.png", "a?x", "a#y", "//h/x", "a//b", "http:x", "a b.png", "é.png"} {
+		if isPlainPath(r) {
+			t.Errorf("isPlainPath(%q) = true", r)
+		}
+	}
+}
