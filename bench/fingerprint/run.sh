@@ -8,6 +8,8 @@
 #   first run  cdnctl fingerprint SRC --out OUT --compress=none   (OUT removed before each run)
 #   peer       cp -r SRC CP && find CP -type f | xargs -P"$(nproc)" sha256sum >/dev/null
 #   re-run     the same cdnctl command into the existing OUT (nothing changed)
+#   re-run, one image changed   (for information: the image, the pages and
+#              style sheets naming it are redone, the rest hard-linked)
 #
 # and prints the medians and two ratios: first run / peer (target <= 0.7) and
 # first run / re-run (target >= 5). Uses hyperfine when installed
@@ -44,6 +46,7 @@ echo "==> warming the page cache"
 find "$SRC" -type f -print0 | xargs -0 cat >/dev/null
 
 FIRST="$BIN fingerprint $SRC --out $OUT --compress=none"
+ONE=$(find "$SRC/img" -type f | sort | head -1)
 PEER="cp -r $SRC $CP && find $CP -type f | xargs -P$NPROC sha256sum >/dev/null"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -57,6 +60,9 @@ if [ -z "${NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
   first=$(awk -F, 'NR==2 {print $4}' "$WORK/first.csv")
   peer=$(awk -F, 'NR==3 {print $4}' "$WORK/first.csv")
   rerun=$(awk -F, 'NR==2 {print $4}' "$WORK/rerun.csv")
+  hyperfine --warmup 1 --runs "$RUNS" --prepare "printf x >>'$ONE'" --export-csv "$WORK/one.csv" \
+    -n "cdnctl fingerprint (re-run, one image changed)" "$FIRST"
+  one=$(awk -F, 'NR==2 {print $4}' "$WORK/one.csv")
 else
   echo "(plain timing, $RUNS runs each, interleaved: install hyperfine for more)"
   now() { date +%s.%N; }
@@ -71,19 +77,27 @@ else
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
     elapsed "$t0" "$t1" >>"$WORK/rerun.txt"
   done
+  : >"$WORK/one.txt"
+  for _ in $(seq "$RUNS"); do
+    printf x >>"$ONE"
+    t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
+    elapsed "$t0" "$t1" >>"$WORK/one.txt"
+  done
   first=$(median <"$WORK/first.txt")
   peer=$(median <"$WORK/peer.txt")
   rerun=$(median <"$WORK/rerun.txt")
+  one=$(median <"$WORK/one.txt")
 fi
 
 size=$(du -sb "$SRC" | cut -f1)
 count=$(find "$SRC" -type f | wc -l)
 echo
 echo "cdnctl fingerprint benchmark: $count files, $size bytes, $NPROC CPUs, page cache warm, medians of $RUNS runs"
-awk -v f="$first" -v p="$peer" -v r="$rerun" 'BEGIN {
+awk -v f="$first" -v p="$peer" -v r="$rerun" -v o="$one" 'BEGIN {
   printf "  %-48s %8.3f s\n", "cdnctl fingerprint --compress=none (first run)", f
   printf "  %-48s %8.3f s\n", "cp -r + sha256sum -P'"$NPROC"'", p
   printf "  %-48s %8.3f s\n", "cdnctl fingerprint (re-run, nothing changed)", r
+  printf "  %-48s %8.3f s\n", "cdnctl fingerprint (re-run, one image changed)", o
   printf "  first run / (cp -r + sha256sum) = %.2f   (target <= 0.70)\n", f / p
   printf "  first run / re-run              = %.1fx  (target >= 5x)\n", f / r
 }'
