@@ -33,7 +33,8 @@ type PurgeOptions struct {
 	Provider string
 	Profile  string // CloudFront: overrides the entry's profile
 	Region   string
-	Admin    string // local: overrides the entry's admin_url
+	Admin    string   // local: overrides the entry's admin_url
+	Pops     []string // local: overrides the entry's pops
 
 	Soft    bool
 	Wait    bool
@@ -101,6 +102,7 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	fl.StringVar(&opts.Provider, "provider", "", "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
+	fl.StringSliceVar(&opts.Pops, "pop", nil, "purge only this PoP of the local edge; repeatable (default: the entry's pops, then all)")
 	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, then http://127.0.0.1:8099)")
 	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (local edge only)")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront invalidations)")
@@ -234,11 +236,16 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 			target.Region = opts.Region
 		}
 	}
-	if opts.Admin != "" {
+	if opts.Admin != "" || len(opts.Pops) > 0 {
 		if target.Provider != providerLocal {
-			return usageErrorf("purge: --admin applies to the local provider, not to %s", target.noun())
+			return usageErrorf("purge: --admin and --pop apply to the local provider, not to %s", target.noun())
 		}
-		target.AdminURL = opts.Admin
+		if opts.Admin != "" {
+			target.AdminURL = opts.Admin
+		}
+		if len(opts.Pops) > 0 {
+			target.Pops = opts.Pops
+		}
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)

@@ -361,7 +361,7 @@ func TestPurgeUsageErrors(t *testing.T) {
 		t.Errorf("--profile for local: exit %d, %q", code, stderr)
 	}
 	code, _, stderr = runPurgeCLI(t, cfg, nil, "", false, "purge", "--admin", "http://127.0.0.1:1", "/a")
-	if code != ExitUsage || !strings.Contains(stderr, "--admin applies to the local provider") {
+	if code != ExitUsage || !strings.Contains(stderr, "--admin and --pop apply to the local provider") {
 		t.Errorf("--admin for cloudfront: exit %d, %q", code, stderr)
 	}
 }
@@ -457,6 +457,20 @@ func TestPurgeLocalTopology(t *testing.T) {
 	if strings.Contains(stdout+stderr, edge.Token) {
 		t.Errorf("the admin token was printed")
 	}
+	// --pop limits the purge to one PoP.
+	edge.Fill(t, []string{"pop1", "pop2"}, "/about/")
+	code, stdout, stderr = runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", edge.AdminURL, "--pop", "pop2", "/about/")
+	if code != 0 {
+		t.Fatalf("--pop pop2: exit %d: %s", code, stderr)
+	}
+	rec = providers.PurgeRecord{}
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || len(rec.Batches[0].Pops) != 1 || rec.Batches[0].Pops[0].Name != "pop2" {
+		t.Errorf("--pop pop2 record = %s", stdout)
+	}
+	if r := edge.Get(t, "pop1", "/about/"); r.Header.Get("X-Cache") != "HIT" {
+		t.Errorf("pop1 lost /about/ in a pop2 purge: X-Cache %q", r.Header.Get("X-Cache"))
+	}
+
 	// Without the token: the admin API's 401, explained.
 	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
 	if code != ExitFailure || !strings.Contains(stderr, "no admin token") {
