@@ -311,3 +311,56 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Reveal returns the credential itself.
 func (s Secret) Reveal() string { return string(s) }
+
+// SendBatches is the loop every purger runs in Purge: it calls send for
+// each batch of rec in order and records the outcome. A batch whose send
+// returns nil is completed unless send set another status (in_progress);
+// one whose send fails is failed unless send marked it skipped. A failed
+// batch does not stop the next ones; once ctx is done the batches left are
+// skipped. Then rec is settled, its duration set from rec.StartedAt (set to
+// now() when zero), and the result is rec.Err of the first error.
+func SendBatches(ctx context.Context, rec *PurgeRecord, now func() time.Time, send func(ctx context.Context, i int, b *PurgeBatch) error) error {
+	if rec.StartedAt.IsZero() {
+		rec.StartedAt = now()
+	}
+	var first error
+	for i := range rec.Batches {
+		b := &rec.Batches[i]
+		if err := ctx.Err(); err != nil {
+			b.Status, b.Error = PurgeSkipped, err.Error()
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if err := send(ctx, i, b); err != nil {
+			if b.Status != PurgeSkipped {
+				b.Status = PurgeFailed
+			}
+			b.Error = err.Error()
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if b.Status == PurgePlanned {
+			b.Status = PurgeCompleted
+		}
+	}
+	rec.DurationMS = now().Sub(rec.StartedAt).Milliseconds()
+	rec.Settle()
+	return rec.Err(first)
+}
+
+// Unique returns items without repeats, in their first order.
+func Unique(items []string) []string {
+	seen := make(map[string]bool, len(items))
+	out := items[:0:0]
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}

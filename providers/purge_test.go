@@ -1,12 +1,15 @@
 package providers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -126,5 +129,55 @@ func TestRequestCount(t *testing.T) {
 	}
 	if (PurgeRequest{Everything: true}).Empty() {
 		t.Errorf("purge everything is Empty")
+	}
+}
+
+func TestSendBatches(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	boom := errors.New("400 bad item")
+	rec := &PurgeRecord{Status: PurgePlanned}
+	for range 5 {
+		rec.Batches = append(rec.Batches, PurgeBatch{Kind: KindFiles, Items: []string{"x"}, Status: PurgePlanned})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent []int
+	err := SendBatches(ctx, rec, now, func(_ context.Context, i int, b *PurgeBatch) error {
+		sent = append(sent, i)
+		switch i {
+		case 0:
+			return nil // completed
+		case 1:
+			b.Status = PurgeInProgress
+			return nil
+		case 2:
+			return boom
+		case 3:
+			cancel() // the user interrupts: batch 4 is never sent
+			b.Status = PurgeSkipped
+			return context.Canceled
+		}
+		t.Errorf("batch %d sent after cancellation", i)
+		return nil
+	})
+	want := []PurgeStatus{PurgeCompleted, PurgeInProgress, PurgeFailed, PurgeSkipped, PurgeSkipped}
+	for i, b := range rec.Batches {
+		if b.Status != want[i] {
+			t.Errorf("batch %d = %s; want %s", i, b.Status, want[i])
+		}
+	}
+	if len(sent) != 4 || rec.Status != PurgePartial || !errors.Is(err, boom) || rec.Batches[2].Error != boom.Error() {
+		t.Errorf("sent %v, status %s, err %v; want 4 sent, partial, the first error", sent, rec.Status, err)
+	}
+	if rec.StartedAt.IsZero() || rec.DurationMS != 1000 {
+		t.Errorf("started %v, duration %d ms; want set, 1000 ms", rec.StartedAt, rec.DurationMS)
+	}
+}
+
+func TestUnique(t *testing.T) {
+	in := []string{"b", "a", "b", "c", "a"}
+	if got := Unique(in); !slices.Equal(got, []string{"b", "a", "c"}) || !slices.Equal(in, []string{"b", "a", "b", "c", "a"}) {
+		t.Errorf("Unique = %q (input now %q); want [b a c] and the input untouched", got, in)
 	}
 }

@@ -220,7 +220,7 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		headers = req.Headers
 	}
 	add := func(kind string, items []string, hdr map[string]string) {
-		for _, chunk := range providers.Chunk(uniq(items), p.cfg.BatchSize) {
+		for _, chunk := range providers.Chunk(providers.Unique(items), p.cfg.BatchSize) {
 			rec.Batches = append(rec.Batches, providers.PurgeBatch{
 				Kind: kind, Items: chunk, Headers: hdr, Status: providers.PurgePlanned,
 			})
@@ -328,18 +328,6 @@ func checkTag(t string) error {
 	return nil
 }
 
-func uniq(items []string) []string {
-	seen := make(map[string]bool, len(items))
-	out := items[:0:0]
-	for _, it := range items {
-		if !seen[it] {
-			seen[it] = true
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
 // Purge sends every batch of rec, paced by the token bucket, retrying 429
 // (after Retry-After), 5xx and network errors. A batch that fails does not
 // stop the others; the returned *providers.PurgeError names the items of
@@ -351,34 +339,13 @@ func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 	if p.cfg.Token == "" {
 		return fmt.Errorf("%s: no API token: set %s to a token with the Zone > Cache Purge permission", Provider, TokenEnv)
 	}
-	start := p.now()
-	rec.StartedAt = start
-	var first error
-	for i := range rec.Batches {
-		b := &rec.Batches[i]
-		if ctx.Err() != nil {
-			b.Status = providers.PurgeSkipped
-			b.Error = ctx.Err().Error()
-			continue
-		}
+	return providers.SendBatches(ctx, rec, p.now, func(ctx context.Context, i int, b *providers.PurgeBatch) error {
 		err := p.send(ctx, b)
 		if err != nil {
-			b.Status = providers.PurgeFailed
-			b.Error = err.Error()
-			if first == nil {
-				first = err
-			}
 			p.logger.Warn("cloudflare purge batch failed", "batch", i+1, "kind", b.Kind, "items", len(b.Items), "err", err)
-			continue
 		}
-		b.Status = providers.PurgeCompleted
-	}
-	rec.DurationMS = p.now().Sub(start).Milliseconds()
-	rec.Settle()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return rec.Err(first)
+		return err
+	})
 }
 
 // envelope is the v4 API's response wrapper.

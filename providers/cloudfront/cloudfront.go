@@ -276,40 +276,21 @@ func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 	if rec.Status != providers.PurgePlanned {
 		return fmt.Errorf("%s: purge: record is %s, not planned", Provider, rec.Status)
 	}
-	start := p.now()
-	rec.StartedAt = start
-	ref := callerRefPrefix(start)
-	var first error
-	for i := range rec.Batches {
-		b := &rec.Batches[i]
-		if ctx.Err() != nil {
-			b.Status, b.Error = providers.PurgeSkipped, ctx.Err().Error()
-			continue
-		}
+	rec.StartedAt = p.now()
+	ref := callerRefPrefix(rec.StartedAt)
+	return providers.SendBatches(ctx, rec, p.now, func(ctx context.Context, i int, b *providers.PurgeBatch) error {
 		if err := p.waitForRoom(ctx, rec, i); err != nil {
-			b.Status, b.Error = providers.PurgeSkipped, err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
+			b.Status = providers.PurgeSkipped
+			return err
 		}
 		b.Ref = fmt.Sprintf("%s-%d", ref, i+1)
 		if err := p.create(ctx, b); err != nil {
-			b.Status, b.Error = providers.PurgeFailed, err.Error()
-			if first == nil {
-				first = err
-			}
 			p.logger.Warn("cloudfront invalidation failed", "batch", i+1, "paths", len(b.Items), "err", err)
-			continue
+			return err
 		}
 		p.logger.Info("cloudfront invalidation created", "batch", i+1, "id", b.ID, "paths", len(b.Items), "status", b.Status)
-	}
-	rec.DurationMS = p.now().Sub(start).Milliseconds()
-	rec.Settle()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return rec.Err(first)
+		return nil
+	})
 }
 
 // callerRefPrefix starts every CallerReference of one purge: a timestamp

@@ -152,7 +152,7 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		}
 	}
 	add := func(kind string, items []string) {
-		for _, chunk := range providers.Chunk(dedupeItems(items), p.cfg.BatchSize) {
+		for _, chunk := range providers.Chunk(providers.Unique(items), p.cfg.BatchSize) {
 			rec.Batches = append(rec.Batches, providers.PurgeBatch{Kind: kind, Items: chunk, Status: providers.PurgePlanned})
 		}
 	}
@@ -182,18 +182,6 @@ func checkTarget(s string, prefix bool) error {
 	return nil
 }
 
-func dedupeItems(items []string) []string {
-	seen := make(map[string]bool, len(items))
-	out := items[:0:0]
-	for _, it := range items {
-		if !seen[it] {
-			seen[it] = true
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
 // Purge reads the topology (to check the PoPs named in the config and to
 // know which must confirm), then sends every batch. Each answer must list
 // every targeted PoP: the admin API answers only once they all applied it.
@@ -204,34 +192,14 @@ func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 	if p.cfg.Token == "" {
 		return fmt.Errorf("%s: no admin token: give the token cdnctl serve printed at start", PurgeProvider)
 	}
-	start := p.now()
-	rec.StartedAt = start
+	rec.StartedAt = p.now()
 	want, err := p.targetPops(ctx)
 	if err != nil {
 		return err
 	}
-	var first error
-	for i := range rec.Batches {
-		b := &rec.Batches[i]
-		if ctx.Err() != nil {
-			b.Status, b.Error = providers.PurgeSkipped, ctx.Err().Error()
-			continue
-		}
-		if err := p.send(ctx, rec.Soft, want, b); err != nil {
-			b.Status, b.Error = providers.PurgeFailed, err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		b.Status = providers.PurgeCompleted
-	}
-	rec.DurationMS = p.now().Sub(start).Milliseconds()
-	rec.Settle()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return rec.Err(first)
+	return providers.SendBatches(ctx, rec, p.now, func(ctx context.Context, _ int, b *providers.PurgeBatch) error {
+		return p.send(ctx, rec.Soft, want, b)
+	})
 }
 
 // targetPops returns the PoPs that must confirm the purge: the configured
