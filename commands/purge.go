@@ -247,6 +247,10 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 			target.Pops = opts.Pops
 		}
 	}
+	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
+		// Like inspect: the topology cdnctl.yaml's serve section describes.
+		target.AdminURL = "http://" + clientAddr(cfg.Serve.Admin)
+	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)
 	}
@@ -361,7 +365,13 @@ func purgeProgress(f *Factory) func(providers.PurgeProgress) {
 func buildPurger(ctx context.Context, f *Factory, c CDNConfig) (providers.Purger, error) {
 	token := func() providers.Secret {
 		v, _ := f.LookupEnv(c.tokenEnv())
-		return providers.Secret(strings.TrimSpace(v))
+		if v = strings.TrimSpace(v); v == "" && c.Provider == providerLocal {
+			// Like inspect: serve.token, when cdnctl.yaml sets one.
+			if cfg, err := f.Config(); err == nil {
+				v = cfg.Serve.Token
+			}
+		}
+		return providers.Secret(v)
 	}
 	switch c.Provider {
 	case providerCloudFront:

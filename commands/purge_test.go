@@ -471,6 +471,14 @@ func TestPurgeLocalTopology(t *testing.T) {
 		t.Errorf("pop1 lost /about/ in a pop2 purge: X-Cache %q", r.Header.Get("X-Cache"))
 	}
 
+	// Without CDNCTL_ADMIN_TOKEN, serve.token and serve.admin of
+	// cdnctl.yaml describe the topology, as for inspect.
+	serveCfg := fmt.Sprintf("serve:\n  admin: %s\n  token: %s\n", strings.TrimPrefix(edge.AdminURL, "http://"), edge.Token)
+	code, stdout, stderr = runPurgeCLI(t, serveCfg, nil, "", false, "purge", "--provider", "local", "/about/")
+	if code != 0 || !strings.Contains(stderr, "Target: local edge "+edge.AdminURL) {
+		t.Errorf("from the serve section: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
 	// Without the token: the admin API's 401, explained.
 	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
 	if code != ExitFailure || !strings.Contains(stderr, "no admin token") {
