@@ -78,6 +78,12 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 }
 
 func decodeConfig(path string, data []byte, cfg *Config) error {
+	// An empty (or comments-only) file is a null document, which the
+	// decoder would turn into a zero Config, dropping every default.
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err == nil && doc == nil {
+		return nil
+	}
 	err := yaml.UnmarshalWithOptions(data, cfg, yaml.DisallowUnknownField())
 	if err == nil {
 		return nil

@@ -234,6 +234,10 @@ func printProbe(ios *IOStreams, rep *probe.Report) error {
 		header = append(header, r.Target)
 	}
 	t := newTable(ios, header...)
+	if !tty {
+		// Piped tables have no header line: name the columns in a row.
+		t.Row(append([]string{"target"}, header[1:]...)...)
+	}
 	row := func(name string, cell func(r *probe.Result) string) {
 		cells := []string{name}
 		empty := true

@@ -39,6 +39,7 @@ func TestProbeCommand(t *testing.T) {
 		t.Fatalf("probe --pops: exit %d\n%s", code, errOut)
 	}
 	for _, want := range []string{
+		"target\tpop2\tshield\n",
 		"status\t200 HTTP/1.1\t200 HTTP/1.1\n",
 		"cache\tHIT\tHIT\n",
 		"cache-control\tpublic, max-age=31536000, immutable\tpublic, max-age=31536000, immutable\n",

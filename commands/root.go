@@ -145,6 +145,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdPurge(f),
 		newCmdServe(f),
 		newCmdProbe(f),
+		newCmdInspect(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root
