@@ -232,9 +232,16 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 // limitMemory sets the Go runtime's soft memory limit from the configured
 // cache sizes (unless GOMEMLIMIT is set), so the collector keeps the heap
 // near what the caches may hold instead of letting it grow to twice that.
+// Under that cap, it lets the heap grow to five times what is live before
+// collecting (unless GOGC is set): hits make short-lived garbage, and with
+// a mostly empty cache the default would collect hundreds of times a
+// second.
 func limitMemory(opts *ServeOptions, tc localedge.TopologyConfig, log *slog.Logger) {
 	if v, ok := opts.LookupEnv("GOMEMLIMIT"); ok && v != "" {
 		return
+	}
+	if v, ok := opts.LookupEnv("GOGC"); !ok || v == "" {
+		debug.SetGCPercent(400)
 	}
 	capacity := tc.Cache.Capacity
 	if capacity <= 0 {

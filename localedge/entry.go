@@ -36,7 +36,11 @@ type Entry struct {
 	// never).
 	InvalidatedAt time.Time
 
+	// hits is updated by every hit: on its own cache line, away from the
+	// fields all cores read.
+	_    [64]byte
 	hits atomic.Int64
+	_    [56]byte
 
 	// A stored body may live outside memory (DiskStore): then Body is nil,
 	// bodyLen its length and load reads it.
@@ -55,6 +59,16 @@ type Entry struct {
 	upstreamCS  []string    // Cache-Status entries of the caches upstream
 	hasNoCacheF bool
 	prepared    bool
+
+	// hitHdr caches the Age and Cache-Status values of plain hits for the
+	// current second of age, so most hits allocate no header values.
+	hitHdr atomic.Pointer[hitHeaders]
+}
+
+type hitHeaders struct {
+	age, ttl int64 // whole seconds the values were made for
+	ageV     []string
+	statusV  []string
 }
 
 // BodyLen is the length of the stored body.

@@ -247,7 +247,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveHealth(w, r)
 		return
 	}
-	start := time.Now()
+	var start time.Time
+	if p.AccessLog != nil {
+		start = time.Now()
+	}
 	p.stats.requests.Add(1)
 	var out outcome
 	switch {

@@ -38,6 +38,8 @@ func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs 
 
 // writeEntry writes a stored response with its body.
 func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, body []byte, cs CacheStatus, now time.Time, validated bool) outcome {
+	age := e.Age(now)
+	ageS := int64(age / time.Second)
 	if cs.Hit {
 		e.hits.Add(1)
 		cs.TTL, cs.HasTTL = int64(e.TTL(now)/time.Second), true
@@ -51,8 +53,19 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 			delete(h, name)
 		}
 	}
-	h["Age"] = []string{formatSeconds(e.Age(now))}
-	h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}
+	if plain := cs == (CacheStatus{Cache: p.Name, Hit: true, TTL: cs.TTL, HasTTL: true}); plain {
+		hh := e.hitHdr.Load()
+		if hh == nil || hh.age != ageS || hh.ttl != cs.TTL {
+			hh = &hitHeaders{age: ageS, ttl: cs.TTL,
+				ageV:    []string{strconv.FormatInt(ageS, 10)},
+				statusV: []string{appendCacheStatus(e.upstreamCS, cs)}}
+			e.hitHdr.Store(hh)
+		}
+		h["Age"], h["Cache-Status"] = hh.ageV, hh.statusV
+	} else {
+		h["Age"] = []string{strconv.FormatInt(ageS, 10)}
+		h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}
+	}
 	if cs.Hit {
 		h["X-Cache"] = xCacheHit
 	} else {

@@ -8,17 +8,23 @@ import (
 // counters are a proxy's cumulative request counters. They are plain
 // atomics, read by Stats and by the Prometheus collector at scrape time, so
 // the request path pays no more than an atomic add.
+//
+// The counters every hit updates sit on their own cache lines, so two
+// cores serving hits do not invalidate each other's copy of the rest.
 type counters struct {
-	requests      atomic.Int64
-	hits          atomic.Int64
+	requests    atomic.Int64
+	_           [56]byte
+	hits        atomic.Int64
+	_           [56]byte
+	bytesServed atomic.Int64
+	_           [56]byte
+
 	misses        atomic.Int64
 	stale         atomic.Int64
 	collapsed     atomic.Int64
 	originFetches atomic.Int64
-	bytesServed   atomic.Int64
 	purges        atomic.Int64
-
-	fetchNanos atomic.Int64 // total time waiting for upstream response heads
+	fetchNanos    atomic.Int64 // total time waiting for upstream response heads
 }
 
 func (c *counters) observeFetch(d time.Duration) { c.fetchNanos.Add(int64(d)) }

@@ -1,0 +1,83 @@
+// Command origin is the upstream of bench/edge: the same objects for
+// cdnctl serve and nginx. It prints its address on the first line.
+//
+//	/obj/1k, /obj/100k   fixed bodies, Cache-Control: public, max-age=3600
+//	/fill/N              a distinct cacheable body of -fill bytes per N
+//	/slow/NAME           waits -slow (200ms), then a cacheable body; counted
+//	/count/NAME          how many requests /slow/NAME received
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	fill := flag.Int("fill", 256<<10, "size of /fill/N bodies")
+	slow := flag.Duration("slow", 200*time.Millisecond, "delay of /slow/NAME")
+	flag.Parse()
+
+	objects := map[string][]byte{"/obj/1k": body(1 << 10), "/obj/100k": body(100 << 10)}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	mux := http.NewServeMux()
+	serve := func(w http.ResponseWriter, b []byte) {
+		sum := sha256.Sum256(b)
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+	}
+	mux.HandleFunc("/obj/", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := objects[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		serve(w, b)
+	})
+	mux.HandleFunc("/fill/", func(w http.ResponseWriter, r *http.Request) {
+		b := body(*fill)
+		copy(b, r.URL.Path) // distinct per URL
+		serve(w, b)
+	})
+	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		counts[strings.TrimPrefix(r.URL.Path, "/slow/")]++
+		mu.Unlock()
+		time.Sleep(*slow)
+		serve(w, body(1<<10))
+	})
+	mux.HandleFunc("/count/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n := counts[strings.TrimPrefix(r.URL.Path, "/count/")]
+		mu.Unlock()
+		fmt.Fprintln(w, n)
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ln.Addr().String())
+	log.Fatal((&http.Server{Handler: mux}).Serve(ln))
+}
+
+func body(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[i%36]
+	}
+	return b
+}
