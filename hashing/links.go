@@ -1,0 +1,215 @@
+package hashing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// linkAll finds the references of every file that can hold some: read
+// from the file, or from the previous run's cache when neither the file
+// nor the set of files it could name changed.
+func (b *builder) linkAll(ctx context.Context, res *Result) error {
+	fromCache := b.env.prev != nil && b.env.prev.FileSet == b.fileSet()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.workers)
+	for _, n := range b.nodes {
+		if n.kind == kindOther {
+			continue
+		}
+		if c := n.cached; c != nil && fromCache {
+			for _, t := range c.Targets {
+				if tn := b.byPath[t.Path]; tn != nil {
+					n.links = append(n.links, link{target: tn, late: t.Late, resource: t.Resource})
+				}
+			}
+			n.missing = c.Missing
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			refs, data, whole, err := b.readRefs(n)
+			if err != nil {
+				return err
+			}
+			b.resolveRefs(n, refs, data, whole)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, n := range b.nodes {
+		res.Missing = append(res.Missing, n.missing...)
+		seen := make(map[*node]bool)
+		for _, l := range n.links {
+			if l.late {
+				n.hasLate = true
+				continue
+			}
+			if l.target.fixedName() || seen[l.target] {
+				continue
+			}
+			seen[l.target] = true
+			n.deps = append(n.deps, l.target)
+		}
+	}
+	return nil
+}
+
+// resolveRefs records the files a node's references name (once each) and
+// the references to missing files.
+func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
+	idx := make(map[link]int)
+	targets := make([]string, len(refs))
+	for i, r := range refs {
+		target, res := b.site.resolve(r.base, r.url)
+		if res == resFound {
+			targets[i] = target
+		}
+		switch res {
+		case resMissing:
+			if !reportMissing(r.kind, target) {
+				continue
+			}
+			line := 0 // unknown: only a script's tail was read
+			if whole {
+				at := r.start
+				if r.group != nil {
+					at = r.group.start
+				}
+				line = lineAt(data, at)
+			}
+			n.missing = append(n.missing, MissingRef{File: n.logical, Line: line, URL: r.url, Target: target})
+		case resFound:
+			l := link{target: b.byPath[target], late: r.late}
+			resource := r.kind == refResource
+			if i, ok := idx[l]; ok {
+				n.links[i].resource = n.links[i].resource || resource
+				continue
+			}
+			idx[l] = len(n.links)
+			l.resource = resource
+			n.links = append(n.links, l)
+		}
+	}
+	if whole && n.kind != kindJS && b.memoBudget.Add(-int64(len(refs))) >= 0 {
+		n.memo = &parseMemo{sum: xxhash.Sum64(data), refs: refs, targets: targets}
+	} else if whole && n.kind != kindJS {
+		b.memoBudget.Add(int64(len(refs)))
+	}
+}
+
+// parseMemo keeps a file's parsed and resolved references from linkAll to
+// processText, which then need not parse it again if it reads the same
+// bytes. The builder's memoBudget bounds how many references are kept.
+type parseMemo struct {
+	sum     uint64 // xxhash of the content parsed
+	refs    []ref
+	targets []string // per ref, the logical path it names ("" if none)
+}
+
+// maxMemoRefs bounds the references kept between the two passes (about
+// 200 bytes each).
+const maxMemoRefs = 256 << 10
+
+// fileSet identifies the set of logical paths of the build: references
+// resolve the same way as long as it is the same.
+func (b *builder) fileSet() string {
+	h := sha256.New()
+	for _, n := range b.nodes {
+		io.WriteString(h, n.logical)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// readRefs reads a file that can hold references and parses them. For a
+// large script only its tail is read (whole is false).
+func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, err error) {
+	if n.kind == kindJS {
+		tail, off, err := b.readTail(n)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if off == 0 {
+			refs, err := b.parse(n, tail)
+			return refs, tail, true, err
+		}
+		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil
+	}
+	data, err = fs.ReadFile(b.src, n.logical)
+	if err != nil {
+		return nil, nil, false, b.fileError(n, err)
+	}
+	refs, err = b.parse(n, data)
+	return refs, data, true, err
+}
+
+func (b *builder) fileError(n *node, err error) error {
+	return fmt.Errorf("%s: %w", displayPath(b.env.label, n.logical), unwrapPathError(err))
+}
+
+// parse returns the references of a whole file.
+func (b *builder) parse(n *node, data []byte) ([]ref, error) {
+	doc := b.site.docURL(n.logical)
+	switch n.kind {
+	case kindHTML:
+		return htmlRefs(data, doc), nil
+	case kindCSS:
+		return cssRefs(data, 0, doc), nil
+	case kindJS:
+		off := max(0, len(data)-jsSourceMapWindow)
+		return jsTailRefs(data[off:], off, doc), nil
+	case kindSourceMap:
+		refs, err := sourceMapRefs(data, doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: source map: %w", displayPath(b.env.label, n.logical), err)
+		}
+		return refs, nil
+	case kindWebManifest:
+		refs, err := webManifestRefs(data, doc)
+		if err != nil {
+			// Not every manifest.json is a web app manifest: copy it as is.
+			return nil, nil
+		}
+		return refs, nil
+	}
+	return nil, nil
+}
+
+// readTail reads the last jsSourceMapWindow bytes of a file.
+func (b *builder) readTail(n *node) ([]byte, int, error) {
+	f, err := b.src.Open(n.logical)
+	if err != nil {
+		return nil, 0, b.fileError(n, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, b.fileError(n, err)
+	}
+	size := info.Size()
+	if ra, ok := f.(io.ReaderAt); ok && size > jsSourceMapWindow {
+		off := size - jsSourceMapWindow
+		tail := make([]byte, jsSourceMapWindow)
+		if _, err := ra.ReadAt(tail, off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, b.fileError(n, err)
+		}
+		return tail, int(off), nil
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, b.fileError(n, err)
+	}
+	return data, 0, nil
+}

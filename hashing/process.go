@@ -1,0 +1,355 @@
+package hashing
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// process writes one node's output.
+func (b *builder) process(ctx context.Context, n *node) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.reuse(n) {
+		if n.memo != nil {
+			b.memoBudget.Add(int64(len(n.memo.refs)))
+			n.memo = nil
+		}
+		return nil
+	}
+	switch n.kind {
+	case kindHTML, kindCSS, kindSourceMap, kindWebManifest:
+		return b.processText(n)
+	default:
+		return b.processStream(n)
+	}
+}
+
+// processText rewrites a file held in memory.
+func (b *builder) processText(n *node) error {
+	data, err := fs.ReadFile(b.src, n.logical)
+	if err != nil {
+		return b.fileError(n, err)
+	}
+	var (
+		refs    []ref
+		targets []string
+	)
+	if m := n.memo; m != nil && m.sum == xxhash.Sum64(data) {
+		refs, targets = m.refs, m.targets
+	} else if refs, err = b.parse(n, data); err != nil {
+		return err
+	}
+	if n.memo != nil {
+		b.memoBudget.Add(int64(len(n.memo.refs)))
+		n.memo = nil
+	}
+	content, canonical, late := b.rewrite(n, data, refs, targets, false)
+	n.rewritten = !bytes.Equal(content, data) || late
+	sum := sha256.Sum256(canonical)
+	name, fp := b.nameFor(n, sum[:])
+	if err := b.claim(name, n.logical); err != nil {
+		return err
+	}
+	n.out, n.fingerprinted = name, fp
+	if late {
+		// Written by finishLate once the files it names back are named.
+		return nil
+	}
+	return b.writeBytes(n, content)
+}
+
+// writeBytes writes a node's final content and its precompressed copies.
+func (b *builder) writeBytes(n *node, content []byte) error {
+	f, err := b.out.Create(path.Dir(n.logical))
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	h256, h384 := sha256.New(), b.integrityHash(n)
+	if _, err := io.MultiWriter(writers(f, h256, h384)...).Write(content); err != nil {
+		return fmt.Errorf("output %s: %w", n.out, err)
+	}
+	if err := f.Commit(n.out); err != nil {
+		return err
+	}
+	b.setSums(n, h256, h384, int64(len(content)))
+	return b.precompress(n, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil })
+}
+
+func hexSum(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func (b *builder) setSums(n *node, h256, h384 hash.Hash, size int64) {
+	n.sha256 = hex.EncodeToString(h256.Sum(nil))
+	n.integrity = ""
+	if h384 != nil {
+		n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
+	}
+	n.outSize = size
+}
+
+// integrityHash returns the hash of the Subresource Integrity value for
+// the files integrity checks apply to (see Entry.Integrity), nil for the
+// others.
+func (b *builder) integrityHash(n *node) hash.Hash {
+	_, ct, _, _ := headersFor(b.o.rules, n.logical, false)
+	mt, _, _ := strings.Cut(ct, ";")
+	if IsText(ct) || strings.TrimSpace(mt) == "application/wasm" {
+		return sha512.New384()
+	}
+	return nil
+}
+
+// writers lists the writers that are not nil.
+func writers(ws ...io.Writer) []io.Writer {
+	out := ws[:0]
+	for _, w := range ws {
+		if w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// processStream copies a file that is not held in memory, rewriting only
+// a script's sourceMappingURL in its tail.
+func (b *builder) processStream(n *node) error {
+	r, _, rewritten, err := b.openContent(n)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	n.rewritten = rewritten
+	f, err := b.out.Create(path.Dir(n.logical))
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	h256, h384 := sha256.New(), b.integrityHash(n)
+	bufp := b.bufs.Get().(*[]byte)
+	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384)...), onlyReader{r}, *bufp)
+	b.bufs.Put(bufp)
+	if err != nil {
+		return b.fileError(n, err)
+	}
+	sum := h256.Sum(nil)
+	name, fp := b.nameFor(n, sum)
+	if err := b.claim(name, n.logical); err != nil {
+		return err
+	}
+	n.out, n.fingerprinted = name, fp
+	if err := f.Commit(name); err != nil {
+		return err
+	}
+	b.setSums(n, h256, h384, written)
+	if !b.compressible(n) {
+		return nil
+	}
+	return b.precompress(n, func() (io.ReadCloser, error) {
+		r, _, _, err := b.openContent(n)
+		return r, err
+	})
+}
+
+// openContent opens a streamed file's output content: the source, with a
+// script's sourceMappingURL rewritten.
+func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
+	f, err := b.src.Open(n.logical)
+	if err != nil {
+		return nil, 0, false, b.fileError(n, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, false, b.fileError(n, err)
+	}
+	size := info.Size()
+	if n.kind != kindJS || !hasResolvedLinks(n) {
+		return f, size, false, nil
+	}
+	ra, ok := f.(io.ReaderAt)
+	if !ok || size <= jsSourceMapWindow {
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, 0, false, b.fileError(n, err)
+		}
+		refs, _ := b.parse(n, data)
+		out, _, _ := b.rewrite(n, data, refs, nil, false)
+		return io.NopCloser(bytes.NewReader(out)), int64(len(out)), !bytes.Equal(out, data), nil
+	}
+	off := size - jsSourceMapWindow
+	tail := make([]byte, jsSourceMapWindow)
+	if _, err := ra.ReadAt(tail, off); err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, 0, false, b.fileError(n, err)
+	}
+	refs := jsTailRefs(tail, 0, b.site.docURL(n.logical))
+	out, _, _ := b.rewrite(n, tail, refs, nil, false)
+	r := io.MultiReader(io.LimitReader(f, off), bytes.NewReader(out))
+	return readCloser{r, f}, off + int64(len(out)), !bytes.Equal(out, tail), nil
+}
+
+func hasResolvedLinks(n *node) bool { return len(n.links) > 0 }
+
+// onlyReader hides a reader's WriteTo (an *os.File has one), so
+// io.CopyBuffer uses the builder's large buffer instead of allocating a
+// small one per file.
+type onlyReader struct{ io.Reader }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// rewrite applies the renames to a file's references. It returns the
+// content, the content the name's hash is taken from (late references
+// blanked, see ref.late), and whether there are late references still to
+// fill in (unless final is set, when they are filled in).
+func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, final bool) (content, canonical []byte, late bool) {
+	var edits, blanks []edit
+	groups := map[*refGroup][]edit{}
+	groupBlanks := map[*refGroup][]edit{}
+	for i, r := range refs {
+		var target string
+		if targets != nil {
+			target = targets[i]
+		} else if t, res := b.site.resolve(r.base, r.url); res == resFound {
+			target = t
+		}
+		if target == "" {
+			continue
+		}
+		t := b.byPath[target]
+		if t.fixedName() {
+			continue // keeps its name (and may be being processed)
+		}
+		if r.late && !final {
+			late = true
+			e := edit{r.start, r.end, encodeRef(r, "")}
+			if r.group != nil {
+				groupBlanks[r.group] = append(groupBlanks[r.group], e)
+			} else {
+				blanks = append(blanks, e)
+			}
+			continue
+		}
+		if t.out == target {
+			continue // already fingerprinted
+		}
+		nu := b.site.rewriteURL(r.url, target, t.out)
+		if nu == r.url {
+			continue
+		}
+		e := edit{r.start, r.end, encodeRef(r, nu)}
+		if r.group != nil {
+			groups[r.group] = append(groups[r.group], e)
+			continue
+		}
+		edits = append(edits, e)
+	}
+	allGroups := map[*refGroup]bool{}
+	for g := range groups {
+		allGroups[g] = true
+	}
+	for g := range groupBlanks {
+		allGroups[g] = true
+	}
+	canonEdits := slices.Clone(edits)
+	canonEdits = append(canonEdits, blanks...)
+	for g := range allGroups {
+		val := []byte(g.val)
+		e := edit{g.start, g.end, g.escape(string(applyEdits(val, slices.Clone(groups[g]))))}
+		if len(groups[g]) > 0 {
+			edits = append(edits, e)
+		}
+		ce := edit{g.start, g.end, g.escape(string(applyEdits(val, append(slices.Clone(groups[g]), groupBlanks[g]...))))}
+		canonEdits = append(canonEdits, ce)
+	}
+	content = applyEdits(data, edits)
+	if !late {
+		return content, content, false
+	}
+	return content, applyEdits(data, canonEdits), true
+}
+
+// encodeRef writes a URL in the syntax of the reference's container.
+func encodeRef(r ref, u string) string {
+	if r.encode != nil {
+		return r.encode(u)
+	}
+	return u
+}
+
+// isExternal reports whether a reference certainly leaves the site, before
+// resolving it.
+func (s *site) isExternal(r ref) bool {
+	_, res := s.resolve(r.base, r.url)
+	return res == resExternal
+}
+
+// nameFor decides a node's output name from the SHA-256 of its content.
+func (b *builder) nameFor(n *node, sum []byte) (name string, fingerprinted bool) {
+	hexSum := hex.EncodeToString(sum)
+	switch {
+	case n.prehashed:
+		return n.logical, true
+	case n.entry:
+		return n.logical, false
+	}
+	if _, h, ok := ParseFingerprint(n.logical); ok && strings.HasPrefix(hexSum, h) {
+		return n.logical, true // already fingerprinted (a previous run's output)
+	}
+	return FingerprintName(n.logical, hexSum[:b.o.hashLen]), true
+}
+
+// finishLate writes the source maps whose "file" names a file that was
+// named after them.
+func (b *builder) finishLate(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.workers)
+	for _, n := range b.nodes {
+		if !n.hasLate || n.reused {
+			continue
+		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if c := n.reusePending; c != nil && b.depsMatch(n, c, true) && b.linkCached(n, c) {
+				return nil
+			}
+			data, err := fs.ReadFile(b.src, n.logical)
+			if err != nil {
+				return b.fileError(n, err)
+			}
+			refs, err := b.parse(n, data)
+			if err != nil {
+				return err
+			}
+			content, _, _ := b.rewrite(n, data, refs, nil, true)
+			n.rewritten = !bytes.Equal(content, data)
+			n.reused = false
+			return b.writeBytes(n, content)
+		})
+	}
+	return g.Wait()
+}
