@@ -213,6 +213,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				kind = "soft"
 			}
 			m.setStatus(false, "purged %d entries (%s) for %s in %s", msg.purged, kind, msg.plan.What, msg.took.Round(time.Millisecond))
+			if m.state == stateDetail {
+				m.state = stateEntries // what the detail showed is gone
+			}
 		}
 		return m, tea.Batch(m.statsCmd(), m.pageCmd(m.page.Offset, keepCursor))
 	case filterFireMsg:

@@ -140,8 +140,10 @@ func TestTUIBrowseFilterSortDetailPurge(t *testing.T) {
 		t.Fatalf("after purging one CSS file everywhere, tag:css total = %d, %v; want 3", page.Total, err)
 	}
 
+	// A purge from the detail goes back to the list (the entry is gone).
+	waitFor(t, sm, "filter: tag:css", "entry 1 of 1")
+
 	// Purge a tag, softly.
-	tm.Send(keyMsg("esc"))
 	tm.Send(keyMsg("t"))
 	tm.Type("assets")
 	tm.Send(keyMsg("enter"))
