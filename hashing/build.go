@@ -150,9 +150,10 @@ func (n *node) fixedName() bool { return n.entry || n.prehashed }
 // link says that a node names another one (once, however many times its
 // content does).
 type link struct {
-	target   *node
-	late     bool // see ref.late
-	resource bool // named as a resource (fetched with the page), not only as a link
+	target    *node
+	late      bool // see ref.late
+	integrity bool // see ref.integrity
+	resource  bool // named as a resource (fetched with the page), not only as a link
 }
 
 type builder struct {

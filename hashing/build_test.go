@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -517,5 +519,43 @@ func TestBuildIntegrity(t *testing.T) {
 	// sha384 of "x()", as `openssl dgst -sha384 -binary | base64` prints it.
 	if got := res.Manifest.Files["app.js"].Integrity; got != "sha384-cHpwNWfZewU1VQsG3Dbk+hSwO33e9lUJ4vPY3oC6Pc1XRmblyhh1Jea1MQC2uBVB" {
 		t.Errorf("app.js integrity %s", got)
+	}
+}
+
+// TestBuildIntegrityAttributes checks that integrity="" attributes of the
+// files cdnctl changed are updated, and the others left alone.
+func TestBuildIntegrityAttributes(t *testing.T) {
+	site := map[string]string{
+		"index.html": `<link rel="stylesheet" href="a.css" integrity="sha384-stale" crossorigin>` + "\n" +
+			`<link rel=stylesheet href=kept.css integrity=sha384-old>` + "\n" +
+			`<script src="same.js" integrity="sha256-untouched"></script>`,
+		"a.css":    `x{background:url(img.png)}`,
+		"kept.css": `y{background:url(img.png)}`,
+		"same.js":  `f()`,
+		"img.png":  "png",
+	}
+	out := t.TempDir()
+	res, err := Build(context.Background(), mapFS(site), NewDirOutput(out), Options{Keep: []string{"kept.css"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	sri := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(out, m.Files[name].Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha512.Sum384(data)
+		return "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
+	}
+	index, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	want := `<link rel="stylesheet" href="` + m.Files["a.css"].Path + `" integrity="` + sri("a.css") + `" crossorigin>` + "\n" +
+		`<link rel=stylesheet href=kept.css integrity="` + sri("kept.css") + `">` + "\n" +
+		`<script src="` + m.Files["same.js"].Path + `" integrity="sha256-untouched"></script>`
+	if string(index) != want {
+		t.Fatalf("index.html =\n%s\nwant\n%s", index, want)
+	}
+	if m.Files["a.css"].Integrity != sri("a.css") {
+		t.Errorf("manifest integrity of a.css %s; want %s", m.Files["a.css"].Integrity, sri("a.css"))
 	}
 }

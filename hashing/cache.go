@@ -27,7 +27,7 @@ const cacheName = stateDir + "/fingerprint-cache.gob"
 
 // cacheVersion changes whenever what a build writes for the same input
 // changes, so older caches are ignored.
-const cacheVersion = 2
+const cacheVersion = 3
 
 // racyMargin: a source file modified this close to (or after) the start
 // of the run that cached it might change again without its modification
@@ -76,8 +76,8 @@ type cachedEncoding struct {
 }
 
 type cachedTarget struct {
-	Path           string
-	Late, Resource bool
+	Path                      string
+	Late, Integrity, Resource bool
 }
 
 // optionsDigest identifies the options that change what is written.
@@ -161,6 +161,11 @@ func depsSig(n *node, late bool) string {
 		io.WriteString(h, l.target.logical)
 		h.Write([]byte{0})
 		io.WriteString(h, out)
+		if l.integrity {
+			// The content matters too: its SRI value is written.
+			h.Write([]byte{0})
+			io.WriteString(h, l.target.integrity)
+		}
 		h.Write([]byte{'\n'})
 		any = true
 	}
@@ -236,7 +241,7 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 			Fingerprinted: n.fingerprinted, Rewritten: n.rewritten,
 		}
 		for _, l := range n.links {
-			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Resource: l.resource})
+			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource})
 		}
 		e.Missing = n.missing
 		e.DepsSig, e.LateSig = depsSig(n, false), depsSig(n, true)
@@ -323,21 +328,23 @@ func (b *builder) takeUnchanged() bool {
 			}
 			expected[e.Path] = true
 		}
-		n.out = c.Out
+	}
+	for _, n := range b.nodes {
+		n.out, n.integrity = n.cached.Out, n.cached.Integrity
+	}
+	undo := func() bool {
+		for _, n := range b.nodes {
+			n.out, n.integrity = "", ""
+		}
+		return false
 	}
 	for _, n := range b.nodes {
 		if depsSig(n, false) != n.cached.DepsSig || depsSig(n, true) != n.cached.LateSig {
-			for _, n := range b.nodes {
-				n.out = ""
-			}
-			return false
+			return undo()
 		}
 	}
 	if !b.dir.holdsOnly(expected) {
-		for _, n := range b.nodes {
-			n.out = ""
-		}
-		return false
+		return undo()
 	}
 	for _, n := range b.nodes {
 		c := n.cached

@@ -18,7 +18,7 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 	base := doc
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
 	off := 0
-	inStyle := false
+	inStyle, inImportMap := false, false
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
@@ -29,21 +29,55 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 		off += n
 		switch tt {
 		case xhtml.TextToken:
-			if inStyle {
+			switch {
+			case inStyle:
 				refs = append(refs, cssRefs(src[start:off], start, base)...)
+			case inImportMap:
+				refs = append(refs, importMapRefs(src[start:off], start, base)...)
 			}
 		case xhtml.EndTagToken:
-			inStyle = false
+			inStyle, inImportMap = false, false
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
 			name, _ := z.TagName()
 			tag := string(name)
-			inStyle = tag == "style" && tt == xhtml.StartTagToken
 			attrs := scanAttrs(src[start:off], start)
+			inStyle = tag == "style" && tt == xhtml.StartTagToken
+			inImportMap = tag == "script" && tt == xhtml.StartTagToken && strings.EqualFold(strings.TrimSpace(attrValue(findAttr(attrs, "type"))), "importmap")
 			var newBase *url.URL
 			refs, newBase = tagRefs(refs, tag, attrs, base, src)
 			if newBase != nil {
 				base = newBase
 			}
+		}
+	}
+	return refs
+}
+
+func findAttr(attrs []attr, key string) *attr {
+	for i := range attrs {
+		if attrs[i].key == key {
+			return &attrs[i]
+		}
+	}
+	return nil
+}
+
+// importMapRefs returns the URLs of an import map (<script
+// type="importmap">) that starts at byte off of the document: the values
+// of "imports" and of each scope of "scopes", so modules imported by bare
+// specifiers ("app") keep working when their files are renamed.
+func importMapRefs(text []byte, off int, base *url.URL) []ref {
+	strs, err := jsonStrings(text)
+	if err != nil {
+		return nil
+	}
+	var refs []ref
+	for _, s := range strs {
+		if len(s.path) == 2 && s.path[0] == "imports" || len(s.path) == 3 && s.path[0] == "scopes" {
+			r := jsonRef(text, s, base, refResource)
+			r.start += off
+			r.end += off
+			refs = append(refs, r)
 		}
 	}
 	return refs
@@ -195,6 +229,25 @@ func tagRefs(refs []ref, tag string, attrs []attr, base *url.URL, src []byte) ([
 		add(get("data-src"), refResource)
 		addSrcset(get("srcset"))
 		addSrcset(get("data-srcset"))
+	}
+	if integ := get("integrity"); integ != nil && (tag == "link" || tag == "script") {
+		src := get("src")
+		if tag == "link" {
+			src = get("href")
+		}
+		if src != nil {
+			quoted := integ.quoted
+			refs = append(refs, ref{
+				start: integ.start, end: integ.end, text: integ.raw, url: strings.TrimSpace(src.val), base: base,
+				kind: refLink, integrity: true,
+				encode: func(v string) string {
+					if quoted {
+						return v
+					}
+					return `"` + v + `"`
+				},
+			})
+		}
 	}
 	if a := get("style"); a != nil {
 		if a.raw == a.val {

@@ -27,7 +27,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		if c := n.cached; c != nil && fromCache {
 			for _, t := range c.Targets {
 				if tn := b.byPath[t.Path]; tn != nil {
-					n.links = append(n.links, link{target: tn, late: t.Late, resource: t.Resource})
+					n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource})
 				}
 			}
 			n.missing = c.Missing
@@ -56,7 +56,9 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				n.hasLate = true
 				continue
 			}
-			if l.target.fixedName() || seen[l.target] {
+			// An integrity attribute needs the content of its file, even
+			// of one that keeps its name.
+			if l.target.fixedName() && !(l.integrity && l.target != n) || seen[l.target] {
 				continue
 			}
 			seen[l.target] = true
@@ -78,7 +80,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 		}
 		switch res {
 		case resMissing:
-			if !reportMissing(r.kind, target) {
+			if r.integrity || !reportMissing(r.kind, target) {
 				continue
 			}
 			line := 0 // unknown: only a script's tail was read
@@ -91,7 +93,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			}
 			n.missing = append(n.missing, MissingRef{File: n.logical, Line: line, URL: r.url, Target: target})
 		case resFound:
-			l := link{target: b.byPath[target], late: r.late}
+			l := link{target: b.byPath[target], late: r.late, integrity: r.integrity}
 			resource := r.kind == refResource
 			if i, ok := idx[l]; ok {
 				n.links[i].resource = n.links[i].resource || resource

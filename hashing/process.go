@@ -239,6 +239,13 @@ func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, fi
 			continue
 		}
 		t := b.byPath[target]
+		if r.integrity {
+			// t was processed first (see linkAll).
+			if t != n && t.rewritten && t.integrity != "" && strings.TrimSpace(r.text) != t.integrity {
+				edits = append(edits, edit{r.start, r.end, encodeRef(r, t.integrity)})
+			}
+			continue
+		}
 		if t.fixedName() {
 			continue // keeps its name (and may be being processed)
 		}

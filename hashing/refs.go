@@ -37,6 +37,10 @@ type ref struct {
 	// and the map names the generated file, so this one is filled in after
 	// both are named and does not count in the map's hash.
 	late bool
+	// integrity marks the integrity="" attribute of the <script> or <link>
+	// that loads url: start and end hold its value, which is replaced by
+	// the SRI value of the file url names when cdnctl changed that file.
+	integrity bool
 	// encode writes a URL back in the container's syntax; nil when text
 	// and url are the same.
 	encode func(string) string

@@ -295,3 +295,13 @@ func TestResolvePathFast(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLImportMap(t *testing.T) {
+	doc, _ := url.Parse("https://x.invalid/index.html")
+	src := `<script type="importmap">{"imports": {"app": "/js/app.js", "lit": "https://cdn.example/lit.js"}, "scopes": {"/admin/": {"app": "./js\/admin.js"}}}</script><script>var m = {"imports": {"x": "y.js"}}</script>`
+	got := refTexts(t, src, htmlRefs([]byte(src), doc))
+	want := []string{"/js/app.js", "https://cdn.example/lit.js", "./js/admin.js"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("htmlRefs(import map) = %q; want %q", got, want)
+	}
+}

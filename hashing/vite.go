@@ -30,7 +30,7 @@ func (b *builder) viteManifest() ViteManifest {
 		c := ViteChunk{File: n.out, Src: keys[n], IsEntry: n.entry}
 		for _, l := range n.links {
 			t := l.target
-			if l.late || !l.resource {
+			if l.late || l.integrity || !l.resource {
 				continue
 			}
 			switch strings.ToLower(path.Ext(t.logical)) {
