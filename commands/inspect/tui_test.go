@@ -5,12 +5,15 @@ import (
 	"context"
 	"io"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
@@ -236,5 +239,36 @@ func TestTUIErrorsAndRetry(t *testing.T) {
 	out, _ := io.ReadAll(tm.FinalOutput(t))
 	if bytes.Contains(out, []byte("panic")) {
 		t.Errorf("output shows a panic:\n%s", out)
+	}
+}
+
+// With NO_COLOR (--no-color) the program writes no colour, only bold and
+// reverse video.
+func TestTUINoColor(t *testing.T) {
+	env := edgetest.Start(t, nil)
+	sm := &screenModel{Model: New(t.Context(), Options{
+		Client: &adminclient.Client{BaseURL: env.AdminURL, Token: env.Token}, Refresh: time.Second, NoColor: true,
+	})}
+	tm := teatest.NewTestModel(t, sm, teatest.WithInitialTermSize(100, 30),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	waitFor(t, sm, "pop1", "up")
+	tm.Send(keyMsg("q"))
+	out, err := io.ReadAll(tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgr := regexp.MustCompile(`\x1b\[([0-9;:]*)m`)
+	for _, m := range sgr.FindAllSubmatch(out, -1) {
+		for _, p := range strings.FieldsFunc(string(m[1]), func(r rune) bool { return r == ';' || r == ':' }) {
+			n, _ := strconv.Atoi(p)
+			if (n >= 30 && n <= 49) || (n >= 90 && n <= 107) {
+				if n != 39 && n != 49 { // default colours are not colour
+					t.Fatalf("colour escape %q in the output under NO_COLOR", m[0])
+				}
+			}
+		}
+	}
+	if !bytes.Contains(out, []byte("\x1b[7m")) && !bytes.Contains(out, []byte(";7m")) && !bytes.Contains(out, []byte("[7;")) {
+		t.Errorf("no reverse video under NO_COLOR: the selection would be invisible")
 	}
 }

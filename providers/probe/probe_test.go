@@ -1,8 +1,11 @@
 package probe_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -174,5 +177,55 @@ func TestProbeEdgesByAddress(t *testing.T) {
 	local, err := probe.LocalTargets(env.Info, []string{"shield", "pop3"}, true)
 	if err != nil || len(local.Targets) != 2 || local.Targets[0].Name != "pop3" || local.Targets[1].Addr != env.PoP(t, "shield").Addr {
 		t.Errorf("LocalTargets(shield, pop3) = %+v, %v", local, err)
+	}
+}
+
+// A real CDN's edge over TLS, reached by address with the site's name for
+// SNI and Host, answering like Cloudflare.
+func TestProbeTLSEdge(t *testing.T) {
+	var sawHost, sawSNI string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawHost, sawSNI = r.Host, r.TLS.ServerName
+		w.Header().Set("CF-Cache-Status", "HIT")
+		w.Header().Set("CF-Ray", "8a1b2c3d4e5f6789-FRA")
+		w.Header().Set("Age", "120")
+		w.Header().Set("Cache-Control", "public, max-age=14400")
+		w.Header().Set("Server-Timing", "cfRequestDuration;dur=12.5, cdn-cache;desc=HIT")
+		w.Write([]byte("hello from the edge"))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+
+	p := &probe.Prober{Insecure: true}
+	rep, err := p.Probe(t.Context(), "https://www.example.com/app.css", []probe.Target{{Name: "fra", Addr: addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if sawHost != "www.example.com" || sawSNI != "www.example.com" {
+		t.Errorf("edge saw Host %q, SNI %q; want www.example.com for both", sawHost, sawSNI)
+	}
+	if r.Proto != "HTTP/2.0" || r.Timing.TLSMs <= 0 || r.Timing.ConnectMs <= 0 {
+		t.Errorf("proto %s, timing %+v; want HTTP/2 with connect and TLS times", r.Proto, r.Timing)
+	}
+	if r.Verdict.Result != probe.Hit || r.Verdict.CDN != "cloudflare" || r.Verdict.Layers[0].Cache != "cloudflare FRA" || *r.Age != 120 {
+		t.Errorf("verdict %+v, age %v", r.Verdict, r.Age)
+	}
+	if len(r.ServerTiming) != 2 || r.ServerTiming[1].Desc != "HIT" {
+		t.Errorf("server timing = %+v", r.ServerTiming)
+	}
+	if sum := sha256.Sum256([]byte("hello from the edge")); r.SHA256 != hex.EncodeToString(sum[:]) || r.Size != 19 {
+		t.Errorf("body: %d bytes, sha256 %q", r.Size, r.SHA256)
+	}
+
+	// Without -k the self-signed certificate is refused, and said so.
+	rep, err = (&probe.Prober{}).Probe(t.Context(), "https://www.example.com/", []probe.Target{{Name: "fra", Addr: addr}})
+	if err != nil || !strings.Contains(rep.Results[0].Error, "certificate") {
+		t.Errorf("untrusted certificate: %+v, %v", rep.Results[0].Error, err)
 	}
 }
