@@ -168,6 +168,16 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 // fetch answers a request the store could not: it joins the flight under
 // way for the key, or starts one, and serves its response.
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
+	if p.recentlyUncacheable(k.Key) {
+		// Hit-for-miss: the last response could not be shared, so
+		// requests do not wait for each other; a storable response is
+		// still stored.
+		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		rd := f.join()
+		p.launch(f, r)
+		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
+		return out
+	}
 	p.flightsMu.Lock()
 	f, ok := p.flights[k.Key]
 	var rd *reader
@@ -322,6 +332,11 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if !storing {
 		// Collapsed clients must fetch on their own; new ones too.
 		p.unregister(f)
+		if reason != "too-large" && reason != "purged-during-fetch" {
+			p.markUncacheable(f.key.Key)
+		}
+	} else {
+		p.uncacheable.Delete(f.key.Key)
 	}
 	publish()
 
@@ -561,4 +576,34 @@ func (p *Proxy) deleteVariant(ctx context.Context, e *Entry) {
 		return
 	}
 	p.reindex(ctx, e.Key, keep)
+}
+
+// hitForMissTTL is how long requests for a key whose last response could
+// not be stored skip collapsing (Varnish's hit-for-miss).
+const hitForMissTTL = 30 * time.Second
+
+func (p *Proxy) markUncacheable(key string) {
+	now := time.Now()
+	p.uncacheable.Store(key, now.Add(hitForMissTTL))
+	if p.uncacheableMarks.Add(1)%1024 == 0 {
+		// Forget expired marks now and then, so they cannot pile up.
+		p.uncacheable.Range(func(k, v any) bool {
+			if now.After(v.(time.Time)) {
+				p.uncacheable.CompareAndDelete(k, v)
+			}
+			return true
+		})
+	}
+}
+
+func (p *Proxy) recentlyUncacheable(key string) bool {
+	v, ok := p.uncacheable.Load(key)
+	if !ok {
+		return false
+	}
+	if time.Now().After(v.(time.Time)) {
+		p.uncacheable.CompareAndDelete(key, v)
+		return false
+	}
+	return true
 }

@@ -384,3 +384,29 @@ func TestUpstreamFailures(t *testing.T) {
 		t.Errorf("invalid Host = %d; want 400", r.StatusCode)
 	}
 }
+
+// TestHitForMiss: once a key's response could not be stored, requests for
+// it stop waiting for each other (Varnish's hit-for-miss).
+func TestHitForMiss(t *testing.T) {
+	o := newOrigin(t, nil)
+	release := make(chan struct{})
+	var inflight, calls atomic.Int32
+	o.handle("/priv", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			inflight.Add(1)
+			<-release
+		}
+		w.Header().Set("Cache-Control", "private")
+		io.WriteString(w, "p")
+	})
+	_, srv := newProxy(t, o.URL, nil, nil)
+	get(t, srv.URL+"/priv") // not storable: marks the key
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); get(t, srv.URL+"/priv") }()
+	}
+	waitFor(t, "both requests at the origin at once", func() bool { return inflight.Load() == 2 })
+	close(release)
+	wg.Wait()
+}

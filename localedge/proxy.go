@@ -128,6 +128,11 @@ type Proxy struct {
 
 	idx *index // listing and purge index of the store's keys
 
+	// uncacheable maps keys whose last response could not be stored to
+	// when that stops mattering (time.Time): hit-for-miss.
+	uncacheable      sync.Map
+	uncacheableMarks atomic.Int64
+
 	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
 
 	purgeMu  sync.Mutex

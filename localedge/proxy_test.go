@@ -675,3 +675,29 @@ func TestLoopDetected(t *testing.T) {
 		t.Errorf("looping request = %d; want 508", r.StatusCode)
 	}
 }
+
+func TestKeyOptionsThroughProxy(t *testing.T) {
+	clock := newClock()
+	o := newOrigin(t, clock)
+	o.handle("/k", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=100")
+		fmt.Fprintf(w, "q=%s dev=%s", r.URL.RawQuery, r.Header.Get("X-Device"))
+	})
+	_, srv := newProxy(t, o.URL, clock, func(p *Proxy) {
+		p.Key = KeyOptions{SortQuery: true, IgnoreParams: []string{"utm_source"}, Headers: []string{"X-Device"}}
+	})
+	_, b1 := get(t, srv.URL+"/k?b=2&a=1&utm_source=mail", "X-Device", "phone")
+	if b1 != "q=a=1&b=2 dev=phone" {
+		t.Errorf("upstream saw %q; want the normalised query without utm_source", b1)
+	}
+	r, b2 := get(t, srv.URL+"/k?a=1&b=2&utm_source=ad", "X-Device", "phone")
+	if xcache(r) != "HIT" || b2 != b1 {
+		t.Errorf("same key after normalisation: %q %q", xcache(r), b2)
+	}
+	if r, _ := get(t, srv.URL+"/k?a=1&b=2", "X-Device", "tablet"); xcache(r) != "MISS" {
+		t.Errorf("a different X-Device shared the entry")
+	}
+	if n := o.count("/k"); n != 2 {
+		t.Errorf("origin requests = %d; want 2", n)
+	}
+}
