@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -235,5 +236,38 @@ func TestGeoDNSTopologyErrors(t *testing.T) {
 	}})
 	if err != nil || len(pops) != 1 || pops[0].HealthURL != "http://127.0.1.1:8081/.cdnctl/health" || pops[0].Location == nil || pops[0].Regions[0].String() != "127.1.0.0/16" {
 		t.Errorf("topologyPoPs = %+v, %v; want pop1 only (the shield is no PoP for clients), with its health URL, region and location", pops, err)
+	}
+}
+
+// TestServeDNSPortTaken: a taken DNS port is a clear error, and the
+// topology bound before it is released.
+func TestServeDNSPortTaken(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	taken := pc.LocalAddr().String()
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := admin.Addr().String()
+	admin.Close()
+	code, _, errOut := runCLI(t, nil, "serve", "--upstream", "http://127.0.0.1:1", "--dns", taken, "--admin", adminAddr,
+		"--pop", "pop1=127.0.1.1:0", "--pop", "pop2=127.0.2.1:0", "--pop", "pop3=127.0.3.1:0", "--shield", "127.0.0.1:0")
+	if code != ExitFailure || !strings.Contains(errOut, "dns: cannot listen on "+taken+": the address is already in use") {
+		t.Fatalf("taken DNS port: exit %d, stderr %q", code, errOut)
+	}
+	// The admin address is free again.
+	ln, err := net.Listen("tcp", adminAddr)
+	if err != nil {
+		t.Fatalf("admin address still bound after the failed start: %v", err)
+	}
+	ln.Close()
+
+	code, _, errOut = runCLI(t, nil, "serve", "--dns", "5353")
+	if code != ExitUsage || !strings.Contains(errOut, `dns.listen "5353"`) {
+		t.Errorf("--dns 5353: exit %d, stderr %q; want a usage error", code, errOut)
 	}
 }

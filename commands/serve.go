@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -26,6 +27,8 @@ type ServeOptions struct {
 	LookupEnv func(string) (string, bool)
 	JSON      bool
 	Config    ServeConfig
+	// DNS is the GeoDNS server run with the topology (unless disabled).
+	DNS DNSConfig
 	// FreePorts makes every listener use a free port.
 	FreePorts bool
 	// StopAfter stops the topology gracefully after this long (0: run
@@ -43,6 +46,7 @@ func newCmdServe(f *Factory) *cobra.Command {
 		maxObj   string
 		cacheDir string
 		delay    time.Duration
+		noDNS    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -133,6 +137,13 @@ flushed.`,
 				}
 			}
 			opts.Config = sc
+			opts.DNS = cfg.DNS
+			if fl.Changed("dns") {
+				opts.DNS.Listen, _ = fl.GetString("dns")
+			}
+			if noDNS {
+				opts.DNS.Enabled = false
+			}
 			opts.JSON = f.JSON
 			opts.Logger = f.Logger
 			opts.LookupEnv = f.LookupEnv
@@ -154,6 +165,8 @@ flushed.`,
 	fl.StringVar(&maxObj, "max-object-size", "8MiB", "largest response cached; larger ones pass through")
 	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
 	fl.Bool("access-log", true, "log every request with its cache status to stderr")
+	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
+	fl.BoolVar(&noDNS, "no-dns", false, "do not run the GeoDNS server")
 	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones")
 	fl.DurationVar(&opts.StopAfter, "stop-after", 0, "stop gracefully after this long (for scripts and tests)")
 	return cmd
@@ -170,6 +183,11 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 	tc, err := sc.topology(opts.FreePorts)
 	if err != nil {
 		return err
+	}
+	if opts.DNS.Enabled {
+		if err := opts.DNS.validate(); err != nil {
+			return err
+		}
 	}
 	tc.Logger = log
 	if sc.AccessLog {
@@ -217,6 +235,21 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 	}
 	if err := top.Start(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if opts.DNS.Enabled {
+		listen := ""
+		if opts.FreePorts {
+			host, _, _ := net.SplitHostPort(opts.DNS.Listen)
+			listen = net.JoinHostPort(host, "0")
+		}
+		if _, err := opts.DNS.startGeoDNS(top, listen, log); err != nil {
+			// Release what Start bound: Run with a done context starts
+			// and stops at once.
+			stopped, cancel := context.WithCancel(ctx)
+			cancel()
+			top.Run(stopped)
+			return err
+		}
 	}
 	if err := printServeInfo(opts.IO.Out, opts.JSON, top, originDesc); err != nil {
 		return err
@@ -283,10 +316,16 @@ func printServeInfo(w io.Writer, asJSON bool, top *localedge.Topology, originDes
 	}
 	fmt.Fprintf(tw, "  origin\t\t%s\t%s\n", info.Origin.URL, originDesc)
 	fmt.Fprintf(tw, "  admin\t\t%s\ttoken %s\n", info.Admin.URL, info.Token)
+	if info.DNS != nil {
+		fmt.Fprintf(tw, "  dns\t\t%s\tzone %s\n", info.DNS.Addr, info.DNS.Zone)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "Try:\n  curl -si -H 'Host: www.example.test' %s/\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/stats\n",
 		info.PoPs[0].URL, info.Token, info.Admin.URL)
+	if err == nil && info.DNS != nil {
+		_, err = fmt.Fprintf(w, "  cdnctl resolve www.example.test --server %s --from 127.2.0.1\n", info.DNS.Addr)
+	}
 	return err
 }

@@ -35,7 +35,8 @@ func TestScript(t *testing.T) {
 
 // cmdServeInfo waits (up to 30s) for the first line of `cdnctl serve
 // --json` in a file and exports where the topology listens: POP1_URL …,
-// SHIELD_URL, ORIGIN_URL, ADMIN_URL and TOKEN.
+// SHIELD_URL, ORIGIN_URL, ADMIN_URL, TOKEN and DNS_ADDR (when the GeoDNS
+// runs).
 //
 //	serveinfo FILE
 func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
@@ -63,9 +64,10 @@ func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
 		PoPs []struct {
 			Name, URL string
 		} `json:"pops"`
-		Origin struct{ URL string } `json:"origin"`
-		Admin  struct{ URL string } `json:"admin"`
-		Token  string               `json:"token"`
+		Origin struct{ URL string }   `json:"origin"`
+		Admin  struct{ URL string }   `json:"admin"`
+		Token  string                 `json:"token"`
+		DNS    *struct{ Addr string } `json:"dns"`
 	}
 	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		ts.Fatalf("serveinfo: first line of %s is not the topology: %v", args[0], err)
@@ -76,6 +78,9 @@ func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("ORIGIN_URL", info.Origin.URL)
 	ts.Setenv("ADMIN_URL", info.Admin.URL)
 	ts.Setenv("TOKEN", info.Token)
+	if info.DNS != nil {
+		ts.Setenv("DNS_ADDR", info.DNS.Addr)
+	}
 }
 
 // cmdHTTP sends one request and prints the status, the response header
