@@ -2,7 +2,9 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -101,6 +103,9 @@ type Model struct {
 	busy    string
 	status  string
 	failed  bool
+	// filterErr says the status is the API's complaint about the
+	// filter, cleared by the next good listing.
+	filterErr bool
 }
 
 // New builds the inspector; nothing is fetched until the program runs
@@ -171,9 +176,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // the query changed since
 		}
 		m.loading = false
+		var apiErr *adminclient.APIError
+		if errors.As(msg.err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
+			// A filter being typed ("tag:" with no value yet): say why,
+			// keep the last listing, no retry banner.
+			m.pageErr = ""
+			m.setStatus(true, "%s", apiErr.Message)
+			m.filterErr = true
+			return m, nil
+		}
 		if msg.err != nil {
 			m.pageErr = describeError(msg.err)
 			return m, nil
+		}
+		if m.filterErr {
+			m.status, m.filterErr = "", false
 		}
 		m.pageErr = ""
 		m.setPage(msg.page, msg.cursor)
@@ -235,7 +252,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 type filterFireMsg struct{ seq int }
 
 func (m *Model) setStatus(failed bool, format string, args ...any) {
-	m.status, m.failed = fmt.Sprintf(format, args...), failed
+	m.status, m.failed, m.filterErr = fmt.Sprintf(format, args...), failed, false
 }
 
 // applyStats records a stats answer and derives rates and hit ratios.

@@ -192,3 +192,20 @@ func TestStalePageDropped(t *testing.T) {
 		t.Errorf("the new query is not loading")
 	}
 }
+
+// A filter the admin API refuses (typed half way) is explained in the
+// status line; the listing stays and no retry banner appears.
+func TestBadFilterInStatusLine(t *testing.T) {
+	m := testModel(t, 100, 30, nil)
+	press(m, "tab", "/", "t", "a", "g", ":")
+	m.Update(pageMsg{seq: m.pageSeq, err: &adminclient.APIError{StatusCode: 400, Message: `filter "tag:": empty value`}})
+	s := screen(m)
+	if !strings.Contains(s, `filter "tag:": empty value`) || strings.Contains(s, "retrying") || m.page.Total != 812 {
+		t.Errorf("after a 400 the screen shows:\n%s", s)
+	}
+	press(m, "c")
+	m.Update(pageMsg{seq: m.pageSeq, page: localedge.EntryPage{Total: 3, Limit: 100}})
+	if s := screen(m); strings.Contains(s, "empty value") {
+		t.Errorf("the error stayed after a good answer:\n%s", s)
+	}
+}
