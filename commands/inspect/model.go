@@ -80,17 +80,19 @@ type Model struct {
 	connected bool // a stats answer has arrived since the last error
 
 	// Entries.
-	pop      string // "" = every PoP
-	filter   string
-	sortIdx  int
-	desc     bool
-	page     localedge.EntryPage
-	pageErr  string
-	pageSeq  int
-	loading  bool
-	table    table.Model
-	keyWidth int // the KEY column's width
-	filterGo int // debounce sequence of the filter
+	pop     string // "" = every PoP
+	filter  string
+	sortIdx int
+	desc    bool
+	page    localedge.EntryPage
+	pageErr string
+	pageSeq int
+	loading bool
+	// requested is the query of the page being loaded.
+	requested adminclient.ListQuery
+	table     table.Model
+	keyWidth  int // the KEY column's width
+	filterGo  int // debounce sequence of the filter
 
 	// Detail.
 	detail    *localedge.EntryDetail

@@ -209,3 +209,28 @@ func TestBadFilterInStatusLine(t *testing.T) {
 		t.Errorf("the error stayed after a good answer:\n%s", s)
 	}
 }
+
+// The mouse wheel moves through the list and past the page's end it loads
+// the next page.
+func TestMouseWheel(t *testing.T) {
+	m := testModel(t, 100, 30, nil)
+	press(m, "tab")
+	down := tea.MouseWheelMsg{Button: tea.MouseWheelDown}
+	m.Update(down)
+	if got := m.table.Cursor(); got != 3 {
+		t.Errorf("after one wheel step down the cursor is %d; want 3", got)
+	}
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if got := m.table.Cursor(); got != 0 {
+		t.Errorf("after a step back up the cursor is %d; want 0", got)
+	}
+	m.table.SetCursor(99)
+	seq := m.pageSeq
+	_, cmd := m.Update(down)
+	if cmd == nil || m.pageSeq != seq+1 || !m.loading {
+		t.Fatalf("the wheel at the page's end did not load the next page")
+	}
+	if m.requested.Offset != 100 || m.requested.Limit != DefaultPageSize {
+		t.Errorf("next page = offset %d, limit %d; want 100, %d", m.requested.Offset, m.requested.Limit, DefaultPageSize)
+	}
+}

@@ -97,6 +97,7 @@ func (m *Model) pageCmd(offset, cursor int) tea.Cmd {
 	m.pageSeq++
 	q := m.listQuery()
 	q.Offset = max(offset, 0)
+	m.requested = q
 	seq, client := m.pageSeq, m.opts.Client
 	m.loading = true
 	newCtx := m.withTimeout(requestTimeout)
