@@ -281,3 +281,28 @@ func TestPushS3(t *testing.T) {
 		t.Errorf("missing bucket error does not name the endpoint: %q", stderr)
 	}
 }
+
+func TestPushProgressOnTerminal(t *testing.T) {
+	for _, color := range []bool{true, false} {
+		ios, _, out, errOut := TestStreams()
+		ios.SetTTY(true)
+		if !color {
+			ios.DisableColor()
+		}
+		f := &Factory{IO: ios, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now, Logger: slog.New(slog.DiscardHandler)}
+		code := f.Run(context.Background(), []string{"push", pushSite.Write(t), "--to", filepath.Join(t.TempDir(), "o")})
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		e := errOut.String()
+		if !strings.Contains(e, "\r") || !strings.Contains(e, "3/3 changes") || !strings.Contains(e, "100%") {
+			t.Errorf("color %v: stderr on a terminal = %q; want a progress bar ending at 100%%, 3/3 changes", color, e)
+		}
+		if !color && strings.Contains(e, "\x1b[38") {
+			t.Errorf("--no-color progress bar has colour: %q", e)
+		}
+		if strings.Contains(out.String(), "\r") {
+			t.Errorf("progress went to stdout: %q", out)
+		}
+	}
+}
