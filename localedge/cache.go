@@ -114,6 +114,11 @@ func selectVariant(variants []*Entry, h http.Header) (*Entry, string) {
 
 // serveCacheable answers a GET or HEAD.
 func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKey) outcome {
+	if ae, ok := r.Header["Accept-Encoding"]; ok && !p.KeepAcceptEncoding {
+		// Normalised in place: this request is answered here, and the
+		// upstream gets exactly what selects the stored variant.
+		r.Header["Accept-Encoding"] = NormalizeAcceptEncoding(ae)
+	}
 	reqd := noRequestDirectives
 	if cc := r.Header["Cache-Control"]; len(cc) > 0 && !p.IgnoreRequestCacheControl {
 		reqd = ParseRequestCacheControl(cc)

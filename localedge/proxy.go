@@ -107,6 +107,12 @@ type Proxy struct {
 	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
 	// shield whose clients are edges); by default they are replaced.
 	TrustForwarded bool
+	// KeepAcceptEncoding leaves the Accept-Encoding of GET and HEAD
+	// requests as clients send it; by default it is reduced to the
+	// acceptable codings among br, zstd and gzip in a canonical form (see
+	// NormalizeAcceptEncoding), so Vary: Accept-Encoding does not split
+	// the cache by browser.
+	KeepAcceptEncoding bool
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool

@@ -701,3 +701,26 @@ func TestKeyOptionsThroughProxy(t *testing.T) {
 		t.Errorf("origin requests = %d; want 2", n)
 	}
 }
+
+func TestAcceptEncodingNormalised(t *testing.T) {
+	clock := newClock()
+	o := newOrigin(t, clock)
+	o.handle("/ae", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=100")
+		w.Header().Set("Vary", "Accept-Encoding")
+		io.WriteString(w, "ae="+r.Header.Get("Accept-Encoding"))
+	})
+	_, srv := newProxy(t, o.URL, clock, nil)
+	for _, ae := range []string{"gzip, deflate, br", "br, gzip", "gzip;q=0.8, br, identity"} {
+		if _, body := get(t, srv.URL+"/ae", "Accept-Encoding", ae); body != "ae=br, gzip" {
+			t.Errorf("Accept-Encoding %q: upstream saw %q; want br, gzip", ae, body)
+		}
+	}
+	if n := o.count("/ae"); n != 1 {
+		t.Errorf("origin requests = %d; want 1 (one variant for all three spellings)", n)
+	}
+	_, plain := newProxy(t, o.URL, clock, func(p *Proxy) { p.KeepAcceptEncoding = true })
+	if _, body := get(t, plain.URL+"/ae", "Accept-Encoding", "gzip, deflate"); body != "ae=gzip, deflate" {
+		t.Errorf("KeepAcceptEncoding: upstream saw %q", body)
+	}
+}

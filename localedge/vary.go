@@ -2,6 +2,7 @@ package localedge
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -121,4 +122,67 @@ func variantID(values []VaryValue) string {
 		}
 	}
 	return b.String()
+}
+
+// aeForms are the canonical Accept-Encoding values, indexed by a bit set
+// of br (1), zstd (2) and gzip (4). Shared: never modified.
+var aeForms = [8][]string{
+	{"identity"}, {"br"}, {"zstd"}, {"br, zstd"},
+	{"gzip"}, {"br, gzip"}, {"zstd, gzip"}, {"br, zstd, gzip"},
+}
+
+// NormalizeAcceptEncoding reduces a request's Accept-Encoding to the
+// content codings a CDN serves, in a canonical form: which of br, zstd and
+// gzip are acceptable (q > 0, or through "*"), in that order, else
+// "identity". Browsers send many spellings of the same preferences
+// ("gzip, deflate, br, zstd"); with Vary: Accept-Encoding each spelling
+// would be a stored variant of its own, which CDNs avoid this way. Every
+// coding kept is acceptable to the client.
+func NormalizeAcceptEncoding(values []string) []string {
+	const brBit, zstdBit, gzipBit = 1, 2, 4
+	var accepted, mentioned int
+	star := false
+	for _, line := range values {
+		for rest := line; rest != ""; {
+			var member string
+			member, rest, _ = strings.Cut(rest, ",")
+			coding, params, _ := strings.Cut(member, ";")
+			coding = strings.TrimSpace(coding)
+			q := 1.0
+			for params != "" {
+				var p string
+				p, params, _ = strings.Cut(params, ";")
+				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			bit := 0
+			switch {
+			case strings.EqualFold(coding, "br"):
+				bit = brBit
+			case strings.EqualFold(coding, "zstd"):
+				bit = zstdBit
+			case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
+				bit = gzipBit
+			case coding == "*":
+				star = q > 0
+				continue
+			default:
+				continue
+			}
+			mentioned |= bit
+			if q > 0 {
+				accepted |= bit
+			} else {
+				accepted &^= bit
+			}
+		}
+	}
+	if star {
+		accepted |= (brBit | zstdBit | gzipBit) &^ mentioned
+	}
+	return aeForms[accepted]
 }

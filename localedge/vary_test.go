@@ -3,6 +3,7 @@ package localedge
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,32 @@ func TestSelectVariant(t *testing.T) {
 	}
 	if e, _ := selectVariant([]*Entry{plainOld, plainNew}, hdr()); e != plainNew {
 		t.Errorf("selectVariant picked the older of two matching responses")
+	}
+}
+
+func TestNormalizeAcceptEncoding(t *testing.T) {
+	// RFC 9110 §12.5.3: codings with q=0 are not acceptable; "*" matches
+	// the codings not listed.
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"gzip, deflate, br, zstd"}, "br, zstd, gzip"},
+		{[]string{"gzip, deflate, br"}, "br, gzip"},
+		{[]string{"gzip", "br"}, "br, gzip"},
+		{[]string{"GZIP;q=0.5, Br;q=1.0"}, "br, gzip"},
+		{[]string{"br;q=0, gzip"}, "gzip"},
+		{[]string{"deflate"}, "identity"},
+		{[]string{""}, "identity"},
+		{[]string{"*"}, "br, zstd, gzip"},
+		{[]string{"*;q=0.1, br;q=0"}, "zstd, gzip"},
+		{[]string{"x-gzip"}, "gzip"},
+		{[]string{"gzip;q=bad"}, "gzip"},
+		{[]string{"identity;q=1, *;q=0"}, "identity"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(NormalizeAcceptEncoding(tt.in), ","); got != tt.want {
+			t.Errorf("NormalizeAcceptEncoding(%q) = %q; want %q", tt.in, got, tt.want)
+		}
 	}
 }
