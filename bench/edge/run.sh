@@ -70,9 +70,9 @@ serve:
   cache:
     capacity: ${CACHE_MB}MiB
     max_object_size: 8MiB
-  dns: {}
+dns:
+  enabled: false
 EOF
-sed -i '/dns: {}/d' "$tmp/cdnctl.yaml"
 "$tmp/cdnctl" --config "$tmp/cdnctl.yaml" --log-level warn --json serve >"$tmp/cdnctl.out" 2>"$tmp/cdnctl.log" &
 cdnctl_pid=$!
 pids+=($cdnctl_pid)
