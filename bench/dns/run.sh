@@ -35,20 +35,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-freeport() {
-  python3 -c 'import socket
-for _ in range(50):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-    finally: t.close(); u.close()'
-}
-
 echo "==> building"
 go build -o "$tmp/geodnsd" ./bench/dns/geodnsd
 go build -o "$tmp/cdnctl" ./cmd/cdnctl
+freeport() { "$tmp/geodnsd" -free-port; }
 
 # --- cdnctl GeoDNS -----------------------------------------------------
 gport=$(freeport)

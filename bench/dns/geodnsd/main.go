@@ -25,7 +25,22 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "UDP and TCP address")
 	queryLog := flag.Bool("query-log", false, "log every query to stderr")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	freePort := flag.Bool("free-port", false, "print a port of 127.0.0.1 free for both UDP and TCP, and exit")
 	flag.Parse()
+	if *freePort {
+		s, err := geodns.New(geodns.DefaultConfig())
+		if err == nil {
+			err = s.Listen("127.0.0.1:0")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "geodnsd:", err)
+			os.Exit(1)
+		}
+		// Listen bound both; the port is free again once the process exits.
+		_, port, _ := net.SplitHostPort(s.Addr())
+		fmt.Println(port)
+		return
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
