@@ -380,12 +380,15 @@ func (s *DiskStore) evict(ctx context.Context) {
 		}
 		target -= c.size
 		if fn := s.onEvict.Load(); fn != nil {
-			(*fn)(c.key, obj.variants)
+			// Asynchronously, as the memory store does: the caller of Set
+			// may hold locks the callback takes.
+			go (*fn)(c.key, obj.variants)
 		}
 	}
 }
 
-// NotifyEvictions implements evictionNotifier.
+// NotifyEvictions implements evictionNotifier; fn runs on a goroutine of
+// its own.
 func (s *DiskStore) NotifyEvictions(fn func(key string, variants []*Entry)) {
 	s.onEvict.Store(&fn)
 }
