@@ -116,6 +116,10 @@ type Proxy struct {
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
+	// IgnorePurges makes Purge succeed without purging anything: a test
+	// knob that simulates a PoP whose purges get lost, for the tests of
+	// what verifies deploys. Never set it in production.
+	IgnorePurges bool
 
 	initOnce sync.Once
 	now      func() time.Time

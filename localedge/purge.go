@@ -290,6 +290,10 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if p.IgnorePurges {
+		p.log.Warn("purge ignored (IgnorePurges is set)", "pop", p.Name)
+		return 0, nil
+	}
 	p.purgeMu.Lock()
 	ep := p.epoch.Add(1)
 	p.purges.recs[ep%uint64(len(p.purges.recs))] = purgeRecord{epoch: ep, m: m}

@@ -39,6 +39,9 @@ type PoPConfig struct {
 	// Delay is added before each request to the PoP's upstream: a
 	// simulated network distance, so a hit is visibly faster than a miss.
 	Delay time.Duration
+	// IgnorePurges is a test knob: the PoP acknowledges purges without
+	// applying them (see Proxy.IgnorePurges).
+	IgnorePurges bool
 }
 
 // CacheConfig configures the cache of every PoP.
@@ -435,6 +438,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		IgnoreRequestCacheControl: c.IgnoreRequestCacheControl,
 		Delay:                     p.cfg.Delay,
 		TrustForwarded:            p.Role == RoleShield,
+		IgnorePurges:              p.cfg.IgnorePurges,
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {

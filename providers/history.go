@@ -102,6 +102,10 @@ type DeploySnapshot struct {
 type SnapshotEntry struct {
 	IndexEntry
 	Fingerprinted bool `json:"fingerprinted,omitempty"`
+	// Body names the state file holding a copy of the object's body, for
+	// un-fingerprinted objects whose key later deploys overwrite (written
+	// by deploy; "" when no copy was kept).
+	Body string `json:"body,omitempty"`
 }
 
 // ParseSnapshot decodes a deploy snapshot, checking its version.

@@ -114,6 +114,11 @@ func (o Ordering) stage(f *LocalFile) (Group, int) {
 	return GroupFiles, 1 + len(o.Order)
 }
 
+// LogicalKey is the key of the file f encodes when f is a precompressed
+// sibling ("index.html.br" → "index.html"), else f.Key: the URL clients
+// request it under.
+func LogicalKey(f *LocalFile) string { return logicalKey(f) }
+
 // logicalKey strips the suffix of a precompressed sibling ("index.html.br"
 // → "index.html") so it travels with the file it encodes.
 func logicalKey(f *LocalFile) string {

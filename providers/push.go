@@ -41,9 +41,24 @@ type Pusher struct {
 	DeployID       string // generated from the time and content digest if empty
 	GitCommit      string
 	ManifestDigest string
+	// RollbackOf is the ID of the deploy whose objects this push
+	// restores (recorded as the deploy's rollback_of).
+	RollbackOf string
+	// Bodies maps keys to the state files holding a copy of their body
+	// (un-fingerprinted files, which the next deploys overwrite): recorded
+	// in the deploy's snapshot so that a rollback can restore them.
+	Bodies map[string]string
 	// HistoryLimit is how many deploy records history keeps
 	// (DefaultHistoryLimit if 0); older snapshots are deleted.
 	HistoryLimit int
+
+	// OnStage, if set, is called as each group of changes starts (uploads
+	// and updates group by group, then GroupDeletes), with its changes.
+	OnStage func(g Group, changes []Change)
+	// OnChange, if set, is called after each change was applied or failed
+	// (err != nil), from the goroutine that applied it: deploy tracks its
+	// steps with it. It must be safe for concurrent use.
+	OnChange func(c Change, err error)
 }
 
 // Progress counts what Apply has done; read it from another goroutine.
@@ -253,6 +268,9 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		}
 		stage := work[i:j]
 		log.Debug("push: applying group", "group", stage[0].Group, "changes", len(stage))
+		if p.OnStage != nil {
+			p.OnStage(stage[0].Group, stage)
+		}
 		p.applyStage(ctx, stage, res)
 		if len(res.Failures) > 0 || ctx.Err() != nil {
 			p.saveIndex(ctx)
@@ -268,13 +286,34 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 
 	if len(deletes) > 0 {
 		log.Debug("push: deleting", "objects", len(deletes))
+		var delChanges []Change
+		if p.OnStage != nil || p.OnChange != nil {
+			for _, c := range plan.Changes {
+				if c.Op == OpDelete {
+					delChanges = append(delChanges, c)
+				}
+			}
+		}
+		if p.OnStage != nil {
+			p.OnStage(GroupDeletes, delChanges)
+		}
 		if err := p.Store.Delete(ctx, deletes); err != nil {
 			p.saveIndex(ctx)
+			if p.OnChange != nil {
+				for _, c := range delChanges {
+					p.OnChange(c, err)
+				}
+			}
 			return res, fmt.Errorf("push: delete: %w", err)
 		}
 		res.Deleted = len(deletes)
 		if p.Progress != nil {
 			p.Progress.FilesDone.Add(int64(len(deletes)))
+		}
+		if p.OnChange != nil {
+			for _, c := range delChanges {
+				p.OnChange(c, nil)
+			}
 		}
 	}
 	if err := p.Store.Commit(ctx); err != nil {
@@ -316,6 +355,9 @@ func (p *Pusher) applyStage(ctx context.Context, stage []Change, res *Result) {
 			} else {
 				err = p.Store.Put(ctx, c.File)
 				sent = c.Size
+			}
+			if p.OnChange != nil {
+				p.OnChange(c, err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -399,7 +441,7 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 		if c.File == nil {
 			continue
 		}
-		snap.Objects[c.Key] = SnapshotEntry{IndexEntry: EntryFor(c.File, ""), Fingerprinted: c.File.Fingerprinted}
+		snap.Objects[c.Key] = SnapshotEntry{IndexEntry: EntryFor(c.File, ""), Fingerprinted: c.File.Fingerprinted, Body: p.Bodies[c.Key]}
 		counts.Files++
 		counts.Bytes += c.File.Size
 	}
@@ -416,7 +458,7 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 		source = "push"
 	}
 	h.Deploys = append(h.Deploys, DeployRecord{
-		Seq: plan.Seq, ID: id, Time: now, Source: source, GitCommit: p.GitCommit,
+		Seq: plan.Seq, ID: id, Time: now, Source: source, GitCommit: p.GitCommit, RollbackOf: p.RollbackOf,
 		ManifestDigest: p.ManifestDigest, ContentDigest: plan.ContentDigest, Snapshot: name, Counts: counts,
 	})
 	limit := p.HistoryLimit

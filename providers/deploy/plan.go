@@ -1,0 +1,665 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cdnctl/cdnctl/hashing"
+	"github.com/cdnctl/cdnctl/providers"
+	"github.com/cdnctl/cdnctl/providers/prewarm"
+	"github.com/cdnctl/cdnctl/providers/verify"
+)
+
+// Plan is a deploy computed and not yet applied: the Report people and CI
+// read, and what Apply needs. Computing it changes nothing at the origin
+// or the CDNs (the fingerprint step builds the local folder it pushes).
+type Plan struct {
+	Report
+
+	pusher *providers.Pusher
+	push   *providers.Plan
+	// purgeKeys are the logical keys purged at every CDN: changed
+	// un-fingerprinted files, deleted ones, and those of an unfinished
+	// deploy.
+	purgeKeys []string
+	cdns      []*cdnPlan
+	// copies are the rollback copies to write before uploading.
+	copies []copyJob
+	// live reports whether a previous, unfinished deploy already switched
+	// entry points that this one purges.
+	resumed *pendingDeploy
+}
+
+// cdnPlan is what the plan does at one CDN.
+type cdnPlan struct {
+	cdn      CDN
+	purge    *providers.PurgeRecord
+	warmURLs []string
+	checks   []verify.Check
+	edges    []prewarm.Edge
+}
+
+// copyJob is a rollback copy: the body of file, kept as the state file
+// name.
+type copyJob struct {
+	name string
+	file *providers.LocalFile
+}
+
+// Plan fingerprints the source (when there is one), reads the folder and
+// the origin's state, and computes every step. It changes nothing at the
+// origin or the CDNs: `cdnctl deploy --plan` stops here.
+func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
+	start := time.Now()
+	p := d.newPlan("deploy")
+	cfg := d.cfg
+	fp := p.step(StepFingerprint)
+	switch {
+	case cfg.Dir == "":
+		return nil, errors.New("deploy: no site folder")
+	case cfg.Store == nil:
+		return nil, errors.New("deploy: no origin store")
+	case cfg.Source != "" || cfg.SourceFS != nil:
+		d.emit(StepFingerprint, StatusRunning, 0, 0, nil)
+		t0 := time.Now()
+		var (
+			res *hashing.Result
+			err error
+		)
+		if cfg.SourceFS != nil {
+			res, err = hashing.Fingerprint(ctx, cfg.SourceFS, cfg.Dir, cfg.Fingerprint)
+		} else {
+			res, err = hashing.FingerprintDir(ctx, cfg.Source, cfg.Dir, cfg.Fingerprint)
+		}
+		fp.DurationMS = time.Since(t0).Milliseconds()
+		if err != nil {
+			d.emit(StepFingerprint, StatusFailed, 0, 0, err)
+			return nil, fmt.Errorf("deploy: fingerprint: %w", err)
+		}
+		st := res.Stats
+		fp.Status, fp.Files, fp.Bytes, fp.Fingerprint = StatusDone, st.Files, st.Bytes, &st
+		fp.Reason = fmt.Sprintf("built %s locally: %d files, %d fingerprinted, %d entry points, %d unchanged since the last build",
+			cfg.Dir, st.Files, st.Fingerprinted, st.Kept, st.Reused)
+		if n := len(res.Missing); n > 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("fingerprint: %d references to files not in the source (first: %s)", n, res.Missing[0]))
+		}
+		d.emit(StepFingerprint, StatusDone, st.Files, st.Bytes, nil)
+		p.Site.Source = cfg.Source
+		if cfg.Source == "" {
+			p.Site.Source = "(embedded)"
+		}
+	default:
+		fp.Status, fp.Reason = StatusSkipped, "the folder is pushed as it is (no source to fingerprint)"
+	}
+
+	pusher := d.newPusher("deploy")
+	var (
+		set    *providers.LocalSet
+		remote *providers.Remote
+		edges  [][]prewarm.Edge
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		set, err = providers.ScanDir(gctx, cfg.Dir, cfg.Scan)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		remote, err = pusher.Fetch(gctx)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		edges, err = d.findEdges(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	p.Site.Dir = cfg.Dir
+	p.Warnings = append(p.Warnings, set.Warnings...)
+	pusher.ManifestDigest = set.ManifestDigest
+	p.Site.ManifestDigest = set.ManifestDigest
+
+	// Known rollback copies: the last deploy's.
+	var known map[string]providers.SnapshotEntry
+	if last := remote.History.Last(); last != nil && !cfg.NoRollbackCopies && last.Snapshot != "" {
+		snap, err := providers.ReadSnapshot(ctx, cfg.Store, last)
+		if err != nil && !errors.Is(err, providers.ErrStateNotFound) {
+			return nil, fmt.Errorf("deploy: %w", err)
+		}
+		if snap != nil {
+			known = snap.Objects
+		}
+	}
+	if err := d.finishPlan(ctx, p, pusher, set.Files, set.Manifest, remote, edges, known); err != nil {
+		return nil, err
+	}
+	p.DurationMS = time.Since(start).Milliseconds()
+	return p, nil
+}
+
+func (d *Deployer) newPlan(kind string) *Plan {
+	p := &Plan{Report: Report{
+		Version: SchemaVersion, Kind: kind, Environment: d.cfg.Environment, Origin: d.cfg.Target,
+		Status: OutcomePlanned,
+	}}
+	p.Site.GitCommit = d.cfg.GitCommit
+	for _, name := range StepNames {
+		p.Steps = append(p.Steps, Step{Name: name, Status: StatusSkipped})
+	}
+	return p
+}
+
+func (d *Deployer) newPusher(source string) *providers.Pusher {
+	cfg := d.cfg
+	return &providers.Pusher{
+		Store: cfg.Store, Options: cfg.Plan, Concurrency: cfg.Concurrency, Logger: d.log, Now: cfg.Now,
+		Source: source, GitCommit: cfg.GitCommit, HistoryLimit: cfg.HistoryLimit,
+	}
+}
+
+// findEdges finds every CDN's PoPs (nil for a CDN without prewarm and
+// verify), concurrently.
+func (d *Deployer) findEdges(ctx context.Context) ([][]prewarm.Edge, error) {
+	out := make([][]prewarm.Edge, len(d.cfg.CDNs))
+	if !d.cfg.Prewarm.Enabled && !d.cfg.Verify.Enabled {
+		return out, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range d.cfg.CDNs {
+		if c.Edges == nil || c.BaseURL == nil {
+			continue
+		}
+		g.Go(func() error {
+			e, err := c.Edges(gctx)
+			if err != nil {
+				return fmt.Errorf("cdn %s: finding its PoPs for prewarm and verify: %w", c.Name, err)
+			}
+			out[i] = e
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// finishPlan computes everything after the site's files are known: the
+// push plan, the steps, purges, prewarm and verify.
+func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pusher, files []*providers.LocalFile,
+	manifest *hashing.Manifest, remote *providers.Remote, edges [][]prewarm.Edge, known map[string]providers.SnapshotEntry) error {
+	cfg := d.cfg
+	pending, err := readPending(ctx, cfg.Store)
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	push, err := pusher.PlanAgainst(ctx, files, remote)
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	p.pusher, p.push = pusher, push
+	p.Warnings = append(p.Warnings, push.Warnings...)
+	p.Site.Files, p.Site.Bytes, p.Site.ContentDigest = push.Summary.Files, push.Summary.Bytes, push.ContentDigest
+	if push.Record {
+		p.ID = cfg.Now().UTC().Format("20060102T150405Z") + "-" + strings.TrimPrefix(push.ContentDigest, "sha256:")[:8]
+		pusher.DeployID = p.ID
+	} else if last := remote.History.Last(); last != nil {
+		p.ID = last.ID
+	}
+
+	// Upload and delete steps, from the push plan's groups.
+	for _, c := range push.Changes {
+		st := p.step(groupStep(c.Group))
+		switch c.Op {
+		case providers.OpKeep:
+			st.Unchanged++
+			continue
+		case providers.OpUpload:
+			st.Bytes += c.Size
+			st.Files++
+		case providers.OpUpdate, providers.OpDelete:
+			st.Files++
+		}
+		st.Changes = append(st.Changes, c)
+	}
+	for _, name := range []string{StepUploadAssets, StepUploadFiles, StepUploadEntryPoints, StepDelete} {
+		st := p.step(name)
+		if st.Files > 0 {
+			st.Status = StatusPlanned
+			continue
+		}
+		st.Reason = "nothing to " + strings.TrimPrefix(strings.ReplaceAll(name, "-", " "), "upload ")
+		if name != StepDelete {
+			st.Reason = "nothing to upload"
+		}
+		if st.Unchanged > 0 {
+			st.Reason += fmt.Sprintf(" (%d unchanged)", st.Unchanged)
+		}
+	}
+	if n := len(p.step(StepDelete).Changes); n > 0 && p.step(StepDelete).Files == 0 {
+		p.step(StepDelete).Reason = fmt.Sprintf("nothing to delete (%d old assets retained)", n)
+	}
+
+	// What changed, by logical key.
+	byKey := map[string]*providers.LocalFile{}
+	for _, f := range files {
+		byKey[f.Key] = f
+	}
+	changed := map[string]bool{} // logical keys uploaded or updated
+	for _, c := range push.Changes {
+		if (c.Op == providers.OpUpload || c.Op == providers.OpUpdate) && c.File != nil {
+			changed[providers.LogicalKey(c.File)] = true
+		}
+	}
+	purge := map[string]bool{}
+	for _, c := range push.Changes {
+		switch {
+		case (c.Op == providers.OpUpload || c.Op == providers.OpUpdate) && c.File != nil && !c.File.Fingerprinted:
+			purge[providers.LogicalKey(c.File)] = true
+		case c.Op == providers.OpDelete && c.Reason == providers.ReasonOrphan:
+			purge[deletedLogicalKey(c.Key, push.Changes)] = true
+		}
+	}
+	if pending != nil {
+		p.resumed = pending
+		p.Resumes = pending.ID
+		for _, k := range pending.Keys {
+			purge[k] = true
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("deploy %s did not finish (started %s): its %d purged URLs are purged again", pending.ID, pending.Started.Format(time.RFC3339), len(pending.Keys)))
+	}
+	p.purgeKeys = sortedKeys(purge)
+
+	// Rollback copies of un-fingerprinted files (only when the deploy is
+	// recorded: its snapshot names them).
+	bodies := map[string]string{}
+	if !cfg.NoRollbackCopies && push.Record {
+		for _, f := range files {
+			if f.Fingerprinted {
+				continue
+			}
+			if e, ok := known[f.Key]; ok && e.Body != "" && strings.EqualFold(e.SHA256, f.SHA256) {
+				bodies[f.Key] = e.Body
+				continue
+			}
+			name := BodyName(f.SHA256)
+			bodies[f.Key] = name
+			if !slices.ContainsFunc(p.copies, func(j copyJob) bool { return j.name == name }) {
+				p.copies = append(p.copies, copyJob{name: name, file: f})
+			}
+		}
+		p.Site.RollbackCopies = len(bodies)
+	}
+	if len(bodies) > 0 {
+		pusher.Bodies = bodies
+	}
+
+	// Purge, prewarm and verify, per CDN.
+	if err := d.planCDNs(p, byKey, changed, manifest, edges); err != nil {
+		return err
+	}
+	p.Changes = push.Pending() || push.Record || push.HistoryChanged || len(p.purgeKeys) > 0
+	return nil
+}
+
+// groupStep maps a push group to its step.
+func groupStep(g providers.Group) string {
+	switch g {
+	case providers.GroupAssets:
+		return StepUploadAssets
+	case providers.GroupEntryPoints:
+		return StepUploadEntryPoints
+	case providers.GroupDeletes:
+		return StepDelete
+	}
+	return StepUploadFiles
+}
+
+// deletedLogicalKey maps a deleted precompressed sibling to the key it
+// encoded, when that key is deleted too ("old.html.br" with "old.html").
+func deletedLogicalKey(key string, changes []providers.Change) string {
+	for _, suf := range []string{".br", ".gz", ".zst"} {
+		base, ok := strings.CutSuffix(key, suf)
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(changes, func(c providers.Change) bool { return c.Key == base && c.Op == providers.OpDelete }) {
+			return base
+		}
+	}
+	return key
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BodyName is the state file (under .cdnctl/) that keeps a copy of a body
+// with this SHA-256 for rollbacks.
+func BodyName(sha256 string) string {
+	s := strings.ToLower(sha256)
+	return path.Join("bodies", s[:2], s)
+}
+
+// planCDNs plans the purge, prewarm and verify steps.
+func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, changed map[string]bool, manifest *hashing.Manifest, edges [][]prewarm.Edge) error {
+	cfg := d.cfg
+	// Logical files: primaries and their siblings' hashes.
+	files := map[string]*logicalFile{}
+	for _, f := range byKey {
+		lk := providers.LogicalKey(f)
+		l := files[lk]
+		if l == nil {
+			l = &logicalFile{}
+			files[lk] = l
+		}
+		if f.Key == lk {
+			l.primary = f
+			if ce := f.Meta.ContentEncoding; ce != "" {
+				if l.encoded == nil {
+					l.encoded = map[string]string{}
+				}
+				l.encoded[ce] = f.SHA256
+			}
+		} else {
+			if l.encoded == nil {
+				l.encoded = map[string]string{}
+			}
+			l.encoded[f.Meta.ContentEncoding] = f.SHA256
+		}
+	}
+
+	// Purge.
+	ps := p.step(StepPurge)
+	tagsOf := map[string][]string{}
+	for k, l := range files {
+		if l.primary != nil {
+			tagsOf[k] = l.primary.Meta.Tags
+		}
+	}
+	for _, c := range cfg.CDNs {
+		cp := &cdnPlan{cdn: c}
+		p.cdns = append(p.cdns, cp)
+		pu, err := d.planPurge(c, p.purgeKeys, tagsOf)
+		if err != nil {
+			return err
+		}
+		cp.purge = pu.Record
+		ps.Purges = append(ps.Purges, pu)
+		if pu.Record != nil {
+			ps.Files += pu.Record.Items()
+		}
+	}
+	switch {
+	case len(cfg.CDNs) == 0:
+		ps.Reason = "no CDN configured"
+	case len(p.purgeKeys) == 0:
+		ps.Reason = "no entry point or un-fingerprinted file changed: nothing to purge (fingerprinted files have new URLs)"
+	default:
+		ps.Status = StatusPlanned
+		ps.Reason = fmt.Sprintf("%d changed entry points and un-fingerprinted files; fingerprinted files are never purged", len(p.purgeKeys))
+	}
+
+	// Wait.
+	ws := p.step(StepWait)
+	switch {
+	case ps.Status != StatusPlanned:
+		ws.Reason = "nothing purged"
+	case !cfg.Wait:
+		ws.Reason = "not asked to wait (purges complete on their own)"
+	default:
+		for i, c := range cfg.CDNs {
+			if _, ok := c.Purger.(providers.PurgeWaiter); ok && p.cdns[i].purge != nil {
+				ps.Purges[i].Waited = true
+				ws.Files++
+			}
+		}
+		if ws.Files > 0 {
+			ws.Status = StatusPlanned
+			ws.Reason = "wait until the purges have completed everywhere"
+		} else {
+			ws.Reason = "every purge completes before it is acknowledged"
+		}
+	}
+
+	// What prewarm requests and verify checks.
+	var warmKeys []string
+	if p.Changes || len(changed) > 0 || len(p.purgeKeys) > 0 {
+		switch cfg.Prewarm.What {
+		case WarmAll:
+			warmKeys = sortedKeysOf(files)
+		case WarmEntryPoints:
+			for _, k := range p.purgeKeys {
+				if files[k] != nil {
+					warmKeys = append(warmKeys, k)
+				}
+			}
+		case "", WarmChanged:
+			set := map[string]bool{}
+			for k := range changed {
+				set[k] = true
+			}
+			for _, k := range p.purgeKeys {
+				if files[k] != nil {
+					set[k] = true
+				}
+			}
+			warmKeys = sortedKeys(set)
+		default:
+			return fmt.Errorf("deploy: prewarm %q: want %s, %s or %s", cfg.Prewarm.What, WarmChanged, WarmAll, WarmEntryPoints)
+		}
+	}
+	// Entry points first: they are what visitors request first.
+	slices.SortStableFunc(warmKeys, func(a, b string) int {
+		af, bf := files[a].fingerprinted(), files[b].fingerprinted()
+		switch {
+		case af == bf:
+			return 0
+		case !af:
+			return -1
+		}
+		return 1
+	})
+
+	var checkKeys []string
+	for _, k := range p.purgeKeys {
+		if files[k] != nil {
+			checkKeys = append(checkKeys, k)
+		}
+	}
+	var newAssets, allAssets []string
+	for _, k := range sortedKeysOf(files) {
+		if !files[k].fingerprinted() {
+			continue
+		}
+		allAssets = append(allAssets, k)
+		if changed[k] {
+			newAssets = append(newAssets, k)
+		}
+	}
+	if len(newAssets) == 0 {
+		newAssets = allAssets
+	}
+	if len(checkKeys) > 0 || len(changed) > 0 {
+		checkKeys = append(checkKeys, verify.Sample(newAssets, cfg.Verify.Sample)...)
+	}
+	var identity map[string]hashing.Entry
+	if manifest != nil {
+		identity = manifest.ByPath()
+	}
+	var checks []CheckPath
+	for _, k := range checkKeys {
+		l := files[k]
+		want := ""
+		if l.primary != nil && l.primary.Meta.ContentEncoding == "" {
+			want = l.primary.SHA256
+		} else if e, ok := identity[k]; ok && e.Path == k {
+			want = e.SHA256
+		}
+		if want == "" {
+			continue // stored only encoded, and no manifest says what it decodes to
+		}
+		paths, _ := providers.KeyPaths(k, "")
+		for _, pth := range paths {
+			checks = append(checks, CheckPath{Path: pth, Key: k, SHA256: want})
+		}
+	}
+
+	pw := p.step(StepPrewarm)
+	pw.Prewarm = &Warm{What: orDefault(cfg.Prewarm.What, WarmChanged)}
+	for _, k := range warmKeys {
+		paths, _ := providers.KeyPaths(k, "")
+		pw.Prewarm.Paths = append(pw.Prewarm.Paths, paths...)
+	}
+	vs := p.step(StepVerify)
+	vs.Verify = &Check{Paths: checks}
+	for i, cp := range p.cdns {
+		c := cp.cdn
+		if c.BaseURL == nil || edges[i] == nil {
+			continue
+		}
+		cp.edges = edges[i]
+		urls, err := d.cdnURLs(c, warmKeys)
+		if err != nil {
+			return err
+		}
+		cp.warmURLs = urls
+		pw.Prewarm.Targets = append(pw.Prewarm.Targets, WarmTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i]})
+		for _, ck := range checks {
+			u, err := d.cdnURL(c, ck.Key, ck.Path)
+			if err != nil {
+				return err
+			}
+			cp.checks = append(cp.checks, verify.Check{URL: u, Key: ck.Key, SHA256: ck.SHA256, Encoded: files[ck.Key].encoded})
+		}
+		vs.Verify.Targets = append(vs.Verify.Targets, CheckTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i]})
+		pw.Files += len(urls) * len(edges[i])
+		vs.Files += len(cp.checks) * len(edges[i])
+	}
+	switch {
+	case !cfg.Prewarm.Enabled:
+		pw.Reason = "disabled"
+		pw.Files = 0
+	case len(pw.Prewarm.Targets) == 0:
+		pw.Reason = "no CDN with a base URL and PoPs to warm"
+	case len(warmKeys) == 0:
+		pw.Reason = "nothing changed"
+	default:
+		pw.Status = StatusPlanned
+		pw.Reason = fmt.Sprintf("%d URLs (%s) through %d PoPs, at least once each", len(pw.Prewarm.Paths), pw.Prewarm.What, countPops(pw.Prewarm.Targets))
+	}
+	switch {
+	case !cfg.Verify.Enabled:
+		vs.Reason = "disabled"
+		vs.Files = 0
+	case len(vs.Verify.Targets) == 0:
+		vs.Reason = "no CDN with a base URL and PoPs to check"
+	case len(checks) == 0:
+		vs.Reason = "nothing changed"
+	default:
+		vs.Status = StatusPlanned
+		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's",
+			len(checks), len(checkKeys)-countChangedEntries(checkKeys, files))
+	}
+	return nil
+}
+
+// logicalFile is a file as clients request it: the primary object and the
+// hashes of its precompressed siblings by content coding.
+type logicalFile struct {
+	primary *providers.LocalFile
+	encoded map[string]string
+}
+
+func (l *logicalFile) fingerprinted() bool {
+	return l != nil && l.primary != nil && l.primary.Fingerprinted
+}
+
+func sortedKeysOf(m map[string]*logicalFile) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func countChangedEntries(keys []string, files map[string]*logicalFile) int {
+	n := 0
+	for _, k := range keys {
+		if !files[k].fingerprinted() {
+			n++
+		}
+	}
+	return n
+}
+
+func countPops(ts []WarmTarget) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.Pops)
+	}
+	return n
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// prefixed is a site key as the CDN's origin sees it (under KeyPrefix).
+func (d *Deployer) prefixed(key string) string {
+	if pre := strings.Trim(d.cfg.KeyPrefix, "/"); pre != "" {
+		return pre + "/" + key
+	}
+	return key
+}
+
+// cdnURLs returns the URLs the keys are served at by the CDN.
+func (d *Deployer) cdnURLs(c CDN, keys []string) ([]string, error) {
+	var out []string
+	for _, k := range keys {
+		paths, err := providers.KeyPaths(d.prefixed(k), c.OriginPath)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: cdn %s: %w", c.Name, err)
+		}
+		for _, pth := range paths {
+			u := *c.BaseURL
+			u.Path = strings.TrimSuffix(c.BaseURL.Path, "/") + pth
+			out = append(out, u.String())
+		}
+	}
+	return out, nil
+}
+
+// cdnURL returns the URL of one of key's site paths (as KeyPaths(key,
+// "") gives them) at the CDN.
+func (d *Deployer) cdnURL(c CDN, key, sitePath string) (string, error) {
+	paths, err := providers.KeyPaths(d.prefixed(key), c.OriginPath)
+	if err != nil {
+		return "", fmt.Errorf("deploy: cdn %s: %w", c.Name, err)
+	}
+	site, _ := providers.KeyPaths(key, "")
+	i := slices.Index(site, sitePath)
+	if i < 0 || i >= len(paths) {
+		i = 0
+	}
+	u := *c.BaseURL
+	u.Path = strings.TrimSuffix(c.BaseURL.Path, "/") + paths[i]
+	return u.String(), nil
+}

@@ -1,0 +1,151 @@
+package verify_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/cdnctl/cdnctl/providers/prewarm"
+	"github.com/cdnctl/cdnctl/providers/verify"
+)
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func br(b []byte) []byte {
+	var buf bytes.Buffer
+	w := brotli.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// edge is a fake PoP: it serves page (or stale for the br variant when
+// staleBR is set), compressed as asked, and says which Host it got.
+type edge struct {
+	page, stale []byte
+	stored      []byte // the stored .br body, passed through as is
+	staleBR     atomic.Bool
+	hosts       atomic.Value
+}
+
+func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.hosts.Store(r.Host)
+	if r.URL.Path == "/gone" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Vary", "Accept-Encoding")
+	w.Header().Set("Cache-Status", "pop9; hit")
+	switch r.Header.Get("Accept-Encoding") {
+	case "br":
+		w.Header().Set("Content-Encoding", "br")
+		if e.staleBR.Load() {
+			w.Write(br(e.stale))
+			return
+		}
+		w.Write(e.stored)
+	case "gzip":
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(gz(e.page)) // compressed on the fly: other bytes than any stored file
+	default:
+		w.Write(e.page)
+	}
+}
+
+func start(t *testing.T) (*edge, prewarm.Edge, verify.Check) {
+	t.Helper()
+	e := &edge{page: []byte("<h1>version two</h1>"), stale: []byte("<h1>version one</h1>")}
+	e.stored = br(e.page)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	pe := prewarm.Edge{Name: "pop9", Addr: strings.TrimPrefix(srv.URL, "http://"), Via: "address"}
+	c := verify.Check{URL: "http://www.example.test/about/", Key: "about/index.html", SHA256: sum(e.page),
+		Encoded: map[string]string{"br": sum(e.stored)}}
+	return e, pe, c
+}
+
+func TestVerifyPasses(t *testing.T) {
+	e, pe, c := start(t)
+	var v verify.Verifier
+	rep, err := v.Verify(t.Context(), []verify.Check{c}, []prewarm.Edge{pe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// br passed through as stored, gzip decoded, identity as is.
+	if !rep.Passed || rep.Requests != 3 || rep.Pops[0].Requests != 3 || rep.Pops[0].Failed != 0 {
+		t.Errorf("report = %+v; want 3 variants checked and passed", rep)
+	}
+	if h := e.hosts.Load(); h != "www.example.test" {
+		t.Errorf("Host = %v; want the URL's host", h)
+	}
+}
+
+func TestVerifyCatchesAStaleVariant(t *testing.T) {
+	e, pe, c := start(t)
+	e.staleBR.Store(true)
+	var v verify.Verifier
+	rep, err := v.Verify(t.Context(), []verify.Check{c, {URL: "http://www.example.test/gone", SHA256: c.SHA256}}, []prewarm.Edge{pe})
+	var ve *verify.Error
+	if !errors.As(err, &ve) || rep.Passed {
+		t.Fatalf("error = %v; want a verify.Error", err)
+	}
+	if len(ve.Failures) != 2 {
+		t.Fatalf("failures = %+v; want the stale br variant and the 404", ve.Failures)
+	}
+	stale := ve.Failures[0]
+	if stale.Pop != "pop9" || stale.Encoding != "br" || stale.Got != sum(e.stale) || stale.Want != c.SHA256 ||
+		stale.Headers["Cache-Status"] != "pop9; hit" || stale.Status != 200 {
+		t.Errorf("stale failure = %+v; want pop9's br variant, decoded to the old page, with its headers", stale)
+	}
+	if gone := ve.Failures[1]; gone.Status != 404 || !strings.Contains(gone.Reason, "404") {
+		t.Errorf("404 failure = %+v", gone)
+	}
+	if !strings.Contains(err.Error(), "pop9") || !strings.Contains(err.Error(), "/about/") {
+		t.Errorf("error %q does not name the PoP and the URL", err)
+	}
+}
+
+func TestVerifyRejectsBadInput(t *testing.T) {
+	_, pe, c := start(t)
+	var v verify.Verifier
+	if _, err := v.Verify(t.Context(), []verify.Check{c}, nil); err == nil {
+		t.Error("no edges: no error")
+	}
+	c.SHA256 = ""
+	if _, err := v.Verify(t.Context(), []verify.Check{c}, []prewarm.Edge{pe}); err == nil {
+		t.Error("missing hash: no error")
+	}
+}
+
+func TestSample(t *testing.T) {
+	items := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	for _, tc := range []struct {
+		n    int
+		want []int
+	}{{0, nil}, {-1, items}, {20, items}, {2, []int{0, 5}}, {3, []int{0, 3, 6}}} {
+		if got := verify.Sample(items, tc.n); !slices.Equal(got, tc.want) {
+			t.Errorf("Sample(%d) = %v; want %v", tc.n, got, tc.want)
+		}
+	}
+}
