@@ -100,6 +100,9 @@ func EvaluatePreconditions(req http.Header, status int, h http.Header, responseT
 	if status < 200 || status > 299 {
 		return 0
 	}
+	if len(req["If-Match"])+len(req["If-Unmodified-Since"])+len(req["If-None-Match"])+len(req["If-Modified-Since"]) == 0 {
+		return 0 // the common case: an unconditional request
+	}
 	etag, hasETag := parseETag(h.Get("ETag"))
 	if im := req["If-Match"]; len(im) > 0 {
 		tags, any := etagList(im)
