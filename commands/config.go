@@ -36,6 +36,10 @@ type Config struct {
 	Origin      OriginConfig      `yaml:"origin"`
 	CDNs        []CDNConfig       `yaml:"cdns"`
 	Inspect     InspectConfig     `yaml:"inspect"`
+	Deploy      DeployConfig      `yaml:"deploy"`
+	// Environments are named variants of the sections above
+	// (`cdnctl deploy --env staging`).
+	Environments map[string]EnvironmentConfig `yaml:"environments"`
 }
 
 // DefaultConfig returns the configuration used when no file sets a key.
@@ -46,6 +50,7 @@ func DefaultConfig() *Config {
 		DNS:         defaultDNSConfig(),
 		Origin:      defaultOriginConfig(),
 		Inspect:     defaultInspectConfig(),
+		Deploy:      defaultDeployConfig(),
 	}
 }
 

@@ -11,6 +11,10 @@ const (
 	ExitOK      = 0 // success
 	ExitFailure = 1 // the command failed
 	ExitUsage   = 2 // bad flags, arguments or configuration
+	// Deploy failures, by what they left behind (docs/deploy.md).
+	ExitDeployUnchanged = 3 // failed before the origin or a CDN was changed: nothing was modified
+	ExitDeployPartial   = 4 // some files uploaded, no entry point switched: the live site is the previous deploy
+	ExitDeploySwitched  = 5 // the new site is live; a later step (delete, purge, wait, verify) failed
 	// ExitInterrupted is returned when the command was cancelled by
 	// SIGINT/SIGTERM (128 + SIGINT, as shells report it).
 	ExitInterrupted = 130

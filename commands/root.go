@@ -145,6 +145,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdPurge(f),
 		newCmdServe(f),
 		newCmdProbe(f),
+		newCmdDeploy(f),
 		newCmdInspect(f),
 	)
 	root.InitDefaultCompletionCmd()

@@ -398,6 +398,15 @@ func (d *Deployer) prewarm(ctx context.Context, p *Plan, s *Step, rep *Report) e
 		}()
 	}
 	wg.Wait()
+	s.Files, s.Bytes = 0, 0
+	for _, tg := range s.Prewarm.Targets {
+		if tg.Report != nil {
+			s.Files += tg.Report.Requests
+			for _, pr := range tg.Report.Pops {
+				s.Bytes += pr.Bytes
+			}
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -460,6 +469,12 @@ func (d *Deployer) verify(ctx context.Context, p *Plan, s *Step) error {
 		}()
 	}
 	wg.Wait()
+	s.Files = 0
+	for _, tg := range s.Verify.Targets {
+		if tg.Report != nil {
+			s.Files += tg.Report.Requests
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

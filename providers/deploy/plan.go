@@ -234,6 +234,10 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 		st := p.step(name)
 		if st.Files > 0 {
 			st.Status = StatusPlanned
+			st.Reason = reasonCounts(st.Changes)
+			if st.Unchanged > 0 {
+				st.Reason += fmt.Sprintf("; %d unchanged", st.Unchanged)
+			}
 			continue
 		}
 		st.Reason = "nothing to " + strings.TrimPrefix(strings.ReplaceAll(name, "-", " "), "upload ")
@@ -308,6 +312,29 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 	}
 	p.Changes = push.Pending() || push.Record || push.HistoryChanged || len(p.purgeKeys) > 0
 	return nil
+}
+
+// reasonCounts summarises changes by op and reason: "3 upload new, 1
+// update cache-control-changed".
+func reasonCounts(changes []providers.Change) string {
+	type k struct {
+		op     providers.Op
+		reason providers.Reason
+	}
+	n := map[k]int{}
+	var order []k
+	for _, c := range changes {
+		key := k{c.Op, c.Reason}
+		if n[key] == 0 {
+			order = append(order, key)
+		}
+		n[key]++
+	}
+	parts := make([]string, len(order))
+	for i, key := range order {
+		parts[i] = fmt.Sprintf("%d %s %s", n[key], key.op, key.reason)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // groupStep maps a push group to its step.
@@ -519,13 +546,16 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 	}
 
 	pw := p.step(StepPrewarm)
-	pw.Prewarm = &Warm{What: orDefault(cfg.Prewarm.What, WarmChanged)}
+	pw.Prewarm = &Warm{What: orDefault(cfg.Prewarm.What, WarmChanged), Paths: []string{}, Targets: []WarmTarget{}}
 	for _, k := range warmKeys {
 		paths, _ := providers.KeyPaths(k, "")
 		pw.Prewarm.Paths = append(pw.Prewarm.Paths, paths...)
 	}
 	vs := p.step(StepVerify)
-	vs.Verify = &Check{Paths: checks}
+	if checks == nil {
+		checks = []CheckPath{}
+	}
+	vs.Verify = &Check{Paths: checks, Targets: []CheckTarget{}}
 	for i, cp := range p.cdns {
 		c := cp.cdn
 		if c.BaseURL == nil || edges[i] == nil {
