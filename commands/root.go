@@ -146,6 +146,8 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdServe(f),
 		newCmdProbe(f),
 		newCmdDeploy(f),
+		newCmdPrewarm(f),
+		newCmdVerify(f),
 		newCmdInspect(f),
 	)
 	root.InitDefaultCompletionCmd()

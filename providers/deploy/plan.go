@@ -253,10 +253,6 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 	}
 
 	// What changed, by logical key.
-	byKey := map[string]*providers.LocalFile{}
-	for _, f := range files {
-		byKey[f.Key] = f
-	}
 	changed := map[string]bool{} // logical keys uploaded or updated
 	for _, c := range push.Changes {
 		if (c.Op == providers.OpUpload || c.Op == providers.OpUpdate) && c.File != nil {
@@ -307,7 +303,7 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 	}
 
 	// Purge, prewarm and verify, per CDN.
-	if err := d.planCDNs(p, byKey, changed, manifest, edges); err != nil {
+	if err := d.planCDNs(p, files, changed, manifest, edges); err != nil {
 		return err
 	}
 	p.Changes = push.Pending() || push.Record || push.HistoryChanged || len(p.purgeKeys) > 0
@@ -382,39 +378,17 @@ func BodyName(sha256 string) string {
 }
 
 // planCDNs plans the purge, prewarm and verify steps.
-func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, changed map[string]bool, manifest *hashing.Manifest, edges [][]prewarm.Edge) error {
+func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[string]bool, manifest *hashing.Manifest, edges [][]prewarm.Edge) error {
 	cfg := d.cfg
-	// Logical files: primaries and their siblings' hashes.
-	files := map[string]*logicalFile{}
-	for _, f := range byKey {
-		lk := providers.LogicalKey(f)
-		l := files[lk]
-		if l == nil {
-			l = &logicalFile{}
-			files[lk] = l
-		}
-		if f.Key == lk {
-			l.primary = f
-			if ce := f.Meta.ContentEncoding; ce != "" {
-				if l.encoded == nil {
-					l.encoded = map[string]string{}
-				}
-				l.encoded[ce] = f.SHA256
-			}
-		} else {
-			if l.encoded == nil {
-				l.encoded = map[string]string{}
-			}
-			l.encoded[f.Meta.ContentEncoding] = f.SHA256
-		}
-	}
+	site := verify.NewSite(files, manifest)
+	entries, assets := site.Keys()
 
 	// Purge.
 	ps := p.step(StepPurge)
 	tagsOf := map[string][]string{}
-	for k, l := range files {
-		if l.primary != nil {
-			tagsOf[k] = l.primary.Meta.Tags
+	for _, f := range files {
+		if f.Key == providers.LogicalKey(f) {
+			tagsOf[f.Key] = f.Meta.Tags
 		}
 	}
 	for _, c := range cfg.CDNs {
@@ -467,10 +441,10 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 	if p.Changes || len(changed) > 0 || len(p.purgeKeys) > 0 {
 		switch cfg.Prewarm.What {
 		case WarmAll:
-			warmKeys = sortedKeysOf(files)
+			warmKeys = append(slices.Clone(entries), assets...)
 		case WarmEntryPoints:
 			for _, k := range p.purgeKeys {
-				if files[k] != nil {
+				if site.Has(k) {
 					warmKeys = append(warmKeys, k)
 				}
 			}
@@ -480,7 +454,7 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 				set[k] = true
 			}
 			for _, k := range p.purgeKeys {
-				if files[k] != nil {
+				if site.Has(k) {
 					set[k] = true
 				}
 			}
@@ -491,7 +465,7 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 	}
 	// Entry points first: they are what visitors request first.
 	slices.SortStableFunc(warmKeys, func(a, b string) int {
-		af, bf := files[a].fingerprinted(), files[b].fingerprinted()
+		af, bf := site.Fingerprinted(a), site.Fingerprinted(b)
 		switch {
 		case af == bf:
 			return 0
@@ -503,46 +477,27 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 
 	var checkKeys []string
 	for _, k := range p.purgeKeys {
-		if files[k] != nil {
+		if site.Has(k) {
 			checkKeys = append(checkKeys, k)
 		}
 	}
-	var newAssets, allAssets []string
-	for _, k := range sortedKeysOf(files) {
-		if !files[k].fingerprinted() {
-			continue
-		}
-		allAssets = append(allAssets, k)
+	var newAssets []string
+	for _, k := range assets {
 		if changed[k] {
 			newAssets = append(newAssets, k)
 		}
 	}
 	if len(newAssets) == 0 {
-		newAssets = allAssets
+		newAssets = assets
 	}
+	entryChecks := len(checkKeys)
 	if len(checkKeys) > 0 || len(changed) > 0 {
 		checkKeys = append(checkKeys, verify.Sample(newAssets, cfg.Verify.Sample)...)
 	}
-	var identity map[string]hashing.Entry
-	if manifest != nil {
-		identity = manifest.ByPath()
-	}
-	var checks []CheckPath
-	for _, k := range checkKeys {
-		l := files[k]
-		want := ""
-		if l.primary != nil && l.primary.Meta.ContentEncoding == "" {
-			want = l.primary.SHA256
-		} else if e, ok := identity[k]; ok && e.Path == k {
-			want = e.SHA256
-		}
-		if want == "" {
-			continue // stored only encoded, and no manifest says what it decodes to
-		}
-		paths, _ := providers.KeyPaths(k, "")
-		for _, pth := range paths {
-			checks = append(checks, CheckPath{Path: pth, Key: k, SHA256: want})
-		}
+	expect := site.Expect(checkKeys)
+	checks := make([]CheckPath, len(expect))
+	for i, e := range expect {
+		checks[i] = CheckPath{Path: e.Path, Key: e.Key, SHA256: e.SHA256}
 	}
 
 	pw := p.step(StepPrewarm)
@@ -552,9 +507,6 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 		pw.Prewarm.Paths = append(pw.Prewarm.Paths, paths...)
 	}
 	vs := p.step(StepVerify)
-	if checks == nil {
-		checks = []CheckPath{}
-	}
 	vs.Verify = &Check{Paths: checks, Targets: []CheckTarget{}}
 	for i, cp := range p.cdns {
 		c := cp.cdn
@@ -568,12 +520,12 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 		}
 		cp.warmURLs = urls
 		pw.Prewarm.Targets = append(pw.Prewarm.Targets, WarmTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i]})
-		for _, ck := range checks {
-			u, err := d.cdnURL(c, ck.Key, ck.Path)
+		for _, e := range expect {
+			u, err := d.cdnURL(c, e.Key, e.Path)
 			if err != nil {
 				return err
 			}
-			cp.checks = append(cp.checks, verify.Check{URL: u, Key: ck.Key, SHA256: ck.SHA256, Encoded: files[ck.Key].encoded})
+			cp.checks = append(cp.checks, verify.Check{URL: u, Key: e.Key, SHA256: e.SHA256, Encoded: e.Encoded})
 		}
 		vs.Verify.Targets = append(vs.Verify.Targets, CheckTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i]})
 		pw.Files += len(urls) * len(edges[i])
@@ -602,39 +554,9 @@ func (d *Deployer) planCDNs(p *Plan, byKey map[string]*providers.LocalFile, chan
 	default:
 		vs.Status = StatusPlanned
 		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's",
-			len(checks), len(checkKeys)-countChangedEntries(checkKeys, files))
+			len(checks), len(checkKeys)-entryChecks)
 	}
 	return nil
-}
-
-// logicalFile is a file as clients request it: the primary object and the
-// hashes of its precompressed siblings by content coding.
-type logicalFile struct {
-	primary *providers.LocalFile
-	encoded map[string]string
-}
-
-func (l *logicalFile) fingerprinted() bool {
-	return l != nil && l.primary != nil && l.primary.Fingerprinted
-}
-
-func sortedKeysOf(m map[string]*logicalFile) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func countChangedEntries(keys []string, files map[string]*logicalFile) int {
-	n := 0
-	for _, k := range keys {
-		if !files[k].fingerprinted() {
-			n++
-		}
-	}
-	return n
 }
 
 func countPops(ts []WarmTarget) int {

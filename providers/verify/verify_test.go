@@ -15,6 +15,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/prewarm"
 	"github.com/cdnctl/cdnctl/providers/verify"
 )
@@ -147,5 +148,29 @@ func TestSample(t *testing.T) {
 		if got := verify.Sample(items, tc.n); !slices.Equal(got, tc.want) {
 			t.Errorf("Sample(%d) = %v; want %v", tc.n, got, tc.want)
 		}
+	}
+}
+
+func TestSite(t *testing.T) {
+	page, pageBR := []byte("<h1>hi</h1>"), br([]byte("<h1>hi</h1>"))
+	files := []*providers.LocalFile{
+		{Key: "blog/index.html", SHA256: sum(page), Meta: providers.Metadata{ContentType: "text/html"}},
+		{Key: "blog/index.html.br", SHA256: sum(pageBR), Meta: providers.Metadata{ContentEncoding: "br"}},
+		{Key: "app.1234abcd.js", SHA256: sum([]byte("js")), Fingerprinted: true},
+		// Stored only gzip-encoded, and no manifest: nothing to compare.
+		{Key: "data.json", SHA256: sum(gz([]byte("{}"))), Meta: providers.Metadata{ContentEncoding: "gzip"}},
+	}
+	s := verify.NewSite(files, nil)
+	entries, assets := s.Keys()
+	if !slices.Equal(entries, []string{"blog/index.html", "data.json"}) || !slices.Equal(assets, []string{"app.1234abcd.js"}) {
+		t.Errorf("Keys() = %q, %q", entries, assets)
+	}
+	exp := s.Expect([]string{"blog/index.html", "data.json", "missing"})
+	if len(exp) != 2 || exp[0].Path != "/blog/index.html" || exp[1].Path != "/blog/" || exp[0].SHA256 != sum(page) || exp[0].Encoded["br"] != sum(pageBR) {
+		t.Errorf("Expect = %+v; want both URLs of the page with its br sibling's hash", exp)
+	}
+	base, _ := prewarm.ParseBase("https://www.example.com/docs/")
+	if c := verify.Checks(base, exp); c[1].URL != "https://www.example.com/docs/blog/" {
+		t.Errorf("Checks()[1].URL = %q", c[1].URL)
 	}
 }
