@@ -148,6 +148,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdDeploy(f),
 		newCmdPrewarm(f),
 		newCmdVerify(f),
+		newCmdDemo(f),
 		newCmdInspect(f),
 	)
 	root.InitDefaultCompletionCmd()

@@ -175,82 +175,17 @@ flushed.`,
 // runServe builds the topology, prints where it listens and serves until
 // ctx ends (or StopAfter).
 func runServe(ctx context.Context, opts *ServeOptions) error {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	sc := opts.Config
-	tc, err := sc.topology(opts.FreePorts)
-	if err != nil {
-		return err
-	}
-	if opts.DNS.Enabled {
-		if err := opts.DNS.validate(); err != nil {
-			return err
-		}
-	}
-	tc.Logger = log
-	if sc.AccessLog {
-		tc.AccessLog = log
-	}
-	var originDesc string
-	switch {
-	case sc.Upstream != "":
-		originDesc = "upstream"
-	default:
-		dir := sc.Origin
-		originDesc = dir
-		if dir == "" {
-			tmp, err := os.MkdirTemp("", "cdnctl-sample-")
-			if err != nil {
-				return fmt.Errorf("serve: sample site: %w", err)
-			}
-			defer os.RemoveAll(tmp)
-			if err := os.CopyFS(tmp, sample.Site()); err != nil {
-				return fmt.Errorf("serve: sample site: %w", err)
-			}
-			dir, originDesc = tmp, "built-in sample site"
-		} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return usageErrorf("--origin %s: not a folder", dir)
-		}
-		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log})
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		defer h.Close()
-		tc.Origin.Handler = h
-		if sc.Origin != "" {
-			tc.Origin.Dir = dir
-		}
-	}
-	top, err := localedge.NewTopology(tc)
-	if err != nil {
-		return usageErrorf("serve: %v", err)
-	}
-	limitMemory(opts, tc, log)
 	if opts.StopAfter > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.StopAfter)
 		defer cancel()
 	}
-	if err := top.Start(ctx); err != nil {
-		return fmt.Errorf("serve: %w", err)
+	lc, err := startLocalCDN(ctx, opts)
+	if err != nil {
+		return err
 	}
-	if opts.DNS.Enabled {
-		listen := ""
-		if opts.FreePorts {
-			host, _, _ := net.SplitHostPort(opts.DNS.Listen)
-			listen = net.JoinHostPort(host, "0")
-		}
-		if _, err := opts.DNS.startGeoDNS(top, listen, log); err != nil {
-			// Release what Start bound: Run with a done context starts
-			// and stops at once.
-			stopped, cancel := context.WithCancel(ctx)
-			cancel()
-			top.Run(stopped)
-			return err
-		}
-	}
+	defer lc.close()
+	top, originDesc, log, tc := lc.top, lc.originDesc, lc.log, lc.tc
 	if err := printServeInfo(opts.IO.Out, opts.JSON, top, originDesc); err != nil {
 		return err
 	}
@@ -328,4 +263,106 @@ func printServeInfo(w io.Writer, asJSON bool, top *localedge.Topology, originDes
 		_, err = fmt.Fprintf(w, "  cdnctl resolve www.example.test --server %s --from 127.2.0.1\n", info.DNS.Addr)
 	}
 	return err
+}
+
+// localCDN is a started local topology (with its origin and GeoDNS), not
+// yet serving: what `cdnctl serve` runs and `cdnctl demo` deploys to.
+type localCDN struct {
+	top        *localedge.Topology
+	tc         localedge.TopologyConfig
+	originDesc string
+	log        *slog.Logger
+	cleanup    []func()
+}
+
+// close releases what startLocalCDN opened besides the topology (which
+// Run shuts down).
+func (l *localCDN) close() {
+	for i := len(l.cleanup) - 1; i >= 0; i-- {
+		l.cleanup[i]()
+	}
+}
+
+// startLocalCDN builds the topology of opts (origin folder, sample site or
+// upstream), binds every listener and starts the GeoDNS when enabled. On
+// an error nothing is left listening.
+func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &localCDN{log: log}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	sc := opts.Config
+	tc, err := sc.topology(opts.FreePorts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DNS.Enabled {
+		if err := opts.DNS.validate(); err != nil {
+			return nil, err
+		}
+	}
+	tc.Logger = log
+	if sc.AccessLog {
+		tc.AccessLog = log
+	}
+	switch {
+	case sc.Upstream != "":
+		l.originDesc = "upstream"
+	default:
+		dir := sc.Origin
+		l.originDesc = dir
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "cdnctl-sample-")
+			if err != nil {
+				return nil, fmt.Errorf("serve: sample site: %w", err)
+			}
+			l.cleanup = append(l.cleanup, func() { os.RemoveAll(tmp) })
+			if err := os.CopyFS(tmp, sample.Site()); err != nil {
+				return nil, fmt.Errorf("serve: sample site: %w", err)
+			}
+			dir, l.originDesc = tmp, "built-in sample site"
+		} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, usageErrorf("--origin %s: not a folder", dir)
+		}
+		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		l.cleanup = append(l.cleanup, func() { h.Close() })
+		tc.Origin.Handler = h
+		if sc.Origin != "" {
+			tc.Origin.Dir = dir
+		}
+	}
+	top, err := localedge.NewTopology(tc)
+	if err != nil {
+		return nil, usageErrorf("serve: %v", err)
+	}
+	limitMemory(opts, tc, log)
+	if err := top.Start(ctx); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if opts.DNS.Enabled {
+		listen := ""
+		if opts.FreePorts {
+			host, _, _ := net.SplitHostPort(opts.DNS.Listen)
+			listen = net.JoinHostPort(host, "0")
+		}
+		if _, err := opts.DNS.startGeoDNS(top, listen, log); err != nil {
+			// Release what Start bound: Run with a done context starts
+			// and stops at once.
+			stopped, cancel := context.WithCancel(ctx)
+			cancel()
+			top.Run(stopped)
+			return nil, err
+		}
+	}
+	l.top, l.tc = top, tc
+	return l, nil
 }

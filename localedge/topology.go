@@ -561,7 +561,12 @@ func (t *Topology) Run(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops every server gracefully and closes the caches.
+// shutdown stops every server gracefully and closes the caches, tier by
+// tier — edges, then the shield, then the origin and the admin API — and
+// closes each tier's upstream connections once it has stopped, so that a
+// connection a proxy dialled but never used does not hold up the next
+// tier's shutdown (a server waits 5 s for a connection that sent no
+// request).
 func (t *Topology) shutdown() error {
 	for _, p := range t.PoPs() {
 		if p.Proxy != nil {
@@ -571,21 +576,40 @@ func (t *Topology) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, srv := range t.servers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
-				srv.Close()
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("shutdown: %w", err))
-				mu.Unlock()
+	stop := func(servers []*http.Server, pops []*PoP) {
+		var wg sync.WaitGroup
+		for _, srv := range servers {
+			if srv == nil {
+				continue
 			}
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := srv.Shutdown(ctx); err != nil {
+					srv.Close()
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("shutdown: %w", err))
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for _, p := range pops {
+			if p.Proxy != nil {
+				p.Proxy.Close()
+			}
+		}
 	}
-	wg.Wait()
+	var edgeServers []*http.Server
+	for _, p := range t.edges {
+		edgeServers = append(edgeServers, p.srv)
+	}
+	stop(edgeServers, t.edges)
+	if t.shield != nil {
+		stop([]*http.Server{t.shield.srv}, []*PoP{t.shield})
+	}
+	stop([]*http.Server{t.originSrv, t.adminSrv}, nil)
 	t.closeCaches(&errs)
 	return errors.Join(errs...)
 }

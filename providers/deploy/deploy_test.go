@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"github.com/cdnctl/cdnctl/providers/deploy"
 	"github.com/cdnctl/cdnctl/providers/local"
 	"github.com/cdnctl/cdnctl/providers/prewarm"
+	"github.com/cdnctl/cdnctl/providers/s3"
+	"github.com/cdnctl/cdnctl/providers/s3/s3test"
 	"github.com/cdnctl/cdnctl/providers/verify"
 	"github.com/cdnctl/cdnctl/sample"
 )
@@ -33,6 +36,9 @@ var edgeHTML = hashing.Rule{Match: []string{"*.html"}, Headers: map[string]strin
 type site struct {
 	src, out, originDir string
 	edge                *edgetest.Env
+	// store opens the origin (a folder store at originDir when nil).
+	store  func(t *testing.T) providers.Store
+	target string
 }
 
 // newSite copies the sample site into a source folder and starts the
@@ -66,11 +72,18 @@ func newSite(t *testing.T, mod func(*localedge.TopologyConfig)) *site {
 // and verified through the local topology.
 func (s *site) config(t *testing.T) deploy.Config {
 	t.Helper()
-	store, err := local.NewStore(s.originDir)
-	if err != nil {
-		t.Fatal(err)
+	var store providers.Store
+	target := "file://" + s.originDir
+	if s.store != nil {
+		store, target = s.store(t), s.target
+	} else {
+		ls, err := local.NewStore(s.originDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ls.Close() })
+		store = ls
 	}
-	t.Cleanup(func() { store.Close() })
 	purger, err := local.NewPurger(local.PurgerConfig{AdminURL: s.edge.AdminURL, Token: providers.Secret(s.edge.Token)})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +94,7 @@ func (s *site) config(t *testing.T) deploy.Config {
 	return deploy.Config{
 		Source: s.src, Dir: s.out,
 		Fingerprint: hashing.DirOptions{Options: hashing.Options{Rules: []hashing.Rule{edgeHTML}}},
-		Store:       store, Target: "file://" + s.originDir,
+		Store:       store, Target: target,
 		Plan: opts,
 		CDNs: []deploy.CDN{{
 			Name: "local", Provider: "local", Purger: purger, BaseURL: base,
@@ -315,8 +328,44 @@ func TestRollback(t *testing.T) {
 // step starts, then runs it again: the rerun completes, and every PoP
 // serves the new site.
 func TestInterruptedAtEachStep(t *testing.T) {
-	for _, step := range []string{deploy.StepFingerprint, deploy.StepUploadAssets, deploy.StepUploadFiles,
-		deploy.StepUploadEntryPoints, deploy.StepDelete, deploy.StepPurge, deploy.StepPrewarm, deploy.StepVerify} {
+	testInterrupted(t, []string{deploy.StepFingerprint, deploy.StepUploadAssets, deploy.StepUploadFiles,
+		deploy.StepUploadEntryPoints, deploy.StepDelete, deploy.StepPurge, deploy.StepPrewarm, deploy.StepVerify}, newSite)
+}
+
+// TestInterruptedS3 interrupts deploys to an S3 origin (versitygw), which
+// saves its object index only at the end or when a push stops early, at
+// each step that writes to it; the edges read the bucket through a
+// signed-fetch origin.
+func TestInterruptedS3(t *testing.T) {
+	ctx := context.Background()
+	srv, err := s3test.Start(ctx, s3test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	newS3Site := func(t *testing.T, _ func(*localedge.TopologyConfig)) *site {
+		bucket, err := srv.CreateBucket(ctx, "interrupt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := httptest.NewServer(srv.Origin(bucket, "www"))
+		t.Cleanup(up.Close)
+		s := newSite(t, func(c *localedge.TopologyConfig) { c.Origin.Handler, c.Origin.URL = nil, up.URL })
+		s.target = "s3://" + bucket + "/www"
+		s.store = func(t *testing.T) providers.Store {
+			st, err := s3.New(ctx, s3.Config{Bucket: bucket, Prefix: "www", Endpoint: srv.Endpoint, Region: s3test.Region, Credentials: srv.Credentials()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		return s
+	}
+	testInterrupted(t, []string{deploy.StepUploadAssets, deploy.StepUploadEntryPoints, deploy.StepDelete, deploy.StepPurge}, newS3Site)
+}
+
+func testInterrupted(t *testing.T, steps []string, newSite func(*testing.T, func(*localedge.TopologyConfig)) *site) {
+	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {
 			s := newSite(t, nil)
 			cfg := s.config(t)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
@@ -153,34 +154,76 @@ func ClientAddr(listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// Transport returns an HTTP transport that sends every request to e.Addr
+// Client returns an http.Client that sends every request to e.Addr
 // whatever the URL's host, keeping that host as the Host header and TLS
-// server name (SNI). It does not decompress bodies (they are measured and
-// hashed as sent) and keeps up to conns connections open.
-func (e Edge) Transport(conns int, timeout time.Duration, insecure bool) *http.Transport {
+// server name (SNI), with up to conns connections; it does not decompress
+// bodies (they are measured and hashed as sent) nor follow redirects (a
+// cached redirect is an answer like any other). close closes every
+// connection the client opened, including those a dial still in progress
+// opens later: none is left idle at the PoP (a server shutting down waits
+// for a connection that never sent a request).
+func (e Edge) Client(conns int, timeout time.Duration, insecure bool) (client *http.Client, close func()) {
 	addr := e.Addr
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
+	var (
+		mu     sync.Mutex // guards open and closed
+		open   = map[net.Conn]bool{}
+		closed bool
+	)
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			c.Close()
+			return nil, net.ErrClosed
+		}
+		open[c] = true
+		return &trackedConn{Conn: c, forget: func() { mu.Lock(); delete(open, c); mu.Unlock() }}, nil
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dial,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure},
 		ForceAttemptHTTP2:     true,
 		DisableCompression:    true,
 		MaxIdleConns:          conns,
 		MaxIdleConnsPerHost:   conns,
+		MaxConnsPerHost:       conns,
 		IdleConnTimeout:       30 * time.Second,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 	}
-}
-
-// Client returns an http.Client over Transport that does not follow
-// redirects (a cached redirect is an answer like any other).
-func (e Edge) Client(conns int, timeout time.Duration, insecure bool) *http.Client {
-	return &http.Client{
-		Transport:     e.Transport(conns, timeout, insecure),
+	client = &http.Client{
+		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	return client, func() {
+		tr.CloseIdleConnections()
+		mu.Lock()
+		closed = true
+		conns := make([]net.Conn, 0, len(open))
+		for c := range open {
+			conns = append(conns, c)
+		}
+		mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// trackedConn forgets itself when closed.
+type trackedConn struct {
+	net.Conn
+	once   sync.Once
+	forget func()
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(c.forget)
+	return c.Conn.Close()
 }

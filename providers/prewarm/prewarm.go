@@ -192,8 +192,8 @@ func (w *Warmer) Warm(ctx context.Context, urls []string, edges []Edge) (*Report
 func (w *Warmer) warmEdge(ctx context.Context, method string, urls []string, e Edge) PopReport {
 	pr := PopReport{Name: e.Name, Addr: e.Addr, Region: e.Region}
 	n := w.concurrency()
-	client := e.Client(n, w.timeout(), w.Insecure)
-	defer client.CloseIdleConnections()
+	client, closeConns := e.Client(n, w.timeout(), w.Insecure)
+	defer closeConns()
 	var bucket *providers.TokenBucket
 	if w.Rate > 0 {
 		bucket = providers.NewTokenBucket(w.Rate, n, nil)

@@ -188,8 +188,8 @@ func (v *Verifier) verifyEdge(ctx context.Context, checks []Check, e prewarm.Edg
 	if len(encs) == 0 {
 		encs = prewarm.DefaultEncodings
 	}
-	client := e.Client(n, timeout, v.Insecure)
-	defer client.CloseIdleConnections()
+	client, closeConns := e.Client(n, timeout, v.Insecure)
+	defer closeConns()
 	var (
 		mu    sync.Mutex // guards st and fails
 		fails []Failure
