@@ -13,7 +13,9 @@
 #
 # and prints the medians and two ratios: first run / peer (target <= 0.7) and
 # first run / re-run (target >= 5). Uses hyperfine when installed
-# (apt-get install -y hyperfine), plain timing otherwise.
+# (apt-get install -y hyperfine), plain timing otherwise. Before each timed
+# run the previous outputs are removed and `sync` is run, so no run pays
+# for the writeback (or discard) of the one before.
 #
 # Not run by CI. Usage:
 #   bench/fingerprint/run.sh                      # 10,000 files, 1 GiB, 5 runs each
@@ -46,21 +48,21 @@ echo "==> warming the page cache"
 find "$SRC" -type f -print0 | xargs -0 cat >/dev/null
 
 FIRST="$BIN fingerprint $SRC --out $OUT --compress=none"
-ONE=$(find "$SRC/img" -type f | sort | head -1)
+ONE=$(find "$SRC/img" -type f | sort | awk "NR == 1")
 PEER="cp -r $SRC $CP && find $CP -type f | xargs -P$NPROC sha256sum >/dev/null"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 if [ -z "${NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
-  hyperfine --warmup 1 --runs "$RUNS" --prepare "rm -rf $OUT $CP" \
+  hyperfine --warmup 1 --runs "$RUNS" --prepare "rm -rf $OUT $CP && sync" \
     --export-csv "$WORK/first.csv" -n "cdnctl fingerprint (first run)" "$FIRST" -n "cp -r + sha256sum" "$PEER"
   rm -rf "$CP"
   $FIRST >/dev/null # the output the re-runs start from
-  hyperfine --warmup 1 --runs "$RUNS" --export-csv "$WORK/rerun.csv" -n "cdnctl fingerprint (re-run)" "$FIRST"
+  hyperfine --warmup 1 --runs "$RUNS" --prepare sync --export-csv "$WORK/rerun.csv" -n "cdnctl fingerprint (re-run)" "$FIRST"
   first=$(awk -F, 'NR==2 {print $4}' "$WORK/first.csv")
   peer=$(awk -F, 'NR==3 {print $4}' "$WORK/first.csv")
   rerun=$(awk -F, 'NR==2 {print $4}' "$WORK/rerun.csv")
-  hyperfine --warmup 1 --runs "$RUNS" --prepare "printf x >>'$ONE'" --export-csv "$WORK/one.csv" \
+  hyperfine --warmup 1 --runs "$RUNS" --prepare "printf x >>'$ONE' && sync" --export-csv "$WORK/one.csv" \
     -n "cdnctl fingerprint (re-run, one image changed)" "$FIRST"
   one=$(awk -F, 'NR==2 {print $4}' "$WORK/one.csv")
 else
@@ -69,17 +71,19 @@ else
   elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f\n", b - a}'; }
   : >"$WORK/first.txt"; : >"$WORK/peer.txt"; : >"$WORK/rerun.txt"
   for _ in $(seq "$RUNS"); do
-    rm -rf "$OUT" "$CP"
+    rm -rf "$OUT" "$CP" && sync
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
     elapsed "$t0" "$t1" >>"$WORK/first.txt"
+    sync
     t0=$(now); bash -c "$PEER"; t1=$(now)
     elapsed "$t0" "$t1" >>"$WORK/peer.txt"
+    sync
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
     elapsed "$t0" "$t1" >>"$WORK/rerun.txt"
   done
   : >"$WORK/one.txt"
   for _ in $(seq "$RUNS"); do
-    printf x >>"$ONE"
+    printf x >>"$ONE" && sync
     t0=$(now); bash -c "$FIRST" >/dev/null; t1=$(now)
     elapsed "$t0" "$t1" >>"$WORK/one.txt"
   done
