@@ -1,13 +1,16 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/edgetest"
@@ -261,5 +264,37 @@ environments:
 	code, _, errOut := runPushCLI(t, "", nil, "--config", p, "deploy", "--env", "nope", "--plan")
 	if code != ExitUsage || !strings.Contains(errOut, "no such environment") {
 		t.Errorf("--env nope: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestDeployOnTerminal: a confirmation prompt, progress bars redrawn in
+// place on stderr, and ✓ lines as steps end.
+func TestDeployOnTerminal(t *testing.T) {
+	e := newDeployEnv(t, nil, "")
+	ios, in, out, errOut := TestStreams()
+	ios.SetTTY(true)
+	in.WriteString("y\n")
+	f := &Factory{IO: ios, LookupEnv: func(k string) (string, bool) { v, ok := e.env[k]; return v, ok }, Now: time.Now, Logger: slog.New(slog.DiscardHandler)}
+	if code := f.Run(context.Background(), []string{"--config", e.config, "deploy"}); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut.String(), "Deploy to file://") || !strings.Contains(errOut.String(), "[y/N]") {
+		t.Errorf("no confirmation prompt:\n%s", errOut)
+	}
+	if !strings.Contains(errOut.String(), "✓ upload-entry-points") || !strings.Contains(errOut.String(), "✓ verify") {
+		t.Errorf("no step lines:\n%s", errOut)
+	}
+	if !strings.Contains(out.String(), "Deployed ") {
+		t.Errorf("summary:\n%s", out)
+	}
+
+	// Declining changes nothing: exit 3.
+	e.editAbout(t, "About, version two")
+	ios, in, _, errOut = TestStreams()
+	ios.SetTTY(true)
+	in.WriteString("n\n")
+	f.IO = ios
+	if code := f.Run(context.Background(), []string{"--config", e.config, "deploy"}); code != ExitDeployUnchanged || !strings.Contains(errOut.String(), "cancelled; nothing was changed") {
+		t.Errorf("declined: exit %d\n%s", code, errOut)
 	}
 }

@@ -438,3 +438,47 @@ func appendTo(t *testing.T, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTwoCDNs deploys one origin behind two CDNs (two local topologies
+// reading the same folder): each is purged, warmed and verified.
+func TestTwoCDNs(t *testing.T) {
+	s := newSite(t, nil)
+	h, err := origin.New(s.originDir, origin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	other := edgetest.Start(t, func(c *localedge.TopologyConfig) { c.Origin.Handler = h; c.Shield = nil })
+	cfg := s.config(t)
+	purger, err := local.NewPurger(local.PurgerConfig{AdminURL: other.AdminURL, Token: providers.Secret(other.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := cfg.CDNs[0]
+	second.Name, second.Purger = "other", purger
+	second.Edges = func(ctx context.Context) ([]prewarm.Edge, error) {
+		return prewarm.LocalEdges(ctx, other.Info, edgetest.Host)
+	}
+	cfg.CDNs = append(cfg.CDNs, second)
+	mustRun(t, cfg)
+	s.editAbout(t, "About, version two")
+	_, rep := mustRun(t, cfg)
+	purges := rep.Step(deploy.StepPurge).Purges
+	if len(purges) != 2 || purges[0].CDN != "local" || purges[1].CDN != "other" {
+		t.Fatalf("purges = %+v; want one per CDN", purges)
+	}
+	for _, p := range purges {
+		if p.Record.Status != providers.PurgeCompleted || !slices.Equal(p.Keys, changedKeys) {
+			t.Errorf("purge at %s = %s %q", p.CDN, p.Record.Status, p.Keys)
+		}
+	}
+	vt := rep.Step(deploy.StepVerify).Verify.Targets
+	if len(vt) != 2 || vt[1].Report == nil || !vt[1].Report.Passed || len(vt[1].Report.Pops) != 3 {
+		t.Errorf("verify targets = %+v; want both CDNs' PoPs verified", vt)
+	}
+	for _, pop := range []string{"pop1", "pop2", "pop3"} {
+		if r := other.Get(t, pop, "/about/"); !strings.Contains(r.Body, "version two") {
+			t.Errorf("the other CDN's %s serves the old page", pop)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func (d *Deployer) planPurge(c CDN, keys []string, tagsOf map[string][]string) (
 		if len(untagged) > 0 {
 			pu.Why += fmt.Sprintf("; %d untagged files by URL", len(untagged))
 		}
-	case precise && len(untagged) == 0 && len(tags) > 0 && len(tags) < urls:
+	case by == PurgeAuto && precise && len(untagged) == 0 && len(tags) > 0 && len(tags) < urls:
 		req = providers.PurgeRequest{Tags: tags}
 		pu.By, pu.Tags = PurgeTags, tags
 		pu.Why = fmt.Sprintf("by tag: %d tags select exactly the %d changed files, fewer items than their %d URLs", len(tags), len(keys), urls)
