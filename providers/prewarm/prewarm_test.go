@@ -2,6 +2,8 @@ package prewarm_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -228,5 +230,44 @@ func TestURLs(t *testing.T) {
 	u, _ := url.Parse(want[0])
 	if u.Host != "www.example.com" {
 		t.Fatal(u)
+	}
+}
+
+// TestWarmTLS: through an edge address, over TLS, the URL's host is the
+// TLS server name (SNI) and the Host header.
+func TestWarmTLS(t *testing.T) {
+	var mu sync.Mutex
+	var sni, host []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sni, host = append(sni, r.TLS.ServerName), append(host, r.Host)
+		mu.Unlock()
+		w.Header().Set("X-Cache", "Hit from cloudfront")
+		w.Write([]byte("ok"))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	edge, err := prewarm.ParseEdge("iad="+strings.TrimPrefix(srv.URL, "https://"), "443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := prewarm.Warmer{Insecure: true}
+	rep, err := w.Warm(t.Context(), []string{"https://www.example.com/app.css", "https://www.example.com/"}, []prewarm.Edge{edge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 2 || rep.Hits != 2 || rep.Errors != 0 {
+		t.Errorf("report = %+v; want 2 hits (CloudFront X-Cache)", rep)
+	}
+	for i := range sni {
+		if sni[i] != "www.example.com" || host[i] != "www.example.com" {
+			t.Errorf("request %d: SNI %q, Host %q; want www.example.com", i, sni[i], host[i])
+		}
+	}
+	// Without Insecure, the test server's certificate is refused.
+	rep, _ = (&prewarm.Warmer{}).Warm(t.Context(), []string{"https://www.example.com/"}, []prewarm.Edge{edge})
+	if rep.Errors != 1 || !strings.Contains(rep.Pops[0].Failures[0].Error, "certificate") {
+		t.Errorf("untrusted certificate: %+v", rep.Pops[0])
 	}
 }
