@@ -80,7 +80,10 @@ func Build(ctx context.Context, src fs.FS, out Output, opts Options) (*Result, e
 type buildEnv struct {
 	label string     // how errors name the source root
 	prev  *cacheFile // the previous build's cache, for reuse
-	now   func() time.Time
+	// loadPrev, when set, loads prev; scan runs it while it walks the
+	// source.
+	loadPrev func() *cacheFile
+	now      func() time.Time
 }
 
 type fileKind uint8
@@ -267,7 +270,15 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		}
 		return b.o.exclude.Match(name)
 	}
+	var loaded chan *cacheFile
+	if b.env.loadPrev != nil {
+		loaded = make(chan *cacheFile, 1)
+		go func() { loaded <- b.env.loadPrev() }()
+	}
 	files, err := walkSource(ctx, b.src, b.env.label, skip)
+	if loaded != nil {
+		b.env.prev = <-loaded
+	}
 	if err != nil {
 		return err
 	}

@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -148,8 +150,22 @@ func (b *builder) depsMatch(n *node, c *cacheEntry, withLate bool) bool {
 // files the node waits for, or that keep their names, are read, so it is
 // safe while other nodes are processed.
 func depsSig(n *node, late bool) string {
-	h := sha256.New()
-	any := false
+	size := 0
+	for _, l := range n.links {
+		if l.late == late {
+			size += 2*len(l.target.logical) + 3
+			if !l.target.fixedName() {
+				size += len(l.target.out)
+			}
+			if l.integrity {
+				size += len(l.target.integrity)
+			}
+		}
+	}
+	if size == 0 {
+		return ""
+	}
+	buf := make([]byte, 0, size)
 	for _, l := range n.links {
 		if l.late != late {
 			continue
@@ -158,21 +174,18 @@ func depsSig(n *node, late bool) string {
 		if !l.target.fixedName() {
 			out = l.target.out
 		}
-		io.WriteString(h, l.target.logical)
-		h.Write([]byte{0})
-		io.WriteString(h, out)
+		buf = append(buf, l.target.logical...)
+		buf = append(buf, 0)
+		buf = append(buf, out...)
 		if l.integrity {
 			// The content matters too: its SRI value is written.
-			h.Write([]byte{0})
-			io.WriteString(h, l.target.integrity)
+			buf = append(buf, 0)
+			buf = append(buf, l.target.integrity...)
 		}
-		h.Write([]byte{'\n'})
-		any = true
+		buf = append(buf, '\n')
 	}
-	if !any {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
 }
 
 // reuse takes a node's output from the previous build when neither it
@@ -301,6 +314,39 @@ func writtenByFingerprint(dir, manifest string) bool {
 	})
 }
 
+// outputsUnchanged reports whether every cached output (and precompressed
+// copy) in the previous output folder still has the size and modification
+// time it was written with. The checks are spread over a few goroutines:
+// on a re-run, these stat calls are much of the work.
+func (b *builder) outputsUnchanged() bool {
+	var bad atomic.Bool
+	var wg sync.WaitGroup
+	workers := min(runtime.NumCPU()*2, 16)
+	per := (len(b.nodes) + workers - 1) / workers
+	for nodes := range slices.Chunk(b.nodes, max(per, 1)) {
+		wg.Go(func() {
+			for _, n := range nodes {
+				if bad.Load() {
+					return
+				}
+				c := n.cached
+				if !b.dir.unchanged(c.Out, c.OutSize, c.OutMTime) {
+					bad.Store(true)
+					return
+				}
+				for _, e := range c.Encodings {
+					if !b.dir.unchanged(e.Path, e.Size, e.MTime) {
+						bad.Store(true)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return !bad.Load()
+}
+
 // takeUnchanged checks whether the previous output folder already is this
 // build's output: every source file unchanged (and so every output, the
 // build being deterministic), every output still as written, and nothing
@@ -318,16 +364,16 @@ func (b *builder) takeUnchanged() bool {
 	}
 	for _, n := range b.nodes {
 		c := n.cached
-		if c == nil || !b.dir.unchanged(c.Out, c.OutSize, c.OutMTime) {
+		if c == nil {
 			return false
 		}
 		expected[c.Out] = true
 		for _, e := range c.Encodings {
-			if !b.dir.unchanged(e.Path, e.Size, e.MTime) {
-				return false
-			}
 			expected[e.Path] = true
 		}
+	}
+	if !b.outputsUnchanged() {
+		return false
 	}
 	for _, n := range b.nodes {
 		n.out, n.integrity = n.cached.Out, n.cached.Integrity

@@ -88,8 +88,12 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 	out := NewDirOutput(staging)
 	env := buildEnv{label: label}
 	if exists && !opts.NoCache {
-		if env.prev = loadCache(dir, opts.Options); env.prev != nil {
-			out.prev = dir
+		env.loadPrev = func() *cacheFile {
+			c := loadCache(dir, opts.Options)
+			if c != nil {
+				out.prev = dir
+			}
+			return c
 		}
 	}
 	b, res, err := buildWith(ctx, src, out, opts.Options, env)

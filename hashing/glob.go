@@ -24,7 +24,58 @@ import (
 type Glob struct {
 	pattern string
 	// alts are the brace expansions, each split into segments.
-	alts [][]string
+	alts [][]segment
+}
+
+// segment is one compiled path segment of a pattern. Most segments of real
+// patterns are a literal ("fonts"), a suffix ("*.html") or a prefix
+// ("sitemap*"): those are matched without path.Match, which matters when
+// every file of a 10,000-file site is matched against dozens of globs.
+type segment struct {
+	kind segmentKind
+	pat  string // the segment as written (kind segGlob), or its literal part
+}
+
+type segmentKind uint8
+
+const (
+	segAnyDirs segmentKind = iota // "**": any number of segments
+	segLiteral                    // no wildcard: equal
+	segSuffix                     // "*" + literal
+	segPrefix                     // literal + "*"
+	segGlob                       // anything else: path.Match
+)
+
+func compileSegment(s string) segment {
+	if s == "**" {
+		return segment{kind: segAnyDirs}
+	}
+	const meta = "*?[\\"
+	switch {
+	case !strings.ContainsAny(s, meta):
+		return segment{kind: segLiteral, pat: s}
+	case len(s) > 1 && s[0] == '*' && !strings.ContainsAny(s[1:], meta):
+		return segment{kind: segSuffix, pat: s[1:]}
+	case len(s) > 1 && s[len(s)-1] == '*' && !strings.ContainsAny(s[:len(s)-1], meta):
+		return segment{kind: segPrefix, pat: s[:len(s)-1]}
+	}
+	return segment{kind: segGlob, pat: s}
+}
+
+// match reports whether one segment of a path (no slash) matches.
+func (s segment) match(name string) bool {
+	switch s.kind {
+	case segLiteral:
+		return name == s.pat
+	case segSuffix:
+		return strings.HasSuffix(name, s.pat)
+	case segPrefix:
+		return strings.HasPrefix(name, s.pat)
+	case segGlob:
+		ok, _ := path.Match(s.pat, name)
+		return ok
+	}
+	return false
 }
 
 // CompileGlob checks pattern and returns its matcher. The error names the
@@ -56,18 +107,19 @@ func CompileGlob(pattern string) (*Glob, error) {
 		if !anchored {
 			segs = append([]string{"**"}, segs...)
 		}
+		compiled := make([]segment, 0, len(segs))
 		for _, s := range segs {
 			if s == "" {
 				return nil, fmt.Errorf("glob %q: empty path segment", pattern)
 			}
-			if s == "**" {
-				continue
+			if s != "**" {
+				if _, err := path.Match(s, ""); err != nil {
+					return nil, fmt.Errorf("glob %q: %w", pattern, err)
+				}
 			}
-			if _, err := path.Match(s, ""); err != nil {
-				return nil, fmt.Errorf("glob %q: %w", pattern, err)
-			}
+			compiled = append(compiled, compileSegment(s))
 		}
-		g.alts = append(g.alts, segs)
+		g.alts = append(g.alts, compiled)
 	}
 	return g, nil
 }
@@ -93,9 +145,9 @@ func (g *Glob) Match(name string) bool {
 
 func (g *Glob) matchSplit(name string, segs []string) bool {
 	for _, alt := range g.alts {
-		if len(alt) == 2 && alt[0] == "**" {
+		if len(alt) == 2 && alt[0].kind == segAnyDirs && alt[1].kind != segAnyDirs {
 			// The common "*.html" form: only the base name matters.
-			if ok, _ := path.Match(alt[1], segs[len(segs)-1]); ok {
+			if alt[1].match(segs[len(segs)-1]) {
 				return true
 			}
 			continue
@@ -112,18 +164,18 @@ func (g *Glob) matchSplit(name string, segs []string) bool {
 func (g *Glob) matchesAllBelow(dir string) bool {
 	segs := strings.Split(dir, "/")
 	for _, alt := range g.alts {
-		if len(alt) > 0 && alt[len(alt)-1] == "**" && matchSegments(alt[:len(alt)-1], segs) {
+		if len(alt) > 0 && alt[len(alt)-1].kind == segAnyDirs && matchSegments(alt[:len(alt)-1], segs) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchSegments(pat, name []string) bool {
+func matchSegments(pat []segment, name []string) bool {
 	for len(pat) > 0 {
-		if pat[0] == "**" {
+		if pat[0].kind == segAnyDirs {
 			rest := pat[1:]
-			for len(rest) > 0 && rest[0] == "**" {
+			for len(rest) > 0 && rest[0].kind == segAnyDirs {
 				rest = rest[1:]
 			}
 			if len(rest) == 0 {
@@ -139,7 +191,7 @@ func matchSegments(pat, name []string) bool {
 		if len(name) == 0 {
 			return false
 		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
+		if !pat[0].match(name[0]) {
 			return false
 		}
 		pat, name = pat[1:], name[1:]
@@ -205,14 +257,22 @@ func expandBraces(p string) ([]string, error) {
 	return nil, fmt.Errorf("unmatched '{'")
 }
 
-// globList is a compiled list of globs; it matches when any glob does.
-type globList []*Glob
+// Globs is a compiled list of globs; a path matches when any glob does.
+type Globs []*Glob
 
-func compileGlobs(what string, patterns []string) (globList, error) {
-	var l globList
+// CompileGlobs compiles every pattern; the error names the first bad one.
+func CompileGlobs(patterns []string) (Globs, error) {
+	return compileGlobs("", patterns)
+}
+
+func compileGlobs(what string, patterns []string) (Globs, error) {
+	l := make(Globs, 0, len(patterns))
 	for i, p := range patterns {
 		g, err := CompileGlob(p)
 		if err != nil {
+			if what == "" {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%s[%d]: %w", what, i, err)
 		}
 		l = append(l, g)
@@ -220,20 +280,26 @@ func compileGlobs(what string, patterns []string) (globList, error) {
 	return l, nil
 }
 
-func (l globList) Match(name string) bool {
-	if len(l) == 0 {
-		return false
-	}
-	segs := strings.Split(name, "/")
-	for _, g := range l {
-		if g.matchSplit(name, segs) {
-			return true
-		}
-	}
-	return false
+// Match reports whether any glob matches the logical path name.
+func (l Globs) Match(name string) bool {
+	return l.Index(name) >= 0
 }
 
-func (l globList) matchesAllBelow(dir string) bool {
+// Index returns the position of the first glob that matches name, or -1.
+func (l Globs) Index(name string) int {
+	if len(l) == 0 {
+		return -1
+	}
+	segs := strings.Split(name, "/")
+	for i, g := range l {
+		if g.matchSplit(name, segs) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (l Globs) matchesAllBelow(dir string) bool {
 	for _, g := range l {
 		if g.matchesAllBelow(dir) {
 			return true

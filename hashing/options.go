@@ -65,7 +65,7 @@ type Options struct {
 // compiledOptions are Options checked and ready to use.
 type compiledOptions struct {
 	hashLen                  int
-	keep, prehashed, exclude globList
+	keep, prehashed, exclude Globs
 	rules                    []compiledRule
 	baseURL                  string
 	strict                   bool

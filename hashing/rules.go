@@ -57,7 +57,7 @@ type Rule struct {
 
 type compiledRule struct {
 	Rule
-	globs globList
+	globs Globs
 }
 
 // headersManaged are set by cdnctl itself and cannot be set by a rule.
