@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -86,21 +87,21 @@ func (c OriginConfig) compile() (*compiledOrigin, error) {
 	if !providers.ValidPrecompressed(c.Precompressed) {
 		return nil, fmt.Errorf("origin.precompressed %q: want siblings, none, gzip or br", c.Precompressed)
 	}
-	exclude, err := providers.CompileGlobs(c.Exclude)
+	exclude, err := hashing.CompileGlobs(c.Exclude)
 	if err != nil {
 		return nil, fmt.Errorf("origin.exclude: %w", err)
 	}
-	entry, err := providers.CompileGlobs(c.EntryPoints)
+	entry, err := hashing.CompileGlobs(c.EntryPoints)
 	if err != nil {
 		return nil, fmt.Errorf("origin.entry_points: %w", err)
 	}
-	order, err := providers.CompileGlobs(c.Order)
+	order, err := hashing.CompileGlobs(c.Order)
 	if err != nil {
 		return nil, fmt.Errorf("origin.order: %w", err)
 	}
 	var rules []providers.HeaderRule
 	for i, r := range c.Rules {
-		g, err := providers.CompileGlob(r.Match)
+		g, err := hashing.CompileGlob(r.Match)
 		if err != nil {
 			return nil, fmt.Errorf("origin.rules[%d].match: %w", i, err)
 		}

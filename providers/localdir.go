@@ -59,7 +59,7 @@ var DefaultExcludes = []string{".git/", ".hg/", ".svn/", StateDir + "/", ".DS_St
 // or the defaults say. The first matching rule wins; empty fields leave
 // the value alone.
 type HeaderRule struct {
-	Match        Glob
+	Match        *hashing.Glob
 	CacheControl string
 	ContentType  string
 	Tags         []string
@@ -76,10 +76,10 @@ type ScanOptions struct {
 	// NoManifest ignores any manifest: every file gets default headers.
 	NoManifest bool
 	// Exclude lists globs of files not to upload, besides DefaultExcludes.
-	Exclude Globs
+	Exclude hashing.Globs
 	// EntryPoints are the globs that get CacheControlEntryPoint by
 	// default (DefaultEntryPoints if nil).
-	EntryPoints Globs
+	EntryPoints hashing.Globs
 	Rules       []HeaderRule
 	// Precompressed is one of the Precompressed modes ("" = siblings).
 	Precompressed string
@@ -122,11 +122,11 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 	if !ValidPrecompressed(opts.Precompressed) {
 		return nil, fmt.Errorf("scan: precompressed mode %q: want siblings, none, gzip or br", opts.Precompressed)
 	}
-	excludes, _ := CompileGlobs(DefaultExcludes)
+	excludes, _ := hashing.CompileGlobs(DefaultExcludes)
 	excludes = append(excludes, opts.Exclude...)
 	entryPoints := opts.EntryPoints
 	if entryPoints == nil {
-		entryPoints, _ = CompileGlobs(DefaultEntryPoints)
+		entryPoints, _ = hashing.CompileGlobs(DefaultEntryPoints)
 	}
 
 	files, err := walk(dir, excludes)
@@ -322,7 +322,7 @@ func manifestFile(f *scanned, e hashing.Entry, enc, manifestSHA string, warnings
 	return lf
 }
 
-func defaultFile(f *scanned, entryPoints Globs) *LocalFile {
+func defaultFile(f *scanned, entryPoints hashing.Globs) *LocalFile {
 	lf := fileFromScan(f)
 	lf.Meta.ContentType = hashing.ContentType(f.key)
 	switch {
@@ -362,7 +362,7 @@ func applyRule(lf *LocalFile, r HeaderRule) {
 
 // walk lists the regular files under dir (following symlinks to files,
 // not to directories), skipping excluded ones.
-func walk(dir string, excludes Globs) ([]*scanned, error) {
+func walk(dir string, excludes hashing.Globs) ([]*scanned, error) {
 	var files []*scanned
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

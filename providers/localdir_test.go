@@ -215,7 +215,7 @@ func TestScanDirPrecompressedModes(t *testing.T) {
 		"plain.txt": "TXT",
 	})
 	rule := func(glob, mode string) HeaderRule {
-		return HeaderRule{Match: MustCompileGlob(glob), Precompressed: mode}
+		return HeaderRule{Match: hashing.MustCompileGlob(glob), Precompressed: mode}
 	}
 	tests := []struct {
 		name  string
@@ -277,16 +277,16 @@ func TestScanDirRulesAndExcludes(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"index.html": "x", "index.html.br": "y", "data/a.json": "{}", "drafts/x.html": "d", "notes.md": "n",
 	})
-	exclude, err := CompileGlobs([]string{"drafts/", "*.md"})
+	exclude, err := hashing.CompileGlobs([]string{"drafts/", "*.md"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	set, err := ScanDir(context.Background(), dir, ScanOptions{
 		Exclude: exclude,
 		Rules: []HeaderRule{
-			{Match: MustCompileGlob("*.html"), CacheControl: "no-cache", Tags: []string{"pages"}, Headers: map[string]string{"x-frame-options": "DENY"}},
-			{Match: MustCompileGlob("*.html"), CacheControl: "ignored: first rule wins"},
-			{Match: MustCompileGlob("data/**"), ContentType: "application/vnd.api+json"},
+			{Match: hashing.MustCompileGlob("*.html"), CacheControl: "no-cache", Tags: []string{"pages"}, Headers: map[string]string{"x-frame-options": "DENY"}},
+			{Match: hashing.MustCompileGlob("*.html"), CacheControl: "ignored: first rule wins"},
+			{Match: hashing.MustCompileGlob("data/**"), ContentType: "application/vnd.api+json"},
 		},
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cdnctl/cdnctl/hashing"
 )
 
 // Op is what a push does with one key.
@@ -89,13 +91,13 @@ const DefaultMaxDeletes = 256
 // first, then files matching Order (Order[0]'s before Order[1]'s…), then
 // the rest, then EntryPoints.
 type Ordering struct {
-	Order       Globs
-	EntryPoints Globs
+	Order       hashing.Globs
+	EntryPoints hashing.Globs
 }
 
 // DefaultOrdering returns the ordering with DefaultEntryPoints.
 func DefaultOrdering() Ordering {
-	gs, _ := CompileGlobs(DefaultEntryPoints)
+	gs, _ := hashing.CompileGlobs(DefaultEntryPoints)
 	return Ordering{EntryPoints: gs}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cdnctl/cdnctl/hashing"
 )
 
 // Fixtures: two bodies and their hashes.
@@ -280,7 +282,7 @@ func TestPlanMaxDeletesSkipsAll(t *testing.T) {
 }
 
 func TestPlanOrder(t *testing.T) {
-	order, err := CompileGlobs([]string{"fonts/**", "*.png"})
+	order, err := hashing.CompileGlobs([]string{"fonts/**", "*.png"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/storetest"
 )
@@ -177,7 +178,7 @@ func TestApplyWithoutMetadataUpdaterReuploads(t *testing.T) {
 	}
 	before := m.Calls().Put
 	set, err := providers.ScanDir(context.Background(), site.Write(t), providers.ScanOptions{
-		Rules: []providers.HeaderRule{{Match: providers.MustCompileGlob("*.txt"), CacheControl: "no-store"}},
+		Rules: []providers.HeaderRule{{Match: hashing.MustCompileGlob("*.txt"), CacheControl: "no-store"}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/s3/s3test"
 	"github.com/cdnctl/cdnctl/providers/storetest"
@@ -393,8 +394,8 @@ func TestMultipartAndEscapedKeys(t *testing.T) {
 	// A header change on keys that need escaping goes by CopyObject.
 	before = c.get()
 	plan, res, err := pushSite(t, open(t, cfg), s, providers.ScanOptions{Rules: []providers.HeaderRule{
-		{Match: providers.MustCompileGlob("*.txt"), CacheControl: "no-cache"},
-		{Match: providers.MustCompileGlob("*.mp4"), CacheControl: "public, max-age=86400"},
+		{Match: hashing.MustCompileGlob("*.txt"), CacheControl: "no-cache"},
+		{Match: hashing.MustCompileGlob("*.mp4"), CacheControl: "public, max-age=86400"},
 	}})
 	if err != nil {
 		t.Fatal(err)

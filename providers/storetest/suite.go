@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 )
 
@@ -358,7 +359,7 @@ func testHeaderOnlyChange(t *testing.T, tg Target) {
 	}
 	r.store = tg.Open(t)
 	r.scan.Rules = []providers.HeaderRule{{
-		Match: providers.MustCompileGlob("*.html"), CacheControl: "public, max-age=120", Tags: []string{"pages"},
+		Match: hashing.MustCompileGlob("*.html"), CacheControl: "public, max-age=120", Tags: []string{"pages"},
 	}}
 	plan, res := r.mustPush(t)
 	for _, key := range []string{"index.html", "about/index.html"} {

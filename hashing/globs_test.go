@@ -1,11 +1,11 @@
-package providers
+package hashing
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestGlobMatch(t *testing.T) {
+func TestGlobMatchKeys(t *testing.T) {
 	tests := []struct {
 		pattern string
 		key     string
@@ -46,7 +46,7 @@ func TestGlobMatch(t *testing.T) {
 	}
 }
 
-func TestCompileGlobErrors(t *testing.T) {
+func TestCompileGlobsErrors(t *testing.T) {
 	for _, p := range []string{"", "  ", "/", "[a-", "a//b", "x/[/y"} {
 		_, err := CompileGlob(p)
 		if err == nil {
