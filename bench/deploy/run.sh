@@ -50,7 +50,7 @@ echo "== building cdnctl, generating the site ($FILES files, ~$MIB MiB)"
 go build -o "$BIN" ./cmd/cdnctl
 go run ./bench/fingerprint/gentree -files "$FILES" -bytes $((MIB << 20)) "$WORK/site0" >/dev/null
 find "$WORK/site0" -exec touch -d '1 minute ago' {} +
-PAGE=$(cd "$WORK/site0" && find . -name '*.html' | sort | head -1)
+PAGE=$(cd "$WORK/site0" && find . -name '*.html' | sort | awk 'NR == 1')
 echo "   $(find "$WORK/site0" -type f | wc -l) files, $(du -sm "$WORK/site0" | cut -f1) MiB; the page changed: $PAGE"
 
 
