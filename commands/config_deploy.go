@@ -82,7 +82,7 @@ func defaultDeployConfig() DeployConfig {
 		RollbackCopies: true,
 		Prewarm: DeployPrewarmConfig{
 			Enabled: true, What: deploy.WarmChanged, Concurrency: prewarm.DefaultConcurrency,
-			Encodings: append([]string(nil), prewarm.DefaultEncodings...), Timeout: prewarm.DefaultTimeout,
+			Encodings: prewarm.DefaultEncodings(), Timeout: prewarm.DefaultTimeout,
 		},
 		Verify: DeployVerifyConfig{Enabled: true, Sample: 20, Timeout: verify.DefaultTimeout},
 	}

@@ -55,9 +55,9 @@ func defaultOriginConfig() OriginConfig {
 	return OriginConfig{
 		Concurrency:   providers.DefaultConcurrency,
 		MaxDeletes:    providers.DefaultMaxDeletes,
-		KeepDeploys:   providers.DefaultRetention.Deploys,
-		KeepFor:       providers.DefaultRetention.Age,
-		EntryPoints:   append([]string(nil), providers.DefaultEntryPoints...),
+		KeepDeploys:   providers.DefaultRetention().Deploys,
+		KeepFor:       providers.DefaultRetention().Age,
+		EntryPoints:   providers.DefaultEntryPoints(),
 		Precompressed: providers.PrecompressedSiblings,
 	}
 }

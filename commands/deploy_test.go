@@ -99,7 +99,7 @@ func TestDeployCommand(t *testing.T) {
 		t.Fatalf("deploy --plan: exit %d\n%s", code, errOut)
 	}
 	plan := decodeReport(t, out)
-	if plan.Status != deploy.OutcomePlanned || plan.Version != deploy.SchemaVersion || len(plan.Steps) != len(deploy.StepNames) || !plan.Changes {
+	if plan.Status != deploy.OutcomePlanned || plan.Version != deploy.SchemaVersion || len(plan.Steps) != len(deploy.StepNames()) || !plan.Changes {
 		t.Errorf("plan = %s %d steps changes %v", plan.Status, len(plan.Steps), plan.Changes)
 	}
 	if ents, _ := os.ReadDir(e.originDir); len(ents) != 0 {

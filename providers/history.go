@@ -239,8 +239,8 @@ type Retention struct {
 	Age     time.Duration
 }
 
-// DefaultRetention keeps old assets for 3 deploys and 7 days.
-var DefaultRetention = Retention{Deploys: 3, Age: 7 * 24 * time.Hour}
+// DefaultRetention returns the retention that keeps old assets for 3 deploys and 7 days.
+func DefaultRetention() Retention { return Retention{Deploys: 3, Age: 7 * 24 * time.Hour} }
 
 // fingerprintedName reports whether a file name carries a content hash: a
 // dot- or dash-separated segment of 8 to 64 hex digits, with at least one

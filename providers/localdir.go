@@ -52,8 +52,10 @@ func ValidPrecompressed(mode string) bool {
 	return false
 }
 
-// DefaultExcludes are never uploaded.
-var DefaultExcludes = []string{".git/", ".hg/", ".svn/", StateDir + "/", ".DS_Store", "Thumbs.db"}
+// DefaultExcludes returns the globs of files never uploaded.
+func DefaultExcludes() []string {
+	return []string{".git/", ".hg/", ".svn/", StateDir + "/", ".DS_Store", "Thumbs.db"}
+}
 
 // HeaderRule sets headers on the files it matches, over what the manifest
 // or the defaults say. The first matching rule wins; empty fields leave
@@ -122,11 +124,11 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 	if !ValidPrecompressed(opts.Precompressed) {
 		return nil, fmt.Errorf("scan: precompressed mode %q: want siblings, none, gzip or br", opts.Precompressed)
 	}
-	excludes, _ := hashing.CompileGlobs(DefaultExcludes)
+	excludes, _ := hashing.CompileGlobs(DefaultExcludes())
 	excludes = append(excludes, opts.Exclude...)
 	entryPoints := opts.EntryPoints
 	if entryPoints == nil {
-		entryPoints, _ = hashing.CompileGlobs(DefaultEntryPoints)
+		entryPoints, _ = hashing.CompileGlobs(DefaultEntryPoints())
 	}
 
 	files, err := walk(dir, excludes)

@@ -76,12 +76,14 @@ const (
 	GroupDeletes     Group = "deletes"      // deletions, after every upload
 )
 
-// DefaultEntryPoints are the globs of files uploaded last: those that name
+// DefaultEntryPoints returns the globs of files uploaded last: those that name
 // other files.
-var DefaultEntryPoints = []string{
-	"*.html", "*.htm", "*.xhtml",
-	"cdnctl-manifest.json", "manifest.json", "asset-manifest.json", "*.webmanifest",
-	"sw.js", "service-worker.js", "sitemap*.xml",
+func DefaultEntryPoints() []string {
+	return []string{
+		"*.html", "*.htm", "*.xhtml",
+		"cdnctl-manifest.json", "manifest.json", "asset-manifest.json", "*.webmanifest",
+		"sw.js", "service-worker.js", "sitemap*.xml",
+	}
 }
 
 // DefaultMaxDeletes is the default cap on deletions per push.
@@ -97,7 +99,7 @@ type Ordering struct {
 
 // DefaultOrdering returns the ordering with DefaultEntryPoints.
 func DefaultOrdering() Ordering {
-	gs, _ := hashing.CompileGlobs(DefaultEntryPoints)
+	gs, _ := hashing.CompileGlobs(DefaultEntryPoints())
 	return Ordering{EntryPoints: gs}
 }
 
@@ -151,7 +153,7 @@ type PlanOptions struct {
 
 // DefaultPlanOptions returns the options push uses by default.
 func DefaultPlanOptions() PlanOptions {
-	return PlanOptions{MaxDeletes: DefaultMaxDeletes, Retention: DefaultRetention, Ordering: DefaultOrdering()}
+	return PlanOptions{MaxDeletes: DefaultMaxDeletes, Retention: DefaultRetention(), Ordering: DefaultOrdering()}
 }
 
 // PlanInput is everything ComputePlan decides on.

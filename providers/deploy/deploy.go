@@ -172,10 +172,12 @@ const (
 	StepVerify            = "verify"
 )
 
-// StepNames lists the steps in order: every plan and result has them all.
-var StepNames = []string{
-	StepFingerprint, StepUploadAssets, StepUploadFiles, StepUploadEntryPoints,
-	StepDelete, StepPurge, StepWait, StepPrewarm, StepVerify,
+// StepNames returns the steps in order: every plan and result has them all.
+func StepNames() []string {
+	return []string{
+		StepFingerprint, StepUploadAssets, StepUploadFiles, StepUploadEntryPoints,
+		StepDelete, StepPurge, StepWait, StepPrewarm, StepVerify,
+	}
 }
 
 // Step statuses.

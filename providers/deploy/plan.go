@@ -154,7 +154,7 @@ func (d *Deployer) newPlan(kind string) *Plan {
 		Status: OutcomePlanned,
 	}}
 	p.Site.GitCommit = d.cfg.GitCommit
-	for _, name := range StepNames {
+	for _, name := range StepNames() {
 		p.Steps = append(p.Steps, Step{Name: name, Status: StatusSkipped})
 	}
 	return p

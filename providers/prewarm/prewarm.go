@@ -34,9 +34,9 @@ const (
 	maxFailures = 10
 )
 
-// DefaultEncodings are the Accept-Encoding variants requested: what
+// DefaultEncodings returns the Accept-Encoding variants requested: what
 // browsers send first, then the older coding, then none.
-var DefaultEncodings = []string{"br", "gzip", "identity"}
+func DefaultEncodings() []string { return []string{"br", "gzip", "identity"} }
 
 // Warmer sends the requests. The zero value warms with the defaults.
 type Warmer struct {
@@ -129,7 +129,7 @@ func (w *Warmer) timeout() time.Duration {
 
 func (w *Warmer) encodings() []string {
 	if len(w.Encodings) == 0 {
-		return DefaultEncodings
+		return DefaultEncodings()
 	}
 	return w.Encodings
 }

@@ -257,7 +257,7 @@ func Bodies(files []*providers.LocalFile) (map[string][]byte, error) {
 
 // isEntryPoint reports whether a key is one of DefaultEntryPoints.
 func isEntryPoint(key string) bool {
-	gs, _ := hashing.CompileGlobs(providers.DefaultEntryPoints)
+	gs, _ := hashing.CompileGlobs(providers.DefaultEntryPoints())
 	k := strings.TrimSuffix(strings.TrimSuffix(key, ".br"), ".gz")
 	return gs.Match(k)
 }

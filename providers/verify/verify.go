@@ -186,7 +186,7 @@ func (v *Verifier) verifyEdge(ctx context.Context, checks []Check, e prewarm.Edg
 	}
 	encs := v.Encodings
 	if len(encs) == 0 {
-		encs = prewarm.DefaultEncodings
+		encs = prewarm.DefaultEncodings()
 	}
 	client, closeConns := e.Client(n, timeout, v.Insecure)
 	defer closeConns()
