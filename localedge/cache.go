@@ -114,10 +114,17 @@ func selectVariant(variants []*Entry, h http.Header) (*Entry, string) {
 
 // serveCacheable answers a GET or HEAD.
 func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKey) outcome {
-	if ae, ok := r.Header["Accept-Encoding"]; ok && !p.KeepAcceptEncoding {
+	if !p.KeepAcceptEncoding {
 		// Normalised in place: this request is answered here, and the
-		// upstream gets exactly what selects the stored variant.
-		r.Header["Accept-Encoding"] = NormalizeAcceptEncoding(ae)
+		// upstream gets exactly what selects the stored variant. A
+		// request without Accept-Encoding (curl, scripts) shares the
+		// identity variant: identity is always acceptable to it (RFC 9110
+		// §12.5.3), and the upstream is asked for exactly that.
+		if ae, ok := r.Header["Accept-Encoding"]; ok {
+			r.Header["Accept-Encoding"] = NormalizeAcceptEncoding(ae)
+		} else {
+			r.Header["Accept-Encoding"] = aeForms[0]
+		}
 	}
 	reqd := noRequestDirectives
 	if cc := r.Header["Cache-Control"]; len(cc) > 0 && !p.IgnoreRequestCacheControl {

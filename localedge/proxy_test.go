@@ -719,6 +719,17 @@ func TestAcceptEncodingNormalised(t *testing.T) {
 	if n := o.count("/ae"); n != 1 {
 		t.Errorf("origin requests = %d; want 1 (one variant for all three spellings)", n)
 	}
+	// No Accept-Encoding and "identity" select the same variant, and the
+	// upstream is asked for identity.
+	if _, body := get(t, srv.URL+"/ae"); body != "ae=identity" {
+		t.Errorf("no Accept-Encoding: upstream saw %q; want identity", body)
+	}
+	if resp, body := get(t, srv.URL+"/ae", "Accept-Encoding", "identity"); body != "ae=identity" || xcache(resp) != "HIT" {
+		t.Errorf("Accept-Encoding identity after a request without one: %s %q; want a HIT of the identity variant", xcache(resp), body)
+	}
+	if n := o.count("/ae"); n != 2 {
+		t.Errorf("origin requests = %d; want 2 (br+gzip, identity)", n)
+	}
 	_, plain := newProxy(t, o.URL, clock, func(p *Proxy) { p.KeepAcceptEncoding = true })
 	if _, body := get(t, plain.URL+"/ae", "Accept-Encoding", "gzip, deflate"); body != "ae=gzip, deflate" {
 		t.Errorf("KeepAcceptEncoding: upstream saw %q", body)
