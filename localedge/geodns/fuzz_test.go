@@ -40,28 +40,11 @@ func FuzzServeDNS(f *testing.F) {
 			info queryInfo
 			req  *dns.Msg
 		)
-		if tcp {
-			// The TCP path: dns.Server's header check and unpacking,
-			// then the handler.
-			if len(data) < 12 || acceptQuery(dns.Header{
-				Id: binary.BigEndian.Uint16(data), Bits: binary.BigEndian.Uint16(data[2:]),
-				Qdcount: binary.BigEndian.Uint16(data[4:]), Ancount: binary.BigEndian.Uint16(data[6:]),
-				Nscount: binary.BigEndian.Uint16(data[8:]), Arcount: binary.BigEndian.Uint16(data[10:]),
-			}) != dns.MsgAccept {
-				return
-			}
-			req = new(dns.Msg)
-			if req.Unpack(data) != nil {
-				return // answered FORMERR by the library
-			}
-			resp, info = s.answer(req, remote, true)
-		} else {
-			// The UDP path, from raw bytes.
-			resp, info = s.answerUDP(data, remote)
-			req = new(dns.Msg)
-			if req.Unpack(data) != nil {
-				req = nil
-			}
+		// The path of both transports, from raw bytes.
+		resp, info = s.answerRaw(data, remote, tcp)
+		req = new(dns.Msg)
+		if req.Unpack(data) != nil {
+			req = nil
 		}
 		if resp == nil {
 			return

@@ -47,31 +47,10 @@ type queryInfo struct {
 	drop   bool
 }
 
-// ServeDNS answers one query (dns.Handler): the TCP server calls it for
-// every query that passed the header checks. UDP has its own loop
-// (serveUDP) around the same answer and account steps.
-func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	var start time.Time
-	if s.qlog != nil {
-		start = time.Now()
-	}
-	remote := addrOf(w.RemoteAddr())
-	tcp := isTCP(w.RemoteAddr())
-	resp, info := s.answer(req, remote, tcp)
-	if resp == nil {
-		return
-	}
-	if err := w.WriteMsg(resp); err != nil {
-		s.logger.Debug("dns: write failed", "client", remote, "err", err)
-		return
-	}
-	s.account(resp, &info, remote, tcp, start)
-}
-
-// answer builds the response to req from remote, applying the UDP rate
-// limit. It returns nil when nothing is to be sent.
-func (s *Server) answer(req *dns.Msg, remote netip.AddrPort, tcp bool) (*dns.Msg, queryInfo) {
-	resp, info := s.respond(req, remote.Addr(), tcp)
+// answer builds the response to req (raw: its wire form) from remote,
+// applying the UDP rate limit. It returns nil when nothing is to be sent.
+func (s *Server) answer(req *dns.Msg, raw []byte, remote netip.AddrPort, tcp bool) (*dns.Msg, queryInfo) {
+	resp, info := s.respond(req, raw, remote.Addr(), tcp)
 	if info.drop || resp == nil {
 		return nil, info
 	}
@@ -119,14 +98,9 @@ func addrOf(a net.Addr) netip.AddrPort {
 	return ap
 }
 
-func isTCP(a net.Addr) bool {
-	_, ok := a.(*net.TCPAddr)
-	return ok
-}
-
-// respond builds the response to req from client. It returns nil (and
-// info.drop) for messages that get no answer at all.
-func (s *Server) respond(req *dns.Msg, client netip.Addr, tcp bool) (*dns.Msg, queryInfo) {
+// respond builds the response to req (raw: its wire form) from client.
+// It returns nil (and info.drop) for messages that get no answer at all.
+func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) (*dns.Msg, queryInfo) {
 	var info queryInfo
 	if req.Response {
 		info.drop = true
@@ -137,17 +111,12 @@ func (s *Server) respond(req *dns.Msg, client netip.Addr, tcp bool) (*dns.Msg, q
 	if req.Opcode != dns.OpcodeQuery {
 		resp.Rcode = dns.RcodeNotImplemented
 		resp.Question = nil
+		resp.RecursionDesired, resp.CheckingDisabled = false, false
 		return resp, info
 	}
-	if len(req.Question) != 1 {
-		resp.Rcode = dns.RcodeFormatError
-		resp.Question = nil
-		return resp, info
-	}
-	q := req.Question[0]
-	info.qname, info.qtype = q.Name, q.Qtype
 
-	// EDNS(0), RFC 6891.
+	// EDNS(0), RFC 6891: first, so that every error below carries an OPT
+	// when the query had one (§7).
 	limit := dns.MinMsgSize
 	var (
 		respOpt *dns.OPT
@@ -163,13 +132,13 @@ func (s *Server) respond(req *dns.Msg, client netip.Addr, tcp bool) (*dns.Msg, q
 		respOpt = &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
 		respOpt.SetUDPSize(uint16(s.maxUDP))
 		if opt.Do() {
-			respOpt.SetDo()
+			respOpt.SetDo() // RFC 3225 §3: copied, DNSSEC or not
 		}
 		if nOpt > 1 || opt.Hdr.Name != "." {
 			return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
 		}
 		if opt.Version() != 0 {
-			// BADVERS, with our version (0) in the OPT.
+			// BADVERS, with our version (0) in the OPT (§6.1.3).
 			return s.finish(resp, respOpt, dns.RcodeBadVers, limit), info
 		}
 		limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), s.maxUDP))
@@ -185,6 +154,40 @@ func (s *Server) respond(req *dns.Msg, client netip.Addr, tcp bool) (*dns.Msg, q
 					debug = true
 				}
 			}
+		}
+		if info.ecs != nil && !ecsOctetsOK(raw) {
+			return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+		}
+	}
+	if len(req.Question) != 1 {
+		return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+	}
+	q := req.Question[0]
+	info.qname, info.qtype = q.Name, q.Qtype
+	if len(req.Ns) > 0 && (q.Qtype != dns.TypeIXFR || req.Ns[0].Header().Rrtype != dns.TypeSOA) {
+		// Only IXFR has an authority section (RFC 1995 §3).
+		return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+	}
+	for i, rr := range req.Extra {
+		if tsig, ok := rr.(*dns.TSIG); ok {
+			if i != len(req.Extra)-1 {
+				// RFC 8945 §5.1: TSIG is the last record, or the message
+				// is malformed.
+				return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+			}
+			// We hold no keys: NOTAUTH with an unsigned BADKEY TSIG
+			// (RFC 8945 §5.2.2, §5.3.2), not an answer as if the
+			// signature had been checked.
+			resp = s.finish(resp, respOpt, dns.RcodeNotAuth, limit)
+			resp.Extra = append(resp.Extra, &dns.TSIG{
+				Hdr:        dns.RR_Header{Name: tsig.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+				Algorithm:  tsig.Algorithm,
+				TimeSigned: uint64(s.now().Unix()),
+				Fudge:      tsig.Fudge,
+				OrigId:     req.Id,
+				Error:      dns.RcodeBadKey,
+			})
+			return resp, info
 		}
 	}
 	if tcp {

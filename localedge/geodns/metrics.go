@@ -29,6 +29,7 @@ var rcodeLabels = map[int]string{
 	dns.RcodeNameError:      "NXDOMAIN",
 	dns.RcodeNotImplemented: "NOTIMP",
 	dns.RcodeRefused:        "REFUSED",
+	dns.RcodeNotAuth:        "NOTAUTH",
 	dns.RcodeBadVers:        "BADVERS",
 }
 

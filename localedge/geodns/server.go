@@ -39,6 +39,7 @@ type Server struct {
 	maxUDP  int
 	logger  *slog.Logger
 	qlog    *slog.Logger // nil: no query log
+	now     func() time.Time
 
 	mu  sync.Mutex // guards udp and tcp
 	udp net.PacketConn
@@ -100,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		maxUDP:  maxUDP,
 		logger:  logger,
 		qlog:    cfg.QueryLog,
+		now:     now,
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit, now)
@@ -218,22 +220,6 @@ func (s *Server) Healthy(pop string) bool {
 	return false
 }
 
-// acceptQuery is the early header check: responses are ignored, only
-// QUERY is implemented, and a query has one question and no answer or
-// authority records (the server answers FORMERR otherwise).
-func acceptQuery(h dns.Header) dns.MsgAcceptAction {
-	if h.Bits&(1<<15) != 0 { // QR
-		return dns.MsgIgnore
-	}
-	if opcode := int(h.Bits>>11) & 0xF; opcode != dns.OpcodeQuery {
-		return dns.MsgRejectNotImplemented
-	}
-	if h.Qdcount != 1 || h.Ancount != 0 || h.Nscount != 0 || h.Arcount > 2 {
-		return dns.MsgReject
-	}
-	return dns.MsgAccept
-}
-
 // Serve answers queries on the listeners bound by Listen and checks the
 // PoPs' health until ctx is done, then stops both and returns nil.
 func (s *Server) Serve(ctx context.Context) error {
@@ -243,20 +229,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if udp == nil {
 		return errors.New("dns: Serve before Listen")
 	}
-	handler := dns.HandlerFunc(s.serveSafely)
-	tcpServer := &dns.Server{Listener: tcp, Handler: handler, MsgAcceptFunc: acceptQuery, MsgInvalidFunc: s.invalid,
-		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
-		IdleTimeout: func() time.Duration { return 8 * time.Second }, MaxTCPQueries: 1000}
+	tcpServer := newTCPServer(s, tcp)
 	errc := make(chan error, 1)
-	started := make(chan struct{})
-	var once sync.Once
-	tcpServer.NotifyStartedFunc = func() { once.Do(func() { close(started) }) }
-	go func() {
-		err := tcpServer.ActivateAndServe()
-		once.Do(func() { close(started) })
-		errc <- err
-	}()
-	<-started
+	go func() { errc <- tcpServer.serve() }()
 	udpDone := make(chan struct{})
 	go func() {
 		defer close(udpDone)
@@ -271,16 +246,24 @@ func (s *Server) Serve(ctx context.Context) error {
 	}()
 
 	var err error
+	tcpStopped := false
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+		tcpStopped = true
+		if err == nil {
+			err = errors.New("listener closed")
+		}
 		err = fmt.Errorf("dns: tcp: %w", err)
 	}
 	stopHealth()
 	udp.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	tcpServer.ShutdownContext(sctx) // an already stopped server reports an error: nothing to do
+	tcpServer.shutdown(sctx)
+	if !tcpStopped {
+		<-errc
+	}
 	<-udpDone
 	<-healthDone
 	return err
@@ -292,20 +275,6 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 		return err
 	}
 	return s.Serve(ctx)
-}
-
-// serveSafely is ServeDNS behind a recover: a bug in answering one query
-// must not stop the server.
-func (s *Server) serveSafely(w dns.ResponseWriter, req *dns.Msg) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.logger.Error("dns: panic answering a query", "panic", v, "client", w.RemoteAddr())
-			m := new(dns.Msg)
-			m.SetRcode(req, dns.RcodeServerFailure)
-			w.WriteMsg(m)
-		}
-	}()
-	s.ServeDNS(w, req)
 }
 
 func (s *Server) invalid(m []byte, err error) {

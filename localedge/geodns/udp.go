@@ -1,7 +1,6 @@
 package geodns
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -88,7 +87,7 @@ func (s *Server) udpWorker(bc batchConn) {
 				continue
 			}
 			remote := ua.AddrPort()
-			resp, info := s.answerUDP(m.Buffers[0][:m.N], remote)
+			resp, info := s.answerRaw(m.Buffers[0][:m.N], remote, false)
 			if resp == nil {
 				continue
 			}
@@ -117,53 +116,4 @@ func (s *Server) udpWorker(bc batchConn) {
 			s.account(done[i].resp, &done[i].info, done[i].remote, false, start)
 		}
 	}
-}
-
-// answerUDP does for one datagram what dns.Server does before calling a
-// handler — drop what is not a query, FORMERR what does not parse — then
-// answers it. A panic while answering is logged and answered SERVFAIL.
-func (s *Server) answerUDP(data []byte, remote netip.AddrPort) (resp *dns.Msg, info queryInfo) {
-	if len(data) < 12 {
-		return nil, info // too short to answer: any reply could reflect
-	}
-	h := dns.Header{
-		Id:      binary.BigEndian.Uint16(data),
-		Bits:    binary.BigEndian.Uint16(data[2:]),
-		Qdcount: binary.BigEndian.Uint16(data[4:]),
-		Ancount: binary.BigEndian.Uint16(data[6:]),
-		Nscount: binary.BigEndian.Uint16(data[8:]),
-		Arcount: binary.BigEndian.Uint16(data[10:]),
-	}
-	switch acceptQuery(h) {
-	case dns.MsgIgnore:
-		return nil, info
-	case dns.MsgReject:
-		return headerReply(h, dns.RcodeFormatError), info
-	case dns.MsgRejectNotImplemented:
-		return headerReply(h, dns.RcodeNotImplemented), info
-	}
-	req := new(dns.Msg)
-	if err := req.Unpack(data); err != nil {
-		s.invalid(data, err)
-		return headerReply(h, dns.RcodeFormatError), info
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			s.logger.Error("dns: panic answering a query", "panic", v, "client", remote)
-			resp = headerReply(h, dns.RcodeServerFailure)
-		}
-	}()
-	return s.answer(req, remote, false)
-}
-
-// headerReply is a response with no sections: for messages that cannot be
-// answered properly.
-func headerReply(h dns.Header, rcode int) *dns.Msg {
-	m := new(dns.Msg)
-	m.Id = h.Id
-	m.Response = true
-	m.Opcode = int(h.Bits>>11) & 0xF
-	m.RecursionDesired = h.Bits&(1<<8) != 0
-	m.Rcode = rcode
-	return m
 }

@@ -1,0 +1,333 @@
+package geodns
+
+// Protocol conformance checks of the kind ISC's EDNS compliance tester
+// (genreport, ednscomp.isc.org) and dig make against an authoritative
+// server, over real UDP and TCP. Each names the RFC section it checks.
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Header flag bits of the second 16-bit word of a DNS header.
+const (
+	bitQR = 1 << 15
+	bitAA = 1 << 10
+	bitTC = 1 << 9
+	bitRD = 1 << 8
+	bitRA = 1 << 7
+	bitZ  = 1 << 6
+	bitAD = 1 << 5
+	bitCD = 1 << 4
+)
+
+// sendRawTCP sends b as one length-prefixed message on a new TCP
+// connection and returns the raw response, or nil when the server closes
+// the connection or says nothing within a short wait.
+func sendRawTCP(t testing.TB, addr string, b []byte) []byte {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frame := binary.BigEndian.AppendUint16(nil, uint16(len(b)))
+	if _, err := conn.Write(append(frame, b...)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	var l [2]byte
+	if _, err := io.ReadFull(conn, l[:]); err != nil {
+		return nil
+	}
+	resp := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(conn, resp); err != nil {
+		t.Fatalf("TCP response cut short: %v", err)
+	}
+	return resp
+}
+
+// sendRawUDP is sendRaw returning the response's bytes.
+func sendRawUDP(t testing.TB, addr string, b []byte) []byte {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 65535)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// sendRawProto sends b over proto and returns the raw response (nil for
+// none).
+func sendRawProto(t testing.TB, addr, proto string, b []byte) []byte {
+	t.Helper()
+	if proto == "tcp" {
+		return sendRawTCP(t, addr, b)
+	}
+	return sendRawUDP(t, addr, b)
+}
+
+func mustUnpack(t testing.TB, b []byte) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		t.Fatalf("unparsable response %x: %v", b, err)
+	}
+	return m
+}
+
+func flagNames(bits uint16) string {
+	s := ""
+	for _, f := range []struct {
+		bit  uint16
+		name string
+	}{{bitQR, "qr"}, {bitAA, "aa"}, {bitTC, "tc"}, {bitRD, "rd"}, {bitRA, "ra"}, {bitZ, "z"}, {bitAD, "ad"}, {bitCD, "cd"}} {
+		if bits&f.bit != 0 {
+			s += " " + f.name
+		}
+	}
+	return "[" + s + " ]"
+}
+
+// TestOtherOpcodes: opcodes other than QUERY get NOTIMP with the opcode
+// and ID echoed and nothing else (RFC 1035 §4.1.1; RFC 1996 §3, RFC 2136
+// §3, RFC 8490 §5.1 for servers without NOTIFY, UPDATE and DSO). The
+// header flags are defined for QUERY only: a NOTIMP carries none of the
+// query's (genreport's "opcode" and "opcodeflg" tests: no AA, TC, RD,
+// RA, Z, AD or CD), on either transport.
+func TestOtherOpcodes(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	allFlags := uint16(bitAA | bitTC | bitRD | bitRA | bitZ | bitAD | bitCD)
+	for _, tt := range []struct {
+		name   string
+		opcode uint16
+		qd     uint16
+	}{
+		{"unassigned opcode 15, header only", 15, 0},
+		{"IQUERY", dns.OpcodeIQuery, 1},
+		{"STATUS", dns.OpcodeStatus, 1},
+		{"NOTIFY", dns.OpcodeNotify, 1},
+		{"UPDATE", dns.OpcodeUpdate, 1},
+		{"DSO", 6, 0},
+	} {
+		for _, flags := range []uint16{0, allFlags} {
+			for _, proto := range []string{"udp", "tcp"} {
+				t.Run(tt.name+"/"+proto+"/flags "+flagNames(flags), func(t *testing.T) {
+					pkt := header(0x4242, tt.opcode<<11|flags, tt.qd, 0, 0, 0)
+					if tt.qd > 0 {
+						pkt = append(pkt, questionA...)
+					}
+					b := sendRawProto(t, addr, proto, pkt)
+					if b == nil {
+						t.Fatal("no response; want NOTIMP")
+					}
+					r := mustUnpack(t, b)
+					if r.Id != 0x4242 || r.Opcode != int(tt.opcode) || r.Rcode != dns.RcodeNotImplemented {
+						t.Errorf("id %#x opcode %d rcode %s; want %#x, %d, NOTIMP", r.Id, r.Opcode, dns.RcodeToString[r.Rcode], 0x4242, tt.opcode)
+					}
+					if got := binary.BigEndian.Uint16(b[2:]) &^ (0xF<<11 | 0xF); got != bitQR {
+						t.Errorf("flags %s; want only qr", flagNames(got))
+					}
+					if len(r.Question)+len(r.Answer)+len(r.Ns)+len(r.Extra) != 0 {
+						t.Errorf("NOTIMP carries sections:\n%v", r)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestHeaderFlags: in answers to QUERY, RD and CD are copied (RFC 1035
+// §4.1.1, RFC 6840 §5.9), Z is zero (RFC 1035 §4.1.1: "must be zero in
+// all queries and responses"), and RA, AD and TC are the server's own:
+// never RA (no recursion), never AD (no DNSSEC, RFC 6840 §5.8) and TC only
+// for a UDP answer that does not fit. This holds for FORMERR answers to
+// malformed queries too, on both transports.
+func TestHeaderFlags(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	for _, tt := range []struct {
+		name  string
+		pkt   []byte
+		rcode int
+	}{
+		{"SOA query", append(header(7, 0, 1, 0, 0, 0), []byte{3, 'c', 'd', 'n', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1}...), dns.RcodeSuccess},
+		{"two questions (FORMERR)", append(append(header(7, 0, 2, 0, 0, 0), questionA...), questionA...), dns.RcodeFormatError},
+		{"unparsable question (FORMERR)", append(header(7, 0, 1, 0, 0, 0), questionA[:9]...), dns.RcodeFormatError},
+	} {
+		for _, in := range []uint16{0, bitRD, bitCD, bitZ, bitAD, bitRA, bitTC, bitAA, bitRD | bitCD | bitZ | bitAD | bitRA | bitTC | bitAA} {
+			for _, proto := range []string{"udp", "tcp"} {
+				t.Run(tt.name+"/"+proto+"/"+flagNames(in), func(t *testing.T) {
+					pkt := append([]byte(nil), tt.pkt...)
+					binary.BigEndian.PutUint16(pkt[2:], in)
+					b := sendRawProto(t, addr, proto, pkt)
+					if b == nil {
+						t.Fatal("no response")
+					}
+					r := mustUnpack(t, b)
+					if r.Rcode != tt.rcode || r.Id != 7 || r.Opcode != dns.OpcodeQuery {
+						t.Fatalf("id %d opcode %d rcode %s; want 7, QUERY, %s", r.Id, r.Opcode, dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+					}
+					got := binary.BigEndian.Uint16(b[2:]) &^ (0xF<<11 | 0xF)
+					want := uint16(bitQR) | in&(bitRD|bitCD)
+					if tt.rcode == dns.RcodeSuccess {
+						want |= bitAA
+					}
+					if got != want {
+						t.Errorf("flags %s; want %s", flagNames(got), flagNames(want))
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestIXFRRefused: an IXFR query carries the client's SOA in the
+// authority section (RFC 1995 §3). It is a well-formed query, refused
+// like AXFR (no zone transfers), not a FORMERR; other queries with
+// authority records stay FORMERR.
+func TestIXFRRefused(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	ixfr := new(dns.Msg)
+	ixfr.SetIxfr("cdn.test.", 1, "ns1.cdn.test.", "hostmaster.cdn.test.")
+	for _, proto := range []string{"udp", "tcp"} {
+		r := exchange(t, addr, proto, noRegion, ixfr)
+		if r.Rcode != dns.RcodeRefused || len(r.Answer)+len(r.Ns) != 0 || r.Authoritative {
+			t.Errorf("%s IXFR: %s, %d answers, AA %v; want REFUSED and nothing else", proto, dns.RcodeToString[r.Rcode], len(r.Answer), r.Authoritative)
+		}
+		q := query("cdn.test.", dns.TypeSOA)
+		q.Ns = ixfr.Ns
+		if r := exchange(t, addr, proto, noRegion, q); r.Rcode != dns.RcodeFormatError {
+			t.Errorf("%s SOA query with an authority record: %s; want FORMERR", proto, dns.RcodeToString[r.Rcode])
+		}
+	}
+}
+
+// TestECSAddressOctets: the ECS address has exactly as many octets as
+// the source prefix needs; too few or too many is FORMERR (RFC 7871 §6),
+// whatever the transport.
+func TestECSAddressOctets(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	for _, tt := range []struct {
+		name  string
+		data  []byte
+		rcode int
+	}{
+		{"IPv4 /24 in 3 octets", []byte{0, 1, 24, 0, 127, 2, 0}, dns.RcodeSuccess},
+		{"IPv4 /0 in 0 octets", []byte{0, 1, 0, 0}, dns.RcodeSuccess},
+		{"IPv4 /17 in 3 octets", []byte{0, 1, 17, 0, 127, 2, 0}, dns.RcodeSuccess},
+		{"IPv4 /24 in 4 octets", []byte{0, 1, 24, 0, 127, 2, 0, 0}, dns.RcodeFormatError},
+		{"IPv4 /24 in 2 octets", []byte{0, 1, 24, 0, 127, 2}, dns.RcodeFormatError},
+		{"IPv4 /0 in 4 octets", []byte{0, 1, 0, 0, 0, 0, 0, 0}, dns.RcodeFormatError},
+		{"IPv6 /56 in 7 octets", []byte{0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0}, dns.RcodeSuccess},
+		{"IPv6 /56 in 16 octets", append([]byte{0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8}, make([]byte, 12)...), dns.RcodeFormatError},
+	} {
+		q := query("www.example.test.", dns.TypeA)
+		q.SetEdns0(1232, false)
+		q.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_LOCAL{Code: dns.EDNS0SUBNET, Data: tt.data}}
+		raw, err := q.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, proto := range []string{"udp", "tcp"} {
+			b := sendRawProto(t, addr, proto, raw)
+			if b == nil {
+				t.Errorf("%s %s: no response", proto, tt.name)
+				continue
+			}
+			r := mustUnpack(t, b)
+			if r.Rcode != tt.rcode {
+				t.Errorf("%s %s: %s; want %s", proto, tt.name, dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+			}
+			if r.IsEdns0() == nil {
+				t.Errorf("%s %s: no OPT in the response to an EDNS query (RFC 6891 §7)", proto, tt.name)
+			}
+		}
+	}
+}
+
+// TestFormErrWithEDNS: a query the server can parse but not answer
+// (QDCOUNT 0) that has an OPT gets its FORMERR with an OPT (RFC 6891 §7:
+// responders include an OPT in responses to requests that had one).
+func TestFormErrWithEDNS(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	q := new(dns.Msg)
+	q.Id = 99
+	q.SetEdns0(1232, true)
+	raw, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []string{"udp", "tcp"} {
+		b := sendRawProto(t, addr, proto, raw)
+		if b == nil {
+			t.Fatalf("%s: no response", proto)
+		}
+		r := mustUnpack(t, b)
+		opt := r.IsEdns0()
+		if r.Rcode != dns.RcodeFormatError || r.Id != 99 || opt == nil || opt.Version() != 0 || !opt.Do() {
+			t.Errorf("%s QDCOUNT 0 with EDNS: %s id %d OPT %v; want FORMERR, id 99, OPT version 0 with DO", proto, dns.RcodeToString[r.Rcode], r.Id, opt)
+		}
+	}
+}
+
+// TestTSIGUnknownKey: the server has no TSIG keys, so a signed query
+// gets NOTAUTH with an unsigned TSIG carrying BADKEY (RFC 8945 §5.2.2),
+// never an answer as if the signature had been checked; a TSIG that is
+// not the last record is FORMERR (RFC 8945 §5.1).
+func TestTSIGUnknownKey(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	const key = "client-key."
+	q := query("www.example.test.", dns.TypeA)
+	q.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+	for _, proto := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: proto, Timeout: 2 * time.Second, TsigSecret: map[string]string{key: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}
+		r, _, err := c.Exchange(q.Copy(), addr)
+		if r == nil {
+			t.Fatalf("%s: no response: %v", proto, err)
+		}
+		if r.Rcode != dns.RcodeNotAuth || len(r.Answer) != 0 {
+			t.Errorf("%s: rcode %s with %d answers; want NOTAUTH and none", proto, dns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+		ts := r.IsTsig()
+		if ts == nil {
+			t.Fatalf("%s: no TSIG in the response:\n%v", proto, r)
+		}
+		if ts.Error != dns.RcodeBadKey || ts.MACSize != 0 || ts.Hdr.Name != key || ts.OrigId != q.Id || ts.Algorithm != dns.HmacSHA256 {
+			t.Errorf("%s: TSIG %v; want error BADKEY, empty MAC, key %s, original id %d", proto, ts, key, q.Id)
+		}
+	}
+
+	// A TSIG before the OPT record.
+	q = query("www.example.test.", dns.TypeA)
+	q.Extra = append(q.Extra, &dns.TSIG{Hdr: dns.RR_Header{Name: key, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+		Algorithm: dns.HmacSHA256, TimeSigned: uint64(time.Now().Unix()), Fudge: 300, OrigId: q.Id})
+	q.SetEdns0(1232, false)
+	raw, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []string{"udp", "tcp"} {
+		b := sendRawProto(t, addr, proto, raw)
+		if b == nil {
+			t.Fatalf("%s: no response", proto)
+		}
+		if r := mustUnpack(t, b); r.Rcode != dns.RcodeFormatError {
+			t.Errorf("%s: TSIG not last: %s; want FORMERR", proto, dns.RcodeToString[r.Rcode])
+		}
+	}
+}
