@@ -45,6 +45,7 @@ type queryInfo struct {
 	routed bool
 	d      decision
 	drop   bool
+	cookie cookieState
 }
 
 // answer builds the response to req (raw: its wire form) from remote,
@@ -54,7 +55,8 @@ func (s *Server) answer(req *dns.Msg, raw []byte, remote netip.AddrPort, tcp boo
 	if info.drop || resp == nil {
 		return nil, info
 	}
-	if !tcp && s.limiter != nil {
+	if !tcp && s.limiter != nil && info.cookie != cookieValid {
+		// A valid server cookie proves the source address: no limit.
 		if ok, slip := s.limiter.allow(remote.Addr()); !ok {
 			if !slip {
 				s.metrics.limited("drop")
@@ -153,11 +155,28 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 				if o.Code == DebugOption {
 					debug = true
 				}
+			case *dns.EDNS0_COOKIE:
+				if info.cookie != cookieNone {
+					continue // the first one counts
+				}
+				state, cc := s.checkCookie(o, client)
+				info.cookie = state
+				if state == cookieMalformed {
+					// RFC 7873 §5.2.2.
+					return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+				}
+				// Every response from here on carries a fresh server
+				// cookie (§5.2.3-5.2.5).
+				respOpt.Option = append(respOpt.Option, s.cookieOption(cc, client))
 			}
 		}
 		if info.ecs != nil && !ecsOctetsOK(raw) {
 			return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
 		}
+	}
+	if len(req.Question) == 0 && info.cookie != cookieNone {
+		// A query for a server cookie only (RFC 7873 §5.4).
+		return s.finish(resp, respOpt, dns.RcodeSuccess, limit), info
 	}
 	if len(req.Question) != 1 {
 		return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info

@@ -16,6 +16,7 @@ package geodns
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,8 @@ type Server struct {
 	logger  *slog.Logger
 	qlog    *slog.Logger // nil: no query log
 	now     func() time.Time
+
+	cookieSecret [16]byte // keys the server cookies (RFC 9018)
 
 	mu  sync.Mutex // guards udp and tcp
 	udp net.PacketConn
@@ -103,6 +106,7 @@ func New(cfg Config) (*Server, error) {
 		qlog:    cfg.QueryLog,
 		now:     now,
 	}
+	rand.Read(s.cookieSecret[:])
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit, now)
 	}
