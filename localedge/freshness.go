@@ -2,6 +2,7 @@ package localedge
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,31 +33,106 @@ func (h Heuristic) max() time.Duration {
 }
 
 // ParseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7) in any of its three
-// formats, ignoring the case of names (some servers send "GMT" as "gmt").
+// formats: IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the obsolete RFC
+// 850 ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime ("Sun Nov  6 08:49:37
+// 1994") forms. The grammar is applied strictly — fixed two-digit fields,
+// single spaces, "GMT" — so malformed values such as "2:01:18", doubled
+// spaces or "UTC" are invalid (an invalid Expires means already expired,
+// RFC 9111 §5.3); only the case of names is ignored, as many servers send
+// "gmt" or "AUG".
 func ParseHTTPDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	var layout string
+	switch {
+	case matchDate(s, "Www, DD Mmm DDDD DD:DD:DD GMT"):
+		layout = http.TimeFormat
+	case matchDate(s, "Www Mmm _D DD:DD:DD DDDD"):
+		layout = time.ANSIC
+	default:
+		comma := strings.IndexByte(s, ',')
+		if comma < 0 || !isDayName(s[:comma]) || !matchDate(s[comma:], ", DD-Mmm-DD DD:DD:DD GMT") {
+			return time.Time{}, false
+		}
+		layout = time.RFC850
+	}
+	t, err := time.Parse(layout, canonicalDateCase(s))
+	if err != nil {
 		return time.Time{}, false
 	}
-	if t, err := http.ParseTime(s); err == nil {
-		return t, true
+	return t.UTC(), true
+}
+
+// matchDate reports whether s has the shape of pattern, where D is a digit,
+// _ a space or a digit, Www a day name, Mmm a month name and GMT "GMT" in
+// any case; every other byte must be itself.
+func matchDate(s, pattern string) bool {
+	if len(s) != len(pattern) {
+		return false
 	}
-	// Retry with canonical case: "THU, 18 AUG 2050 02:01:18 gmt".
-	fixed := []byte(strings.ToLower(s))
-	upperNext := true
-	for i, c := range fixed {
-		if c >= 'a' && c <= 'z' && upperNext {
-			fixed[i] = c - 'a' + 'A'
+	for i := 0; i < len(pattern); i++ {
+		switch {
+		case strings.HasPrefix(pattern[i:], "Www"):
+			if !isDayName(s[i : i+3]) {
+				return false
+			}
+			i += 2
+		case strings.HasPrefix(pattern[i:], "Mmm"):
+			if !isMonthName(s[i : i+3]) {
+				return false
+			}
+			i += 2
+		case strings.HasPrefix(pattern[i:], "GMT"):
+			if !strings.EqualFold(s[i:i+3], "GMT") {
+				return false
+			}
+			i += 2
+		case pattern[i] == 'D':
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		case pattern[i] == '_':
+			if s[i] != ' ' && (s[i] < '0' || s[i] > '9') {
+				return false
+			}
+		case s[i] != pattern[i]:
+			return false
 		}
-		upperNext = !(c >= 'a' && c <= 'z')
 	}
-	if i := strings.LastIndex(string(fixed), " "); i >= 0 && strings.EqualFold(string(fixed[i+1:]), "gmt") {
-		copy(fixed[i+1:], "GMT")
+	return true
+}
+
+var (
+	dayNames   = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+	monthNames = []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+func isDayName(s string) bool {
+	return slices.ContainsFunc(dayNames, func(v string) bool { return strings.EqualFold(v, s) })
+}
+func isMonthName(s string) bool {
+	return slices.ContainsFunc(monthNames, func(v string) bool { return strings.EqualFold(v, s) })
+}
+
+// canonicalDateCase rewrites the names of a date already checked by
+// matchDate in the case time.Parse expects: "THU, 18 AUG 2050 02:01:18 gmt"
+// becomes "Thu, 18 Aug 2050 02:01:18 GMT".
+func canonicalDateCase(s string) string {
+	b := []byte(s)
+	upperNext := true
+	for i, c := range b {
+		isLetter := c|0x20 >= 'a' && c|0x20 <= 'z'
+		switch {
+		case isLetter && upperNext:
+			b[i] = c &^ 0x20
+		case isLetter:
+			b[i] = c | 0x20
+		}
+		upperNext = !isLetter
 	}
-	if t, err := http.ParseTime(string(fixed)); err == nil {
-		return t, true
+	if n := len(b); n >= 3 && strings.EqualFold(string(b[n-3:]), "GMT") {
+		copy(b[n-3:], "GMT")
 	}
-	return time.Time{}, false
+	return string(b)
 }
 
 // AgeValue returns the Age field value in seconds (RFC 9111 §5.1): the first
@@ -127,8 +203,10 @@ func FreshnessLifetime(status int, h http.Header, d ResponseDirectives, response
 		return time.Duration(d.MaxAge) * time.Second, false
 	}
 	if values, ok := h["Expires"]; ok {
-		// An invalid Expires, such as "0", means already expired (§5.3).
-		if len(values) == 0 {
+		// An invalid Expires, such as "0", means already expired (§5.3);
+		// so does more than one (Expires is a singleton field, and §4.2.1
+		// lets a cache consider such a response stale).
+		if len(values) != 1 {
 			return 0, false
 		}
 		exp, ok := ParseHTTPDate(values[0])

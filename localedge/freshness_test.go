@@ -105,7 +105,20 @@ func TestParseHTTPDate(t *testing.T) {
 			t.Errorf("ParseHTTPDate(%q) = %v, %v; want %v", s, got, ok, want)
 		}
 	}
-	for _, s := range []string{"", "0", "-1", "tomorrow", "Thu, 18 Aug 2050 25:01:18 GMT"} {
+	if got, ok := ParseHTTPDate("Thu Aug  8 02:01:18 2050"); !ok || !got.Equal(time.Date(2050, 8, 8, 2, 1, 18, 0, time.UTC)) {
+		t.Errorf("ParseHTTPDate(asctime with a one-digit day) = %v, %v", got, ok)
+	}
+	for _, s := range []string{"", "0", "-1", "tomorrow", "Thu, 18 Aug 2050 25:01:18 GMT",
+		"Thu, 18 Aug 2050 2:01:18 GMT",    // time-of-day is 2DIGIT ":" 2DIGIT ":" 2DIGIT
+		"Thu, 18  Aug  2050 02:01:18 GMT", // single spaces only
+		"Thu, 18-Aug-2050 02:01:18 GMT",   // IMF-fixdate date1 uses spaces
+		"Thu 18 Aug 2050 02:01:18 GMT",    // missing comma
+		"Thu, 18 Aug 50 02:01:18 GMT",     // IMF-fixdate has a four-digit year
+		"Thu, 18 Aug 2050 02:01:18 UTC",   // only GMT
+		"Thu, 18 Aug 2050 02:01:18 AEST",
+		"Thu, 18 Aug 2050 02.01.18 GMT",
+		"Thu, 8 Aug 2050 02:01:18 GMT",
+	} {
 		if got, ok := ParseHTTPDate(s); ok {
 			t.Errorf("ParseHTTPDate(%q) = %v; want invalid", s, got)
 		}

@@ -61,6 +61,18 @@ func TestFreshnessRules(t *testing.T) {
 		{"§5.2.2.10 s-maxage over max-age", 200, func(*fakeClock) []string { return []string{"Cache-Control", "max-age=3600, s-maxage=1"} }, 2 * time.Second, false},
 		{"§5.3 Expires", 200, func(c *fakeClock) []string { return []string{"Expires", lm(c, time.Minute)} }, 30 * time.Second, true},
 		{"§5.3 invalid Expires", 200, func(*fakeClock) []string { return []string{"Expires", "0"} }, 0, false},
+		// RFC 9110 §5.6.7: the HTTP-date grammar has fixed two-digit
+		// fields and single spaces; anything else is invalid, and an
+		// invalid Expires means already expired (RFC 9111 §5.3).
+		{"§5.3 Expires with a one-digit hour", 200, func(*fakeClock) []string { return []string{"Expires", "Thu, 18 Aug 2050 2:01:18 GMT"} }, 0, false},
+		{"§5.3 Expires with doubled spaces", 200, func(*fakeClock) []string { return []string{"Expires", "Thu, 18  Aug  2050 02:01:18 GMT"} }, 0, false},
+		{"§5.3 Expires in UTC", 200, func(*fakeClock) []string { return []string{"Expires", "Thu, 18 Aug 2050 02:01:18 UTC"} }, 0, false},
+		{"§5.3 Expires with date dashes", 200, func(*fakeClock) []string { return []string{"Expires", "Thu, 18-Aug-2050 02:01:18 GMT"} }, 0, false},
+		{"§4.2.1 two Expires lines", 200, func(*fakeClock) []string {
+			return []string{"Expires", "Thu, 18 Aug 2050 02:01:18 GMT", "Expires", "Thu, 18 Aug 2050 02:01:19 GMT"}
+		}, 0, false},
+		{"§5.3 Expires in RFC 850 form", 200, func(*fakeClock) []string { return []string{"Expires", "Thursday, 18-Aug-50 02:01:18 GMT"} }, time.Minute, true},
+		{"§5.3 Expires in asctime form", 200, func(*fakeClock) []string { return []string{"Expires", "Thu Aug  8 02:01:18 2050"} }, time.Minute, true},
 		{"§4.2.2 heuristic", 200, func(c *fakeClock) []string { return []string{"Last-Modified", lm(c, -10*time.Hour)} }, 59 * time.Minute, true},
 		{"§4.2.2 no heuristic for 302", 302, func(c *fakeClock) []string { return []string{"Last-Modified", lm(c, -10*time.Hour)} }, time.Second, false},
 		{"§4.2.3 Age counts", 200, func(*fakeClock) []string { return []string{"Cache-Control", "max-age=10", "Age", "15"} }, 0, false},
