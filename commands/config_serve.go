@@ -97,6 +97,7 @@ func defaultServeConfig() ServeConfig {
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
+			StaleIfError:    localedge.DefaultStaleIfError,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -109,6 +110,9 @@ func TestServeConfigFromFileAndEnv(t *testing.T) {
 func TestServeCommand(t *testing.T) {
 	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
+		if r.URL.Path == "/aged" {
+			w.Header().Set("Age", "61") // stale on arrival, by one second
+		}
 		w.Write([]byte("upstream " + r.URL.Path))
 	})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -155,6 +159,25 @@ func TestServeCommand(t *testing.T) {
 	}
 	if resp != nil {
 		resp.Body.Close()
+	}
+	// The default cache.stale_if_error grace: with the upstream gone, a
+	// stale response is served (RFC 9111 §4.2.4 allows it when
+	// disconnected) rather than a 502.
+	getEdge := func(path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", info.PoPs[3].URL+path, nil)
+		req.Host = "www.example.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s through edge9: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), resp.Header.Get("Cache-Status")
+	}
+	getEdge("/aged")
+	up.Close()
+	if code, body, cs := getEdge("/aged"); code != 200 || body != "upstream /aged" || !strings.Contains(cs, "stale-if-error") {
+		t.Errorf("upstream down, stale stored: %d %q (Cache-Status %q); want the stale response", code, body, cs)
 	}
 	cancel()
 	if code := <-done; code != 0 {

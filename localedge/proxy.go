@@ -38,7 +38,13 @@ const (
 	DefaultUpstreamTimeout = 30 * time.Second
 	DefaultFetchTimeout    = 5 * time.Minute
 	DefaultSoftPurgeGrace  = 10 * time.Second
-	maxVariants            = 32
+	// DefaultStaleIfError is the grace `cdnctl serve` gives its caches
+	// (Varnish's default grace): a stale response is served for this long
+	// when the upstream is down or answers 5xx, as RFC 9111 §4.2.4 allows
+	// a disconnected cache unless must-revalidate, proxy-revalidate,
+	// no-cache or s-maxage forbid it. A Proxy's own default is 0.
+	DefaultStaleIfError = 10 * time.Second
+	maxVariants         = 32
 	// maxRequestFields bounds the fields of a request: more are refused
 	// with 431 whatever the server's byte limit.
 	maxRequestFields = 256

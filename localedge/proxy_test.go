@@ -524,11 +524,20 @@ func TestStaleIfError(t *testing.T) {
 		cc    string
 		fail  string // "503" or "close"
 		stale bool
+		grace time.Duration // Proxy.StaleIfError
 	}{
-		{"503 within window", "max-age=1, stale-if-error=60", "503", true},
-		{"reset within window", "max-age=1, stale-if-error=60", "close", true},
-		{"no directive", "max-age=1", "503", false},
-		{"must-revalidate", "max-age=1, must-revalidate, stale-if-error=60", "503", false},
+		{"503 within window", "max-age=1, stale-if-error=60", "503", true, 0},
+		{"reset within window", "max-age=1, stale-if-error=60", "close", true, 0},
+		{"no directive", "max-age=1", "503", false, 0},
+		{"must-revalidate", "max-age=1, must-revalidate, stale-if-error=60", "503", false, 0},
+		// A configured grace (RFC 9111 §4.2.4: a disconnected cache may
+		// serve stale) yields to the directives that forbid stale use.
+		{"grace, disconnected", "max-age=1", "close", true, 60 * time.Second},
+		{"grace, 503", "max-age=1", "503", true, 60 * time.Second},
+		{"grace, must-revalidate", "max-age=1, must-revalidate", "close", false, 60 * time.Second},
+		{"grace, proxy-revalidate", "max-age=1, proxy-revalidate", "close", false, 60 * time.Second},
+		{"grace, no-cache", "max-age=1, no-cache", "close", false, 60 * time.Second},
+		{"grace, s-maxage", "max-age=1, s-maxage=1", "close", false, 60 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newClock()
@@ -549,7 +558,7 @@ func TestStaleIfError(t *testing.T) {
 				w.Header().Set("Cache-Control", tt.cc)
 				io.WriteString(w, "good")
 			})
-			_, srv := newProxy(t, o.URL, clock, nil)
+			_, srv := newProxy(t, o.URL, clock, func(p *Proxy) { p.StaleIfError = tt.grace })
 			get(t, srv.URL+"/e")
 			failing = true
 			clock.Advance(10 * time.Second)
