@@ -159,15 +159,20 @@ echo "==> cache hits: wrk -t$THREADS -c$CONNS -d${DURATION}s, $ROUNDS rounds, me
 printf '%-8s %-7s %12s %10s\n' object server 'req/s' 'p99 ms'
 declare -A result
 for obj in 1k 100k; do
-  c_rps=(); c_p99=(); n_rps=(); n_p99=()
+  c_rps=(); c_p99=(); n_rps=(); n_p99=(); o_rps=(); o_p99=()
   for r in $(seq 1 "$ROUNDS"); do
     read -r a b < <(measure "$edge/obj/$obj"); c_rps+=("$a"); c_p99+=("$b")
     read -r a b < <(measure "$nginx_url/obj/$obj"); n_rps+=("$a"); n_p99+=("$b")
+    # The origin itself: a plain net/http handler writing the object from
+    # memory (no cache, no proxy): the ceiling of any net/http edge here.
+    read -r a b < <(measure "http://$origin/obj/$obj"); o_rps+=("$a"); o_p99+=("$b")
   done
   result[$obj.c.rps]=$(median "${c_rps[@]}"); result[$obj.c.p99]=$(median "${c_p99[@]}")
   result[$obj.n.rps]=$(median "${n_rps[@]}"); result[$obj.n.p99]=$(median "${n_p99[@]}")
+  result[$obj.o.rps]=$(median "${o_rps[@]}"); result[$obj.o.p99]=$(median "${o_p99[@]}")
   printf '%-8s %-7s %12.0f %10.3f   (rounds: %s)\n' "$obj" cdnctl "${result[$obj.c.rps]}" "${result[$obj.c.p99]}" "${c_rps[*]}"
   printf '%-8s %-7s %12.0f %10.3f   (rounds: %s)\n' "$obj" nginx "${result[$obj.n.rps]}" "${result[$obj.n.p99]}" "${n_rps[*]}"
+  printf '%-8s %-7s %12.0f %10.3f   (rounds: %s; plain net/http, no cache)\n' "$obj" origin "${result[$obj.o.rps]}" "${result[$obj.o.p99]}" "${o_rps[*]}"
 done
 
 # --- collapsing -------------------------------------------------------------
@@ -194,12 +199,14 @@ printf 'RSS %d MiB after filling (%d MiB before); %d MiB stored of %d MiB config
 echo "==> ratios (target: throughput >= 1.0x nginx, p99 <= nginx, RSS within target, 1 origin request)"
 python3 - "${result[1k.c.rps]}" "${result[1k.n.rps]}" "${result[1k.c.p99]}" "${result[1k.n.p99]}" \
   "${result[100k.c.rps]}" "${result[100k.n.rps]}" "${result[100k.c.p99]}" "${result[100k.n.p99]}" \
-  "$rss_full" "$limit_kb" "$c_coll" <<'PY'
+  "$rss_full" "$limit_kb" "$c_coll" "${result[1k.o.rps]}" "${result[100k.o.rps]}" <<'PY'
 import sys
-c1, n1, cp1, np1, c100, n100, cp100, np100, rss, limit, coll = map(float, sys.argv[1:])
+c1, n1, cp1, np1, c100, n100, cp100, np100, rss, limit, coll, o1, o100 = map(float, sys.argv[1:])
 def ok(b): return "ok" if b else "MISSED"
 print(f"1 KiB hits:   throughput {c1/n1:.2f}x nginx [{ok(c1 >= n1)}], p99 {cp1/np1:.2f}x nginx [{ok(cp1 <= np1)}]")
 print(f"100 KiB hits: throughput {c100/n100:.2f}x nginx [{ok(c100 >= n100)}], p99 {cp100/np100:.2f}x nginx [{ok(cp100 <= np100)}]")
 print(f"memory:       RSS {rss/limit:.2f}x the target [{ok(rss <= limit)}]")
 print(f"collapsing:   {coll:.0f} origin request(s) [{ok(coll == 1)}]")
+print(f"for scale:    plain net/http (the origin, no cache) serves {o1/n1:.2f}x nginx's 1 KiB hits and {o100/n100:.2f}x its 100 KiB hits;")
+print(f"              cdnctl's hits run at {c1/o1:.2f}x / {c100/o100:.2f}x of that ceiling")
 PY
