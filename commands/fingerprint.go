@@ -178,6 +178,7 @@ type fingerprintSummary struct {
 	Stats        hashing.Stats        `json:"stats"`
 	Missing      []hashing.MissingRef `json:"missing"`
 	Skipped      []hashing.Skipped    `json:"skipped"`
+	Pinned       []hashing.Pinned     `json:"pinned"`
 	Files        []fingerprintFile    `json:"files,omitempty"`
 	DurationMS   int64                `json:"duration_ms"`
 }
@@ -234,6 +235,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	for _, s := range res.Skipped {
 		opts.Logger.Debug("not copied", "file", s.Path, "reason", s.Reason)
 	}
+	logPinned(opts.Logger, res.Pinned)
 	sum := fingerprintSummary{
 		Source:     label,
 		Output:     opts.Out,
@@ -241,6 +243,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		Stats:      res.Stats,
 		Missing:    append([]hashing.MissingRef{}, res.Missing...),
 		Skipped:    append([]hashing.Skipped{}, res.Skipped...),
+		Pinned:     append([]hashing.Pinned{}, res.Pinned...),
 		DurationMS: opts.Now().Sub(start).Milliseconds(),
 	}
 	if !opts.DryRun {
@@ -294,6 +297,32 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 		return err
 	}
 	return nil
+}
+
+// logPinned reports the files that keep their names because of how they
+// are referenced, one line per reason: a warning for import cycles (the
+// files lose far-future caching), information for the rest.
+func logPinned(log *slog.Logger, pinned []hashing.Pinned) {
+	var reasons []string
+	files := map[string][]string{}
+	for _, p := range pinned {
+		if _, ok := files[p.Reason]; !ok {
+			reasons = append(reasons, p.Reason)
+		}
+		files[p.Reason] = append(files[p.Reason], p.Path)
+	}
+	for _, r := range reasons {
+		fs := files[r]
+		list := strings.Join(fs[:min(len(fs), 10)], ", ")
+		if len(fs) > 10 {
+			list += fmt.Sprintf(", … (%d files)", len(fs))
+		}
+		if strings.Contains(r, "import cycle") {
+			log.Warn("files keep their names and are revalidated instead of cached immutably", "reason", r, "files", list)
+		} else {
+			log.Info("files keep their names", "reason", r, "files", list)
+		}
+	}
 }
 
 func dryRunFiles(m *hashing.Manifest) []fingerprintFile {

@@ -25,7 +25,18 @@ type Result struct {
 	Missing []MissingRef
 	// Skipped lists source files not copied, and why.
 	Skipped []Skipped
-	Stats   Stats
+	// Pinned lists the files that keep their names (and get the entry
+	// points' Cache-Control) because of how they are referenced, sorted
+	// by path: JavaScript import cycles, worker and service worker
+	// scripts, module folders of import maps.
+	Pinned []Pinned
+	Stats  Stats
+}
+
+// Pinned is a file that keeps its name although no keep glob names it.
+type Pinned struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // MissingRef is a reference to a file that is not in the source.
@@ -50,7 +61,7 @@ type Skipped struct {
 type Stats struct {
 	Files         int   `json:"files"`         // output files described by the manifest
 	Fingerprinted int   `json:"fingerprinted"` // of which carry a content hash
-	Kept          int   `json:"kept"`          // of which are entry points
+	Kept          int   `json:"kept"`          // of which keep their names: entry points and pinned files
 	Rewritten     int   `json:"rewritten"`     // of which had references rewritten
 	Reused        int   `json:"reused"`        // of which were unchanged since the previous build
 	Bytes         int64 `json:"bytes"`         // size of the output files (without precompressed copies)
@@ -123,12 +134,17 @@ type node struct {
 	kind      fileKind
 	entry     bool // keeps its name: an entry point
 	prehashed bool // keeps its name: hashed by another tool
-	cached    *cacheEntry
+	// pinned, when set, says why the file keeps its name although no
+	// keep glob names it: how it is referenced (see pinKind), or a
+	// JavaScript import cycle (see builder.order).
+	pinned string
+	cached *cacheEntry
 
 	links      []link
 	missing    []MissingRef
 	memo       *parseMemo
-	deps       []*node // renamed files it names (late ones excluded)
+	pinDirs    []string // folders whose files keep their names (see pinImportMapDir)
+	deps       []*node  // renamed files it names (late ones excluded)
 	dependents []*node
 	pending    atomic.Int32
 	hasLate    bool
@@ -148,15 +164,23 @@ type node struct {
 
 // fixedName reports whether the node keeps its logical path whatever its
 // content.
-func (n *node) fixedName() bool { return n.entry || n.prehashed }
+func (n *node) fixedName() bool { return n.entry || n.prehashed || n.pinned != "" }
+
+// pin makes a node keep its name, for the first reason given.
+func (n *node) pin(reason string) {
+	if !n.fixedName() {
+		n.pinned = reason
+	}
+}
 
 // link says that a node names another one (once, however many times its
 // content does).
 type link struct {
 	target    *node
-	late      bool // see ref.late
-	integrity bool // see ref.integrity
-	resource  bool // named as a resource (fetched with the page), not only as a link
+	late      bool    // see ref.late
+	integrity bool    // see ref.integrity
+	resource  bool    // named as a resource (fetched with the page), not only as a link
+	pin       pinKind // see ref.pin: the target keeps its name
 }
 
 type builder struct {
@@ -228,6 +252,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	if err := b.order(); err != nil {
 		return nil, nil, err
 	}
+	res.Pinned = b.pinnedList()
 	if b.takeUnchanged() {
 		// Nothing to write: the previous output is this build's.
 		res.Manifest = b.manifest()
@@ -246,6 +271,17 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	res.Stats = b.stats()
 	return b, res, nil
+}
+
+// pinnedList lists the pinned nodes.
+func (b *builder) pinnedList() []Pinned {
+	var out []Pinned
+	for _, n := range b.nodes {
+		if n.pinned != "" {
+			out = append(out, Pinned{Path: n.logical, Reason: n.pinned})
+		}
+	}
+	return out
 }
 
 func missingError(missing []MissingRef, label string) error {

@@ -115,6 +115,9 @@ func TestBuild(t *testing.T) {
 	for _, m := range res.Missing {
 		fmt.Fprintf(&report, "missing: %s\n", m)
 	}
+	for _, p := range res.Pinned {
+		fmt.Fprintf(&report, "pinned: %s: %s\n", p.Path, p.Reason)
+	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(&report, "skipped: %s: %s\n", s.Path, s.Reason)
 	}

@@ -29,7 +29,7 @@ const cacheName = stateDir + "/fingerprint-cache.gob"
 
 // cacheVersion changes whenever what a build writes for the same input
 // changes, so older caches are ignored.
-const cacheVersion = 3
+const cacheVersion = 4
 
 // racyMargin: a source file modified this close to (or after) the start
 // of the run that cached it might change again without its modification
@@ -66,6 +66,10 @@ type cacheEntry struct {
 	// files that do not exist.
 	Targets []cachedTarget
 	Missing []MissingRef
+	// PinDirs are the folders whose files the file pins (see
+	// pinImportMapDir); Pinned is set when the file itself was pinned.
+	PinDirs []string
+	Pinned  bool
 	// DepsSig and LateSig identify the output names of the targets its
 	// content was written with (see depsSig).
 	DepsSig, LateSig string
@@ -80,6 +84,7 @@ type cachedEncoding struct {
 type cachedTarget struct {
 	Path                      string
 	Late, Integrity, Resource bool
+	Pin                       uint8 // a pinKind
 }
 
 // optionsDigest identifies the options that change what is written.
@@ -192,7 +197,7 @@ func depsSig(n *node, late bool) string {
 // nor the names of the files it references changed.
 func (b *builder) reuse(n *node) bool {
 	c := n.cached
-	if c == nil || b.dir == nil || b.dir.prev == "" || !b.depsMatch(n, c, false) {
+	if c == nil || b.dir == nil || b.dir.prev == "" || c.Pinned != (n.pinned != "") || !b.depsMatch(n, c, false) {
 		return false
 	}
 	if n.hasLate {
@@ -254,9 +259,11 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 			Fingerprinted: n.fingerprinted, Rewritten: n.rewritten,
 		}
 		for _, l := range n.links {
-			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource})
+			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource, Pin: uint8(l.pin)})
 		}
 		e.Missing = n.missing
+		e.PinDirs = n.pinDirs
+		e.Pinned = n.pinned != ""
 		e.DepsSig, e.LateSig = depsSig(n, false), depsSig(n, true)
 		complete := true
 		for enc, en := range n.encodings {
@@ -364,7 +371,7 @@ func (b *builder) takeUnchanged() bool {
 	}
 	for _, n := range b.nodes {
 		c := n.cached
-		if c == nil {
+		if c == nil || c.Pinned != (n.pinned != "") {
 			return false
 		}
 		expected[c.Out] = true

@@ -9,19 +9,58 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// order sets up the dependency counts and fails on a reference cycle.
+// order sets up the dependency counts. A cycle through JavaScript files
+// (ES modules may import each other) is broken by pinning its scripts:
+// they keep their names, so the files naming them need not wait for them.
+// Any other reference cycle is an error.
 func (b *builder) order() error {
+	for {
+		cycle := b.findCycle()
+		if cycle == nil {
+			break
+		}
+		chain := make([]string, len(cycle))
+		for i, n := range cycle {
+			chain[i] = displayPath(b.env.label, n.logical)
+		}
+		var scripts []*node
+		for _, n := range cycle[:len(cycle)-1] {
+			if n.kind == kindJS && !n.fixedName() {
+				scripts = append(scripts, n)
+			}
+		}
+		if len(scripts) == 0 {
+			return fmt.Errorf("reference cycle: %s (a file's hash depends on the names of the files it references, so they cannot reference each other; keep one of them under its name with a keep glob)", strings.Join(chain, " → "))
+		}
+		reason := "in a JavaScript import cycle: " + strings.Join(chain, " → ")
+		for _, n := range scripts {
+			n.pin(reason)
+		}
+		for _, n := range b.nodes {
+			n.setDeps()
+		}
+	}
 	for _, n := range b.nodes {
 		n.pending.Store(int32(len(n.deps)))
 		for _, d := range n.deps {
 			d.dependents = append(d.dependents, n)
 		}
 	}
+	return nil
+}
+
+// findCycle returns a cycle of dependencies (its first node repeated at
+// the end), or nil when there is none.
+func (b *builder) findCycle() []*node {
 	// Kahn's algorithm, to find what is left in cycles.
 	left := make(map[*node]int, len(b.nodes))
+	dependents := make(map[*node][]*node)
 	var queue []*node
 	for _, n := range b.nodes {
 		left[n] = len(n.deps)
+		for _, d := range n.deps {
+			dependents[d] = append(dependents[d], n)
+		}
 		if len(n.deps) == 0 {
 			queue = append(queue, n)
 		}
@@ -31,7 +70,7 @@ func (b *builder) order() error {
 		n := queue[0]
 		queue = queue[1:]
 		done++
-		for _, d := range n.dependents {
+		for _, d := range dependents[n] {
 			left[d]--
 			if left[d] == 0 {
 				queue = append(queue, d)
@@ -49,15 +88,14 @@ func (b *builder) order() error {
 			break
 		}
 	}
-	var chain []string
+	var chain []*node
 	seenAt := map[*node]int{}
 	for n := start; ; {
 		if i, ok := seenAt[n]; ok {
-			chain = append(chain[i:], n.logical)
-			break
+			return append(chain[i:], n)
 		}
 		seenAt[n] = len(chain)
-		chain = append(chain, n.logical)
+		chain = append(chain, n)
 		var next *node
 		for _, d := range n.deps {
 			if left[d] > 0 {
@@ -67,10 +105,6 @@ func (b *builder) order() error {
 		}
 		n = next
 	}
-	for i := range chain {
-		chain[i] = displayPath(b.env.label, chain[i])
-	}
-	return fmt.Errorf("reference cycle: %s (a file's hash depends on the names of the files it references, so they cannot reference each other; keep one of them under its name with a keep glob)", strings.Join(chain, " → "))
 }
 
 // runGraph processes every node once all the nodes it depends on are done.

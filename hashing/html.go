@@ -18,7 +18,7 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 	base := doc
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
 	off := 0
-	inStyle, inImportMap := false, false
+	inStyle, inImportMap, inScript := false, false, false
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
@@ -34,15 +34,21 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 				refs = append(refs, cssRefs(src[start:off], start, base)...)
 			case inImportMap:
 				refs = append(refs, importMapRefs(src[start:off], start, base)...)
+			case inScript:
+				// Module specifiers and worker URLs of an inline script
+				// resolve against the page's base URL.
+				refs = append(refs, jsRefs(src[start:off], start, base, base, nil)...)
 			}
 		case xhtml.EndTagToken:
-			inStyle, inImportMap = false, false
+			inStyle, inImportMap, inScript = false, false, false
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
 			name, _ := z.TagName()
 			tag := string(name)
 			attrs := scanAttrs(src[start:off], start)
 			inStyle = tag == "style" && tt == xhtml.StartTagToken
-			inImportMap = tag == "script" && tt == xhtml.StartTagToken && strings.EqualFold(strings.TrimSpace(attrValue(findAttr(attrs, "type"))), "importmap")
+			scriptType := strings.ToLower(strings.TrimSpace(attrValue(findAttr(attrs, "type"))))
+			inImportMap = tag == "script" && tt == xhtml.StartTagToken && scriptType == "importmap"
+			inScript = tag == "script" && tt == xhtml.StartTagToken && findAttr(attrs, "src") == nil && isJSType(scriptType)
 			var newBase *url.URL
 			refs, newBase = tagRefs(refs, tag, attrs, base, src)
 			if newBase != nil {
@@ -62,10 +68,27 @@ func findAttr(attrs []attr, key string) *attr {
 	return nil
 }
 
+// isJSType reports whether a <script type> (lower case) runs JavaScript:
+// none, "module" or a JavaScript MIME type.
+func isJSType(t string) bool {
+	t, _, _ = strings.Cut(t, ";")
+	switch strings.TrimSpace(t) {
+	case "", "module", "text/javascript", "application/javascript", "text/ecmascript", "application/ecmascript",
+		"application/x-javascript", "application/x-ecmascript", "text/x-javascript", "text/x-ecmascript",
+		"text/jscript", "text/livescript", "text/javascript1.0", "text/javascript1.1", "text/javascript1.2",
+		"text/javascript1.3", "text/javascript1.4", "text/javascript1.5":
+		return true
+	}
+	return false
+}
+
 // importMapRefs returns the URLs of an import map (<script
 // type="importmap">) that starts at byte off of the document: the values
 // of "imports" and of each scope of "scopes", so modules imported by bare
-// specifiers ("app") keep working when their files are renamed.
+// specifiers ("app") keep working when their files are renamed. A value
+// ending in "/" maps a prefix ("three/addons/": "./jsm/"): the files
+// under that folder are named by bare specifiers ("three/addons/a.js"),
+// which cannot be rewritten, so they keep their names (ref.pin).
 func importMapRefs(text []byte, off int, base *url.URL) []ref {
 	strs, err := jsonStrings(text)
 	if err != nil {
@@ -77,6 +100,9 @@ func importMapRefs(text []byte, off int, base *url.URL) []ref {
 			r := jsonRef(text, s, base, refResource)
 			r.start += off
 			r.end += off
+			if strings.HasSuffix(strings.TrimSpace(s.val), "/") {
+				r.pin = pinImportMapDir
+			}
 			refs = append(refs, r)
 		}
 	}

@@ -160,6 +160,15 @@ func webManifestRefs(src []byte, doc *url.URL) ([]ref, error) {
 	return refs, nil
 }
 
+// maxJSScanSize is the largest script scanned whole for module
+// specifiers (see jsRefs) and held in memory to rewrite them; of a larger
+// one only the tail is read, for its sourceMappingURL, and it is copied
+// as a stream.
+const maxJSScanSize = 16 << 20
+
+// tailOnly reports whether a node is a script too large to scan whole.
+func (n *node) tailOnly() bool { return n.kind == kindJS && n.size > maxJSScanSize }
+
 // jsSourceMapWindow is how much of the end of a script is searched for its
 // sourceMappingURL comment, which tools write as the last line.
 const jsSourceMapWindow = 16 << 10

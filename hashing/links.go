@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sync/errgroup"
@@ -27,10 +29,11 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		if c := n.cached; c != nil && fromCache {
 			for _, t := range c.Targets {
 				if tn := b.byPath[t.Path]; tn != nil {
-					n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource})
+					n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource, pin: pinKind(t.Pin)})
 				}
 			}
 			n.missing = c.Missing
+			n.pinDirs = c.PinDirs
 			continue
 		}
 		g.Go(func() error {
@@ -50,22 +53,54 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	}
 	for _, n := range b.nodes {
 		res.Missing = append(res.Missing, n.missing...)
-		seen := make(map[*node]bool)
-		for _, l := range n.links {
-			if l.late {
-				n.hasLate = true
-				continue
-			}
-			// An integrity attribute needs the content of its file, even
-			// of one that keeps its name.
-			if l.target.fixedName() && !(l.integrity && l.target != n) || seen[l.target] {
-				continue
-			}
-			seen[l.target] = true
-			n.deps = append(n.deps, l.target)
-		}
+		b.applyPins(n)
+	}
+	for _, n := range b.nodes {
+		n.setDeps()
 	}
 	return nil
+}
+
+// applyPins makes the files a node pins keep their names.
+func (b *builder) applyPins(n *node) {
+	for _, l := range n.links {
+		switch l.pin {
+		case pinWorker:
+			l.target.pin("a worker script that " + n.logical + " names relative to the page (name it with new URL(…, import.meta.url) to have it fingerprinted)")
+		case pinServiceWorker:
+			l.target.pin("a service worker script, registered by " + n.logical)
+		}
+	}
+	for _, dir := range n.pinDirs {
+		reason := "under " + dir + ", where an import map of " + n.logical + " maps module specifiers"
+		i, _ := slices.BinarySearchFunc(b.nodes, dir, func(m *node, dir string) int { return strings.Compare(m.logical, dir) })
+		for _, m := range b.nodes[i:] {
+			if !strings.HasPrefix(m.logical, dir) {
+				break
+			}
+			m.pin(reason)
+		}
+	}
+}
+
+// setDeps lists the nodes a node waits for: the files it names that are
+// renamed.
+func (n *node) setDeps() {
+	n.deps = n.deps[:0]
+	seen := make(map[*node]bool)
+	for _, l := range n.links {
+		if l.late {
+			n.hasLate = true
+			continue
+		}
+		// An integrity attribute needs the content of its file, even
+		// of one that keeps its name.
+		if l.target.fixedName() && !(l.integrity && l.target != n) || seen[l.target] {
+			continue
+		}
+		seen[l.target] = true
+		n.deps = append(n.deps, l.target)
+	}
 }
 
 // resolveRefs records the files a node's references name (once each) and
@@ -74,13 +109,19 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 	idx := make(map[link]int)
 	targets := make([]string, len(refs))
 	for i, r := range refs {
+		if r.pin == pinImportMapDir {
+			if dir, ok := b.site.resolveDir(r.base, r.url); ok && !slices.Contains(n.pinDirs, dir) {
+				n.pinDirs = append(n.pinDirs, dir)
+			}
+			continue
+		}
 		target, res := b.site.resolve(r.base, r.url)
 		if res == resFound {
 			targets[i] = target
 		}
 		switch res {
 		case resMissing:
-			if r.integrity || !reportMissing(r.kind, target) {
+			if r.integrity || r.pin != pinNone || !reportMissing(r.kind, target) {
 				continue
 			}
 			line := 0 // unknown: only a script's tail was read
@@ -93,7 +134,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			}
 			n.missing = append(n.missing, MissingRef{File: n.logical, Line: line, URL: r.url, Target: target})
 		case resFound:
-			l := link{target: b.byPath[target], late: r.late, integrity: r.integrity}
+			l := link{target: b.byPath[target], late: r.late, integrity: r.integrity, pin: r.pin}
 			resource := r.kind == refResource
 			if i, ok := idx[l]; ok {
 				n.links[i].resource = n.links[i].resource || resource
@@ -104,9 +145,12 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			n.links = append(n.links, l)
 		}
 	}
-	if whole && n.kind != kindJS && b.memoBudget.Add(-int64(len(refs))) >= 0 {
+	if !whole || len(n.links) == 0 || n.tailOnly() {
+		return // streamed: nothing to remember
+	}
+	if b.memoBudget.Add(-int64(len(refs))) >= 0 {
 		n.memo = &parseMemo{sum: xxhash.Sum64(data), refs: refs, targets: targets}
-	} else if whole && n.kind != kindJS {
+	} else {
 		b.memoBudget.Add(int64(len(refs)))
 	}
 }
@@ -136,9 +180,9 @@ func (b *builder) fileSet() string {
 }
 
 // readRefs reads a file that can hold references and parses them. For a
-// large script only its tail is read (whole is false).
+// script too large to scan only its tail is read (whole is false).
 func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, err error) {
-	if n.kind == kindJS {
+	if n.tailOnly() {
 		tail, off, err := b.readTail(n)
 		if err != nil {
 			return nil, nil, false, err
@@ -170,8 +214,12 @@ func (b *builder) parse(n *node, data []byte) ([]ref, error) {
 	case kindCSS:
 		return cssRefs(data, 0, doc), nil
 	case kindJS:
+		var refs []ref
+		if !n.tailOnly() {
+			refs = jsRefs(data, 0, doc, nil, b.site.root)
+		}
 		off := max(0, len(data)-jsSourceMapWindow)
-		return jsTailRefs(data[off:], off, doc), nil
+		return append(refs, jsTailRefs(data[off:], off, doc)...), nil
 	case kindSourceMap:
 		refs, err := sourceMapRefs(data, doc)
 		if err != nil {

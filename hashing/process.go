@@ -35,9 +35,12 @@ func (b *builder) process(ctx context.Context, n *node) error {
 	switch n.kind {
 	case kindHTML, kindCSS, kindSourceMap, kindWebManifest:
 		return b.processText(n)
-	default:
-		return b.processStream(n)
+	case kindJS:
+		if len(n.links) > 0 && !n.tailOnly() {
+			return b.processText(n)
+		}
 	}
+	return b.processStream(n)
 }
 
 // processText rewrites a file held in memory.
@@ -130,7 +133,7 @@ func writers(ws ...io.Writer) []io.Writer {
 }
 
 // processStream copies a file that is not held in memory, rewriting only
-// a script's sourceMappingURL in its tail.
+// a large script's sourceMappingURL in its tail.
 func (b *builder) processStream(n *node) error {
 	r, _, rewritten, err := b.openContent(n)
 	if err != nil {
@@ -182,7 +185,7 @@ func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
 		return nil, 0, false, b.fileError(n, err)
 	}
 	size := info.Size()
-	if n.kind != kindJS || !hasResolvedLinks(n) {
+	if !n.tailOnly() || !hasResolvedLinks(n) {
 		return f, size, false, nil
 	}
 	ra, ok := f.(io.ReaderAt)
@@ -239,6 +242,9 @@ func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, fi
 			continue
 		}
 		t := b.byPath[target]
+		if r.pin != pinNone {
+			continue // names a file that keeps its name
+		}
 		if r.integrity {
 			// t was processed first (see linkAll).
 			if t != n && t.rewritten && t.integrity != "" && strings.TrimSpace(r.text) != t.integrity {
@@ -319,7 +325,7 @@ func (b *builder) nameFor(n *node, sum []byte) (name string, fingerprinted bool)
 	switch {
 	case n.prehashed:
 		return n.logical, true
-	case n.entry:
+	case n.entry, n.pinned != "":
 		return n.logical, false
 	}
 	if _, h, ok := ParseFingerprint(n.logical); ok && strings.HasPrefix(hexSum, h) {

@@ -41,6 +41,9 @@ type ref struct {
 	// that loads url: start and end hold its value, which is replaced by
 	// the SRI value of the file url names when cdnctl changed that file.
 	integrity bool
+	// pin, when set, marks a URL whose target keeps its name rather than
+	// being rewritten (see pinKind); a missing target is not reported.
+	pin pinKind
 	// encode writes a URL back in the container's syntax; nil when text
 	// and url are the same.
 	encode func(string) string
@@ -140,6 +143,23 @@ func (s *site) resolve(base *url.URL, u string) (logical string, res resolution)
 		}
 	}
 	return p, resMissing
+}
+
+// resolveDir returns the logical folder ("js/lib/", "" for the root) a
+// folder URL (ending in "/") names on this site.
+func (s *site) resolveDir(base *url.URL, u string) (string, bool) {
+	u = strings.TrimSpace(u)
+	if !strings.HasSuffix(u, "/") {
+		return "", false
+	}
+	if _, res := s.resolve(base, u+"x"); res == resExternal {
+		return "", false
+	}
+	p, ok := s.resolvePath(base, u)
+	if !ok || !strings.HasPrefix(p, s.root.Path) {
+		return "", false
+	}
+	return p[len(s.root.Path):], true
 }
 
 // resolvePath returns the path u (relative to base) names on this site,

@@ -105,7 +105,7 @@ func (b *builder) stats() Stats {
 		if n.fingerprinted {
 			s.Fingerprinted++
 		}
-		if n.entry {
+		if n.entry || n.pinned != "" {
 			s.Kept++
 		}
 		if n.rewritten {

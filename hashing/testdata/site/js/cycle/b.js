@@ -1,0 +1,3 @@
+import { ping } from "./a.js";
+import "../../css/print.css" with { type: "css" };
+export const pong = () => ping;

@@ -1,0 +1,1 @@
+export default /"import\('\.\/x\.js'\)"/.source;

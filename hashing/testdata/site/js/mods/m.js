@@ -1,0 +1,1 @@
+export const m = "named through the import map prefix mods/";
