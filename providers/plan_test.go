@@ -20,7 +20,6 @@ var (
 	bodyA = "body A"
 	bodyB = "body B!"
 	shaA  = sum256(bodyA)
-	shaB  = sum256(bodyB)
 	md5A  = sumMD5(bodyA)
 	md5B  = sumMD5(bodyB)
 	t0    = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)

@@ -108,7 +108,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	for name, out := range map[string]string{
 		"%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg), "%#v": fmt.Sprintf("%#v", cfg),
-		"%s": fmt.Sprintf("%s", cfg.Token), "json": string(js), "slog": sb.String(),
+		"%s": fmt.Sprint(cfg.Token), "json": string(js), "slog": sb.String(),
 	} {
 		if strings.Contains(out, tok) {
 			t.Errorf("%s output leaks the secret: %s", name, out)

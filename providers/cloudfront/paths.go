@@ -152,9 +152,6 @@ func tagItem(tag string) (string, error) {
 	return "#" + tag, nil
 }
 
-// isTag reports whether an invalidation item is a tag.
-func isTag(item string) bool { return strings.HasPrefix(item, "#") }
-
 // splitBatches groups invalidation items into the fewest batches that each
 // fit the in-progress limits: MaxWildcardsInProgress wildcards and
 // MaxFilesInProgress other items (paths and tags).

@@ -76,8 +76,8 @@ func metadataOf(out *awss3.HeadObjectOutput) providers.Metadata {
 	if v := aws.ToString(out.ContentLanguage); v != "" {
 		m.Headers["Content-Language"] = v
 	}
-	if out.Expires != nil {
-		m.Headers["Expires"] = out.Expires.UTC().Format(http.TimeFormat)
+	if v := aws.ToString(out.ExpiresString); v != "" {
+		m.Headers["Expires"] = v
 	}
 	for k, v := range out.Metadata {
 		switch k = strings.ToLower(k); k {
