@@ -20,6 +20,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // DiskStore is a Store that survives restarts: each body is a file under
@@ -112,7 +113,7 @@ func OpenDiskStore(dir string, opts DiskStoreOptions) (*DiskStore, error) {
 	})
 	dbPath := filepath.Join(dir, "index.db")
 	db, err := bbolt.Open(dbPath, 0o644, &bbolt.Options{Timeout: time.Second, NoSync: true, NoFreelistSync: true})
-	if err != nil && !errors.Is(err, bbolt.ErrTimeout) {
+	if err != nil && !errors.Is(err, bolterrors.ErrTimeout) {
 		// A database left broken by a crash: set it aside, start empty.
 		aside := dbPath + ".broken-" + time.Now().UTC().Format("20060102T150405")
 		s.log.Warn("disk cache index unreadable; starting empty", "path", dbPath, "moved_to", aside, "err", err)
@@ -121,7 +122,7 @@ func OpenDiskStore(dir string, opts DiskStoreOptions) (*DiskStore, error) {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("disk cache %s: in use by another process", dir)
 		}
 		return nil, fmt.Errorf("disk cache %s: %w", dir, err)

@@ -174,11 +174,6 @@ func (e *Entry) withoutBody(file string, load func() ([]byte, error)) *Entry {
 	return c
 }
 
-// tagHeaders are the response fields whose values index an entry by tag.
-// Surrogate-Key (Fastly) is space-separated; Cache-Tag (Cloudflare) and
-// Edge-Cache-Tag (Akamai) are comma-separated.
-var tagHeaders = []string{"Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag"}
-
 // ParseTags collects the tags of a response, without duplicates.
 func ParseTags(h http.Header) []string {
 	var tags []string

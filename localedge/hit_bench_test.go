@@ -1,7 +1,6 @@
 package localedge
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,7 +21,7 @@ func BenchmarkServeHit(b *testing.B) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("ETag", `"abc"`)
-		io.WriteString(w, string(make([]byte, 1024)))
+		w.Write(make([]byte, 1024))
 	}))
 	defer o.Close()
 	p := &Proxy{Name: "pop1", Upstream: mustURL(o.URL)}

@@ -614,21 +614,6 @@ func (t *Topology) shutdown() error {
 	return errors.Join(errs...)
 }
 
-func (t *Topology) servers() []*http.Server {
-	var out []*http.Server
-	for _, p := range t.PoPs() {
-		if p.srv != nil {
-			out = append(out, p.srv)
-		}
-	}
-	for _, s := range []*http.Server{t.originSrv, t.adminSrv} {
-		if s != nil {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // closeCaches stops the proxies and closes (flushes) their stores.
 func (t *Topology) closeCaches(errs *[]error) {
 	for _, p := range t.PoPs() {

@@ -105,7 +105,7 @@ func TestTopologyServesThroughShield(t *testing.T) {
 		t.Errorf("health = %d %q", r.StatusCode, body)
 	}
 	r, body = get(t, info.PoPs[3].URL+HealthPath)
-	if body != `{"pop":"shield","role":"shield","status":"ok"}`+"\n" {
+	if r.StatusCode != 200 || body != `{"pop":"shield","role":"shield","status":"ok"}`+"\n" {
 		t.Errorf("shield health = %q", body)
 	}
 }
@@ -245,6 +245,9 @@ func TestAdminAPI(t *testing.T) {
 
 	// Metrics.
 	r, b = api(t, top, "GET", "/metrics", tok, "")
+	if r.StatusCode != http.StatusOK {
+		t.Errorf("metrics = %d", r.StatusCode)
+	}
 	for _, want := range []string{
 		`cdnctl_edge_requests_total{pop="pop1",role="edge"} 4`,
 		`cdnctl_edge_hits_total{pop="shield",role="shield"}`,
