@@ -53,8 +53,10 @@ func newCmdFingerprint(f *Factory) *cobra.Command {
 		Short: "Copy a site into content-hashed names, rewrite its references, write a manifest",
 		Long: `Copy the site in SRC to DIR, renaming every asset to name.<hash>.ext (the first
 hex digits of its SHA-256) and rewriting the references to it in HTML, CSS,
-JavaScript sourceMappingURL comments, source maps and web app manifests, so
-the site works as before while every asset can be cached for a year.
+JavaScript (relative ES module imports, new URL(…, import.meta.url), workers,
+sourceMappingURL comments), source maps and web app manifests, so the site
+works as before while every asset can be cached for a year. The scripts of
+an ES module import cycle keep their names (with a warning).
 
 Entry points keep their names: pages (*.html), robots.txt, sitemaps, feeds,
 favicon.ico, web app manifests, service workers, .well-known/ and dot

@@ -77,9 +77,10 @@ type EncodedStats struct {
 
 // Build fingerprints the files of src into out: it copies every file,
 // renaming assets to name.<hash>.ext, rewrites the references of HTML,
-// CSS, JavaScript source map comments, source maps and web manifests,
-// writes precompressed copies and the manifest. Files are processed in
-// parallel, each after the files it names, and copied as a stream.
+// CSS, JavaScript (module specifiers, source map comments), source maps
+// and web manifests, writes precompressed copies and the manifest. Files
+// are processed in parallel, each after the files it names, and copied as
+// a stream.
 //
 // Build does not clean up out on error; Fingerprint, which writes a
 // folder, does.

@@ -1,7 +1,8 @@
 // Package hashing fingerprints a static site for a CDN: it copies a build
 // folder into content-hashed names ("css/app.3f9a1c0e2b.css"), rewrites
-// the references of HTML, CSS, JavaScript source map comments, source maps
-// and web app manifests so the site still works, writes precompressed
+// the references of HTML, CSS, JavaScript (module specifiers, worker and
+// asset URLs, source map comments), source maps and web app manifests so
+// the site still works, writes precompressed
 // .br/.gz copies and a manifest (logical path → hashed path, SHA-256,
 // Subresource Integrity, size, content type, Cache-Control, tags,
 // encodings) that the rest of cdnctl reads.
@@ -10,7 +11,8 @@
 // workers, .well-known/…) keep their names and get a revalidated
 // Cache-Control; every other file gets its hash and an immutable one. A
 // file's hash is taken after its own references were rewritten, so files
-// are processed in dependency order (in parallel, streaming); a reference
+// are processed in dependency order (in parallel, streaming); the scripts
+// of a JavaScript import cycle keep their names, any other reference
 // cycle is an error.
 //
 // Build works on any fs.FS and any Output (a folder, or Discard for a dry

@@ -21,7 +21,7 @@ func (b *builder) order() error {
 		}
 		chain := make([]string, len(cycle))
 		for i, n := range cycle {
-			chain[i] = displayPath(b.env.label, n.logical)
+			chain[i] = n.logical
 		}
 		var scripts []*node
 		for _, n := range cycle[:len(cycle)-1] {
@@ -30,6 +30,9 @@ func (b *builder) order() error {
 			}
 		}
 		if len(scripts) == 0 {
+			for i := range chain {
+				chain[i] = displayPath(b.env.label, chain[i])
+			}
 			return fmt.Errorf("reference cycle: %s (a file's hash depends on the names of the files it references, so they cannot reference each other; keep one of them under its name with a keep glob)", strings.Join(chain, " → "))
 		}
 		reason := "in a JavaScript import cycle: " + strings.Join(chain, " → ")
