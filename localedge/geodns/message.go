@@ -107,22 +107,15 @@ func ecsOctetsOK(msg []byte) bool {
 	h := headerOf(msg)
 	off := 12
 	for range h.Qdcount {
-		_, o, err := dns.UnpackDomainName(msg, off)
-		if err != nil {
+		o, ok := skipName(msg, off)
+		if !ok {
 			return false
 		}
 		off = o + 4
 	}
-	for range int(h.Ancount) + int(h.Nscount) {
-		_, o, err := dns.UnpackRR(msg, off)
-		if err != nil {
-			return false
-		}
-		off = o
-	}
-	for range h.Arcount {
-		_, o, err := dns.UnpackDomainName(msg, off)
-		if err != nil || o+10 > len(msg) {
+	for i := range int(h.Ancount) + int(h.Nscount) + int(h.Arcount) {
+		o, ok := skipName(msg, off)
+		if !ok || o+10 > len(msg) {
 			return false
 		}
 		rrtype := binary.BigEndian.Uint16(msg[o:])
@@ -131,7 +124,7 @@ func ecsOctetsOK(msg []byte) bool {
 		if rdata+rdlen > len(msg) {
 			return false
 		}
-		if rrtype == dns.TypeOPT {
+		if i >= int(h.Ancount)+int(h.Nscount) && rrtype == dns.TypeOPT {
 			for p := rdata; p+4 <= rdata+rdlen; {
 				code := binary.BigEndian.Uint16(msg[p:])
 				l := int(binary.BigEndian.Uint16(msg[p+2:]))
@@ -147,4 +140,20 @@ func ecsOctetsOK(msg []byte) bool {
 		off = rdata + rdlen
 	}
 	return true
+}
+
+// skipName returns the offset just past the (possibly compressed) domain
+// name at off in msg; false when it runs past the end.
+func skipName(msg []byte, off int) (int, bool) {
+	for off < len(msg) {
+		switch l := int(msg[off]); {
+		case l == 0:
+			return off + 1, true
+		case l&0xC0 == 0xC0:
+			return off + 2, off+2 <= len(msg)
+		default:
+			off += 1 + l
+		}
+	}
+	return 0, false
 }
