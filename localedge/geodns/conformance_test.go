@@ -5,9 +5,11 @@ package geodns
 // server, over real UDP and TCP. Each names the RFC section it checks.
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -328,6 +330,42 @@ func TestTSIGUnknownKey(t *testing.T) {
 		}
 		if r := mustUnpack(t, b); r.Rcode != dns.RcodeFormatError {
 			t.Errorf("%s: TSIG not last: %s; want FORMERR", proto, dns.RcodeToString[r.Rcode])
+		}
+	}
+}
+
+// TestWildcardReplySource: a server listening on 0.0.0.0 or :: answers
+// each query from the address it was sent to (RFC 2181 §4.1), or the
+// client drops the answer (dig: "reply from unexpected source"). The
+// kernel would pick 127.0.0.1 to answer a query sent to 127.0.5.1. The
+// test binds every address of the host, which the tests otherwise never
+// do, so it runs only with CDNCTL_TEST_WILDCARD=1.
+func TestWildcardReplySource(t *testing.T) {
+	if os.Getenv("CDNCTL_TEST_WILDCARD") != "1" {
+		t.Skip("binds 0.0.0.0 and ::; set CDNCTL_TEST_WILDCARD=1 to run")
+	}
+	for _, bind := range []string{"0.0.0.0:0", "[::]:0"} {
+		s, err := New(DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Listen(bind); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx) }()
+		_, port, _ := net.SplitHostPort(s.Addr())
+		for _, dst := range []string{"127.0.5.1", "127.0.0.1", "::1"} {
+			c := &dns.Client{Net: "udp", Timeout: time.Second}
+			r, _, err := c.Exchange(query("cdn.test.", dns.TypeSOA), net.JoinHostPort(dst, port))
+			if err != nil || r.Rcode != dns.RcodeSuccess {
+				t.Errorf("bound to %s, query to %s: %v %v; want an answer from %s", bind, dst, err, r, dst)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -43,17 +43,69 @@ func udpWorkers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 // serveUDP answers on conn until it is closed.
 func (s *Server) serveUDP(conn net.PacketConn) {
 	bc := newBatchConn(conn)
+	wildcard := false
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.IsUnspecified() {
+		wildcard = receiveDestination(conn)
+		if !wildcard {
+			s.logger.Warn("dns: cannot learn the destination address of UDP queries: answers may leave from another address than the one asked", "addr", a)
+		}
+	}
 	var wg sync.WaitGroup
 	for range udpWorkers() {
-		wg.Go(func() { s.udpWorker(bc) })
+		wg.Go(func() { s.udpWorker(bc, wildcard) })
 	}
 	wg.Wait()
 }
 
-func (s *Server) udpWorker(bc batchConn) {
+// A socket bound to 0.0.0.0 or :: receives queries sent to any of the
+// host's addresses, but the kernel picks the source of each answer by
+// route, which may be another address than the one the client asked:
+// the client then drops the answer (RFC 2181 §4.1: the reply's source is
+// the query's destination). So on such a socket the worker reads each
+// query's destination (IP_PKTINFO, IPV6_PKTINFO) and sends the answer
+// from it.
+
+// oobSize holds the packet information of either family.
+var oobSize = len(ipv4.NewControlMessage(ipv4.FlagDst|ipv4.FlagInterface)) +
+	len(ipv6.NewControlMessage(ipv6.FlagDst|ipv6.FlagInterface))
+
+// receiveDestination asks for the destination address of each datagram
+// received on conn, for both families (a :: socket also receives IPv4).
+func receiveDestination(conn net.PacketConn) bool {
+	err6 := ipv6.NewPacketConn(conn).SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
+	err4 := ipv4.NewPacketConn(conn).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
+	return err4 == nil || err6 == nil
+}
+
+// replyFrom turns the control data of a received datagram into the
+// control data that sends its answer from the address it was sent to
+// (nil when the data has no destination).
+func replyFrom(oob []byte) []byte {
+	var cm6 ipv6.ControlMessage
+	if cm6.Parse(oob) == nil && cm6.Dst != nil {
+		if v4 := cm6.Dst.To4(); v4 != nil {
+			return (&ipv4.ControlMessage{Src: v4}).Marshal()
+		}
+		out := &ipv6.ControlMessage{Src: cm6.Dst}
+		if cm6.Dst.IsLinkLocalUnicast() {
+			out.IfIndex = cm6.IfIndex
+		}
+		return out.Marshal()
+	}
+	var cm4 ipv4.ControlMessage
+	if cm4.Parse(oob) == nil && cm4.Dst != nil {
+		return (&ipv4.ControlMessage{Src: cm4.Dst}).Marshal()
+	}
+	return nil
+}
+
+func (s *Server) udpWorker(bc batchConn, wildcard bool) {
 	in := make([]ipv4.Message, udpBatch)
 	for i := range in {
 		in[i].Buffers = [][]byte{make([]byte, udpReadBuf)}
+		if wildcard {
+			in[i].OOB = make([]byte, oobSize)
+		}
 	}
 	out := make([]ipv4.Message, 0, udpBatch)
 	outBufs := make([][]byte, udpBatch)
@@ -96,7 +148,11 @@ func (s *Server) udpWorker(bc batchConn) {
 				s.logger.Warn("dns: pack failed", "client", remote, "err", err)
 				continue
 			}
-			out = append(out, ipv4.Message{Buffers: [][]byte{b}, Addr: ua})
+			var oob []byte
+			if wildcard {
+				oob = replyFrom(m.OOB[:m.NN])
+			}
+			out = append(out, ipv4.Message{Buffers: [][]byte{b}, Addr: ua, OOB: oob})
 			done = append(done, sent{resp, info, remote})
 		}
 		for rest := out; len(rest) > 0; {
