@@ -312,13 +312,6 @@ func encodeRef(r ref, u string) string {
 	return u
 }
 
-// isExternal reports whether a reference certainly leaves the site, before
-// resolving it.
-func (s *site) isExternal(r ref) bool {
-	_, res := s.resolve(r.base, r.url)
-	return res == resExternal
-}
-
 // nameFor decides a node's output name from the SHA-256 of its content.
 func (b *builder) nameFor(n *node, sum []byte) (name string, fingerprinted bool) {
 	hexSum := hex.EncodeToString(sum)
