@@ -202,7 +202,7 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 				Hdr:        dns.RR_Header{Name: tsig.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
 				Algorithm:  tsig.Algorithm,
 				TimeSigned: uint64(s.now().Unix()),
-				Fudge:      tsig.Fudge,
+				Fudge:      max(tsig.Fudge, 300), // a zero fudge would make the time unverifiable
 				OrigId:     req.Id,
 				Error:      dns.RcodeBadKey,
 			})

@@ -92,7 +92,7 @@ func buildZones(cfg *Config, pops []PoP, serial uint32) (*zoneSet, error) {
 	}
 	cdnZone := canonicalName(cfg.Zone)
 	if _, ok := dns.IsDomainName(cdnZone); !ok || cdnZone == "." {
-		return nil, fmt.Errorf("zone %q: want a domain name such as cdn.test.", cfg.Zone)
+		return nil, fmt.Errorf("zone %q: want a domain name such as \"cdn.test.\"", cfg.Zone)
 	}
 	zs.nsName = "ns1." + cdnZone
 	negTTL := ttlSeconds(cfg.NegativeTTL, DefaultNegativeTTL)
@@ -102,7 +102,7 @@ func buildZones(cfg *Config, pops []PoP, serial uint32) (*zoneSet, error) {
 	for _, z := range cfg.Zones {
 		c := canonicalName(z)
 		if _, ok := dns.IsDomainName(c); !ok || c == "." {
-			return nil, fmt.Errorf("zone %q: want a domain name such as example.test.", z)
+			return nil, fmt.Errorf("zone %q: want a domain name such as \"example.test.\"", z)
 		}
 		apexes = append(apexes, c)
 	}
