@@ -157,8 +157,13 @@ func writeText(w *bufio.Writer, f file, pick func(string) string, rng *rand.Rand
 			put(fmt.Sprintf(".c%d { margin: %dpx; background: url(\"/%s\") no-repeat; }\n", i, rng.IntN(64), pick("image")))
 		}
 	case "script":
+		// ES module code: every script is scanned for specifiers, and
+		// names images the way modules name assets.
 		for i := 0; n < f.size; i++ {
-			put(fmt.Sprintf("function f%d(a, b) { return a * %d + b; }\n", i, rng.IntN(1e6)))
+			if i%64 == 0 {
+				put(fmt.Sprintf("export const img%d = new URL(%q, import.meta.url); // %s\n", i, rel(pick("image")), "'\"`/"))
+			}
+			put(fmt.Sprintf("export function f%d(a, b) { return a * %d + b / 2 + \"s\".length + /x+/g.lastIndex; }\n", i, rng.IntN(1e6)))
 		}
 	}
 	return nil
