@@ -369,3 +369,43 @@ func TestWildcardReplySource(t *testing.T) {
 		}
 	}
 }
+
+// TestExtendedErrors: refusals and failures of EDNS queries say why with
+// an Extended DNS Error (RFC 8914 §4.19 Prohibited, §4.21 Not
+// Authoritative, §4.22 Not Supported), which dig prints; queries without
+// EDNS get none.
+func TestExtendedErrors(t *testing.T) {
+	_, addr := startServer(t, DefaultConfig())
+	chaos := query("version.bind.", dns.TypeTXT)
+	chaos.Question[0].Qclass = dns.ClassCHAOS
+	for _, tt := range []struct {
+		name  string
+		q     *dns.Msg
+		rcode int
+		ede   uint16
+	}{
+		{"outside the zones", query("example.com.", dns.TypeA), dns.RcodeRefused, dns.ExtendedErrorCodeNotAuthoritative},
+		{"class CH", chaos, dns.RcodeRefused, dns.ExtendedErrorCodeNotSupported},
+		{"AXFR", query("cdn.test.", dns.TypeAXFR), dns.RcodeRefused, dns.ExtendedErrorCodeProhibited},
+	} {
+		for _, proto := range []string{"udp", "tcp"} {
+			q := tt.q.Copy()
+			q.SetEdns0(1232, false)
+			r := exchange(t, addr, proto, noRegion, q)
+			var edes []*dns.EDNS0_EDE
+			if opt := r.IsEdns0(); opt != nil {
+				for _, o := range opt.Option {
+					if e, ok := o.(*dns.EDNS0_EDE); ok {
+						edes = append(edes, e)
+					}
+				}
+			}
+			if r.Rcode != tt.rcode || len(edes) != 1 || edes[0].InfoCode != tt.ede {
+				t.Errorf("%s over %s: %s with EDE %v; want %s with EDE %d (%s)", tt.name, proto, dns.RcodeToString[r.Rcode], edes, dns.RcodeToString[tt.rcode], tt.ede, dns.ExtendedErrorCodeToString[tt.ede])
+			}
+			if r := exchange(t, addr, proto, noRegion, tt.q); r.IsEdns0() != nil {
+				t.Errorf("%s over %s without EDNS: an OPT in the response", tt.name, proto)
+			}
+		}
+	}
+}

@@ -214,6 +214,7 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 	}
 
 	if q.Qclass != dns.ClassINET {
+		addEDE(respOpt, dns.ExtendedErrorCodeNotSupported, "only class IN is served")
 		return s.finish(resp, respOpt, dns.RcodeRefused, limit), info
 	}
 	switch q.Qtype {
@@ -221,6 +222,7 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 		return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
 	case dns.TypeAXFR, dns.TypeIXFR:
 		// No zone transfers.
+		addEDE(respOpt, dns.ExtendedErrorCodeProhibited, "no zone transfers")
 		return s.finish(resp, respOpt, dns.RcodeRefused, limit), info
 	case dns.TypeMAILA, dns.TypeMAILB, dns.TypeTKEY, dns.TypeTSIG:
 		return s.finish(resp, respOpt, dns.RcodeNotImplemented, limit), info
@@ -230,6 +232,7 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 	z := s.zones.findZone(name)
 	if z == nil {
 		// Not ours: no recursion, no referral upwards.
+		addEDE(respOpt, dns.ExtendedErrorCodeNotAuthoritative, "")
 		return s.finish(resp, respOpt, dns.RcodeRefused, limit), info
 	}
 	resp.Authoritative = true
@@ -270,6 +273,7 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 				resp.Answer = nil
 				resp.Authoritative = false
 				rcode = dns.RcodeServerFailure
+				addEDE(respOpt, dns.ExtendedErrorCodeOther, "every PoP for this client is down")
 				break
 			}
 			rrs := nd.cdnA[info.d.pop]
@@ -366,6 +370,14 @@ func (s *Server) finish(resp *dns.Msg, opt *dns.OPT, rcode, limit int) *dns.Msg 
 		opt.Option = nil
 	}
 	return resp
+}
+
+// addEDE adds an Extended DNS Error (RFC 8914) saying why, to the OPT of
+// a response to an EDNS query.
+func addEDE(opt *dns.OPT, code uint16, text string) {
+	if opt != nil {
+		opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
+	}
 }
 
 // validECS checks an ECS option from a query (RFC 7871 §6): a known

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,6 +133,21 @@ func TestFailoverAndRecovery(t *testing.T) {
 			t.Fatalf("all PoPs down: rcode %s %v; want SERVFAIL", dns.RcodeToString[r.Rcode], r.Answer)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// With EDNS, the SERVFAIL says why (RFC 8914).
+	q := query("www.example.test.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	r := exchange(t, addr, "udp", region1, q)
+	var ede *dns.EDNS0_EDE
+	if opt := r.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if e, ok := o.(*dns.EDNS0_EDE); ok {
+				ede = e
+			}
+		}
+	}
+	if r.Rcode != dns.RcodeServerFailure || ede == nil || !strings.Contains(ede.ExtraText, "PoP") {
+		t.Errorf("all PoPs down, EDNS query: %s EDE %v; want SERVFAIL with an EDE naming the PoPs", dns.RcodeToString[r.Rcode], ede)
 	}
 	// Static data does not depend on PoPs.
 	if r := exchange(t, addr, "udp", region1, query("cdn.test.", dns.TypeSOA)); r.Rcode != dns.RcodeSuccess {
