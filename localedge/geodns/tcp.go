@@ -18,7 +18,6 @@ import (
 const (
 	tcpReadTimeout = 2 * time.Second // for a message once it has begun, and for the first one
 	tcpIdleTimeout = 8 * time.Second // between queries on one connection (RFC 7766 §6.2.3)
-	tcpMaxQueries  = 1000            // per connection, then it is closed
 	tcpMaxConns    = 1000            // open at once; more are closed at once
 )
 
@@ -111,15 +110,17 @@ func (t *tcpServer) shutdown(ctx context.Context) {
 }
 
 // serveTCPConn answers the queries on one connection in order until the
-// client closes it, goes idle, sends something that is not a DNS message
-// or reaches tcpMaxQueries.
+// client closes it, goes idle or sends something that is not a DNS
+// message. There is no limit to the queries on a connection: closing a
+// busy one would lose the queries the client has already pipelined on it
+// (RFC 7766 §6.2.1.1).
 func (s *Server) serveTCPConn(c net.Conn) {
 	defer c.Close()
 	remote := addrOf(c.RemoteAddr())
 	var lenBuf [2]byte
 	var msg []byte
 	out := make([]byte, 0, 512)
-	for n := range tcpMaxQueries {
+	for n := 0; ; n++ {
 		timeout := tcpIdleTimeout
 		if n == 0 {
 			timeout = tcpReadTimeout
