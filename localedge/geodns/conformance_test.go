@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -450,5 +451,34 @@ func TestTCPPipelining(t *testing.T) {
 			t.Fatalf("answer %d: id %d %s (seen before: %v)", got, r.Id, dns.RcodeToString[r.Rcode], seen[r.Id])
 		}
 		seen[r.Id] = true
+	}
+}
+
+// TestRateLimitSlipKeepsOPT: the truncated "slip" answers of the rate
+// limiter still carry an OPT for an EDNS query (RFC 6891 §7), with DO
+// echoed (RFC 3225 §3), and nothing else.
+func TestRateLimitSlipKeepsOPT(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RateLimit = 5
+	_, addr := startServer(t, cfg)
+	q := query("www.example.test.", dns.TypeA)
+	q.SetEdns0(1232, true)
+	raw, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slips := 0
+	for _, b := range burst(t, addr, netip.MustParseAddr("127.11.0.1"), raw, 200) {
+		r := mustUnpack(t, b)
+		if !r.Truncated {
+			continue
+		}
+		slips++
+		if opt := r.IsEdns0(); opt == nil || !opt.Do() || opt.Version() != 0 || len(r.Answer)+len(r.Ns) != 0 || len(r.Extra) != 1 {
+			t.Fatalf("slip answer to an EDNS query:\n%v\nwant TC, no records, an OPT with DO", r)
+		}
+	}
+	if slips == 0 {
+		t.Fatal("no truncated answers from the rate limiter")
 	}
 }

@@ -66,6 +66,16 @@ func (s *Server) answer(req *dns.Msg, raw []byte, remote netip.AddrPort, tcp boo
 			slim := new(dns.Msg)
 			slim.SetReply(req)
 			slim.Truncated = true
+			if opt := resp.IsEdns0(); opt != nil {
+				// An EDNS query gets an OPT back, even here (RFC 6891
+				// §7); options would only make the slip bigger.
+				bare := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+				bare.SetUDPSize(opt.UDPSize())
+				if opt.Do() {
+					bare.SetDo()
+				}
+				slim.Extra = []dns.RR{bare}
+			}
 			return slim, info
 		}
 	}
