@@ -4,10 +4,10 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
-	"math/bits"
 	"net/netip"
 	"time"
 
+	"github.com/dchest/siphash"
 	"github.com/miekg/dns"
 )
 
@@ -91,48 +91,5 @@ func (s *Server) serverCookie(cc []byte, vr [4]byte, ts uint32, client netip.Add
 // sipHash24 is SipHash-2-4 (Aumasson and Bernstein, 2012) of msg with a
 // 128-bit key: the hash RFC 9018 §4.4 prescribes for server cookies.
 func sipHash24(key *[16]byte, msg []byte) uint64 {
-	k0 := binary.LittleEndian.Uint64(key[:8])
-	k1 := binary.LittleEndian.Uint64(key[8:])
-	v0 := k0 ^ 0x736f6d6570736575
-	v1 := k1 ^ 0x646f72616e646f6d
-	v2 := k0 ^ 0x6c7967656e657261
-	v3 := k1 ^ 0x7465646279746573
-	round := func() {
-		v0 += v1
-		v1 = bits.RotateLeft64(v1, 13)
-		v1 ^= v0
-		v0 = bits.RotateLeft64(v0, 32)
-		v2 += v3
-		v3 = bits.RotateLeft64(v3, 16)
-		v3 ^= v2
-		v0 += v3
-		v3 = bits.RotateLeft64(v3, 21)
-		v3 ^= v0
-		v2 += v1
-		v1 = bits.RotateLeft64(v1, 17)
-		v1 ^= v2
-		v2 = bits.RotateLeft64(v2, 32)
-	}
-	b := uint64(len(msg)) << 56
-	for len(msg) >= 8 {
-		m := binary.LittleEndian.Uint64(msg)
-		v3 ^= m
-		round()
-		round()
-		v0 ^= m
-		msg = msg[8:]
-	}
-	for i, c := range msg {
-		b |= uint64(c) << (8 * i)
-	}
-	v3 ^= b
-	round()
-	round()
-	v0 ^= b
-	v2 ^= 0xff
-	round()
-	round()
-	round()
-	round()
-	return v0 ^ v1 ^ v2 ^ v3
+	return siphash.Hash(binary.LittleEndian.Uint64(key[:8]), binary.LittleEndian.Uint64(key[8:]), msg)
 }
