@@ -58,21 +58,7 @@ func sendRawTCP(t testing.TB, addr string, b []byte) []byte {
 // sendRawUDP is sendRaw returning the response's bytes.
 func sendRawUDP(t testing.TB, addr string, b []byte) []byte {
 	t.Helper()
-	conn, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 65535)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return nil
-	}
-	return buf[:n]
+	return udpRoundTrip(t, addr, b, time.Second)
 }
 
 // sendRawProto sends b over proto and returns the raw response (nil for

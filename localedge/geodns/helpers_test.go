@@ -168,6 +168,21 @@ var (
 // nil when none arrives within a short wait.
 func sendRaw(t testing.TB, addr string, b []byte) *dns.Msg {
 	t.Helper()
+	resp := udpRoundTrip(t, addr, b, 500*time.Millisecond)
+	if resp == nil {
+		return nil
+	}
+	m := new(dns.Msg)
+	if err := m.Unpack(resp); err != nil {
+		t.Fatalf("unparsable response %x: %v", resp, err)
+	}
+	return m
+}
+
+// udpRoundTrip sends b in one UDP datagram and returns the response's
+// bytes, or nil when none arrives within wait.
+func udpRoundTrip(t testing.TB, addr string, b []byte, wait time.Duration) []byte {
+	t.Helper()
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -176,17 +191,13 @@ func sendRaw(t testing.TB, addr string, b []byte) *dns.Msg {
 	if _, err := conn.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	conn.SetReadDeadline(time.Now().Add(wait))
 	buf := make([]byte, 65535)
 	n, err := conn.Read(buf)
 	if err != nil {
 		return nil
 	}
-	m := new(dns.Msg)
-	if err := m.Unpack(buf[:n]); err != nil {
-		t.Fatalf("unparsable response %x: %v", buf[:n], err)
-	}
-	return m
+	return buf[:n]
 }
 
 // metricValue returns the value of the counter or gauge name with labels
