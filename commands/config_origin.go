@@ -6,6 +6,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
+	"github.com/cdnctl/cdnctl/providers/s3"
 )
 
 // OriginConfig is the `origin:` section of cdnctl.yaml: where `cdnctl
@@ -21,6 +22,9 @@ type OriginConfig struct {
 	Region           string `yaml:"region"`
 	Profile          string `yaml:"profile"`
 	Concurrency      int    `yaml:"concurrency"`
+	// MultipartThreshold and PartSize (bytes) tune S3 multipart uploads.
+	MultipartThreshold int64 `yaml:"multipart_threshold"`
+	PartSize           int64 `yaml:"part_size"`
 	// MaxDeletes caps deletions per push (-1: no cap, 0: never delete).
 	MaxDeletes int `yaml:"max_deletes"`
 	// Protect lists key prefixes push never deletes.
@@ -53,12 +57,14 @@ type OriginRule struct {
 
 func defaultOriginConfig() OriginConfig {
 	return OriginConfig{
-		Concurrency:   providers.DefaultConcurrency,
-		MaxDeletes:    providers.DefaultMaxDeletes,
-		KeepDeploys:   providers.DefaultRetention().Deploys,
-		KeepFor:       providers.DefaultRetention().Age,
-		EntryPoints:   providers.DefaultEntryPoints(),
-		Precompressed: providers.PrecompressedSiblings,
+		Concurrency:        providers.DefaultConcurrency,
+		MultipartThreshold: s3.DefaultMultipartThreshold,
+		PartSize:           s3.DefaultPartSize,
+		MaxDeletes:         providers.DefaultMaxDeletes,
+		KeepDeploys:        providers.DefaultRetention().Deploys,
+		KeepFor:            providers.DefaultRetention().Age,
+		EntryPoints:        providers.DefaultEntryPoints(),
+		Precompressed:      providers.PrecompressedSiblings,
 	}
 }
 
@@ -74,6 +80,12 @@ type compiledOrigin struct {
 func (c OriginConfig) compile() (*compiledOrigin, error) {
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		return nil, fmt.Errorf("origin.concurrency %d: want 1 to 1024", c.Concurrency)
+	}
+	if c.MultipartThreshold < s3.MinPartSize {
+		return nil, fmt.Errorf("origin.multipart_threshold %d: want at least %d bytes (5 MiB, S3's smallest part)", c.MultipartThreshold, s3.MinPartSize)
+	}
+	if c.PartSize < s3.MinPartSize || c.PartSize > s3.MaxPartSize {
+		return nil, fmt.Errorf("origin.part_size %d: want %d (5 MiB) to %d (5 GiB) bytes", c.PartSize, s3.MinPartSize, s3.MaxPartSize)
 	}
 	if c.MaxDeletes < -1 {
 		return nil, fmt.Errorf("origin.max_deletes %d: want -1 (no limit) or more", c.MaxDeletes)

@@ -286,6 +286,7 @@ func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) 
 	s, err := s3.New(ctx, s3.Config{
 		Bucket: t.bucket, Prefix: t.prefix, Endpoint: o.Endpoint, VirtualHostStyle: o.VirtualHostStyle,
 		Region: o.Region, Profile: o.Profile, Concurrency: o.Concurrency, Logger: log,
+		MultipartThreshold: o.MultipartThreshold, PartSize: o.PartSize,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)

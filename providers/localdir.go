@@ -2,9 +2,11 @@ package providers
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -107,6 +109,7 @@ type scanned struct {
 	key, path string
 	size      int64
 	sha256    string
+	md5       string // only for files of at least md5InScan bytes
 }
 
 // ScanDir describes every file under dir as a LocalFile: hashes (always
@@ -293,6 +296,9 @@ func fileFromScan(f *scanned) *LocalFile {
 		Size:   f.size,
 		Open:   func() (io.ReadSeekCloser, error) { return os.Open(p) },
 		MD5: sync.OnceValues(func() (string, error) {
+			if f.md5 != "" {
+				return f.md5, nil
+			}
 			return md5Of(func() (io.ReadSeekCloser, error) { return os.Open(p) })
 		}),
 	}
@@ -428,11 +434,11 @@ func hashAll(ctx context.Context, files []*scanned, concurrency int) error {
 		g.Go(func() error {
 			buf := pool.Get().(*[]byte)
 			defer pool.Put(buf)
-			sum, n, err := sha256File(f.path, *buf)
+			sum, md5sum, n, err := hashFile(f.path, *buf)
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", f.path, err)
 			}
-			f.sha256, f.size = sum, n
+			f.sha256, f.md5, f.size = sum, md5sum, n
 			return nil
 		})
 	}
@@ -442,16 +448,33 @@ func hashAll(ctx context.Context, files []*scanned, concurrency int) error {
 	return ctx.Err()
 }
 
-func sha256File(p string, buf []byte) (string, int64, error) {
+// md5InScan is the size from which the scan also computes a file's MD5,
+// in the same read as the SHA-256: stores write it with multipart uploads
+// (S3's smallest part is 5 MiB, so smaller files never go multipart), and
+// computing it later would read the file once more.
+const md5InScan = 5 << 20
+
+// hashFile returns p's SHA-256, its MD5 when p has at least md5InScan
+// bytes (else ""), and its size, in one read.
+func hashFile(p string, buf []byte) (sha, md5sum string, n int64, err error) {
 	r, err := os.Open(p)
 	if err != nil {
-		return "", 0, err
+		return "", "", 0, err
 	}
 	defer r.Close()
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, r, buf)
-	if err != nil {
-		return "", 0, err
+	var w io.Writer = h
+	var m hash.Hash
+	if st, err := r.Stat(); err == nil && st.Size() >= md5InScan {
+		m = md5.New()
+		w = io.MultiWriter(h, m)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	n, err = io.CopyBuffer(w, r, buf)
+	if err != nil {
+		return "", "", 0, err
+	}
+	if m != nil && n >= md5InScan {
+		md5sum = hex.EncodeToString(m.Sum(nil))
+	}
+	return hex.EncodeToString(h.Sum(nil)), md5sum, n, nil
 }

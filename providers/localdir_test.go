@@ -353,3 +353,40 @@ func TestScanDirSymlinksAndErrors(t *testing.T) {
 		t.Error("cancelled scan returned no error")
 	}
 }
+
+// TestScanComputesMD5OfLargeFiles: files that may go multipart get their
+// MD5 in the scan's single read (stores write it as rclone's md5chksum),
+// so it is known even once the file is gone; smaller files compute it on
+// demand.
+func TestScanComputesMD5OfLargeFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, md5InScan)
+	for i := range big {
+		big[i] = byte(i % 251)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "small.txt"), []byte("small"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := ScanDir(context.Background(), dir, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]*LocalFile{}
+	for _, f := range set.Files {
+		files[f.Key] = f
+	}
+	if err := os.Remove(filepath.Join(dir, "big.bin")); err != nil {
+		t.Fatal(err)
+	}
+	want := md5.Sum(big)
+	if got, err := files["big.bin"].BodyMD5(); err != nil || got != hex.EncodeToString(want[:]) {
+		t.Errorf("big.bin MD5 = %q, %v; want %x from the scan", got, err, want)
+	}
+	wantSmall := md5.Sum([]byte("small"))
+	if got, err := files["small.txt"].BodyMD5(); err != nil || got != hex.EncodeToString(wantSmall[:]) {
+		t.Errorf("small.txt MD5 = %q, %v; want %x", got, err, wantSmall)
+	}
+}

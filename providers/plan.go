@@ -36,8 +36,8 @@ const (
 	ReasonForce          Reason = "force"           // --force
 	ReasonSizeChanged    Reason = "size-changed"    // sizes differ
 	ReasonContentChanged Reason = "content-changed" // recorded SHA-256 differs
-	ReasonETagChanged    Reason = "etag-changed"    // no recorded hash; the ETag (an MD5) differs
-	ReasonUnverifiable   Reason = "unverifiable"    // no recorded hash and the ETag is not an MD5 (multipart)
+	ReasonETagChanged    Reason = "etag-changed"    // no recorded hash; the MD5 (ETag or md5chksum) differs
+	ReasonUnverifiable   Reason = "unverifiable"    // no recorded hash, no MD5 (multipart ETag without md5chksum)
 )
 
 // Reasons for OpUpdate (the body is the same).
@@ -370,23 +370,25 @@ func planFile(f *LocalFile, remote map[string]RemoteObject, opts PlanOptions) (C
 			return c, nil
 		}
 	} else {
-		// Not written by cdnctl (or changed since): fall back to the ETag
-		// when it is an MD5.
-		etag := o.md5ETag()
-		if etag == "" {
+		// Not written by cdnctl (or changed since): fall back to the MD5
+		// the store knows (a single-part ETag, or rclone's md5chksum).
+		known := o.bodyMD5()
+		if known == "" {
 			c.Op, c.Reason = OpUpload, ReasonUnverifiable
 			if o.ETag != "" {
-				c.Detail = fmt.Sprintf("no recorded hash; ETag %q is not an MD5", o.ETag)
+				c.Detail = fmt.Sprintf("no recorded hash; ETag %q is not an MD5 (multipart upload) and no md5chksum metadata", o.ETag)
+			} else {
+				c.Detail = "no recorded hash and no ETag"
 			}
 			return c, nil
 		}
-		sum, err := f.md5Hex()
+		sum, err := f.BodyMD5()
 		if err != nil {
 			return c, fmt.Errorf("plan: %s: md5: %w", f.Key, err)
 		}
-		if sum != etag {
+		if sum != known {
 			c.Op, c.Reason = OpUpload, ReasonETagChanged
-			c.Detail = fmt.Sprintf("md5 %.12s… → %.12s…", etag, sum)
+			c.Detail = fmt.Sprintf("md5 %.12s… → %.12s…", known, sum)
 			return c, nil
 		}
 		// Same body, but cdnctl has no record of it: an update records

@@ -52,6 +52,12 @@ func foreign(key, body, etag string) RemoteObject {
 	return RemoteObject{Key: key, Size: int64(len(body)), ETag: etag}
 }
 
+// withMD5 adds the MD5 a store read from metadata (rclone's md5chksum).
+func withMD5(o RemoteObject, md5 string) RemoteObject {
+	o.MD5 = md5
+	return o
+}
+
 func TestPlanLocalFileReasons(t *testing.T) {
 	htmlMeta := Metadata{ContentType: "text/html; charset=utf-8", CacheControl: CacheControlEntryPoint}
 	with := func(m Metadata, f func(*Metadata)) Metadata { f(&m); return m }
@@ -71,7 +77,11 @@ func TestPlanLocalFileReasons(t *testing.T) {
 		{"no recorded hash, ETag md5 differs", file("a.css", "body C", metaCSS, false), []RemoteObject{foreign("a.css", bodyA, md5A)}, false, OpUpload, ReasonETagChanged, "md5"},
 		{"no recorded hash, quoted upper-case ETag differs", file("a.css", "body C", metaCSS, false), []RemoteObject{foreign("a.css", bodyA, `"`+strings.ToUpper(md5A)+`"`)}, false, OpUpload, ReasonETagChanged, ""},
 		{"no recorded hash, multipart ETag", file("a.css", bodyA, metaCSS, false), []RemoteObject{foreign("a.css", bodyA, md5A+"-2")}, false, OpUpload, ReasonUnverifiable, "not an MD5"},
-		{"no recorded hash, no ETag", file("a.css", bodyA, metaCSS, false), []RemoteObject{foreign("a.css", bodyA, "")}, false, OpUpload, ReasonUnverifiable, ""},
+		{"no recorded hash, no ETag", file("a.css", bodyA, metaCSS, false), []RemoteObject{foreign("a.css", bodyA, "")}, false, OpUpload, ReasonUnverifiable, "no ETag"},
+		{"multipart ETag, md5chksum matches", file("a.css", bodyA, metaCSS, false), []RemoteObject{withMD5(foreign("a.css", bodyA, md5A+"-2"), sumMD5(bodyA))}, false, OpUpdate, ReasonMetadataUnknown, "MD5"},
+		{"multipart ETag, md5chksum differs", file("a.css", "body C", metaCSS, false), []RemoteObject{withMD5(foreign("a.css", bodyA, md5A+"-2"), sumMD5(bodyA))}, false, OpUpload, ReasonETagChanged, "md5"},
+		{"multipart ETag, md5chksum not an MD5", file("a.css", bodyA, metaCSS, false), []RemoteObject{withMD5(foreign("a.css", bodyA, md5A+"-2"), "zz")}, false, OpUpload, ReasonUnverifiable, "md5chksum"},
+		{"MD5 ETag wins over md5chksum", file("a.css", bodyA, metaCSS, false), []RemoteObject{withMD5(foreign("a.css", bodyA, md5A), sumMD5("other"))}, false, OpUpdate, ReasonMetadataUnknown, ""},
 		{"no recorded hash, ETag md5 matches, headers unknown", file("a.css", bodyA, metaCSS, false), []RemoteObject{foreign("a.css", bodyA, md5A)}, false, OpUpdate, ReasonMetadataUnknown, "matches by MD5"},
 		{"no recorded hash, md5 matches, headers known and equal", file("a.css", bodyA, metaCSS, false),
 			[]RemoteObject{{Key: "a.css", Size: 6, ETag: md5A, Meta: metaCSS, MetaKnown: true}}, false, OpUpdate, ReasonMetadataUnknown, "recording hash"},

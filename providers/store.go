@@ -111,8 +111,9 @@ type LocalFile struct {
 	MD5 func() (string, error) `json:"-"`
 }
 
-// md5Hex returns f's MD5, computing it from Open when f.MD5 is nil.
-func (f *LocalFile) md5Hex() (string, error) {
+// BodyMD5 returns the lowercase hex MD5 of f's body, computing it from
+// Open when f.MD5 is nil.
+func (f *LocalFile) BodyMD5() (string, error) {
 	if f.MD5 != nil {
 		return f.MD5()
 	}
@@ -149,21 +150,34 @@ type RemoteObject struct {
 	// Meta holds the object's headers when MetaKnown.
 	Meta      Metadata `json:"meta"`
 	MetaKnown bool     `json:"meta_known"`
+	// MD5 is the body's lowercase hex MD5 when the store knows it other
+	// than from the ETag: on S3, the "md5chksum" user metadata that rclone
+	// (and cdnctl) write on multipart uploads, whose ETag is not an MD5.
+	MD5 string `json:"md5,omitempty"`
 	// LastModified is informational only: change detection never uses it.
 	LastModified time.Time `json:"last_modified,omitzero"`
 }
 
-// md5ETag returns the ETag when it looks like a plain MD5 (a single-part
-// upload), else "".
-func (o RemoteObject) md5ETag() string {
-	e := strings.ToLower(strings.Trim(o.ETag, `"`))
-	if len(e) != 32 {
-		return ""
+// bodyMD5 returns the body's MD5 as far as the store knows it: the ETag
+// when it looks like a plain MD5 (a single-part upload), else MD5, else
+// "".
+func (o RemoteObject) bodyMD5() string {
+	if e := strings.ToLower(strings.Trim(o.ETag, `"`)); IsMD5Hex(e) {
+		return e
 	}
-	if _, err := hex.DecodeString(e); err != nil {
-		return ""
+	if m := strings.ToLower(o.MD5); IsMD5Hex(m) {
+		return m
 	}
-	return e
+	return ""
+}
+
+// IsMD5Hex reports whether s is 32 lowercase or uppercase hex digits.
+func IsMD5Hex(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // Lister lists every object under a store's root, except cdnctl's own

@@ -81,7 +81,9 @@ func metadataOf(out *awss3.HeadObjectOutput) providers.Metadata {
 	}
 	for k, v := range out.Metadata {
 		switch k = strings.ToLower(k); k {
-		case metaSHA256:
+		case metaSHA256, metaMD5, "mtime", "btime":
+			// cdnctl's hashes; rclone's modification and birth times
+			// (bookkeeping, not headers).
 		case metaTags:
 			m.Tags = strings.Split(v, ",")
 			sort.Strings(m.Tags)
@@ -90,6 +92,20 @@ func metadataOf(out *awss3.HeadObjectOutput) providers.Metadata {
 		}
 	}
 	return m.Normalize()
+}
+
+// metadataValue looks a user metadata key up whatever its case (the SDK
+// returns keys as the server sent them).
+func metadataValue(m map[string]string, key string) string {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
 }
 
 func sha256Hex(b []byte) string {

@@ -41,7 +41,11 @@ import (
 const (
 	DefaultMultipartThreshold = 64 << 20 // files this size and larger go multipart
 	DefaultPartSize           = 16 << 20
-	DefaultMaxAttempts        = 8
+	// MinPartSize and MaxPartSize are S3's limits on a part (the last
+	// part may be smaller).
+	MinPartSize        = 5 << 20
+	MaxPartSize        = 5 << 30
+	DefaultMaxAttempts = 8
 	// maxCopySize is the largest object CopyObject can copy; larger ones
 	// are sent again for a header change.
 	maxCopySize = 5 << 30
@@ -53,6 +57,11 @@ const (
 const (
 	metaSHA256 = "cdnctl-sha256"
 	metaTags   = "cdnctl-tags"
+	// metaMD5 is rclone's name for the base64 MD5 of a multipart upload's
+	// body (whose ETag is not an MD5): cdnctl writes it on its multipart
+	// uploads so that `rclone check` can verify them, and reads it on
+	// objects rclone uploaded to recognise unchanged bodies.
+	metaMD5 = "md5chksum"
 )
 
 // Config says which bucket and how to reach it. Credentials come from the
@@ -492,6 +501,9 @@ func (s *Store) Put(ctx context.Context, f *providers.LocalFile) error {
 		}
 		etag = aws.ToString(out.ETag)
 	} else {
+		if err := s.addMD5(f, h.metadata); err != nil {
+			return err
+		}
 		out, err := s.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 			Bucket:             aws.String(s.bucket),
 			Key:                aws.String(s.key(f.Key)),
@@ -511,6 +523,21 @@ func (s *Store) Put(ctx context.Context, f *providers.LocalFile) error {
 		etag = aws.ToString(out.ETag)
 	}
 	return s.record(ctx, f, etag)
+}
+
+// addMD5 sets md5chksum, the base64 MD5 of f's body, in metadata (the
+// scan computed it with the SHA-256 for large files).
+func (s *Store) addMD5(f *providers.LocalFile, metadata map[string]string) error {
+	sum, err := f.BodyMD5()
+	if err == nil && !providers.IsMD5Hex(sum) {
+		err = fmt.Errorf("bad MD5 %q", sum)
+	}
+	if err != nil {
+		return fmt.Errorf("s3: put %s: md5: %w", f.Key, err)
+	}
+	raw, _ := hex.DecodeString(sum)
+	metadata[metaMD5] = base64.StdEncoding.EncodeToString(raw)
+	return nil
 }
 
 // withPayloadHash signs a PutObject with the body's known SHA-256 instead
@@ -537,6 +564,14 @@ func (s *Store) UpdateMetadata(ctx context.Context, f *providers.LocalFile) erro
 		return s.Put(ctx, f)
 	}
 	h := headersFor(f)
+	if f.Size >= MinPartSize {
+		// REPLACE drops every metadata key: write md5chksum again on
+		// anything that may be a multipart upload (whatever the threshold
+		// was when it was written; the scan has the MD5 of such files).
+		if err := s.addMD5(f, h.metadata); err != nil {
+			return err
+		}
+	}
 	out, err := s.client.CopyObject(ctx, &awss3.CopyObjectInput{
 		Bucket:             aws.String(s.bucket),
 		Key:                aws.String(s.key(f.Key)),
@@ -602,7 +637,10 @@ func (s *Store) Stat(ctx context.Context, key string) (providers.RemoteObject, e
 		Key: key, Size: aws.ToInt64(out.ContentLength), ETag: unquote(aws.ToString(out.ETag)),
 		Meta: metadataOf(out), MetaKnown: true, LastModified: aws.ToTime(out.LastModified),
 	}
-	if sha := out.Metadata[metaSHA256]; len(sha) == 64 {
+	if raw, err := base64.StdEncoding.DecodeString(metadataValue(out.Metadata, metaMD5)); err == nil && len(raw) == 16 {
+		o.MD5 = hex.EncodeToString(raw)
+	}
+	if sha := metadataValue(out.Metadata, metaSHA256); len(sha) == 64 {
 		o.SHA256 = strings.ToLower(sha)
 		// Written by cdnctl: remember it, so the next push needs no HEAD.
 		if _, err := s.index(ctx); err == nil && o.ETag != "" {

@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -368,6 +370,12 @@ func TestMultipartAndEscapedKeys(t *testing.T) {
 	if got := head.Metadata["cdnctl-sha256"]; got != sha256Hex(big) {
 		t.Errorf("sha256 metadata = %q; want the body's", got)
 	}
+	// rclone's md5chksum, so that `rclone check` can verify the object.
+	bigMD5 := md5.Sum(big)
+	wantMD5 := base64.StdEncoding.EncodeToString(bigMD5[:])
+	if got := head.Metadata["md5chksum"]; got != wantMD5 {
+		t.Errorf("md5chksum metadata = %q; want %q", got, wantMD5)
+	}
 	get, err := raw.GetObject(context.Background(), &awss3.GetObjectInput{Bucket: &bucket, Key: aws.String("big/video/clip.mp4")})
 	if err != nil {
 		t.Fatal(err)
@@ -409,6 +417,14 @@ func TestMultipartAndEscapedKeys(t *testing.T) {
 	head, err = raw.HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: &bucket, Key: aws.String("big/a b+c/ü.txt")})
 	if err != nil || aws.ToString(head.CacheControl) != "no-cache" {
 		t.Errorf("escaped key after copy: %v, cache-control %q; want no-cache", err, aws.ToString(head.CacheControl))
+	}
+	head, err = raw.HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: &bucket, Key: aws.String("big/video/clip.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := head.Metadata["md5chksum"]; got != wantMD5 || aws.ToString(head.CacheControl) != "public, max-age=86400" {
+		t.Errorf("multipart object after a header update: md5chksum %q, cache-control %q; want %q and the new one",
+			got, aws.ToString(head.CacheControl), wantMD5)
 	}
 	_ = plan
 }
