@@ -562,3 +562,42 @@ func TestBuildIntegrityAttributes(t *testing.T) {
 		t.Errorf("manifest integrity of a.css %s; want %s", m.Files["a.css"].Integrity, sri("a.css"))
 	}
 }
+
+// TestBuildSourceMapListsGeneratedFile fingerprints a style sheet whose
+// source map lists the style sheet itself among its sources, as
+// Bootstrap's dist/css/*.css.map do (PostCSS): not a cycle, and both
+// names are rewritten.
+func TestBuildSourceMapListsGeneratedFile(t *testing.T) {
+	site := map[string]string{
+		"index.html":        `<link rel="stylesheet" href="css/grid.css">`,
+		"css/grid.css":      ".row{display:flex}\n/*# sourceMappingURL=grid.css.map */",
+		"css/grid.css.map":  `{"version":3,"sources":["../scss/_grid.scss","grid.css"],"names":[],"mappings":"AAAA","file":"grid.css"}`,
+		"js/no-file.js":     "x()\n//# sourceMappingURL=no-file.js.map",
+		"js/no-file.js.map": `{"version":3,"sources":["./no-file.js"],"names":[],"mappings":"AAAA"}`,
+	}
+	out := t.TempDir()
+	res, err := Build(context.Background(), mapFS(site), NewDirOutput(out), Options{})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	for _, gen := range []string{"css/grid.css", "js/no-file.js"} {
+		g, m := res.Manifest.Files[gen], res.Manifest.Files[gen+".map"]
+		if !g.Fingerprinted || !m.Fingerprinted {
+			t.Fatalf("%s %+v, map %+v; want both fingerprinted", gen, g, m)
+		}
+		mapData := read(m.Path)
+		if !strings.Contains(mapData, `"`+path.Base(g.Path)+`"`) && !strings.Contains(mapData, `"./`+path.Base(g.Path)+`"`) {
+			t.Errorf("%s = %s; want the generated file named %s", m.Path, mapData, path.Base(g.Path))
+		}
+		if gen := read(g.Path); !strings.Contains(gen, "sourceMappingURL="+path.Base(m.Path)) {
+			t.Errorf("%s = %q; want it to name %s", g.Path, gen, m.Path)
+		}
+	}
+}

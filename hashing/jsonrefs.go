@@ -108,7 +108,8 @@ func quoteJSON(s string) string {
 
 // sourceMapRefs returns the references of a source map served at doc: its
 // "sources" (relative to "sourceRoot" when set) and its "file", which is a
-// late reference (see ref.late).
+// late reference (see ref.late), like a "sources" entry naming the
+// generated file.
 func sourceMapRefs(src []byte, doc *url.URL) ([]ref, error) {
 	strs, err := jsonStrings(src)
 	if err != nil {
@@ -126,6 +127,16 @@ func sourceMapRefs(src []byte, doc *url.URL) ([]ref, error) {
 			}
 		}
 	}
+	// The generated file: the one "file" names, and the map's own path
+	// without ".map" (app.css for app.css.map).
+	generated := map[string]bool{strings.TrimSuffix(doc.Path, ".map"): true}
+	for _, s := range strs {
+		if len(s.path) == 1 && s.path[0] == "file" {
+			if u, err := url.Parse(s.val); err == nil {
+				generated[doc.ResolveReference(u).Path] = true
+			}
+		}
+	}
 	var refs []ref
 	for _, s := range strs {
 		switch {
@@ -134,7 +145,14 @@ func sourceMapRefs(src []byte, doc *url.URL) ([]ref, error) {
 			r.late = true
 			refs = append(refs, r)
 		case len(s.path) == 2 && s.path[0] == "sources":
-			refs = append(refs, jsonRef(src, s, sourceBase, refSource))
+			r := jsonRef(src, s, sourceBase, refSource)
+			// Tools such as PostCSS and Sass list the generated file among
+			// the sources (Bootstrap's bootstrap.css.map names
+			// bootstrap.css): it names the map, so it is late like "file".
+			if u, err := url.Parse(s.val); err == nil && generated[sourceBase.ResolveReference(u).Path] {
+				r.late = true
+			}
+			refs = append(refs, r)
 		}
 	}
 	return refs, nil
