@@ -29,6 +29,8 @@ type FingerprintConfig struct {
 	BaseURL string `yaml:"base_url" json:"base_url"`
 	// Strict makes references to missing files an error.
 	Strict bool `yaml:"strict" json:"strict"`
+	// HashUnreferenced fingerprints files no file of the site names too.
+	HashUnreferenced bool `yaml:"hash_unreferenced" json:"hash_unreferenced"`
 	// Compress lists the precompressed copies: br, gzip, or none.
 	Compress []string `yaml:"compress" json:"compress"`
 	// CompressMinSize is the smallest file precompressed, in bytes.
@@ -51,18 +53,19 @@ func defaultFingerprintConfig() FingerprintConfig {
 // options turns the section into build options, checked.
 func (c FingerprintConfig) options() (hashing.Options, error) {
 	o := hashing.Options{
-		HashLength:      c.HashLength,
-		Keep:            c.Keep,
-		NoDefaultKeep:   c.NoDefaultKeep,
-		Prehashed:       c.Prehashed,
-		Exclude:         c.Exclude,
-		Rules:           c.Rules,
-		BaseURL:         c.BaseURL,
-		Strict:          c.Strict,
-		Encodings:       compressList(c.Compress),
-		CompressMinSize: c.CompressMinSize,
-		ManifestName:    c.Manifest,
-		ViteManifest:    c.ViteManifest,
+		HashLength:       c.HashLength,
+		Keep:             c.Keep,
+		NoDefaultKeep:    c.NoDefaultKeep,
+		Prehashed:        c.Prehashed,
+		Exclude:          c.Exclude,
+		Rules:            c.Rules,
+		BaseURL:          c.BaseURL,
+		Strict:           c.Strict,
+		HashUnreferenced: c.HashUnreferenced,
+		Encodings:        compressList(c.Compress),
+		CompressMinSize:  c.CompressMinSize,
+		ManifestName:     c.Manifest,
+		ViteManifest:     c.ViteManifest,
 	}
 	if c.CompressMinSize <= 0 {
 		return o, fmt.Errorf("compress_min_size %d: want a positive number of bytes", c.CompressMinSize)

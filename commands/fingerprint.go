@@ -39,14 +39,15 @@ type FingerprintOptions struct {
 func newCmdFingerprint(f *Factory) *cobra.Command {
 	opts := &FingerprintOptions{IO: f.IO}
 	var (
-		hashLength      int
-		keep, prehashed []string
-		exclude         []string
-		baseURL         string
-		strict          bool
-		compress        []string
-		compressMinSize int64
-		manifest, vite  string
+		hashLength       int
+		keep, prehashed  []string
+		exclude          []string
+		baseURL          string
+		strict           bool
+		hashUnreferenced bool
+		compress         []string
+		compressMinSize  int64
+		manifest, vite   string
 	)
 	cmd := &cobra.Command{
 		Use:   "fingerprint [SRC] --out DIR",
@@ -103,6 +104,9 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			if fl.Changed("strict") {
 				build.Strict = strict
 			}
+			if fl.Changed("hash-unreferenced") {
+				build.HashUnreferenced = hashUnreferenced
+			}
 			if fl.Changed("compress") {
 				build.Encodings = compressList(compress)
 			}
@@ -155,6 +159,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 	fl.StringArrayVar(&exclude, "exclude", nil, "glob of files not to copy (repeatable)")
 	fl.StringVar(&baseURL, "base-url", "", "URL the site is served at: absolute references under it are rewritten too")
 	fl.BoolVar(&strict, "strict", false, "fail on references to missing files instead of reporting them")
+	fl.BoolVar(&hashUnreferenced, "hash-unreferenced", false, "fingerprint files no file of the site names too (by default they keep their names when SRC has HTML pages)")
 	fl.StringSliceVar(&compress, "compress", []string{"br", "gzip"}, "precompressed copies to write: br, gzip, or none")
 	fl.Int64Var(&compressMinSize, "compress-min-size", hashing.DefaultCompressMinSize, "smallest file (bytes) to precompress")
 	fl.StringVar(&manifest, "manifest", hashing.DefaultManifestName, "path of the manifest in DIR")

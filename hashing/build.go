@@ -247,6 +247,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	if err := b.linkAll(ctx, res); err != nil {
 		return nil, nil, err
 	}
+	b.pinUnreferenced()
 	if o.strict && len(res.Missing) > 0 {
 		return nil, nil, missingError(res.Missing, env.label)
 	}
@@ -272,6 +273,43 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	res.Stats = b.stats()
 	return b, res, nil
+}
+
+// reasonUnreferenced is why a file that no file of the site names keeps
+// its name.
+const reasonUnreferenced = "named by no file of the site (a script may compute its URL, or people type it)"
+
+// pinUnreferenced pins the files that no other file of a site with HTML
+// pages names: the only URL they can be asked for by is their name (a
+// script's fetch("data.json") or GlobalWorkerOptions.workerSrc, a link
+// from another site), so a hashed name would serve no one and break those
+// URLs, as Vite and Parcel keep the files of public/. A source without
+// pages is an asset folder whose names a backend looks up in the
+// manifest: all its files are hashed, as they are with HashUnreferenced.
+func (b *builder) pinUnreferenced() {
+	if b.o.hashUnreferenced {
+		return
+	}
+	hasPage := false
+	named := make(map[*node]bool, len(b.nodes))
+	for _, n := range b.nodes {
+		if n.kind == kindHTML {
+			hasPage = true
+		}
+		for _, l := range n.links {
+			if l.target != n {
+				named[l.target] = true
+			}
+		}
+	}
+	if !hasPage {
+		return
+	}
+	for _, n := range b.nodes {
+		if !named[n] && !n.fixedName() {
+			n.pin(reasonUnreferenced)
+		}
+	}
 }
 
 // pinnedList lists the pinned nodes.

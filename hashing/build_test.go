@@ -387,7 +387,7 @@ func TestBuildBadOptions(t *testing.T) {
 }
 
 func TestBuildManifestFromRules(t *testing.T) {
-	site := map[string]string{"index.html": "<p>", "fonts/f.woff2": "f", "css/a.css": "a{}"}
+	site := map[string]string{"index.html": `<link rel=stylesheet href=css/a.css><link rel=preload as=font href=fonts/f.woff2>`, "fonts/f.woff2": "f", "css/a.css": "a{}"}
 	opts := Options{Rules: []Rule{
 		{Match: []string{"*.html"}, CacheControl: "public, max-age=60", Tags: []string{"pages"}},
 		{Match: []string{"fonts/"}, Headers: map[string]string{"access-control-allow-origin": "*"}, Tags: []string{"fonts"}},
@@ -598,6 +598,57 @@ func TestBuildSourceMapListsGeneratedFile(t *testing.T) {
 		}
 		if gen := read(g.Path); !strings.Contains(gen, "sourceMappingURL="+path.Base(m.Path)) {
 			t.Errorf("%s = %q; want it to name %s", g.Path, gen, m.Path)
+		}
+	}
+}
+
+// TestBuildUnreferenced checks that the files no file of a site with pages
+// names keep their names (Swagger UI's swagger-initializer.js fetches
+// "./petstore.json"), and that they are hashed in an asset folder without
+// pages or with HashUnreferenced.
+func TestBuildUnreferenced(t *testing.T) {
+	site := map[string]string{
+		"index.html":       `<script src="init.js"></script>`,
+		"init.js":          `fetch("./petstore.json").then(r => r.json()).then(show)` + "\n//# sourceMappingURL=init.js.map",
+		"init.js.map":      `{"version":3,"sources":[],"names":[],"mappings":""}`,
+		"petstore.json":    `{"openapi":"3.0.0"}`,
+		"worker/worker.js": `onmessage = () => {}`,
+	}
+	build := func(site map[string]string, opts Options) *Manifest {
+		t.Helper()
+		res, err := Build(context.Background(), mapFS(site), Discard, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.HashUnreferenced || site["index.html"] == "" {
+			if len(res.Pinned) != 0 {
+				t.Errorf("pinned %v; want none", res.Pinned)
+			}
+		} else if len(res.Pinned) != 2 || res.Pinned[0].Reason != reasonUnreferenced {
+			t.Errorf("pinned %v; want petstore.json and worker/worker.js, unreferenced", res.Pinned)
+		}
+		return res.Manifest
+	}
+	m := build(site, Options{})
+	for _, name := range []string{"petstore.json", "worker/worker.js"} {
+		if e := m.Files[name]; e.Fingerprinted || e.Path != name || e.CacheControl != EntryPointCacheControl {
+			t.Errorf("%s = %+v; want its name kept, revalidated", name, e)
+		}
+	}
+	for _, name := range []string{"init.js", "init.js.map"} {
+		if e := m.Files[name]; !e.Fingerprinted {
+			t.Errorf("%s = %+v; want fingerprinted (a page or script names it)", name, e)
+		}
+	}
+	m = build(site, Options{HashUnreferenced: true})
+	if e := m.Files["petstore.json"]; !e.Fingerprinted {
+		t.Errorf("with HashUnreferenced, petstore.json = %+v; want fingerprinted", e)
+	}
+	delete(site, "index.html")
+	m = build(site, Options{})
+	for _, name := range []string{"init.js", "petstore.json"} {
+		if e := m.Files[name]; !e.Fingerprinted {
+			t.Errorf("without pages, %s = %+v; want fingerprinted", name, e)
 		}
 	}
 }

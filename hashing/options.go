@@ -44,6 +44,10 @@ type Options struct {
 	// Strict makes a reference to a missing file an error instead of a
 	// report.
 	Strict bool
+	// HashUnreferenced fingerprints the files that no file of the site
+	// names too. By default, when the site has HTML pages, such files keep
+	// their names (see builder.pinUnreferenced).
+	HashUnreferenced bool
 	// Encodings lists the precompressed copies to write next to each
 	// compressible file: EncodingBrotli (".br", quality 11) and
 	// EncodingGzip (".gz", level 9). Each is kept only when smaller.
@@ -69,6 +73,7 @@ type compiledOptions struct {
 	rules                    []compiledRule
 	baseURL                  string
 	strict                   bool
+	hashUnreferenced         bool
 	brotli, gzip             bool
 	minSize                  int64
 	manifest, vite           string
@@ -85,13 +90,14 @@ func (o Options) Validate() error {
 
 func (o Options) compile() (*compiledOptions, error) {
 	c := &compiledOptions{
-		hashLen:  o.HashLength,
-		baseURL:  o.BaseURL,
-		strict:   o.Strict,
-		minSize:  o.CompressMinSize,
-		manifest: o.ManifestName,
-		vite:     o.ViteManifest,
-		workers:  o.Workers,
+		hashLen:          o.HashLength,
+		baseURL:          o.BaseURL,
+		strict:           o.Strict,
+		hashUnreferenced: o.HashUnreferenced,
+		minSize:          o.CompressMinSize,
+		manifest:         o.ManifestName,
+		vite:             o.ViteManifest,
+		workers:          o.Workers,
 	}
 	if c.hashLen == 0 {
 		c.hashLen = DefaultHashLength
