@@ -372,29 +372,43 @@ func planFile(f *LocalFile, remote map[string]RemoteObject, opts PlanOptions) (C
 	} else {
 		// Not written by cdnctl (or changed since): fall back to the MD5
 		// the store knows (a single-part ETag, or rclone's md5chksum).
-		known := o.bodyMD5()
-		if known == "" {
-			c.Op, c.Reason = OpUpload, ReasonUnverifiable
-			if o.ETag != "" {
-				c.Detail = fmt.Sprintf("no recorded hash; ETag %q is not an MD5 (multipart upload) and no md5chksum metadata", o.ETag)
-			} else {
-				c.Detail = "no recorded hash and no ETag"
+		c.Op, c.Reason = OpUpdate, ReasonMetadataUnknown
+		c.Detail = "body matches by MD5; recording hash and headers"
+		if known := o.bodyMD5(); known != "" {
+			sum, err := f.BodyMD5()
+			if err != nil {
+				return c, fmt.Errorf("plan: %s: md5: %w", f.Key, err)
 			}
-			return c, nil
-		}
-		sum, err := f.BodyMD5()
-		if err != nil {
-			return c, fmt.Errorf("plan: %s: md5: %w", f.Key, err)
-		}
-		if sum != known {
-			c.Op, c.Reason = OpUpload, ReasonETagChanged
-			c.Detail = fmt.Sprintf("md5 %.12s… → %.12s…", known, sum)
-			return c, nil
+			if sum != known {
+				c.Op, c.Reason = OpUpload, ReasonETagChanged
+				c.Detail = fmt.Sprintf("md5 %.12s… → %.12s…", known, sum)
+				return c, nil
+			}
+		} else {
+			// A multipart ETag without md5chksum (aws s3 cp): compare it
+			// with the local file's for the usual part sizes. A match
+			// proves the same bytes; no match proves nothing (another part
+			// size), so the body is sent again.
+			part, err := matchMultipartETag(f, o.ETag)
+			if err != nil {
+				return c, fmt.Errorf("plan: %s: multipart etag: %w", f.Key, err)
+			}
+			if part == 0 {
+				c.Op, c.Reason = OpUpload, ReasonUnverifiable
+				switch _, parts, ok := parseMultipartETag(o.ETag); {
+				case ok:
+					c.Detail = fmt.Sprintf("no recorded hash; multipart ETag %q (%d parts) without md5chksum metadata matches none of the usual part sizes", o.ETag, parts)
+				case o.ETag != "":
+					c.Detail = fmt.Sprintf("no recorded hash; ETag %q is not an MD5 and there is no md5chksum metadata", o.ETag)
+				default:
+					c.Detail = "no recorded hash and no ETag"
+				}
+				return c, nil
+			}
+			c.Detail = fmt.Sprintf("body matches the multipart ETag (%d MiB parts); recording hash and headers", part>>20)
 		}
 		// Same body, but cdnctl has no record of it: an update records
 		// the hash (and headers) so the next push needs no MD5.
-		c.Op, c.Reason = OpUpdate, ReasonMetadataUnknown
-		c.Detail = "body matches by MD5; recording hash and headers"
 		if o.MetaKnown {
 			if d := o.Meta.Diff(f.Meta); len(d) > 0 {
 				c.Reason = metadataReason(d[0])
