@@ -14,6 +14,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/storetest"
 )
@@ -219,5 +220,47 @@ func TestObjectsWrittenByOtherTools(t *testing.T) {
 	}
 	if d := c.get().Sub(before); d.Head+d.Put+d.Post+d.Copy != 0 {
 		t.Errorf("second push requests %+v; want only list and index reads", d)
+	}
+}
+
+// TestNonASCIIHeaders: user metadata (tags, other headers) that is not
+// ASCII is stored RFC 2047-encoded, as S3 itself stores it, so every
+// client reads the same ASCII value, and cdnctl decodes it back; a
+// non-ASCII value of a header S3 serves as is fails with a clear error.
+func TestNonASCIIHeaders(t *testing.T) {
+	bucket := newBucket(t)
+	cfg := testConfig(bucket, "", nil)
+	rules := []providers.HeaderRule{{
+		Match: hashing.MustCompileGlob("*.html"), Tags: []string{"café", "plain"},
+		Headers: map[string]string{"X-Note": "naïve ünïcode"},
+	}}
+	local := storetest.Site{"index.html": "<h1>hi</h1>"}
+	if _, _, err := pushSite(t, open(t, cfg), local, providers.ScanOptions{Rules: rules}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := srv.Client(nil).HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: &bucket, Key: aws.String("index.html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range head.Metadata {
+		if !isASCII(v) {
+			t.Errorf("metadata %s = %q: not ASCII", k, v)
+		}
+	}
+	if got, want := head.Metadata["x-note"], "=?UTF-8?b?"; !strings.HasPrefix(got, want) {
+		t.Errorf("x-note = %q; want an RFC 2047 encoded-word", got)
+	}
+	st, err := open(t, cfg).Stat(context.Background(), "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(st.Meta.Tags) != "[café plain]" || st.Meta.Headers["X-Note"] != "naïve ünïcode" {
+		t.Errorf("Stat decoded tags %q, headers %v", st.Meta.Tags, st.Meta.Headers)
+	}
+
+	rules[0].Headers = map[string]string{"Content-Disposition": `attachment; filename="résumé.html"`}
+	_, _, err = pushSite(t, open(t, cfg), local, providers.ScanOptions{Rules: rules})
+	if err == nil || !strings.Contains(err.Error(), "index.html") || !strings.Contains(err.Error(), "Content-Disposition") || !strings.Contains(err.Error(), "non-ASCII") {
+		t.Errorf("non-ASCII Content-Disposition: err = %v; want it to name the key, the header and the problem", err)
 	}
 }

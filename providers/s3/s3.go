@@ -479,7 +479,10 @@ func (s *Store) Put(ctx context.Context, f *providers.LocalFile) error {
 		return fmt.Errorf("s3: put %s: %w", f.Key, err)
 	}
 	defer body.Close()
-	h := headersFor(f)
+	h, err := headersFor(f)
+	if err != nil {
+		return err
+	}
 	var etag string
 	if f.Size < s.threshold {
 		out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
@@ -563,7 +566,10 @@ func (s *Store) UpdateMetadata(ctx context.Context, f *providers.LocalFile) erro
 	if f.Size >= maxCopySize {
 		return s.Put(ctx, f)
 	}
-	h := headersFor(f)
+	h, err := headersFor(f)
+	if err != nil {
+		return err
+	}
 	if f.Size >= MinPartSize {
 		// REPLACE drops every metadata key: write md5chksum again on
 		// anything that may be a multipart upload (whatever the threshold
