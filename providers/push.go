@@ -157,6 +157,17 @@ func (p *Pusher) Plan(ctx context.Context, files []*LocalFile) (*Plan, error) {
 // PlanAgainst computes the plan for files against a fetched state,
 // asking the store (Stater) about objects the listing could not describe.
 func (p *Pusher) PlanAgainst(ctx context.Context, files []*LocalFile, r *Remote) (*Plan, error) {
+	if fc, ok := p.Store.(FileChecker); ok {
+		var errs []error
+		for _, f := range files {
+			if err := fc.CheckFile(f); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("plan: %d file(s) cannot be stored as configured: %w", len(errs), errors.Join(errs...))
+		}
+	}
 	remote, err := p.stat(ctx, files, slices.Clone(r.Objects))
 	if err != nil {
 		return nil, err

@@ -229,6 +229,14 @@ type Stater interface {
 	Stat(ctx context.Context, key string) (RemoteObject, error)
 }
 
+// FileChecker is implemented by stores that cannot hold some files'
+// metadata as given (S3: a non-ASCII header value). Push checks every
+// file before it plans, so a dry run reports the problem and a push fails
+// before it changes anything.
+type FileChecker interface {
+	CheckFile(f *LocalFile) error
+}
+
 // StateStore reads and writes cdnctl's own small files under StateDir
 // (name is relative to it: "history.json", "deploys/ID.json").
 type StateStore interface {

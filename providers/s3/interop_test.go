@@ -258,9 +258,14 @@ func TestNonASCIIHeaders(t *testing.T) {
 		t.Errorf("Stat decoded tags %q, headers %v", st.Meta.Tags, st.Meta.Headers)
 	}
 
+	// Refused when planning (a dry run reports it), before any write.
 	rules[0].Headers = map[string]string{"Content-Disposition": `attachment; filename="résumé.html"`}
-	_, _, err = pushSite(t, open(t, cfg), local, providers.ScanOptions{Rules: rules})
+	c := &counter{}
+	_, _, err = pushSite(t, open(t, testConfig(bucket, "", c)), local.With(storetest.Site{"new.txt": "new"}), providers.ScanOptions{Rules: rules})
 	if err == nil || !strings.Contains(err.Error(), "index.html") || !strings.Contains(err.Error(), "Content-Disposition") || !strings.Contains(err.Error(), "non-ASCII") {
 		t.Errorf("non-ASCII Content-Disposition: err = %v; want it to name the key, the header and the problem", err)
+	}
+	if d := c.get(); d.Put+d.Post+d.Copy+d.Delete != 0 {
+		t.Errorf("requests %+v after a refused plan; want no write", d)
 	}
 }

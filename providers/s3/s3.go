@@ -543,6 +543,13 @@ func (s *Store) addMD5(f *providers.LocalFile, metadata map[string]string) error
 	return nil
 }
 
+// CheckFile implements providers.FileChecker: f's headers can be sent to
+// S3 (no non-ASCII value in a header S3 serves as is).
+func (s *Store) CheckFile(f *providers.LocalFile) error {
+	_, err := headersFor(f)
+	return err
+}
+
 // withPayloadHash signs a PutObject with the body's known SHA-256 instead
 // of reading the file once more to compute it; S3 rejects a body that
 // does not match (XAmzContentSHA256Mismatch).
@@ -774,4 +781,5 @@ var (
 	_ providers.Store           = (*Store)(nil)
 	_ providers.MetadataUpdater = (*Store)(nil)
 	_ providers.Stater          = (*Store)(nil)
+	_ providers.FileChecker     = (*Store)(nil)
 )
