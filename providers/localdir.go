@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
@@ -110,6 +111,7 @@ type scanned struct {
 	size      int64
 	sha256    string
 	md5       string // only for files of at least md5InScan bytes
+	modTime   time.Time
 }
 
 // ScanDir describes every file under dir as a LocalFile: hashes (always
@@ -244,7 +246,7 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 		case PrecompressedGzip, PrecompressedBrotli:
 			if sk, ok := encs[mode]; ok {
 				p, s := desc[primary], desc[sk]
-				p.Path, p.SHA256, p.Size, p.Open, p.MD5 = s.Path, s.SHA256, s.Size, s.Open, s.MD5
+				p.Path, p.SHA256, p.Size, p.ModTime, p.Open, p.MD5 = s.Path, s.SHA256, s.Size, s.ModTime, s.Open, s.MD5
 				p.Meta.ContentEncoding = mode
 			}
 		default:
@@ -290,11 +292,12 @@ func siblingByName(key string) (primary, encoding string) {
 func fileFromScan(f *scanned) *LocalFile {
 	p := f.path
 	return &LocalFile{
-		Key:    f.key,
-		Path:   p,
-		SHA256: f.sha256,
-		Size:   f.size,
-		Open:   func() (io.ReadSeekCloser, error) { return os.Open(p) },
+		Key:     f.key,
+		Path:    p,
+		SHA256:  f.sha256,
+		Size:    f.size,
+		ModTime: f.modTime,
+		Open:    func() (io.ReadSeekCloser, error) { return os.Open(p) },
 		MD5: sync.OnceValues(func() (string, error) {
 			if f.md5 != "" {
 				return f.md5, nil
@@ -410,7 +413,7 @@ func walk(dir string, excludes hashing.Globs) ([]*scanned, error) {
 		if err := ValidateKey(key); err != nil {
 			return fmt.Errorf("scan %s: %w", p, err)
 		}
-		files = append(files, &scanned{key: key, path: p, size: info.Size()})
+		files = append(files, &scanned{key: key, path: p, size: info.Size(), modTime: info.ModTime()})
 		return nil
 	})
 	if err != nil {

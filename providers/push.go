@@ -271,6 +271,10 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		p.Progress.BytesTotal.Store(b)
 	}
 
+	if err := p.waitPastModTimes(ctx, work); err != nil {
+		return res, fmt.Errorf("push interrupted before any change: %w", err)
+	}
+
 	// Uploads and updates, stage by stage.
 	for i := 0; i < len(work); {
 		j := i
@@ -335,6 +339,40 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	}
 	res.Complete = true
 	return res, nil
+}
+
+// waitPastModTimes waits, for a store that times objects to the second
+// (TimeGranularity: S3's LastModified) and when a file to upload was
+// modified in the current second (a build that just finished), until the
+// next second starts. Tools that sync by time (`aws s3 sync`) upload a
+// file again when it was modified after its object: without the wait, a
+// file would look newer than the object written in the same second. It
+// waits at most a second.
+func (p *Pusher) waitPastModTimes(ctx context.Context, work []Change) error {
+	if tg, ok := p.Store.(TimeGranularity); !ok || tg.TimeGranularity() < time.Second {
+		return nil
+	}
+	var newest time.Time
+	for _, c := range work {
+		if c.Op == OpUpload && c.File != nil && c.File.ModTime.After(newest) {
+			newest = c.File.ModTime
+		}
+	}
+	now := time.Now()
+	if newest.IsZero() || newest.Before(now.Truncate(time.Second)) {
+		return nil
+	}
+	// The next second after newest (a modification time in the future is
+	// a clock problem this does not fix: wait at most a second).
+	wait := min(newest.Truncate(time.Second).Add(time.Second).Sub(now), time.Second)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // applyStage runs one group's changes with bounded concurrency. Failures

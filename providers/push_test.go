@@ -212,3 +212,54 @@ func TestProgressCounts(t *testing.T) {
 			prog.BytesDone.Load(), prog.BytesTotal.Load(), bytes, bytes)
 	}
 }
+
+// secondStore is a store that times objects to the second (like S3) and
+// notes when the first Put came.
+type secondStore struct {
+	*storetest.Memory
+	firstPut atomic.Pointer[time.Time]
+}
+
+func (s *secondStore) TimeGranularity() time.Duration { return time.Second }
+
+func (s *secondStore) Put(ctx context.Context, f *providers.LocalFile) error {
+	now := time.Now()
+	s.firstPut.CompareAndSwap(nil, &now)
+	return s.Memory.Put(ctx, f)
+}
+
+// TestApplyWaitsPastFreshModTimes: files modified in the current second
+// (a build that just finished) are uploaded only once the clock is past
+// that second, so that no object of a store timed to the second looks
+// older than its file (`aws s3 sync` would upload it again); files built
+// earlier, or stores with fine times, do not wait.
+func TestApplyWaitsPastFreshModTimes(t *testing.T) {
+	files := scan(t, site)
+	fresh := time.Now()
+	files[0].ModTime = fresh
+	s := &secondStore{Memory: &storetest.Memory{}}
+	p := &providers.Pusher{Store: s, Options: providers.DefaultPlanOptions()}
+	if _, _, err := pushAll(t, p, files); err != nil {
+		t.Fatal(err)
+	}
+	if first, next := *s.firstPut.Load(), fresh.Truncate(time.Second).Add(time.Second); first.Before(next) {
+		t.Errorf("first upload at %s; want it after %s, the second after the newest file's modification", first.Format(time.StampMicro), next.Format(time.StampMicro))
+	}
+
+	// Interrupted while waiting: nothing uploaded, the error says so.
+	files = scan(t, site.With(storetest.Site{"robots.txt": "User-agent: bot"}))
+	for _, f := range files {
+		f.ModTime = time.Now().Add(time.Hour) // never passed within the (at most one second) wait
+	}
+	s2 := &secondStore{Memory: &storetest.Memory{}}
+	p = &providers.Pusher{Store: s2, Options: providers.DefaultPlanOptions()}
+	plan, err := p.Plan(context.Background(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Apply(ctx, plan); !errors.Is(err, context.Canceled) || s2.firstPut.Load() != nil {
+		t.Errorf("cancelled during the wait: err %v, uploaded %v; want context.Canceled and no upload", err, s2.firstPut.Load() != nil)
+	}
+}

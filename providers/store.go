@@ -98,6 +98,10 @@ type LocalFile struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 	Meta   Metadata
+	// ModTime is the file's modification time, when it comes from a
+	// file (zero otherwise). Change detection never uses it; push waits
+	// for the clock to pass it before uploading (see Pusher.Apply).
+	ModTime time.Time `json:"-"`
 	// Fingerprinted is true when the key carries the content hash: the
 	// object is immutable, uploaded first, and kept after it is no longer
 	// referenced (see Retention).
@@ -235,6 +239,15 @@ type Stater interface {
 // before it changes anything.
 type FileChecker interface {
 	CheckFile(f *LocalFile) error
+}
+
+// TimeGranularity is implemented by stores whose objects' modification
+// times are kept to the second (S3's LastModified): push then waits, at
+// most a second, until the clock has passed the newest local file's
+// modification time before uploading, so that no object looks older than
+// its file to tools that compare times (`aws s3 sync`).
+type TimeGranularity interface {
+	TimeGranularity() time.Duration
 }
 
 // StateStore reads and writes cdnctl's own small files under StateDir

@@ -550,6 +550,10 @@ func (s *Store) CheckFile(f *providers.LocalFile) error {
 	return err
 }
 
+// TimeGranularity implements providers.TimeGranularity: LastModified is
+// kept to the second.
+func (s *Store) TimeGranularity() time.Duration { return time.Second }
+
 // withPayloadHash signs a PutObject with the body's known SHA-256 instead
 // of reading the file once more to compute it; S3 rejects a body that
 // does not match (XAmzContentSHA256Mismatch).
@@ -782,4 +786,5 @@ var (
 	_ providers.MetadataUpdater = (*Store)(nil)
 	_ providers.Stater          = (*Store)(nil)
 	_ providers.FileChecker     = (*Store)(nil)
+	_ providers.TimeGranularity = (*Store)(nil)
 )

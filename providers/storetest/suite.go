@@ -69,7 +69,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 // Site is a folder's files by slash path.
 type Site map[string]string
 
-// Write creates the site in a new temporary folder.
+// Write creates the site in a new temporary folder, its files modified
+// at a fixed time in the past.
 func (s Site) Write(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -81,9 +82,17 @@ func (s Site) Write(t *testing.T) string {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Built a while ago: a push need not wait for the clock to pass
+		// the files' modification times (Pusher.Apply).
+		if err := os.Chtimes(p, siteTime, siteTime); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
+
+// siteTime is the modification time of the files Write creates.
+var siteTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // With returns a copy of s with changes applied ("" deletes a file).
 func (s Site) With(changes Site) Site {
