@@ -28,6 +28,9 @@ type IndexEntry struct {
 	// object (S3 only): a listed object whose ETag still matches is
 	// unchanged since, so its SHA256 and Metadata can be trusted.
 	ETag string `json:"etag,omitempty"`
+	// MD5 is the body's hex MD5 when the store wrote it as metadata too
+	// (S3: md5chksum on multipart uploads, for rclone); "" otherwise.
+	MD5 string `json:"md5,omitempty"`
 }
 
 // NewObjectIndex returns an empty index.

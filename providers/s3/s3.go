@@ -11,6 +11,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -293,6 +294,12 @@ func (s *Store) List(ctx context.Context) ([]providers.RemoteObject, error) {
 		listed[o.Key] = true
 		if e, ok := idx.Objects[o.Key]; ok && e.ETag != "" && e.ETag == o.ETag && e.Size == o.Size {
 			o.SHA256, o.Meta, o.MetaKnown = e.SHA256, e.Metadata, true
+			if needsMD5(o.ETag, e.MD5, o.Size) {
+				// A multipart upload recorded without md5chksum (by an
+				// older cdnctl): its headers are written again, with
+				// md5chksum, so that rclone can verify it.
+				o.MetaKnown = false
+			}
 		}
 	}
 	// Forget entries of objects deleted behind cdnctl's back (saved with
@@ -306,6 +313,13 @@ func (s *Store) List(ctx context.Context) ([]providers.RemoteObject, error) {
 	s.idx = idx
 	s.mu.Unlock()
 	return objs, nil
+}
+
+// needsMD5 reports whether an object cdnctl wrote lacks md5chksum and
+// should get it with a header update: a multipart ETag, no MD5 recorded,
+// and a size CopyObject can copy and UpdateMetadata adds md5chksum at.
+func needsMD5(etag, md5sum string, size int64) bool {
+	return strings.Contains(etag, "-") && md5sum == "" && size >= MinPartSize && size < maxCopySize
 }
 
 // listPage sends one ListObjectsV2 request.
@@ -450,13 +464,17 @@ func (s *Store) index(ctx context.Context) (*providers.ObjectIndex, error) {
 	return s.idx, nil
 }
 
-func (s *Store) record(ctx context.Context, f *providers.LocalFile, etag string) error {
+func (s *Store) record(ctx context.Context, f *providers.LocalFile, etag string, h headers) error {
 	if _, err := s.index(ctx); err != nil {
 		return err
 	}
+	e := providers.EntryFor(f, unquote(etag))
+	if raw, err := base64.StdEncoding.DecodeString(h.metadata[metaMD5]); err == nil && len(raw) == md5.Size {
+		e.MD5 = hex.EncodeToString(raw)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.idx.Objects[f.Key] = providers.EntryFor(f, unquote(etag))
+	s.idx.Objects[f.Key] = e
 	s.dirty = true
 	return nil
 }
@@ -525,7 +543,7 @@ func (s *Store) Put(ctx context.Context, f *providers.LocalFile) error {
 		}
 		etag = aws.ToString(out.ETag)
 	}
-	return s.record(ctx, f, etag)
+	return s.record(ctx, f, etag, h)
 }
 
 // addMD5 sets md5chksum, the base64 MD5 of f's body, in metadata (the
@@ -620,7 +638,7 @@ func (s *Store) UpdateMetadata(ctx context.Context, f *providers.LocalFile) erro
 		s.mu.Unlock()
 		return nil
 	}
-	return s.record(ctx, f, etag)
+	return s.record(ctx, f, etag, h)
 }
 
 // copySource is "bucket/key" with the key percent-encoded except for
@@ -657,12 +675,16 @@ func (s *Store) Stat(ctx context.Context, key string) (providers.RemoteObject, e
 	if raw, err := base64.StdEncoding.DecodeString(metadataValue(out.Metadata, metaMD5)); err == nil && len(raw) == 16 {
 		o.MD5 = hex.EncodeToString(raw)
 	}
+	if o.MD5 == "" && needsMD5(o.ETag, "", o.Size) {
+		// Headers to write again, with md5chksum (see List).
+		o.MetaKnown = false
+	}
 	if sha := metadataValue(out.Metadata, metaSHA256); len(sha) == 64 {
 		o.SHA256 = strings.ToLower(sha)
 		// Written by cdnctl: remember it, so the next push needs no HEAD.
 		if _, err := s.index(ctx); err == nil && o.ETag != "" {
 			s.mu.Lock()
-			s.idx.Objects[key] = providers.IndexEntry{SHA256: o.SHA256, Size: o.Size, Metadata: o.Meta.Normalize(), ETag: o.ETag}
+			s.idx.Objects[key] = providers.IndexEntry{SHA256: o.SHA256, Size: o.Size, Metadata: o.Meta.Normalize(), ETag: o.ETag, MD5: o.MD5}
 			s.dirty = true
 			s.mu.Unlock()
 		}
