@@ -59,8 +59,8 @@ func TestDNSConfigFromFile(t *testing.T) {
 	if len(gc.Locations) != 1 || gc.Locations[0].Network != netip.MustParsePrefix("10.0.0.0/8") {
 		t.Errorf("locations %+v", gc.Locations)
 	}
-	if got := clientAddr("0.0.0.0:5353"); got != "127.0.0.1:5353" {
-		t.Errorf("clientAddr(0.0.0.0:5353) = %s; want 127.0.0.1:5353", got)
+	if got := localedge.ClientAddr("0.0.0.0:5353"); got != "127.0.0.1:5353" {
+		t.Errorf("localedge.ClientAddr(0.0.0.0:5353) = %s; want 127.0.0.1:5353", got)
 	}
 }
 

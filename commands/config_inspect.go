@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 )
 
@@ -63,7 +64,7 @@ func (a *adminFlags) client(cmd *cobra.Command, f *Factory, cfg *Config) (*admin
 		base = a.admin
 	}
 	if base == "" {
-		base = "http://" + clientAddr(cfg.Serve.Admin)
+		base = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
 	}
 	if !strings.Contains(base, "://") {
 		base = "http://" + base // host:port, as serve.admin is written

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -84,7 +83,7 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 		return out, nil
 	case len(regions) > 0:
 		if resolverAddr == "" {
-			resolverAddr = clientAddr(cfg.DNS.Listen)
+			resolverAddr = localedge.ClientAddr(cfg.DNS.Listen)
 		}
 		var rs []prewarm.Region
 		for _, r := range regions {
@@ -306,28 +305,8 @@ func prewarmURLs(opts *PrewarmOptions, base *url.URL, stdin io.Reader) ([]string
 		}
 	}
 	if opts.File != "" {
-		var r io.Reader = stdin
-		if opts.File != "-" {
-			fh, err := os.Open(opts.File)
-			if err != nil {
-				return nil, &UsageError{Err: fmt.Errorf("--file: %w", err)}
-			}
-			defer fh.Close()
-			r = fh
-		}
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for n := 1; sc.Scan(); n++ {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if err := add(line, fmt.Sprintf("%s:%d: ", fileLabel(opts.File), n)); err != nil {
-				return nil, err
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", fileLabel(opts.File), err)
+		if err := readTargetFile(opts.File, stdin, add); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Manifest != "" {

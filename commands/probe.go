@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers/probe"
 )
@@ -79,7 +80,7 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 			opts.JSON = f.JSON
 			opts.ResolverSet = cmd.Flags().Changed("resolver")
 			if !opts.ResolverSet && len(opts.Regions) > 0 {
-				opts.Resolver = clientAddr(cfg.DNS.Listen)
+				opts.Resolver = localedge.ClientAddr(cfg.DNS.Listen)
 			}
 			if len(opts.Edges) > 0 && len(opts.Pops) > 0 {
 				return usageErrorf("--pops selects PoPs of the local topology; with --edge, name the edges instead")
@@ -151,7 +152,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 		}
 		viaDNS := !opts.Direct && (p.Resolver != "" || info.DNS != nil)
 		if viaDNS && p.Resolver == "" {
-			p.Resolver = clientAddr(info.DNS.Addr)
+			p.Resolver = localedge.ClientAddr(info.DNS.Addr)
 		}
 		local, err := probe.LocalTargets(info, opts.Pops, viaDNS)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/cloudflare"
@@ -160,10 +161,34 @@ func checkPurgeTarget(t string) error {
 
 // readPurgeFile adds the targets of a file (or stdin) to req.
 func readPurgeFile(name string, stdin io.Reader, req *providers.PurgeRequest) error {
-	var r io.Reader
-	if name == "-" {
-		r = stdin
-	} else {
+	return readTargetFile(name, stdin, func(line, where string) error {
+		kind, rest, ok := strings.Cut(line, ":")
+		rest = strings.TrimSpace(rest)
+		switch {
+		case ok && kind == "tag":
+			req.Tags = append(req.Tags, rest)
+		case ok && kind == "prefix":
+			req.Prefixes = append(req.Prefixes, rest)
+		case ok && kind == "host":
+			req.Hosts = append(req.Hosts, rest)
+		case ok && kind == "key":
+			req.Keys = append(req.Keys, rest)
+		default:
+			if err := checkPurgeTarget(line); err != nil {
+				return &UsageError{Err: fmt.Errorf("%s%w", where, err)}
+			}
+			req.URLs = append(req.URLs, line)
+		}
+		return nil
+	})
+}
+
+// readTargetFile calls add for each line of the file name ("-" for
+// stdin) that is neither blank nor a # comment, trimmed, with where naming
+// the line ("urls.txt:3: ") for its errors.
+func readTargetFile(name string, stdin io.Reader, add func(line, where string) error) error {
+	r := stdin
+	if name != "-" {
 		fh, err := os.Open(name)
 		if err != nil {
 			return &UsageError{Err: fmt.Errorf("--file: %w", err)}
@@ -178,22 +203,8 @@ func readPurgeFile(name string, stdin io.Reader, req *providers.PurgeRequest) er
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		kind, rest, ok := strings.Cut(line, ":")
-		rest = strings.TrimSpace(rest)
-		switch {
-		case ok && kind == "tag":
-			req.Tags = append(req.Tags, rest)
-		case ok && kind == "prefix":
-			req.Prefixes = append(req.Prefixes, rest)
-		case ok && kind == "host":
-			req.Hosts = append(req.Hosts, rest)
-		case ok && kind == "key":
-			req.Keys = append(req.Keys, rest)
-		default:
-			if err := checkPurgeTarget(line); err != nil {
-				return &UsageError{Err: fmt.Errorf("%s:%d: %w", fileLabel(name), n, err)}
-			}
-			req.URLs = append(req.URLs, line)
+		if err := add(line, fmt.Sprintf("%s:%d: ", fileLabel(name), n)); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -249,7 +260,7 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 	}
 	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
 		// Like inspect: the topology cdnctl.yaml's serve section describes.
-		target.AdminURL = "http://" + clientAddr(cfg.Serve.Admin)
+		target.AdminURL = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)

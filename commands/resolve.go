@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/resolver"
 )
 
@@ -59,7 +60,7 @@ prefers when present. Without either, the server sees 127.0.0.1.`,
 				if err := cfg.DNS.validate(); err != nil {
 					return err
 				}
-				opts.Server = clientAddr(cfg.DNS.Listen)
+				opts.Server = localedge.ClientAddr(cfg.DNS.Listen)
 			}
 			return runResolve(cmd.Context(), opts)
 		},
@@ -71,18 +72,6 @@ prefers when present. Without either, the server sees 127.0.0.1.`,
 	fl.StringVar(&opts.Server, "server", "", "DNS server address (default: dns.listen of the config, "+defaultDNSConfig().Listen+")")
 	fl.DurationVar(&opts.Timeout, "timeout", resolver.DefaultTimeout, "timeout of one exchange with the server")
 	return cmd
-}
-
-// clientAddr turns a listening address into one to send queries to.
-func clientAddr(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return listen
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 // resolveResult is the --json output of `cdnctl resolve`.

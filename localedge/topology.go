@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -645,4 +646,17 @@ func (t *Topology) closeAll() {
 	for _, err := range errs {
 		t.log.Warn("close after failed start", "err", err)
 	}
+}
+
+// ClientAddr turns a listen address into one a client can dial: an
+// unspecified host ("0.0.0.0:5353", ":5353") becomes 127.0.0.1.
+func ClientAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

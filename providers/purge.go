@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -99,6 +101,18 @@ func NotSupported(provider, what, hint string) error {
 // ErrInvalidPurge: `cloudflare: "/x": <reason>`.
 func InvalidPurge(provider, item, reason string) error {
 	return fmt.Errorf("%s: %w: %q: %s", provider, ErrInvalidPurge, item, reason)
+}
+
+// ServedHost returns the lower-case host of a URL's host[:port] and
+// whether it is one of hostnames (any host when hostnames is empty), for
+// providers that refuse URLs their target does not serve.
+func ServedHost(hostnames []string, hostport string) (string, bool) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	return host, len(hostnames) == 0 || slices.Contains(hostnames, host)
 }
 
 // PurgeStatus is the state of a purge or of one of its batches.

@@ -181,3 +181,25 @@ func TestUnique(t *testing.T) {
 		t.Errorf("Unique = %q (input now %q); want [b a c] and the input untouched", got, in)
 	}
 }
+
+func TestServedHost(t *testing.T) {
+	names := []string{"www.example.com", "example.com"}
+	for _, tt := range []struct {
+		hostport string
+		want     string
+		ok       bool
+	}{
+		{"www.example.com", "www.example.com", true},
+		{"WWW.Example.com:443", "www.example.com", true},
+		{"static.example.com", "static.example.com", false},
+		{"[::1]:8080", "::1", false},
+	} {
+		host, ok := ServedHost(names, tt.hostport)
+		if host != tt.want || ok != tt.ok {
+			t.Errorf("ServedHost(%q) = %q, %v; want %q, %v", tt.hostport, host, ok, tt.want, tt.ok)
+		}
+	}
+	if _, ok := ServedHost(nil, "any.example"); !ok {
+		t.Error("no hostnames configured: every host is served")
+	}
+}

@@ -14,11 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -296,14 +294,7 @@ func (p *Purger) prefixes(raw string) ([]string, error) {
 }
 
 func (p *Purger) checkHost(raw, hostport string) error {
-	if len(p.cfg.Hostnames) == 0 {
-		return nil
-	}
-	host := strings.ToLower(hostport)
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = strings.ToLower(h)
-	}
-	if !slices.Contains(p.cfg.Hostnames, host) {
+	if host, ok := providers.ServedHost(p.cfg.Hostnames, hostport); !ok {
 		return providers.InvalidPurge(Provider, raw, fmt.Sprintf("host %s is not one of this zone's hostnames (%s)", host, strings.Join(p.cfg.Hostnames, ", ")))
 	}
 	return nil

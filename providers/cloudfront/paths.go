@@ -2,9 +2,7 @@ package cloudfront
 
 import (
 	"fmt"
-	"net"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/cdnctl/cdnctl/providers"
@@ -61,14 +59,7 @@ func (p *Purger) itemPath(raw string) (string, error) {
 }
 
 func (p *Purger) checkHost(raw, hostport string) error {
-	if len(p.cfg.Hostnames) == 0 {
-		return nil
-	}
-	host := strings.ToLower(hostport)
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = strings.ToLower(h)
-	}
-	if !slices.Contains(p.cfg.Hostnames, host) {
+	if host, ok := providers.ServedHost(p.cfg.Hostnames, hostport); !ok {
 		return providers.InvalidPurge(Provider, raw, fmt.Sprintf("host %s is not served by distribution %s (hostnames: %s)", host, p.cfg.DistributionID, strings.Join(p.cfg.Hostnames, ", ")))
 	}
 	return nil

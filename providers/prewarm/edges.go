@@ -124,7 +124,7 @@ func LocalEdges(ctx context.Context, info localedge.TopologyInfo, host string) (
 			edges = append(edges, Edge{Name: t.Name, Addr: t.Addr, Via: "topology"})
 			continue
 		}
-		f := Finder{Resolver: ClientAddr(info.DNS.Addr), Locate: local.Locate}
+		f := Finder{Resolver: localedge.ClientAddr(info.DNS.Addr), Locate: local.Locate}
 		found, err := f.Find(ctx, host, "80", []Region{{Name: t.Name, Prefix: t.Region}})
 		if err != nil {
 			return nil, err
@@ -139,19 +139,6 @@ func LocalEdges(ctx context.Context, info localedge.TopologyInfo, host string) (
 		return nil, fmt.Errorf("prewarm: the topology has no edge PoP")
 	}
 	return edges, nil
-}
-
-// ClientAddr turns a listen address into one a client can dial: an
-// unspecified host ("0.0.0.0:5353", ":5353") becomes 127.0.0.1.
-func ClientAddr(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return listen
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 // Client returns an http.Client that sends every request to e.Addr

@@ -344,7 +344,7 @@ func (d *demo) edgesOf(info localedge.TopologyInfo) []localedge.PoPInfo {
 func (d *demo) resolve(ctx context.Context, client string) (Resolution, error) {
 	ip := netip.MustParseAddr(client)
 	region := netip.PrefixFrom(ip, 16).Masked()
-	server := prewarm.ClientAddr(d.env.Info.DNS.Addr)
+	server := localedge.ClientAddr(d.env.Info.DNS.Addr)
 	r := &resolver.Resolver{Server: server, LocalAddr: ip}
 	a, err := r.Lookup(ctx, Host, dns.TypeA)
 	if err != nil {
