@@ -204,6 +204,12 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 				// is malformed.
 				return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
 			}
+			if tsig.Hdr.Rdlength == 0 || tsig.Algorithm == "" || tsig.Hdr.Class != dns.ClassANY || tsig.Hdr.Ttl != 0 {
+				// A TSIG that cannot be interpreted (no RDATA, so no
+				// algorithm to answer with) or breaks §4.2 (class ANY,
+				// TTL 0): the message is corrupt, FORMERR (§5.2).
+				return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+			}
 			// We hold no keys: NOTAUTH with an unsigned BADKEY TSIG
 			// (RFC 8945 §5.2.2, §5.3.2), not an answer as if the
 			// signature had been checked.
