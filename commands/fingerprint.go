@@ -62,9 +62,10 @@ an ES module import cycle keep their names (with a warning).
 
 Entry points keep their names: pages (*.html), robots.txt, sitemaps, feeds,
 favicon.ico, web app manifests, service workers, .well-known/ and allowed
-dotfiles, plus --keep globs. Dotfiles and hidden folders (.env, .npmrc,
-.cache/; not .well-known/) are not copied unless --allow-dotfile names them. Files already fingerprinted (an earlier output)
-keep theirs: fingerprinting an output again changes nothing.
+dotfiles, plus --keep globs. Files already fingerprinted (an earlier
+output) keep theirs: fingerprinting an output again changes nothing.
+Dotfiles and hidden folders (.env, .npmrc, .cache/; not .well-known/) are
+not copied unless --allow-dotfile names them.
 
 DIR also gets precompressed .br and .gz copies of compressible files (when
 smaller), and cdnctl-manifest.json: for every file its hashed path, SHA-256,
@@ -160,7 +161,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 	fl.StringArrayVar(&keep, "keep", nil, "glob of more entry points that keep their names (repeatable)")
 	fl.StringArrayVar(&prehashed, "prehashed", nil, "glob of files already content-hashed by another tool: names kept, served immutable (repeatable)")
 	fl.StringArrayVar(&exclude, "exclude", nil, "glob of files not to copy (repeatable)")
-	fl.StringArrayVar(&allowDotfiles, "allow-dotfile", nil, "glob of dotfiles to copy anyway, e.g. /.htaccess (repeatable; added to allow_dotfiles)")
+	fl.StringArrayVar(&allowDotfiles, "allow-dotfile", nil, "glob of dotfiles to copy anyway, e.g. /.htaccess (repeatable; added to fingerprint.allow_dotfiles)")
 	fl.StringVar(&baseURL, "base-url", "", "URL the site is served at: absolute references under it are rewritten too")
 	fl.BoolVar(&strict, "strict", false, "fail on references to missing files instead of reporting them")
 	fl.BoolVar(&hashUnreferenced, "hash-unreferenced", false, "fingerprint files no file of the site names too (by default they keep their names when SRC has HTML pages)")
