@@ -381,4 +381,11 @@ func TestPushSkipsDotfiles(t *testing.T) {
 			t.Errorf("allowed %s not uploaded: %v", name, err)
 		}
 	}
+
+	// Without the allow-list again, they are no longer published: deleted
+	// like any object no uploaded file names, and the plan says why.
+	code, stdout, stderr = runPushCLI(t, "", nil, "push", src, "--to", "file://"+out, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "delete\t.nojekyll\t0 B\tdeletes\torphan\ta dotfile: uploaded only when origin.allow_dotfiles (--allow-dotfile) names it") {
+		t.Errorf("dry run without the allow-list: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
