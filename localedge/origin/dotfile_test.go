@@ -1,9 +1,13 @@
 package origin
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cdnctl/cdnctl/dotfile"
 	"github.com/cdnctl/cdnctl/hashing"
 )
 
@@ -141,5 +145,55 @@ func TestTrailingSlashOnFile(t *testing.T) {
 		if r := do(t, "GET", srv.URL+path, nil); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %q; want 200 %q", path, r.status, r.body, want)
 		}
+	}
+}
+
+// TestPeers compares the folder origin with what nginx and Apache httpd
+// answered on the same site (testdata/peers/peers.tsv, recorded by
+// testdata/peers/record.sh): the same status for ordinary paths and for a
+// file's path with a trailing slash (404), and 404 for every dotfile but
+// /.well-known/, where nginx serves them (200) unless told to deny them
+// (403) and Apache denies only .ht* (403).
+func TestPeers(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "peers", "peers.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{
+		"index.html":               "home\n",
+		"a.txt":                    "a\n",
+		"docs/index.html":          "docs\n",
+		".env":                     "SECRET=1\n",
+		".htpasswd":                "admin:x\n",
+		"sub/.htaccess":            "# comment\n",
+		".git/config":              "[core]\n",
+		".well-known/security.txt": "Contact: mailto:security@example.test\n",
+	})
+	srv := startOrigin(t, dir, Options{})
+	rows := 0
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("peers.tsv: %q: want path, nginx, nginx with deny, apache", line)
+		}
+		path, nginx, nginxDeny, apache := f[0], f[1], f[2], f[3]
+		rows++
+		got := fmt.Sprint(rawRequest(t, srv, "GET "+path+" HTTP/1.1").status)
+		switch {
+		case dotfile.Hidden(path):
+			if got != "404" {
+				t.Errorf("GET %s = %s; want 404 (nginx %s, nginx with deny %s, apache %s)", path, got, nginx, nginxDeny, apache)
+			}
+		case nginx != apache:
+			t.Errorf("peers.tsv: %s: nginx %s and apache %s differ: which to follow?", path, nginx, apache)
+		case got != nginx:
+			t.Errorf("GET %s = %s; want %s, as nginx and apache", path, got, nginx)
+		}
+	}
+	if rows < 10 {
+		t.Errorf("peers.tsv has %d rows", rows)
 	}
 }
