@@ -141,15 +141,8 @@ func TestServeCommand(t *testing.T) {
 	// stale response is served (RFC 9111 §4.2.4 allows it when
 	// disconnected) rather than a 502.
 	getEdge := func(path string) (int, string, string) {
-		req, _ := http.NewRequest("GET", info.PoPs[3].URL+path, nil)
-		req.Host = "www.example.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s through edge9: %v", path, err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), resp.Header.Get("Cache-Status")
+		code, body, h := getThroughPoP(t, info.PoPs[3].URL, path)
+		return code, body, h.Get("Cache-Status")
 	}
 	getEdge("/aged")
 	up.Close()
@@ -157,6 +150,21 @@ func TestServeCommand(t *testing.T) {
 		t.Errorf("upstream down, stale stored: %d %q (Cache-Status %q); want the stale response", code, body, cs)
 	}
 	stop()
+}
+
+// getThroughPoP requests path of www.example.test at the PoP whose base
+// URL is pop.
+func getThroughPoP(t *testing.T, pop, path string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", pop+path, nil)
+	req.Host = "www.example.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s through %s: %v", path, pop, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
 }
 
 // serveInfo is the first line of `cdnctl --json serve`.
@@ -282,16 +290,8 @@ func TestServeFolderDotfiles(t *testing.T) {
 	info, stop := startServeCmd(t, "--json", "--config", cfg, "serve", "--origin", dir, "--free-ports", "--no-dns", "--token", "tok", "--access-log=false")
 	defer stop()
 	get := func(pop, path string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", pop+path, nil)
-		req.Host = "www.example.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		code, body, _ := getThroughPoP(t, pop, path)
+		return code, body
 	}
 	for _, p := range info.PoPs {
 		if p.Role == "shield" {
