@@ -31,6 +31,9 @@ type PurgeRequest struct {
 	Tags []string `json:"tags,omitempty"`
 	// Hosts purge everything cached for these hostnames.
 	Hosts []string `json:"hosts,omitempty"`
+	// CPCodes purge everything served under these Akamai content
+	// provider codes.
+	CPCodes []int `json:"cp_codes,omitempty"`
 	// Everything purges the whole zone, distribution or edge.
 	Everything bool `json:"everything,omitempty"`
 	// Soft marks entries stale instead of removing them, so they can still
@@ -44,7 +47,7 @@ type PurgeRequest struct {
 // Count is the number of items the request names (Everything counts as
 // none: it has no items).
 func (r PurgeRequest) Count() int {
-	return len(r.URLs) + len(r.Keys) + len(r.Prefixes) + len(r.Tags) + len(r.Hosts)
+	return len(r.URLs) + len(r.Keys) + len(r.Prefixes) + len(r.Tags) + len(r.Hosts) + len(r.CPCodes)
 }
 
 // Empty reports whether the request names nothing to purge.
@@ -134,6 +137,7 @@ const (
 	KindPrefixes   = "prefixes"   // URL or path prefixes
 	KindTags       = "tags"       // cache tags
 	KindHosts      = "hosts"      // hostnames
+	KindCPCodes    = "cpcodes"    // Akamai CP codes
 	KindEverything = "everything" // the whole zone
 	KindMixed      = "mixed"      // several kinds in one request (local edge)
 )
@@ -149,13 +153,23 @@ type PurgeBatch struct {
 	// first answer was lost does not purge twice.
 	Ref string `json:"ref,omitempty"`
 	// ID is what the provider calls this purge: the CloudFront
-	// invalidation ID, the Cloudflare purge ID, the local edge's purge ID.
+	// invalidation ID, the Cloudflare purge ID, the Fastly or Akamai
+	// purge ID, the local edge's purge ID.
 	ID string `json:"id,omitempty"`
+	// ItemIDs are per-item purge IDs, where one request purges several
+	// items each with its own ID (Fastly's batch surrogate-key purge):
+	// item → purge ID.
+	ItemIDs map[string]string `json:"item_ids,omitempty"`
 	// RequestID identifies the API request for the provider's support
-	// (x-amz-request-id, CF-Ray).
-	RequestID string      `json:"request_id,omitempty"`
-	Status    PurgeStatus `json:"status"`
-	Attempts  int         `json:"attempts,omitempty"`
+	// (x-amz-request-id, CF-Ray, Fastly's X-Request-Id, Akamai's
+	// supportId).
+	RequestID string `json:"request_id,omitempty"`
+	// EstimatedSeconds is the provider's estimate of how long the purge
+	// takes to apply everywhere after it was accepted (Akamai's
+	// estimatedSeconds).
+	EstimatedSeconds int         `json:"estimated_seconds,omitempty"`
+	Status           PurgeStatus `json:"status"`
+	Attempts         int         `json:"attempts,omitempty"`
 	// Purged is the number of cache entries removed, where the provider
 	// says (the local edge); Pops breaks it down per PoP.
 	Purged *int       `json:"purged,omitempty"`

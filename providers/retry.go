@@ -23,6 +23,11 @@ type Backoff struct {
 	// it up to Max (0: 20 s).
 	Base time.Duration
 	Max  time.Duration
+	// Min is the shortest delay between tries (0: none): with full
+	// jitter a retry could otherwise follow at once, which an API that
+	// asks callers to wait (CloudFront's TooManyInvalidationsInProgress)
+	// would refuse again.
+	Min time.Duration
 	// Rand returns a number in [0, 1) for the jitter (nil: math/rand/v2).
 	Rand func() float64
 	// OnRetry, if set, is called before each wait with the attempt that
@@ -66,9 +71,17 @@ func (b Backoff) rand() float64 {
 }
 
 // Delay is the wait before retry number retry (0 for the first retry): a
-// uniformly random duration in [0, min(Max, Base·2^retry)).
+// uniformly random duration in [0, min(Max, Base·2^retry)), or in [Min,
+// that ceiling) when Min is set (never less than Min).
 func (b Backoff) Delay(retry int) time.Duration {
-	return time.Duration(b.rand() * float64(b.ceiling(retry)))
+	c := b.ceiling(retry)
+	if b.Min <= 0 {
+		return time.Duration(b.rand() * float64(c))
+	}
+	if c <= b.Min {
+		return b.Min
+	}
+	return b.Min + time.Duration(b.rand()*float64(c-b.Min))
 }
 
 // pollDelay is Delay with "equal jitter": in [c/2, c), so polls never
