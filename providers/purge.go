@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -348,31 +349,64 @@ func (s Secret) Reveal() string { return string(s) }
 // skipped. Then rec is settled, its duration set from rec.StartedAt (set to
 // now() when zero), and the result is rec.Err of the first error.
 func SendBatches(ctx context.Context, rec *PurgeRecord, now func() time.Time, send func(ctx context.Context, i int, b *PurgeBatch) error) error {
+	return SendBatchesN(ctx, rec, now, 1, send)
+}
+
+// SendBatchesN is SendBatches with up to n batches in flight at once, for
+// APIs that take one item per request (Fastly's single-URL purge). send
+// is then called from n goroutines, each with its own batch. With n < 2
+// the batches go one after the other, in order, so a send may look at the
+// batches before its own. The error is that of the lowest-numbered batch
+// that failed.
+func SendBatchesN(ctx context.Context, rec *PurgeRecord, now func() time.Time, n int, send func(ctx context.Context, i int, b *PurgeBatch) error) error {
 	if rec.StartedAt.IsZero() {
 		rec.StartedAt = now()
 	}
-	var first error
-	for i := range rec.Batches {
+	errs := make([]error, len(rec.Batches))
+	one := func(i int) {
 		b := &rec.Batches[i]
 		if err := ctx.Err(); err != nil {
 			b.Status, b.Error = PurgeSkipped, err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
+			errs[i] = err
+			return
 		}
 		if err := send(ctx, i, b); err != nil {
 			if b.Status != PurgeSkipped {
 				b.Status = PurgeFailed
 			}
 			b.Error = err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
+			errs[i] = err
+			return
 		}
 		if b.Status == PurgePlanned {
 			b.Status = PurgeCompleted
+		}
+	}
+	if n < 2 || len(rec.Batches) < 2 {
+		for i := range rec.Batches {
+			one(i)
+		}
+	} else {
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range min(n, len(rec.Batches)) {
+			wg.Go(func() {
+				for i := range next {
+					one(i)
+				}
+			})
+		}
+		for i := range rec.Batches {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	var first error
+	for _, err := range errs {
+		if err != nil {
+			first = err
+			break
 		}
 	}
 	rec.DurationMS = now().Sub(rec.StartedAt).Milliseconds()
