@@ -33,6 +33,16 @@ type Backoff struct {
 	// OnRetry, if set, is called before each wait with the attempt that
 	// failed (1-based), the delay and the error (for logs and progress).
 	OnRetry func(attempt int, delay time.Duration, err error)
+	// Sleep waits between tries (nil: a timer that gives up at once when
+	// the wait would outlast ctx's deadline). Tests pass a virtual clock's.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (b Backoff) sleep(ctx context.Context, d time.Duration) error {
+	if b.Sleep != nil {
+		return b.Sleep(ctx, d)
+	}
+	return sleep(ctx, d)
 }
 
 // DefaultAttempts is the number of tries of a zero Backoff.
@@ -136,7 +146,7 @@ func Retry(ctx context.Context, b Backoff, op func(ctx context.Context) error) e
 		if b.OnRetry != nil {
 			b.OnRetry(attempt, delay, re.Err)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := b.sleep(ctx, delay); err != nil {
 			return fmt.Errorf("%w (gave up after %d attempts: %w)", re.Err, attempt, err)
 		}
 	}
@@ -172,7 +182,7 @@ func Poll(ctx context.Context, b Backoff, check func(ctx context.Context) (done 
 		if b.OnRetry != nil {
 			b.OnRetry(attempt, delay, last)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := b.sleep(ctx, delay); err != nil {
 			if last != nil {
 				return fmt.Errorf("%w (last error: %w)", err, last)
 			}
