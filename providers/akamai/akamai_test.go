@@ -388,7 +388,9 @@ func TestErrors(t *testing.T) {
 	t.Run("credentials that cannot be loaded send nothing", func(t *testing.T) {
 		f, clk := newFake(t)
 		p := newTestPurger(t, f, clk, func(c *Config) {
-			c.Credentials = func() (*Credentials, error) { return nil, errors.New("akamai: no credentials: ~/.edgerc: no such file") }
+			c.Credentials = func() (*Credentials, error) {
+				return nil, errors.New("akamai: no credentials: ~/.edgerc: no such file")
+			}
 		})
 		if _, err := purge(t, p, providers.PurgeRequest{Tags: []string{"a"}}); err == nil || !strings.Contains(err.Error(), "no credentials") || len(f.Statuses()) != 0 {
 			t.Errorf("Purge = %v after %d requests; want the credentials error, none sent", err, len(f.Statuses()))
