@@ -273,6 +273,8 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
 	}
 	compiled.plan.Force = opts.Force
+	tags := tagRulesOf(cfg.CDNs)
+	tags.scanOptions(&compiled.scan)
 	if oc.Target == "" {
 		return nil, usageErrorf("deploy: no origin: set origin.target in cdnctl.yaml (or environments.NAME.origin.target), or pass --to")
 	}
@@ -305,6 +307,9 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		}
 		if dc.Fingerprint {
 			fo, err := cfg.Fingerprint.options()
+			if err == nil {
+				err = tags.checkRules(fo.Rules)
+			}
 			if err != nil {
 				return nil, &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
 			}
