@@ -77,6 +77,34 @@ func PurgeURLs(provider, raw string, hostnames []string) ([]string, error) {
 	return []string{u.Scheme + "://" + host + pathQuery(u)}, nil
 }
 
+// RequestURLs returns the absolute URLs a request's URLs and keys name
+// (PurgeURLs of each URL, and of each path KeyPaths maps a key to through
+// originPath), in order, for providers that purge by URL.
+func RequestURLs(provider string, req PurgeRequest, hostnames []string, originPath string) ([]string, error) {
+	var urls []string
+	for _, raw := range req.URLs {
+		us, err := PurgeURLs(provider, raw, hostnames)
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, us...)
+	}
+	for _, key := range req.Keys {
+		paths, err := KeyPaths(key, originPath)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", provider, err)
+		}
+		for _, p := range paths {
+			us, err := PurgeURLs(provider, p, hostnames)
+			if err != nil {
+				return nil, err
+			}
+			urls = append(urls, us...)
+		}
+	}
+	return urls, nil
+}
+
 // pathQuery is u's path ("/" when empty) and query in canonical form.
 func pathQuery(u *url.URL) string {
 	p := u.EscapedPath()

@@ -201,6 +201,10 @@ func attemptsErr(err error, attempts int) error {
 // errDeadline is returned by sleep when the wait would outlast ctx.
 var errDeadline = errors.New("the next retry would be after the deadline")
 
+// Sleep waits d or until ctx is done. It returns an error at once, without
+// waiting, when d would end after ctx's deadline.
+func Sleep(ctx context.Context, d time.Duration) error { return sleep(ctx, d) }
+
 // sleep waits d or until ctx is done. It returns at once if d would end
 // after ctx's deadline.
 func sleep(ctx context.Context, d time.Duration) error {

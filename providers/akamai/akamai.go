@@ -178,7 +178,7 @@ func New(cfg Config) (*Purger, error) {
 	}
 	sleepFn := cfg.Sleep
 	if sleepFn == nil {
-		sleepFn = sleep
+		sleepFn = providers.Sleep
 	}
 	return &Purger{cfg: cfg, logger: logger, now: cfg.Now, sleep: sleepFn}, nil
 }
@@ -254,6 +254,7 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 	}
 	cpcodes := req.CPCodes
 	var urls, tags []string
+	var err error
 	if req.Everything {
 		if n := req.Count(); n > 0 {
 			rec.Notes = append(rec.Notes, fmt.Sprintf("purging the CP codes covers the %d other items; they are not sent", n))
@@ -261,25 +262,8 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		rec.Notes = append(rec.Notes, fmt.Sprintf("everything is the CP codes %s (cp_codes)", joinInts(p.cfg.CPCodes)))
 		cpcodes = p.cfg.CPCodes
 	} else {
-		for _, raw := range req.URLs {
-			us, err := providers.PurgeURLs(Provider, raw, p.cfg.Hostnames)
-			if err != nil {
-				return nil, err
-			}
-			urls = append(urls, us...)
-		}
-		for _, key := range req.Keys {
-			paths, err := providers.KeyPaths(key, p.cfg.OriginPath)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", Provider, err)
-			}
-			for _, pth := range paths {
-				us, err := providers.PurgeURLs(Provider, pth, p.cfg.Hostnames)
-				if err != nil {
-					return nil, err
-				}
-				urls = append(urls, us...)
-			}
+		if urls, err = providers.RequestURLs(Provider, req, p.cfg.Hostnames, p.cfg.OriginPath); err != nil {
+			return nil, err
 		}
 		for _, t := range req.Tags {
 			if err := CheckTag(t); err != nil {
@@ -661,19 +645,4 @@ func (l *limits) observe(typ string, h http.Header, t time.Time) bool {
 		}
 	}
 	return seen
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

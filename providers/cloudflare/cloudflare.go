@@ -208,27 +208,11 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		return rec, nil
 	}
 
-	var files, prefixes, tags, hosts []string
-	for _, raw := range req.URLs {
-		us, err := providers.PurgeURLs(Provider, raw, p.cfg.Hostnames)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, us...)
+	files, err := providers.RequestURLs(Provider, req, p.cfg.Hostnames, p.cfg.OriginPath)
+	if err != nil {
+		return nil, err
 	}
-	for _, key := range req.Keys {
-		paths, err := providers.KeyPaths(key, p.cfg.OriginPath)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", Provider, err)
-		}
-		for _, path := range paths {
-			us, err := providers.PurgeURLs(Provider, path, p.cfg.Hostnames)
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, us...)
-		}
-	}
+	var prefixes, tags, hosts []string
 	for _, raw := range req.Prefixes {
 		ps, err := p.prefixes(raw)
 		if err != nil {

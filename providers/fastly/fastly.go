@@ -200,26 +200,9 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		rec.Batches = []providers.PurgeBatch{{Kind: providers.KindEverything, Status: providers.PurgePlanned}}
 		return rec, nil
 	}
-	var urls []string
-	for _, raw := range req.URLs {
-		us, err := providers.PurgeURLs(Provider, raw, p.cfg.Hostnames)
-		if err != nil {
-			return nil, err
-		}
-		urls = append(urls, us...)
-	}
-	for _, key := range req.Keys {
-		paths, err := providers.KeyPaths(key, p.cfg.OriginPath)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", Provider, err)
-		}
-		for _, pth := range paths {
-			us, err := providers.PurgeURLs(Provider, pth, p.cfg.Hostnames)
-			if err != nil {
-				return nil, err
-			}
-			urls = append(urls, us...)
-		}
+	urls, err := providers.RequestURLs(Provider, req, p.cfg.Hostnames, p.cfg.OriginPath)
+	if err != nil {
+		return nil, err
 	}
 	for _, u := range providers.Unique(urls) {
 		rec.Batches = append(rec.Batches, providers.PurgeBatch{Kind: providers.KindFiles, Items: []string{u}, Status: providers.PurgePlanned})
