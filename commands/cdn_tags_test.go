@@ -1,13 +1,18 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/cdnctl/cdnctl/providers"
+	"github.com/cdnctl/cdnctl/providers/s3/s3test"
 )
 
 // TestFingerprintRefusesTagsACDNCannotMatch: a rule's tag that a
@@ -120,5 +125,50 @@ func TestPushWritesTheTagHeadersOfTheCDNs(t *testing.T) {
 	after, _ := os.ReadFile(filepath.Join(origin, providers.StateDir, providers.IndexName))
 	if string(before) != string(after) {
 		t.Error("a refused push changed the origin")
+	}
+}
+
+// TestPushS3WritesTagMetadata: on a real S3 server (versitygw) the tag
+// headers become the user metadata S3 serves as x-amz-meta-surrogate-key
+// and x-amz-meta-edge-cache-tag, which the Fastly and Akamai
+// configurations in docs/providers map to Surrogate-Key and
+// Edge-Cache-Tag.
+func TestPushS3WritesTagMetadata(t *testing.T) {
+	ctx := context.Background()
+	srv, err := s3test.Start(ctx, s3test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	bucket, err := srv.CreateBucket(ctx, "tags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	site := writeSite(t, map[string]string{"index.html": "<p>hi</p>"})
+	dir := t.TempDir()
+	yaml := "origin:\n  rules:\n    - match: \"*.html\"\n      tags: [pages, home]\n" +
+		"cdns:\n  - name: f\n    provider: fastly\n    service_id: SU1Z0isxPaozGVKXdv0eY\n  - name: a\n    provider: akamai\n"
+	if err := os.WriteFile(filepath.Join(dir, "cdnctl.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runPushCLI(t, dir, nil, "push", site, "--to", "s3://"+bucket+"/www", "--endpoint", srv.Endpoint, "--region", s3test.Region)
+	if code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, stderr)
+	}
+	head, err := srv.Client(nil).HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("www/index.html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]string{}
+	for k, v := range head.Metadata {
+		meta[strings.ToLower(k)] = v
+	}
+	if meta["surrogate-key"] != "home pages" || meta["edge-cache-tag"] != "home, pages" || meta["cdnctl-tags"] != "home,pages" {
+		t.Errorf("user metadata %v; want surrogate-key \"home pages\", edge-cache-tag \"home, pages\" and cdnctl-tags", meta)
 	}
 }

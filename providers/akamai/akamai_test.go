@@ -510,3 +510,22 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestARLsAreURLs: an ARL is sent like a URL; an entry without hostnames
+// takes it (one with hostnames refuses it: its host is not the site's).
+func TestARLsAreURLs(t *testing.T) {
+	f, clk := newFake(t)
+	f.Hostnames = nil
+	p := newTestPurger(t, f, clk, func(c *Config) { c.Hostnames = nil })
+	arl := "http://a123.g.akamai.net/7/123/1234/abc123/www.example.com/img/logo.png"
+	if _, err := purge(t, p, providers.PurgeRequest{URLs: []string{arl}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Purges(); len(got) != 1 || got[0].Type != "url" || !slices.Equal(got[0].Objects, []string{arl}) {
+		t.Errorf("purges %+v; want the ARL as a url object", got)
+	}
+	q := newTestPurger(t, f, clk, nil)
+	if _, err := q.Plan(providers.PurgeRequest{URLs: []string{arl}}); !errors.Is(err, providers.ErrInvalidPurge) {
+		t.Errorf("Plan(ARL) with hostnames = %v; want refused", err)
+	}
+}
