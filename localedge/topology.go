@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
 // Location is a PoP's position, for nearest-PoP answers of the GeoDNS.
@@ -94,6 +96,9 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
+	// as HTTP on its address (see HTTPSConfig).
+	HTTPS *HTTPSConfig
 }
 
 // Default addresses of the local topology (contract §4).
@@ -147,10 +152,23 @@ type PoP struct {
 	store Store
 	ln    net.Listener
 	srv   *http.Server
+	// With HTTPS, ln's connections are split between plainLn (served by
+	// srv) and tlsLn (served by tlsSrv).
+	plainLn net.Listener
+	tlsLn   net.Listener
+	tlsSrv  *http.Server
 }
 
 // URL is the PoP's base URL once the topology has started.
 func (p *PoP) URL() string { return "http://" + p.Addr() }
+
+// HTTPSURL is the PoP's HTTPS base URL ("" when it serves no HTTPS).
+func (p *PoP) HTTPSURL() string {
+	if p.tlsSrv == nil {
+		return ""
+	}
+	return "https://" + p.Addr()
+}
 
 // Addr is the PoP's listen address once the topology has started.
 func (p *PoP) Addr() string {
@@ -168,6 +186,8 @@ type TopologyInfo struct {
 	Admin  AdminInfo  `json:"admin"`
 	DNS    *DNSInfo   `json:"dns,omitempty"`
 	Token  string     `json:"token,omitempty"`
+	// HTTPS describes the edges' HTTPS (absent without it).
+	HTTPS *HTTPSInfo `json:"https,omitempty"`
 }
 
 // PoPInfo describes one PoP.
@@ -175,6 +195,7 @@ type PoPInfo struct {
 	Name     string    `json:"name"`
 	Role     string    `json:"role"`
 	URL      string    `json:"url"`
+	HTTPSURL string    `json:"https_url,omitempty"`
 	Addr     string    `json:"addr"`
 	Regions  []string  `json:"regions,omitempty"`
 	Location *Location `json:"location,omitempty"`
@@ -202,6 +223,7 @@ type DNSInfo struct {
 // gracefully. Extra servers (the GeoDNS) join with Go.
 type Topology struct {
 	cfg      TopologyConfig
+	leaves   *localca.Leaves // the edges' certificate (with HTTPS)
 	log      *slog.Logger
 	token    string
 	registry *prometheus.Registry
@@ -284,6 +306,18 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.shield = p
 	}
+	if cfg.HTTPS != nil {
+		hc := *cfg.HTTPS
+		if err := hc.validate(); err != nil {
+			return nil, fmt.Errorf("topology: %w", err)
+		}
+		t.cfg.HTTPS = &hc
+		names, err := t.certNames()
+		if err != nil {
+			return nil, fmt.Errorf("topology: %w", err)
+		}
+		t.leaves = &localca.Leaves{CA: hc.CA, Names: names, Lifetime: hc.LeafLifetime, Now: hc.Now}
+	}
 	t.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -349,7 +383,10 @@ func (t *Topology) Go(fn func(ctx context.Context) error) {
 func (t *Topology) Info() TopologyInfo {
 	info := TopologyInfo{Admin: AdminInfo{URL: "http://" + addrOf(t.adminLn, t.cfg.AdminAddr)}}
 	for _, p := range t.PoPs() {
-		info.PoPs = append(info.PoPs, PoPInfo{Name: p.Name, Role: p.Role, URL: p.URL(), Addr: p.Addr(), Regions: p.Regions, Location: p.Location})
+		info.PoPs = append(info.PoPs, PoPInfo{Name: p.Name, Role: p.Role, URL: p.URL(), HTTPSURL: p.HTTPSURL(), Addr: p.Addr(), Regions: p.Regions, Location: p.Location})
+	}
+	if t.cfg.HTTPS != nil {
+		info.HTTPS = t.cfg.HTTPS.info(t.leaves.Names)
 	}
 	if t.originURL != nil {
 		info.Origin.URL = t.originURL.String()
@@ -386,6 +423,13 @@ func (t *Topology) Start(ctx context.Context) (err error) {
 			t.closeAll()
 		}
 	}()
+	if t.leaves != nil {
+		// Issue the certificate now: a CA that cannot sign fails the start,
+		// not every handshake.
+		if _, err := t.leaves.Certificate(); err != nil {
+			return fmt.Errorf("https: %w", err)
+		}
+	}
 	if t.originURL == nil {
 		ln, err := listen(ctx, "origin", t.cfg.Origin.Addr)
 		if err != nil {
@@ -446,7 +490,16 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		return err
 	}
 	p.ln = ln
-	p.srv = t.newServer(p.Proxy)
+	if t.cfg.HTTPS == nil || p.Role != RoleEdge {
+		p.srv = t.newServer(p.Proxy)
+		return nil
+	}
+	hc := t.cfg.HTTPS
+	p.plainLn, p.tlsLn = splitByProtocol(ln, readHeaderTimeout)
+	p.srv = t.newServer(&viewerPolicy{pop: p.Name, cfg: hc, next: p.Proxy})
+	p.tlsSrv = t.newServer(p.Proxy)
+	p.tlsSrv.TLSConfig = t.tlsConfig()
+	p.tlsSrv.HTTP2 = hc.http2()
 	return nil
 }
 
@@ -467,12 +520,16 @@ func (t *Topology) newStore(name string) (Store, error) {
 func (t *Topology) newServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(&slogWriter{t.log}, "", 0),
 	}
 }
+
+// readHeaderTimeout bounds the wait for a request's header (and, with
+// HTTPS, for a connection's first byte and its TLS handshake).
+const readHeaderTimeout = 10 * time.Second
 
 // slogWriter forwards net/http's server log lines (TLS errors, panics) to
 // slog.
@@ -542,7 +599,17 @@ func (t *Topology) Run(ctx context.Context) error {
 		serve("origin", t.originSrv, t.originLn)
 	}
 	for _, p := range t.PoPs() {
-		serve(p.Name, p.srv, p.ln)
+		if p.tlsSrv == nil {
+			serve(p.Name, p.srv, p.ln)
+			continue
+		}
+		serve(p.Name, p.srv, p.plainLn)
+		g.Go(func() error {
+			if err := p.tlsSrv.ServeTLS(p.tlsLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s (https): %w", p.Name, err)
+			}
+			return nil
+		})
 	}
 	serve("admin", t.adminSrv, t.adminLn)
 	t.mu.Lock()
@@ -605,6 +672,9 @@ func (t *Topology) shutdown() error {
 	var edgeServers []*http.Server
 	for _, p := range t.edges {
 		edgeServers = append(edgeServers, p.srv)
+		if p.tlsSrv != nil {
+			edgeServers = append(edgeServers, p.tlsSrv)
+		}
 	}
 	stop(edgeServers, t.edges)
 	if t.shield != nil {
