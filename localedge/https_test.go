@@ -184,7 +184,9 @@ func TestViewerProtocolPolicies(t *testing.T) {
 	pop := top.Info().PoPs[0]
 	_, port, _ := net.SplitHostPort(pop.Addr)
 	plain := &http.Client{Timeout: 10 * time.Second,
-		Transport:     &http.Transport{Proxy: nil, DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, n, pop.Addr) }},
+		Transport: &http.Transport{Proxy: nil, DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, n, pop.Addr)
+		}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := "http://www.example.test:" + port
 	resp, _ := fetch(t, plain, "GET", base+"/a/b.css?x=1&y=%2F")
