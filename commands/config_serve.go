@@ -3,11 +3,13 @@ package commands
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
@@ -40,6 +42,27 @@ type ServeConfig struct {
 	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
 	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
 	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
+	HTTPS           ServeHTTPSConfig  `yaml:"https" json:"https"`
+}
+
+// ServeHTTPSConfig is serve.https: HTTPS and HTTP/2 at every edge, with
+// certificates from the user's local CA.
+type ServeHTTPSConfig struct {
+	// Enabled serves HTTPS (and HTTP/2) besides HTTP on every edge's
+	// address (--https).
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// CADir is the local CA's folder ("": <user config dir>/cdnctl/ca),
+	// created on first use.
+	CADir string `yaml:"ca_dir" json:"ca_dir"`
+	// Names are further names the edges' certificate lists, besides the
+	// dns.hosts names, their CDN names, dns.cdn_names, each PoP's name and
+	// address and localhost.
+	Names []string `yaml:"names" json:"names"`
+	// Policy is the viewer protocol policy of the hosts HostPolicies does
+	// not name: allow-all, redirect-to-https or https-only.
+	Policy string `yaml:"policy" json:"policy"`
+	// HostPolicies maps hostnames to their viewer protocol policy.
+	HostPolicies map[string]string `yaml:"host_policies" json:"host_policies"`
 }
 
 // ServeShieldConfig is serve.shield.
@@ -96,6 +119,7 @@ func defaultServeConfig() ServeConfig {
 		AccessLog:           true,
 		ShutdownTimeout:     10 * time.Second,
 		Shield:              ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
+		HTTPS:               ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
@@ -218,4 +242,64 @@ func parseByteSize(key, s string) (int64, error) {
 		return 0, usageErrorf("%s %q: want a size such as 64MiB, 512k or a number of bytes", key, s)
 	}
 	return int64(n * mult), nil
+}
+
+// caDir is where the local CA lives: serve.https.ca_dir, else the user's
+// config directory.
+func (c ServeHTTPSConfig) caDir() (string, error) {
+	if c.CADir != "" {
+		return c.CADir, nil
+	}
+	dir, err := localca.DefaultDir()
+	if err != nil {
+		return "", usageErrorf("serve.https: %v", err)
+	}
+	return dir, nil
+}
+
+// check validates the section without touching the CA.
+func (c ServeHTTPSConfig) check() error {
+	if _, err := localedge.ParseViewerProtocolPolicy(c.Policy); err != nil {
+		return usageErrorf("serve.https.policy: %v", err)
+	}
+	for h, p := range c.HostPolicies {
+		if _, err := localedge.ParseViewerProtocolPolicy(p); err != nil {
+			return usageErrorf("serve.https.host_policies[%s]: %v", h, err)
+		}
+	}
+	if _, err := localca.ParseNames(c.Names); err != nil {
+		return usageErrorf("serve.https.names: %v", err)
+	}
+	return nil
+}
+
+// topologyHTTPS loads (or creates) the CA and describes the edges' HTTPS:
+// the certificate names the dns section's hostnames and CDN names besides
+// serve.https.names. created says whether the CA was made now.
+func (c ServeHTTPSConfig) topologyHTTPS(dnsCfg DNSConfig, now time.Time) (_ *localedge.HTTPSConfig, created bool, err error) {
+	if err := c.check(); err != nil {
+		return nil, false, err
+	}
+	dir, err := c.caDir()
+	if err != nil {
+		return nil, false, err
+	}
+	ca, created, err := localca.LoadOrCreate(dir, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("serve: %w", err)
+	}
+	names := append([]string(nil), c.Names...)
+	for h, cdn := range dnsCfg.Hosts {
+		names = append(names, h, cdn)
+	}
+	names = append(names, dnsCfg.CDNNames...)
+	slices.Sort(names)
+	hc := &localedge.HTTPSConfig{CA: ca, Names: names, Policy: localedge.ViewerProtocolPolicy(c.Policy)}
+	if len(c.HostPolicies) > 0 {
+		hc.HostPolicies = map[string]localedge.ViewerProtocolPolicy{}
+		for h, p := range c.HostPolicies {
+			hc.HostPolicies[h] = localedge.ViewerProtocolPolicy(p)
+		}
+	}
+	return hc, created, nil
 }

@@ -145,6 +145,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdFingerprint(f),
 		newCmdPurge(f),
 		newCmdServe(f),
+		newCmdTrust(f),
 		newCmdProbe(f),
 		newCmdDeploy(f),
 		newCmdPrewarm(f),

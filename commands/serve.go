@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/localca/truststores"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/sample"
 )
@@ -63,6 +65,13 @@ and 127.0.3.1:8083, the shield on 127.0.0.1:8090, the sample site as origin
 on 127.0.0.1:8000 and the admin API on 127.0.0.1:8099. The serve section of
 cdnctl.yaml changes any of it (see docs/config.md and docs/localedge.md).
 
+With --https (serve.https.enabled), every edge also answers HTTPS and
+HTTP/2 on its address, with a certificate signed by your local CA: created
+once in your config directory (serve.https.ca_dir), it names the site's
+hostnames, the PoPs and their addresses. cdnctl trust makes browsers trust
+it; serve.https.policy and host_policies redirect HTTP to HTTPS or refuse
+it, as CloudFront's viewer protocol policies do.
+
 On start, cdnctl serve prints where everything listens and the admin token;
 with --json, that is one JSON object on the first line of standard output.
 Requests are logged to standard error with their cache status. SIGINT or
@@ -72,7 +81,9 @@ flushed.`,
   cdnctl serve --origin ./dist --delay 150ms
   cdnctl serve --upstream http://127.0.0.1:3000 --no-shield --pop pop1=127.0.1.1:8081
   cdnctl serve --json --free-ports > serve.json &
-  curl -si -H 'Host: www.example.test' http://127.0.1.1:8081/`,
+  curl -si -H 'Host: www.example.test' http://127.0.1.1:8081/
+  cdnctl serve --https && cdnctl trust
+  curl -si --http2 --resolve www.example.test:8081:127.0.1.1 https://www.example.test:8081/`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.Config()
@@ -107,6 +118,9 @@ flushed.`,
 			}
 			if fl.Changed("access-log") {
 				sc.AccessLog, _ = fl.GetBool("access-log")
+			}
+			if fl.Changed("https") {
+				sc.HTTPS.Enabled, _ = fl.GetBool("https")
 			}
 			if fl.Changed("delay") {
 				sc.Delay = delay
@@ -174,6 +188,7 @@ flushed.`,
 	fl.StringVar(&maxObj, "max-object-size", "8MiB", "largest response cached; larger ones pass through")
 	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
 	fl.Bool("access-log", true, "log every request with its cache status to stderr")
+	fl.Bool("https", false, "serve HTTPS and HTTP/2 too on every edge's address, with a certificate from your local CA (serve.https.enabled)")
 	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
 	fl.BoolVar(&noDNS, "no-dns", false, "do not run the GeoDNS server")
 	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones")
@@ -197,6 +212,9 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 	top, originDesc, log, tc := lc.top, lc.originDesc, lc.log, lc.tc
 	if err := printServeInfo(opts.IO.Out, opts.JSON, top, originDesc); err != nil {
 		return err
+	}
+	if lc.caCreated {
+		log.Info("created the local CA", "dir", filepath.Dir(top.Info().HTTPS.CAFile))
 	}
 	log.Info("serving", "pops", len(tc.PoPs), "shield", tc.Shield != nil, "admin", top.Info().Admin.URL)
 	if err := top.Run(ctx); err != nil {
@@ -256,7 +274,11 @@ func printServeInfo(w io.Writer, asJSON bool, top *localedge.Topology, originDes
 		if len(p.Regions) > 0 {
 			extra = "clients " + strings.Join(p.Regions, ", ")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Role, p.URL, extra)
+		url := p.URL
+		if p.HTTPSURL != "" {
+			url += " " + p.HTTPSURL
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Role, url, extra)
 	}
 	fmt.Fprintf(tw, "  origin\t\t%s\t%s\n", info.Origin.URL, originDesc)
 	fmt.Fprintf(tw, "  admin\t\t%s\ttoken %s\n", info.Admin.URL, info.Token)
@@ -271,6 +293,21 @@ func printServeInfo(w io.Writer, asJSON bool, top *localedge.Topology, originDes
 	if err == nil && info.DNS != nil {
 		_, err = fmt.Fprintf(w, "  cdnctl resolve www.example.test --server %s --from 127.2.0.1\n", info.DNS.Addr)
 	}
+	if err == nil && info.HTTPS != nil {
+		err = printTrustAdvice(w, info)
+	}
+	return err
+}
+
+// printTrustAdvice says how to reach the edges over HTTPS: the CA to
+// trust, a curl command, and cdnctl trust for browsers.
+func printTrustAdvice(w io.Writer, info localedge.TopologyInfo) error {
+	pop := info.PoPs[0]
+	host, port, _ := net.SplitHostPort(pop.Addr)
+	_, err := fmt.Fprintf(w, "  curl -si --http2 --cacert %s --resolve www.example.test:%s:%s https://www.example.test:%s/\n"+
+		"HTTPS: the edges' certificate is signed by your local CA, %s.\n"+
+		"  Browsers trust it after: cdnctl trust   (cdnctl trust --uninstall removes it)\n",
+		truststores.ShellQuote(info.HTTPS.CAFile), port, host, port, truststores.ShellQuote(info.HTTPS.CAFile))
 	return err
 }
 
@@ -282,6 +319,8 @@ type localCDN struct {
 	originDesc string
 	log        *slog.Logger
 	cleanup    []func()
+	// caCreated says the local CA was created for this topology.
+	caCreated bool
 }
 
 // close releases what startLocalCDN opened besides the topology (which
@@ -319,6 +358,11 @@ func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err er
 	tc.Logger = log
 	if sc.AccessLog {
 		tc.AccessLog = log
+	}
+	if sc.HTTPS.Enabled {
+		if tc.HTTPS, l.caCreated, err = sc.HTTPS.topologyHTTPS(opts.DNS, time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case sc.Upstream != "":

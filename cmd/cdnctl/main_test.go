@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,8 +37,8 @@ func TestScript(t *testing.T) {
 
 // cmdServeInfo waits (up to 30s) for the first line of `cdnctl serve
 // --json` in a file and exports where the topology listens: POP1_URL …,
-// SHIELD_URL, ORIGIN_URL, ADMIN_URL, TOKEN and DNS_ADDR (when the GeoDNS
-// runs).
+// SHIELD_URL, ORIGIN_URL, ADMIN_URL, TOKEN, DNS_ADDR (when the GeoDNS
+// runs), and with HTTPS POP1_HTTPS_URL … and CA_FILE.
 //
 //	serveinfo FILE
 func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
@@ -63,17 +65,27 @@ func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
 	var info struct {
 		PoPs []struct {
 			Name, URL string
+			HTTPSURL  string `json:"https_url"`
 		} `json:"pops"`
 		Origin struct{ URL string }   `json:"origin"`
 		Admin  struct{ URL string }   `json:"admin"`
 		Token  string                 `json:"token"`
 		DNS    *struct{ Addr string } `json:"dns"`
+		HTTPS  *struct {
+			CAFile string `json:"ca_file"`
+		} `json:"https"`
 	}
 	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		ts.Fatalf("serveinfo: first line of %s is not the topology: %v", args[0], err)
 	}
 	for _, p := range info.PoPs {
 		ts.Setenv(strings.ToUpper(p.Name)+"_URL", p.URL)
+		if p.HTTPSURL != "" {
+			ts.Setenv(strings.ToUpper(p.Name)+"_HTTPS_URL", p.HTTPSURL)
+		}
+	}
+	if info.HTTPS != nil {
+		ts.Setenv("CA_FILE", info.HTTPS.CAFile)
 	}
 	ts.Setenv("ORIGIN_URL", info.Origin.URL)
 	ts.Setenv("ADMIN_URL", info.Admin.URL)
@@ -83,13 +95,14 @@ func cmdServeInfo(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdHTTP sends one request and prints the status, the response header
-// (sorted) and the body, for stdout assertions.
+// cmdHTTP sends one request and prints the protocol, the status, the
+// response header (sorted) and the body, for stdout assertions. With
+// -cacert, an https URL is checked against that CA only (HTTP/2 offered).
 //
-//	http [-H Name:value]... [-d body] METHOD URL
+//	http [-H Name:value]... [-d body] [-cacert FILE] METHOD URL
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	var headers [][2]string
-	var body string
+	var body, caFile string
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		if len(args) < 2 {
 			ts.Fatalf("usage: http [-H Name:value]... [-d body] METHOD URL")
@@ -100,6 +113,8 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			headers = append(headers, [2]string{k, strings.TrimSpace(v)})
 		case "-d":
 			body = args[1]
+		case "-cacert":
+			caFile = ts.MkAbs(args[1])
 		default:
 			ts.Fatalf("http: unknown option %s", args[0])
 		}
@@ -117,19 +132,32 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			req.Header.Add(h[0], h[1])
 		}
 	}
-	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	tr := &http.Transport{DisableCompression: true}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		ts.Check(err)
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			ts.Fatalf("http: %s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+		tr.ForceAttemptHTTP2 = true
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		if !neg {
 			ts.Fatalf("http %s %s: %v", args[0], args[1], err)
 		}
+		fmt.Fprintf(ts.Stdout(), "error: %v\n", err)
 		return
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	ts.Check(err)
 	var out strings.Builder
-	fmt.Fprintf(&out, "status: %d\n", resp.StatusCode)
+	fmt.Fprintf(&out, "proto: %s\nstatus: %d\n", resp.Proto, resp.StatusCode)
 	names := make([]string, 0, len(resp.Header))
 	for k := range resp.Header {
 		names = append(names, k)
