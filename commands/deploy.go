@@ -418,7 +418,7 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 	switch {
 	case rawBase != "":
 	case c.Provider == providerLocal:
-		rawBase = "http://" + localSiteHost(cfg) + "/"
+		rawBase = localSiteBase(cfg)
 	case len(c.Hostnames) > 0:
 		rawBase = "https://" + c.Hostnames[0] + "/"
 	default:
@@ -485,6 +485,16 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 		}
 	}
 	return out, nil
+}
+
+// localSiteBase is the site's URL at the local topology: https:// when
+// serve.https.enabled, http:// otherwise, and localSiteHost.
+func localSiteBase(cfg *Config) string {
+	scheme := "http"
+	if cfg.Serve.HTTPS.Enabled {
+		scheme = "https"
+	}
+	return scheme + "://" + localSiteHost(cfg) + "/"
 }
 
 // localSiteHost is the customer hostname of the local topology: the first

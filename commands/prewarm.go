@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,7 +39,7 @@ func (o *edgeOptions) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&o.Edges, "edge", nil, "a PoP to go through: NAME=IP[:PORT] or IP[:PORT] (repeatable; default: deploy.prewarm.edges)")
 	fl.StringArrayVar(&o.Regions, "region", nil, "find a PoP by resolving the URLs' host as a client of this network (CIDR or IP) at --resolver (repeatable)")
 	fl.StringVar(&o.Resolver, "resolver", "", "DNS server host:port for --region (EDNS Client Subnet; default: deploy.prewarm.resolver, else the local GeoDNS)")
-	fl.StringVar(&o.BaseURL, "base-url", "", "where the site is served, for paths and manifests (default: deploy.base_url, else http://www.example.test/ of the local topology)")
+	fl.StringVar(&o.BaseURL, "base-url", "", "where the site is served, for paths and manifests (default: deploy.base_url, else http(s)://www.example.test/ of the local topology)")
 	fl.BoolVarP(&o.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	o.admin.register(cmd)
 }
@@ -50,7 +51,7 @@ func (o *edgeOptions) base(cfg *Config) (*url.URL, error) {
 		raw = cfg.Deploy.BaseURL
 	}
 	if raw == "" {
-		raw = "http://" + localSiteHost(cfg) + "/"
+		raw = localSiteBase(cfg)
 	}
 	u, err := prewarm.ParseBase(raw)
 	if err != nil {
@@ -95,13 +96,19 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 		}
 		finder := prewarm.Finder{Resolver: resolverAddr}
 		// A local GeoDNS answers the PoPs' addresses; their ports are the
-		// topology's.
+		// topology's, their certificates signed by its CA.
+		var roots *x509.CertPool
 		if client, err := o.admin.client(cmd, f, cfg); err == nil {
 			if info, err := client.Topology(ctx); err == nil {
 				finder.Locate = localLocate(info)
+				roots, _ = info.RootCAs()
 			}
 		}
-		return finder.Find(ctx, host, port, rs)
+		edges, err := finder.Find(ctx, host, port, rs)
+		for i := range edges {
+			edges[i].RootCAs = roots
+		}
+		return edges, err
 	}
 	client, err := o.admin.client(cmd, f, cfg)
 	if err != nil {

@@ -159,12 +159,18 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 			return usageErrorf("--pops: %v", err)
 		}
 		targets, p.Locate = local.Targets, local.Locate
+		if p.RootCAs, err = info.RootCAs(); err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
 	} else if len(opts.Regions) > 0 && opts.AdminErr == nil {
 		// Regions resolved by the local GeoDNS answer PoP addresses whose
 		// ports only the topology knows; a real CDN needs none of this.
 		if info, err := opts.Admin.Topology(ctx); err == nil {
 			if local, err := probe.LocalTargets(info, nil, false); err == nil {
 				p.Locate = local.Locate
+			}
+			if roots, err := info.RootCAs(); err == nil {
+				p.RootCAs = roots
 			}
 		}
 	}

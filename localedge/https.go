@@ -2,6 +2,7 @@ package localedge
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"maps"
 	"net"
@@ -247,4 +248,14 @@ func (c *HTTPSConfig) info(names localca.Names) *HTTPSInfo {
 		info.HostPolicies = maps.Clone(c.HostPolicies)
 	}
 	return info
+}
+
+// RootCAs returns what a client trusts to reach the topology's edges over
+// HTTPS: the system's roots plus the topology's CA; nil (the system's
+// roots) when the topology serves no HTTPS.
+func (i TopologyInfo) RootCAs() (*x509.CertPool, error) {
+	if i.HTTPS == nil {
+		return nil, nil
+	}
+	return localca.RootPool([]byte(i.HTTPS.CACert))
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
 // Host is the Host header the helpers send: the default customer hostname
@@ -72,6 +74,19 @@ func Start(t testing.TB, mod func(*localedge.TopologyConfig)) *Env {
 		Token:    top.Token(),
 		Client:   &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}
+}
+
+// HTTPS turns on HTTPS at the edges of cfg, with a new CA in a temporary
+// folder (for Start's mod): the certificate names Host and
+// www.example.cdn.test besides the PoPs.
+func HTTPS(t testing.TB, cfg *localedge.TopologyConfig) *localca.CA {
+	t.Helper()
+	ca, _, err := localca.LoadOrCreate(filepath.Join(t.TempDir(), "ca"), time.Now())
+	if err != nil {
+		t.Fatalf("edgetest: %v", err)
+	}
+	cfg.HTTPS = &localedge.HTTPSConfig{CA: ca, Names: []string{Host, "www.example.cdn.test"}}
+	return ca
 }
 
 // PoP returns the description of the named PoP.

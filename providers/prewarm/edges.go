@@ -3,6 +3,7 @@ package prewarm
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +32,9 @@ type Edge struct {
 	// hostname resolved for Region), "topology" (a local topology's PoP
 	// address).
 	Via string `json:"via"`
+	// RootCAs are the roots the PoP's certificate is checked against (nil:
+	// the system's); a local topology's edges add its CA.
+	RootCAs *x509.CertPool `json:"-"`
 }
 
 // ParseEdge reads an edge given as NAME=IP[:PORT] or IP[:PORT] (like curl
@@ -111,10 +115,16 @@ func (f Finder) Find(ctx context.Context, host, port string, regions []Region) (
 // LocalEdges returns the edge PoPs of a local topology (`cdnctl serve`):
 // when it runs a GeoDNS, each is found as its clients find it, by
 // resolving host for the PoP's first region there; otherwise (or
-// without regions) its own address is used.
+// without regions) its own address is used. Each edge answers HTTP and,
+// when the topology has HTTPS, HTTPS on that address, and trusts the
+// topology's CA.
 func LocalEdges(ctx context.Context, info localedge.TopologyInfo, host string) ([]Edge, error) {
 	viaDNS := info.DNS != nil
 	local, err := probe.LocalTargets(info, nil, viaDNS)
+	if err != nil {
+		return nil, fmt.Errorf("prewarm: %w", err)
+	}
+	roots, err := info.RootCAs()
 	if err != nil {
 		return nil, fmt.Errorf("prewarm: %w", err)
 	}
@@ -137,6 +147,9 @@ func LocalEdges(ctx context.Context, info localedge.TopologyInfo, host string) (
 	}
 	if len(edges) == 0 {
 		return nil, fmt.Errorf("prewarm: the topology has no edge PoP")
+	}
+	for i := range edges {
+		edges[i].RootCAs = roots
 	}
 	return edges, nil
 }
@@ -174,7 +187,7 @@ func (e Edge) Client(conns int, timeout time.Duration, insecure bool) (client *h
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dial,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure},
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, RootCAs: e.RootCAs},
 		ForceAttemptHTTP2:     true,
 		DisableCompression:    true,
 		MaxIdleConns:          conns,

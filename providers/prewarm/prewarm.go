@@ -72,6 +72,7 @@ type Request struct {
 	URL      string        `json:"url"`
 	Encoding string        `json:"encoding"`
 	Status   int           `json:"status,omitempty"`
+	Proto    string        `json:"proto,omitempty"`
 	Result   probe.Outcome `json:"result,omitempty"`
 	Bytes    int64         `json:"bytes"`
 	Latency  time.Duration `json:"-"`
@@ -296,7 +297,7 @@ func (w *Warmer) fetch(ctx context.Context, client *http.Client, method, rawURL,
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	r.Latency = time.Since(start)
-	r.Status, r.Bytes = resp.StatusCode, n
+	r.Status, r.Proto, r.Bytes = resp.StatusCode, resp.Proto, n
 	r.Result = probe.Decode(resp.Header).Result
 	switch {
 	case err != nil:

@@ -24,8 +24,12 @@ import (
 // (health-checked quickly), and returns the topology's description with
 // the DNS server in it.
 func startLocal(t *testing.T) (*edgetest.Env, localedge.TopologyInfo) {
+	return startLocalWith(t, nil)
+}
+
+func startLocalWith(t *testing.T, mod func(*localedge.TopologyConfig)) (*edgetest.Env, localedge.TopologyInfo) {
 	t.Helper()
-	env := edgetest.Start(t, nil)
+	env := edgetest.Start(t, mod)
 	cfg := geodns.DefaultConfig()
 	for i := range cfg.PoPs {
 		cfg.PoPs[i].HealthURL = env.PoP(t, cfg.PoPs[i].Name).URL + localedge.HealthPath
@@ -132,6 +136,40 @@ func TestWarm(t *testing.T) {
 				t.Errorf("GET /index.html (%s) via %s: %q; want a hit", enc, pop, r.Header.Get("Cache-Status"))
 			}
 		}
+	}
+}
+
+// TestWarmOverHTTPS warms https URLs through a topology with HTTPS: the
+// edges found through its GeoDNS trust its CA, and speak HTTP/2.
+func TestWarmOverHTTPS(t *testing.T) {
+	_, info := startLocalWith(t, func(c *localedge.TopologyConfig) { edgetest.HTTPS(t, c) })
+	edges, err := prewarm.LocalEdges(t.Context(), info, edgetest.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edges) != 3 || edges[0].RootCAs == nil || edges[0].Via != "dns" {
+		t.Fatalf("edges = %+v; want 3 found through DNS, with the topology's CA", edges)
+	}
+	var mu sync.Mutex
+	protos := map[string]int{}
+	w := prewarm.Warmer{OnRequest: func(_ string, r prewarm.Request) { mu.Lock(); protos[r.Proto]++; mu.Unlock() }}
+	urls := []string{"https://" + edgetest.Host + "/index.html", "https://" + edgetest.Host + "/assets/app.css"}
+	rep, err := w.Warm(t.Context(), urls, edges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 12 || rep.Errors != 0 || rep.Misses != 12 || protos["HTTP/2.0"] != 12 {
+		t.Fatalf("warm over HTTPS = %+v, protocols %v; want 12 misses over HTTP/2", rep, protos)
+	}
+	if rep, _ = w.Warm(t.Context(), urls, edges); rep.Hits != 12 {
+		t.Errorf("second warm over HTTPS = %+v; want 12 hits", rep)
+	}
+	// Without the topology's CA the certificate is refused.
+	bare := edges[0]
+	bare.RootCAs = nil
+	rep, _ = (&prewarm.Warmer{}).Warm(t.Context(), urls[:1], []prewarm.Edge{bare})
+	if rep.Errors != 1 || !strings.Contains(rep.Pops[0].Failures[0].Error, "certificate") {
+		t.Errorf("warm without the CA = %+v; want a certificate error", rep.Pops[0])
 	}
 }
 

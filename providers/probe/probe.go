@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ type Prober struct {
 	Timeout time.Duration
 	// Insecure skips TLS certificate verification (self-signed edges).
 	Insecure bool
+	// RootCAs are the roots certificates are checked against (nil: the
+	// system's); a local topology's CA is added to them.
+	RootCAs *x509.CertPool
 }
 
 // Report is the outcome of probing one URL through every target.
@@ -243,7 +247,7 @@ func (p *Prober) probeOne(ctx context.Context, u *url.URL, method string, t Targ
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
-		TLSClientConfig:     &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: p.Insecure},
+		TLSClientConfig:     &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: p.Insecure, RootCAs: p.RootCAs},
 		ForceAttemptHTTP2:   true,
 		DisableKeepAlives:   true,
 		DisableCompression:  true,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/localedge/edgetest"
 	"github.com/cdnctl/cdnctl/localedge/geodns"
@@ -227,5 +228,37 @@ func TestProbeTLSEdge(t *testing.T) {
 	rep, err = (&probe.Prober{}).Probe(t.Context(), "https://www.example.com/", []probe.Target{{Name: "fra", Addr: addr}})
 	if err != nil || !strings.Contains(rep.Results[0].Error, "certificate") {
 		t.Errorf("untrusted certificate: %+v, %v", rep.Results[0].Error, err)
+	}
+}
+
+// TestProbeLocalHTTPS probes the edges of a topology with HTTPS, trusting
+// its CA: HTTP/2, a TLS handshake timed.
+func TestProbeLocalHTTPS(t *testing.T) {
+	env := edgetest.Start(t, func(c *localedge.TopologyConfig) { edgetest.HTTPS(t, c) })
+	local, err := probe.LocalTargets(env.Info, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := env.Info.RootCAs()
+	if err != nil || roots == nil {
+		t.Fatalf("RootCAs() = %v, %v", roots, err)
+	}
+	p := &probe.Prober{Locate: local.Locate, RootCAs: roots}
+	rep, err := p.Probe(t.Context(), "https://"+edgetest.Host+"/assets/app.css", local.Targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Error != "" || r.Status != 200 || r.Proto != "HTTP/2.0" || r.Timing.TLSMs <= 0 {
+			t.Errorf("%s over HTTPS: %q %d %s, TLS %.2f ms; want 200 over HTTP/2 with a handshake", r.Target, r.Error, r.Status, r.Proto, r.Timing.TLSMs)
+		}
+	}
+	if !rep.SameContent {
+		t.Errorf("the PoPs answered different bodies over HTTPS")
+	}
+	// The system's roots alone do not know the CA.
+	rep, _ = (&probe.Prober{}).Probe(t.Context(), "https://"+edgetest.Host+"/assets/app.css", local.Targets[:1])
+	if r := rep.Results[0]; !strings.Contains(r.Error, "certificate") {
+		t.Errorf("probe without the CA: %q; want a certificate error", r.Error)
 	}
 }
