@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/localca/truststores"
 	"github.com/cdnctl/cdnctl/sample/demo"
 )
 
@@ -27,24 +29,28 @@ func newCmdDemo(f *Factory) *cobra.Command {
 		Use:   "demo",
 		Short: "Run a whole CDN on this machine, deploy the sample site to it and watch what happens",
 		Long: `Demo is cdnctl's quick start: offline, with no flags and no configuration, it
-starts the local CDN of cdnctl serve (three edge PoPs, a shield, a GeoDNS
-and an admin API, on free loopback ports) over an empty origin folder, and
-then, narrating each step:
+starts the local CDN of cdnctl serve --https (three edge PoPs answering
+HTTPS and HTTP/2, a shield, a GeoDNS and an admin API, on free loopback
+ports) over an empty origin folder, and then, narrating each step:
 
   1. deploys the embedded sample site with cdnctl deploy's plan:
      fingerprint, upload (assets, then files, then entry points), purge,
      prewarm the pages through every PoP, verify;
   2. resolves the site's host (www.example.test) as clients of two regions:
      the GeoDNS sends each to its own PoP;
-  3. fetches a file nobody requested yet: a miss, then a hit, then a miss at
-     another PoP that the shield answers;
+  3. fetches a file nobody requested yet over HTTP/2: a miss, then a hit,
+     then a miss at another PoP that the shield answers; over plain HTTP
+     the site is redirected to HTTPS (CloudFront's redirect-to-https);
   4. edits one page and deploys again: only that page (and the manifest
      listing it) is uploaded and purged;
   5. shows the new page served by every PoP;
 
 and stops, removing its temporary folders. --keep keeps the CDN running
 (until Ctrl-C) and prints how to curl and dig it. --json prints what the
-demo saw as JSON on stdout (the narration goes to stderr).`,
+demo saw as JSON on stdout (the narration goes to stderr).
+
+The certificates come from your local CA, created on first use in your
+config folder (serve.https.ca_dir); cdnctl trust makes browsers trust it.`,
 		Example: `  go run ./cmd/cdnctl demo
   cdnctl demo --keep`,
 		Args: wrapArgs(cobra.NoArgs),
@@ -67,11 +73,20 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 
-	// The topology of cdnctl serve with no configuration, on free ports,
-	// over the empty origin folder.
+	// The topology of cdnctl serve --https with no other configuration,
+	// on free ports, over the empty origin folder; the site is redirected
+	// to HTTPS. The CA is the user's (serve.https.ca_dir).
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
 	sc := defaultServeConfig()
 	sc.Origin = originDir
 	sc.AccessLog = false
+	sc.HTTPS = ServeHTTPSConfig{
+		Enabled: true, CADir: cfg.Serve.HTTPS.CADir, Policy: string(localedge.AllowAll),
+		HostPolicies: map[string]string{demo.Host: string(localedge.RedirectToHTTPS)},
+	}
 	dc := defaultDNSConfig()
 	dc.QueryLog = false
 	dc.Listen = "127.0.0.1:0"
@@ -82,6 +97,9 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		return err
 	}
 	defer lc.close()
+	if lc.caCreated {
+		f.Logger.Info("created the local CA", "dir", filepath.Dir(lc.top.Info().HTTPS.CAFile))
+	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- lc.top.Run(runCtx) }()
@@ -135,6 +153,12 @@ func printKeep(w io.Writer, info localedge.TopologyInfo, token, originDir string
 	_, port, _ := net.SplitHostPort(info.DNS.Addr)
 	host, _, _ := net.SplitHostPort(info.DNS.Addr)
 	fmt.Fprintf(w, "\nThe local CDN keeps running (Ctrl-C stops it). Try:\n")
+	if info.HTTPS != nil {
+		popHost, popPort, _ := net.SplitHostPort(pop.Addr)
+		fmt.Fprintf(w, "  curl -si --http2 --cacert %s --resolve %s:%s:%s https://%s:%s/about/\n",
+			truststores.ShellQuote(info.HTTPS.CAFile), demo.Host, popPort, popHost, demo.Host, popPort)
+		fmt.Fprintf(w, "  cdnctl trust   (then browsers open https://%s:%s/ once %s resolves to %s, e.g. in /etc/hosts)\n", demo.Host, popPort, demo.Host, popHost)
+	}
 	fmt.Fprintf(w, "  curl -si -H 'Host: %s' %s/about/\n", demo.Host, pop.URL)
 	fmt.Fprintf(w, "  dig @%s -p %s %s +subnet=127.2.0.0/16\n", host, port, demo.Host)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/stats\n", token, info.Admin.URL)

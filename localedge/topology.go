@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -536,8 +537,23 @@ const readHeaderTimeout = 10 * time.Second
 type slogWriter struct{ log *slog.Logger }
 
 func (w *slogWriter) Write(b []byte) (int, error) {
-	w.log.Warn("http server", "msg", string(trimNewline(b)))
+	msg := string(trimNewline(b))
+	if quietTLSError(msg) {
+		w.log.Debug("http server", "msg", msg)
+	} else {
+		w.log.Warn("http server", "msg", msg)
+	}
 	return len(b), nil
+}
+
+// quietTLSError reports a handshake that the client gave up before it
+// began (a connection opened and closed unused, as HTTP/2 clients and
+// browsers do): worth a debug line, not a warning. A refused certificate
+// ("unknown certificate authority") stays a warning: it tells the user to
+// trust the CA.
+func quietTLSError(msg string) bool {
+	return strings.HasPrefix(msg, "http: TLS handshake error") &&
+		(strings.HasSuffix(msg, ": EOF") || strings.HasSuffix(msg, "connection reset by peer"))
 }
 
 func trimNewline(b []byte) []byte {

@@ -4,11 +4,15 @@
 // resolves the site's host from two client regions, fetches a file nobody
 // requested yet (a miss, then a hit), edits one page, deploys again — only
 // that page is purged — and shows the new page served by every PoP,
-// narrating each step. `cdnctl demo` and the end-to-end tests run it.
+// narrating each step. When the topology serves HTTPS, the site is
+// https://www.example.test/, reached over HTTP/2 with the topology's CA,
+// and a plain-HTTP request shows the viewer protocol policy. `cdnctl demo`
+// and the end-to-end tests run it.
 package demo
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +72,9 @@ type Result struct {
 	Deploys  []*deploy.Report `json:"deploys"`
 	Resolved []Resolution     `json:"resolved"`
 	Fetches  []Fetch          `json:"fetches"`
+	// Redirect is a plain-HTTP request answered by the viewer protocol
+	// policy (when the topology has HTTPS and redirects the site).
+	Redirect *Redirect `json:"redirect,omitempty"`
 	// Purged are the URLs the second deploy purged.
 	Purged []string `json:"purged"`
 	// After is what each PoP served for the edited page after the second
@@ -84,11 +92,20 @@ type Resolution struct {
 	Reason string   `json:"reason,omitempty"`
 }
 
+// Redirect is what a PoP answered a plain-HTTP request with.
+type Redirect struct {
+	PoP      string `json:"pop"`
+	URL      string `json:"url"`
+	Status   int    `json:"status"`
+	Location string `json:"location"`
+}
+
 // Fetch is one request through one PoP.
 type Fetch struct {
 	PoP         string        `json:"pop"`
 	Path        string        `json:"path"`
 	Status      int           `json:"status"`
+	Proto       string        `json:"proto"`
 	Result      probe.Outcome `json:"result"`
 	Cached      bool          `json:"cached"`
 	CacheStatus string        `json:"cache_status"`
@@ -111,6 +128,16 @@ func Run(ctx context.Context, env Env) (*Result, error) {
 	if d.w == nil {
 		d.w = io.Discard
 	}
+	scheme := "http"
+	if env.Info.HTTPS != nil {
+		scheme = "https"
+		roots, err := env.Info.RootCAs()
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		d.roots = roots
+	}
+	d.base, _ = prewarm.ParseBase(scheme + "://" + Host + "/")
 	return d.res, d.run(ctx)
 }
 
@@ -120,6 +147,10 @@ type demo struct {
 	res   *Result
 	src   string
 	edges []prewarm.Edge
+	// base is the site's URL: https when the topology serves HTTPS;
+	// roots then trust its CA.
+	base  *url.URL
+	roots *x509.CertPool
 }
 
 func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.w, format+"\n", args...) }
@@ -165,7 +196,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.say("\n3. Fetch %s, which nobody requested yet", cold)
+	d.say("\n3. Fetch %s%s, which nobody requested yet", strings.TrimSuffix(d.base.String(), "/"), cold)
 	first, second := d.res.Resolved[0].PoP, d.res.Resolved[1].PoP
 	for _, pop := range []string{first, first, second} {
 		f, err := d.fetch(ctx, pop, cold)
@@ -173,7 +204,10 @@ func (d *demo) run(ctx context.Context) error {
 			return err
 		}
 		d.res.Fetches = append(d.res.Fetches, f)
-		d.say("   via %-5s %d  %-28s Cache-Status: %s", f.PoP, f.Status, verdict(f), f.CacheStatus)
+		d.say("   via %-5s %d %-8s %-28s Cache-Status: %s", f.PoP, f.Status, f.Proto, verdict(f), f.CacheStatus)
+	}
+	if err := d.showRedirect(ctx, first, cold); err != nil {
+		return err
 	}
 	if f := d.res.Fetches; f[0].Result != probe.Miss || f[1].Result != probe.Hit || f[2].Result != probe.Miss || !f[2].Cached {
 		return fmt.Errorf("demo: expected a miss, a hit, then a miss at the edge served by the shield; got %s, %s, %s", verdict(f[0]), verdict(f[1]), verdict(f[2]))
@@ -230,8 +264,12 @@ func (d *demo) run(ctx context.Context) error {
 		}
 	}
 
-	d.say("\nSummary: 2 deploys to %s; DNS sent two regions to %s and %s; a miss then a hit; one edited page purged and served everywhere.",
-		cfg.Target, d.res.Resolved[0].PoP, d.res.Resolved[1].PoP)
+	over := ""
+	if d.base.Scheme == "https" {
+		over = " over HTTPS and HTTP/2"
+	}
+	d.say("\nSummary: 2 deploys to %s; DNS sent two regions to %s and %s; a miss then a hit%s; one edited page purged and served everywhere.",
+		cfg.Target, d.res.Resolved[0].PoP, d.res.Resolved[1].PoP, over)
 	return nil
 }
 
@@ -252,7 +290,7 @@ func (d *demo) deployConfig() (deploy.Config, error) {
 	if err != nil {
 		return deploy.Config{}, err
 	}
-	base, _ := prewarm.ParseBase("http://" + Host + "/")
+	base := d.base
 	info := env.Info
 	return deploy.Config{
 		Source: d.src, Dir: filepath.Join(env.WorkDir, "build"),
@@ -316,7 +354,11 @@ func (d *demo) printTopology() {
 		if len(p.Regions) > 0 {
 			extra = "clients " + strings.Join(p.Regions, ", ")
 		}
-		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\n", p.Name, p.Role, p.URL, extra)
+		url := p.URL
+		if p.HTTPSURL != "" {
+			url += " " + p.HTTPSURL
+		}
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\n", p.Name, p.Role, url, extra)
 	}
 	where := "folder " + d.env.OriginDir
 	if d.env.Store != nil {
@@ -393,20 +435,58 @@ func (d *demo) coldAsset(ctx context.Context, rep *deploy.Report) (string, error
 	return "", errors.New("demo: every asset is cached already")
 }
 
-// fetch requests path through the named PoP.
-func (d *demo) fetch(ctx context.Context, pop, path string) (Fetch, error) {
-	var edge *prewarm.Edge
+// edge returns the named PoP, trusting the topology's CA.
+func (d *demo) edge(pop string) (*prewarm.Edge, error) {
 	for _, p := range d.env.Info.PoPs {
 		if p.Name == pop {
-			edge = &prewarm.Edge{Name: p.Name, Addr: p.Addr}
+			return &prewarm.Edge{Name: p.Name, Addr: p.Addr, RootCAs: d.roots}, nil
 		}
 	}
-	if edge == nil {
-		return Fetch{}, fmt.Errorf("demo: no PoP %s", pop)
+	return nil, fmt.Errorf("demo: no PoP %s", pop)
+}
+
+// showRedirect requests path over plain HTTP: with HTTPS and the site's
+// policy redirect-to-https, the PoP answers 301 to the HTTPS URL, as
+// CloudFront does.
+func (d *demo) showRedirect(ctx context.Context, pop, path string) error {
+	info := d.env.Info.HTTPS
+	if info == nil || info.HostPolicies[Host] != localedge.RedirectToHTTPS {
+		return nil
+	}
+	edge, err := d.edge(pop)
+	if err != nil {
+		return err
 	}
 	client, closeConns := edge.Client(1, 10*time.Second, false)
 	defer closeConns()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+Host+path, nil)
+	u := "http://" + Host + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("demo: GET %s via %s: %w", u, pop, err)
+	}
+	resp.Body.Close()
+	r := &Redirect{PoP: pop, URL: u, Status: resp.StatusCode, Location: resp.Header.Get("Location")}
+	d.res.Redirect = r
+	d.say("   %s over plain HTTP: %d → %s (viewer protocol policy redirect-to-https)", u, r.Status, r.Location)
+	if r.Status != http.StatusMovedPermanently || r.Location != "https://"+Host+path {
+		return fmt.Errorf("demo: GET %s answered %d %q; want 301 to https://%s%s", u, r.Status, r.Location, Host, path)
+	}
+	return nil
+}
+
+// fetch requests path of the site through the named PoP.
+func (d *demo) fetch(ctx context.Context, pop, path string) (Fetch, error) {
+	edge, err := d.edge(pop)
+	if err != nil {
+		return Fetch{}, err
+	}
+	client, closeConns := edge.Client(1, 10*time.Second, false)
+	defer closeConns()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(d.base.String(), "/")+path, nil)
 	if err != nil {
 		return Fetch{}, err
 	}
@@ -423,7 +503,7 @@ func (d *demo) fetch(ctx context.Context, pop, path string) (Fetch, error) {
 	}
 	v := probe.Decode(resp.Header)
 	return Fetch{
-		PoP: pop, Path: path, Status: resp.StatusCode, Result: v.Result, Cached: v.Cached,
+		PoP: pop, Path: path, Status: resp.StatusCode, Proto: resp.Proto, Result: v.Result, Cached: v.Cached,
 		CacheStatus: resp.Header.Get("Cache-Status"), New: strings.Contains(string(body), editMark),
 		Latency: float64(time.Since(start).Microseconds()) / 1000,
 	}, nil

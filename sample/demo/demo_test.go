@@ -60,13 +60,15 @@ func check(t *testing.T, res *demo.Result, out string) {
 			t.Errorf("after the second deploy %s served %+v; want the new page", a.PoP, a)
 		}
 	}
-	for _, s := range []string{"1. Deploy the sample site", "2. Resolve www.example.test", "3. Fetch /", "4. Edit about/index.html", "5. /about/ through every PoP", "Summary: 2 deploys"} {
+	for _, s := range []string{"1. Deploy the sample site", "2. Resolve www.example.test", "3. Fetch http", "4. Edit about/index.html", "5. /about/ through every PoP", "Summary: 2 deploys"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("narration lacks %q:\n%s", s, out)
 		}
 	}
 }
 
+// TestDemo runs the demo as cdnctl demo does: the edges serve HTTPS and
+// redirect the site's plain-HTTP requests to it.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	originDir := dir + "/origin"
@@ -76,13 +78,30 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	info, token := startCDN(t, func(c *localedge.TopologyConfig) { c.Origin.Handler = h })
+	info, token := startCDN(t, func(c *localedge.TopologyConfig) {
+		c.Origin.Handler = h
+		edgetest.HTTPS(t, c)
+		c.HTTPS.HostPolicies = map[string]localedge.ViewerProtocolPolicy{demo.Host: localedge.RedirectToHTTPS}
+	})
 	var out strings.Builder
 	res, err := demo.Run(context.Background(), demo.Env{Info: info, Token: token, OriginDir: originDir, WorkDir: dir, Out: &out})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	check(t, res, out.String())
+	for _, f := range append(res.Fetches, res.After...) {
+		if f.Proto != "HTTP/2.0" {
+			t.Errorf("fetch %s via %s over %s; want HTTP/2 over TLS", f.Path, f.PoP, f.Proto)
+		}
+	}
+	if r := res.Redirect; r == nil || r.Status != 301 || r.Location != "https://"+demo.Host+res.Fetches[0].Path {
+		t.Errorf("redirect = %+v; want 301 to the HTTPS URL", r)
+	}
+	for _, s := range []string{"3. Fetch https://www.example.test/", "over plain HTTP: 301 → https://www.example.test/", "a miss then a hit over HTTPS and HTTP/2"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("narration lacks %q:\n%s", s, out.String())
+		}
+	}
 }
 
 // TestDemoS3Origin runs the demo with an S3 origin (versitygw): deploy
@@ -115,5 +134,9 @@ func TestDemoS3Origin(t *testing.T) {
 	check(t, res, out.String())
 	if !strings.Contains(out.String(), "2 deploys to s3://"+bucket+"/www") {
 		t.Errorf("narration does not name the bucket:\n%s", out.String())
+	}
+	// Without HTTPS at the edges: plain HTTP, no redirect.
+	if res.Redirect != nil || res.Fetches[0].Proto != "HTTP/1.1" || !strings.Contains(out.String(), "3. Fetch http://www.example.test/") {
+		t.Errorf("demo without HTTPS: redirect %+v, proto %s", res.Redirect, res.Fetches[0].Proto)
 	}
 }
