@@ -68,12 +68,15 @@ type ServeCacheConfig struct {
 	Capacity      string `yaml:"capacity" json:"capacity"`
 	MaxObjectSize string `yaml:"max_object_size" json:"max_object_size"`
 	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
-	Dir                       string         `yaml:"dir" json:"dir"`
-	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
-	StaleIfError              time.Duration  `yaml:"stale_if_error" json:"stale_if_error"`
-	UpstreamTimeout           time.Duration  `yaml:"upstream_timeout" json:"upstream_timeout"`
-	IgnoreRequestCacheControl bool           `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
-	Key                       ServeKeyConfig `yaml:"key" json:"key"`
+	Dir                       string        `yaml:"dir" json:"dir"`
+	SoftPurgeGrace            time.Duration `yaml:"soft_purge_grace" json:"soft_purge_grace"`
+	StaleIfError              time.Duration `yaml:"stale_if_error" json:"stale_if_error"`
+	UpstreamTimeout           time.Duration `yaml:"upstream_timeout" json:"upstream_timeout"`
+	IgnoreRequestCacheControl bool          `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
+	// CookiePaths are path prefixes whose responses to requests with
+	// cookies may be stored without public or s-maxage.
+	CookiePaths []string       `yaml:"cookie_paths" json:"cookie_paths"`
+	Key         ServeKeyConfig `yaml:"key" json:"key"`
 }
 
 // ServeKeyConfig is serve.cache.key.
@@ -188,6 +191,12 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	tc.Cache.StaleIfError = cc.StaleIfError
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
+	for i, prefix := range cc.CookiePaths {
+		if !strings.HasPrefix(prefix, "/") {
+			return tc, usageErrorf("serve.cache.cookie_paths[%d] %q: want a path prefix starting with / (such as /assets/)", i, prefix)
+		}
+	}
+	tc.Cache.CookiePaths = cc.CookiePaths
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,

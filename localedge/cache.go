@@ -80,7 +80,10 @@ func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bo
 		}
 	}
 	explicit := sie >= 0
-	if p.StaleIfError > sie {
+	if p.StaleIfError > sie && e.lifetime > e.initialAge {
+		// The configured grace only for a response that was fresh once: one
+		// stored only for validation (no-cache, max-age=0, no freshness) was
+		// never meant to be served without asking the origin.
 		sie = p.StaleIfError
 	}
 	if sie < 0 || !e.directives.allowsStale(explicit) {
@@ -180,15 +183,20 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 // fetch answers a request the store could not: it joins the flight under
 // way for the key, or starts one, and serves its response.
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
-	if p.recentlyUncacheable(k.Key) {
-		// Hit-for-miss: the last response could not be shared, so
-		// requests do not wait for each other; a storable response is
-		// still stored.
+	// solo fetches without letting other requests wait for this one.
+	solo := func() outcome {
 		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
 		rd := f.join()
 		p.launch(f, r)
 		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
+		out.cs.Collapsed = false
 		return out
+	}
+	if p.recentlyUncacheable(k.Key) {
+		// Hit-for-miss: the last response could not be shared, so
+		// requests do not wait for each other; a storable response is
+		// still stored.
+		return solo()
 	}
 	p.flightsMu.Lock()
 	f, ok := p.flights[k.Key]
@@ -197,6 +205,13 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		rd = f.join()
 	}
 	leader := rd == nil
+	if leader && !p.mayLead(r, k, reqd) {
+		// Its own fields may keep the response from being shared: others
+		// must not wait for it (it may still join a flight, whose
+		// response is shared only when storable).
+		p.flightsMu.Unlock()
+		return solo()
+	}
 	if leader {
 		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
 		rd = f.join()
@@ -214,12 +229,25 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 	}
 	// The response cannot be shared with this request: fetch on our own,
 	// without collapsing.
-	f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
-	rd = f.join()
-	p.launch(f, r)
-	out, _ = p.serveFlight(w, r, f, rd, true, fwd, detail)
-	out.cs.Collapsed = false
-	return out
+	return solo()
+}
+
+// mayLead reports whether a request may start a flight other requests wait
+// for: not when its own fields can keep the response from being shared
+// (no-store, Authorization, a Cookie outside CookiePaths, or, at an edge,
+// a Via naming caches a loop check upstream may refuse), or a client could
+// make every request collapsed onto it fetch again on its own.
+func (p *Proxy) mayLead(r *http.Request, k CacheKey, reqd RequestDirectives) bool {
+	h := r.Header
+	switch {
+	case reqd.NoStore, len(h["Authorization"]) > 0:
+		return false
+	case hasCookie(h) && !pathListed(k.Path, p.CookiePaths):
+		return false
+	case p.Role == RoleEdge && len(h["Via"]) > 0:
+		return false
+	}
+	return true
 }
 
 // launch starts the upstream exchange of f in the background. The flight
@@ -314,7 +342,14 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
+		if ok && setsCookie {
+			// A 304 that sets a cookie answers the client that asked: the
+			// stored response is not updated with it, nor shared.
+			f.entry, f.complete, f.shared, f.detail = updated, true, false, "set-cookie"
+			return
+		}
 		if !ok {
 			// A 304 for another representation: the stored response can
 			// no longer be trusted.
@@ -332,8 +367,13 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
-	e := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
+	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
+	f.own = own
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
+	if storing {
+		_, source := SelectDirectives(e.Header, p.targeted)
+		storing, reason = sharedForRequest(f.reqHdr, e.Header, e.directives, source, pathListed(f.key.Path, p.CookiePaths))
+	}
 	if storing && resp.ContentLength > p.maxObj {
 		storing, reason = false, "too-large"
 	}
@@ -344,7 +384,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if !storing {
 		// Collapsed clients must fetch on their own; new ones too.
 		p.unregister(f)
-		if reason != "too-large" && reason != "purged-during-fetch" {
+		if marksHitForMiss(reason) && !generatedByCache(resp.Header) {
 			p.markUncacheable(f.key.Key)
 		}
 	} else {
@@ -389,9 +429,10 @@ func (p *Proxy) drain(body io.Reader) {
 
 // newEntry builds the entry for an upstream response (its Body still
 // nil): the stored header without hop-by-hop fields and without the fields
-// a qualified private names (RFC 9111 §5.2.2.7), a Date when the upstream
-// sent none (RFC 9110 §6.6.1), its tags and selecting request values.
-func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, reqTime, respTime time.Time) *Entry {
+// meant for the requesting client alone (see separateFields), which it
+// returns, a Date when the upstream sent none (RFC 9110 §6.6.1), its tags
+// and selecting request values.
+func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, reqTime, respTime time.Time) (*Entry, http.Header) {
 	h := resp.Header
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
@@ -408,14 +449,12 @@ func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, re
 		RequestTime: reqTime, ResponseTime: respTime, StoredAt: respTime,
 	}
 	d, _ := SelectDirectives(h, p.targeted)
-	for _, name := range d.PrivateFields {
-		delete(h, name)
-	}
+	own := separateFields(h, d)
 	names, _ := VaryFields(h)
 	e.Vary = selectingValues(reqHdr, names)
 	e.Tags = ParseTags(h)
 	p.prepare(e)
-	return e
+	return e, own
 }
 
 // notUpdated are the fields a 304 does not change in a stored response

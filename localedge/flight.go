@@ -26,14 +26,15 @@ type flight struct {
 	ready  chan struct{} // closed when the response head is known
 
 	// Written once before ready is closed.
-	entry     *Entry // the response; Body is nil while it streams
-	shared    bool   // storable: collapsed clients may use it
-	complete  bool   // entry.Body is final (a 304 update or a stale entry)
-	err       error  // no response could be obtained
-	fwdStatus int    // status the upstream returned
-	stored    bool   // the response was (or is being) stored
-	detail    string // Cache-Status detail
-	hitStale  bool   // a stale response is served (stale-if-error)
+	entry     *Entry      // the response; Body is nil while it streams
+	shared    bool        // storable: collapsed clients may use it
+	complete  bool        // entry.Body is final (a 304 update or a stale entry)
+	err       error       // no response could be obtained
+	fwdStatus int         // status the upstream returned
+	stored    bool        // the response was (or is being) stored
+	detail    string      // Cache-Status detail
+	hitStale  bool        // a stale response is served (stale-if-error)
+	own       http.Header // fields for the client that started the flight alone (never stored)
 	cancel    context.CancelFunc
 
 	mu      sync.Mutex

@@ -110,6 +110,14 @@ type Proxy struct {
 	// max-stale, min-fresh, no-cache, only-if-cached and stale-if-error
 	// are honoured (RFC 9111 §5.2.1).
 	IgnoreRequestCacheControl bool
+	// CookiePaths are path prefixes ("/assets/") under which responses to
+	// requests with a Cookie field are stored by the ordinary rules, as
+	// nginx does everywhere. Elsewhere such a response is stored only when
+	// the origin marks it for shared caches (public, s-maxage,
+	// CDN-Cache-Control, Surrogate-Control): a page rendered for a logged-in
+	// user is never served to another. A response that sets a cookie is
+	// never stored, here or anywhere.
+	CookiePaths []string
 	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
 	// shield whose clients are edges); by default they are replaced.
 	TrustForwarded bool

@@ -201,11 +201,11 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 		}
 		return out, false
 	}
-	return p.serveStreaming(w, r, f, rd, e, cs, now), false
+	return p.serveStreaming(w, r, f, rd, e, cs, now, leader), false
 }
 
 // serveStreaming writes a response whose body is still arriving.
-func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time) outcome {
+func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time, leader bool) outcome {
 	defer f.leave(rd)
 	out := outcome{status: e.Status, cs: cs}
 	conditional := len(r.Header["If-None-Match"])+len(r.Header["If-Modified-Since"])+len(r.Header["If-Match"])+len(r.Header["If-Unmodified-Since"]) > 0
@@ -230,6 +230,11 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 	h := w.Header()
 	for name, values := range e.out {
 		h[name] = values
+	}
+	if leader {
+		for name, values := range f.own {
+			h[name] = values
+		}
 	}
 	h["Age"] = []string{formatSeconds(e.Age(now))}
 	h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}

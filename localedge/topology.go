@@ -61,6 +61,9 @@ type CacheConfig struct {
 	StaleIfError              time.Duration
 	UpstreamTimeout           time.Duration
 	IgnoreRequestCacheControl bool
+	// CookiePaths are the path prefixes under which responses to requests
+	// with cookies are stored by the ordinary rules (Proxy.CookiePaths).
+	CookiePaths []string
 }
 
 // OriginConfig says where the topology's content comes from: an existing
@@ -437,6 +440,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		StaleIfError:              c.StaleIfError,
 		UpstreamTimeout:           c.UpstreamTimeout,
 		IgnoreRequestCacheControl: c.IgnoreRequestCacheControl,
+		CookiePaths:               c.CookiePaths,
 		Delay:                     p.cfg.Delay,
 		TrustForwarded:            p.Role == RoleShield,
 		IgnorePurges:              p.cfg.IgnorePurges,
