@@ -94,15 +94,15 @@ func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bo
 }
 
 // selectVariant picks the stored response matching the request's Vary
-// fields, the most recent when several do (RFC 9111 §4.1). fwd says why
-// none was found.
-func selectVariant(variants []*Entry, h http.Header) (*Entry, string) {
+// fields as forwarded (see forwardedField), the most recent when several
+// do (RFC 9111 §4.1). fwd says why none was found.
+func (p *Proxy) selectVariant(variants []*Entry, r *http.Request, k CacheKey) (*Entry, string) {
 	if len(variants) == 0 {
 		return nil, FwdURIMiss
 	}
 	var best *Entry
 	for _, e := range variants {
-		if len(e.Vary) > 0 && !VaryMatches(e.Vary, h) {
+		if len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, k) {
 			continue
 		}
 		if best == nil || e.ResponseTime.After(best.ResponseTime) {
@@ -137,7 +137,7 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 	if err != nil {
 		p.log.Warn("cache read failed", "pop", p.Name, "key", k.Key, "err", err)
 	}
-	e, fwd := selectVariant(variants, r.Header)
+	e, fwd := p.selectVariant(variants, r, k)
 	now := p.now()
 	detail := ""
 	if e != nil {
@@ -174,7 +174,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 		p.flightsMu.Unlock()
 		return
 	}
-	f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	f := newFlight(k, p.epoch.Load(), stale, reqd)
 	p.flights[k.Key] = f
 	p.flightsMu.Unlock()
 	p.launch(f, r)
@@ -185,7 +185,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
 	// solo fetches without letting other requests wait for this one.
 	solo := func() outcome {
-		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		f := newFlight(k, p.epoch.Load(), stale, reqd)
 		rd := f.join()
 		p.launch(f, r)
 		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
@@ -213,7 +213,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		return solo()
 	}
 	if leader {
-		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		f = newFlight(k, p.epoch.Load(), stale, reqd)
 		rd = f.join()
 		p.flights[k.Key] = f
 	}
@@ -254,6 +254,7 @@ func (p *Proxy) mayLead(r *http.Request, k CacheKey, reqd RequestDirectives) boo
 // outlives the request that started it, so its context is the proxy's.
 func (p *Proxy) launch(f *flight, r *http.Request) {
 	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
+	f.reqHdr = req.Header // stored Vary selecting values: those forwarded
 	if f.stale != nil {
 		addValidators(req.Header, f.stale.Header)
 	}
@@ -476,6 +477,11 @@ func (p *Proxy) freshen(stored *Entry, h http.Header, reqTime, respTime time.Tim
 		}
 	}
 	merged := stored.Header.Clone()
+	if ct, ok := h[edgeContentType]; ok {
+		// From the shield (see notModifiedToEdge).
+		h["Content-Type"] = ct
+		delete(h, edgeContentType)
+	}
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = []string{respTime.UTC().Format(http.TimeFormat)}
 	}

@@ -22,7 +22,7 @@ type flight struct {
 	epoch  uint64 // the proxy's purge epoch when the flight started
 	stale  *Entry // the stored response being revalidated, if any
 	reqd   RequestDirectives
-	reqHdr http.Header   // the starting client's request fields (for Vary)
+	reqHdr http.Header   // the fields of the request forwarded (for Vary); set by launch
 	ready  chan struct{} // closed when the response head is known
 
 	// Written once before ready is closed.
@@ -51,9 +51,9 @@ type flight struct {
 // written, guarded by flight.mu.
 type reader struct{ off int64 }
 
-func newFlight(k CacheKey, epoch uint64, stale *Entry, reqd RequestDirectives, reqHdr http.Header) *flight {
+func newFlight(k CacheKey, epoch uint64, stale *Entry, reqd RequestDirectives) *flight {
 	return &flight{
-		key: k, epoch: epoch, stale: stale, reqd: reqd, reqHdr: reqHdr,
+		key: k, epoch: epoch, stale: stale, reqd: reqd,
 		ready:   make(chan struct{}),
 		changed: make(chan struct{}),
 		readers: make(map[*reader]struct{}),

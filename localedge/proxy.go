@@ -45,8 +45,8 @@ const (
 	// no-cache or s-maxage forbid it. A Proxy's own default is 0.
 	DefaultStaleIfError = 10 * time.Second
 	maxVariants         = 32
-	// maxRequestFields bounds the fields of a request: more are refused
-	// with 431 whatever the server's byte limit.
+	// maxRequestFields bounds the field lines of a request: more are
+	// refused with 431 whatever the server's byte limit.
 	maxRequestFields = 256
 )
 
@@ -118,9 +118,25 @@ type Proxy struct {
 	// user is never served to another. A response that sets a cookie is
 	// never stored, here or anywhere.
 	CookiePaths []string
-	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
-	// shield whose clients are edges); by default they are replaced.
+	// TrustForwarded keeps the X-Forwarded-For, -Proto and -Host fields a
+	// client sends, which edges set (for a shield whose clients are
+	// edges); by default they are replaced. With EdgeSecret set, only
+	// requests carrying it are trusted. Other forwarding and override
+	// fields (Forwarded, X-Original-URL, X-HTTP-Method-Override, …; see
+	// untrustedField) are removed from every request.
 	TrustForwarded bool
+	// EdgeSecret is the secret of a topology's tiers: an edge sends it to
+	// its upstream in the Cdnctl-Edge-Secret field, and a shield with
+	// TrustForwarded trusts only the requests that carry it, so a client
+	// that reaches the shield directly is treated as an edge treats its
+	// clients. It is never forwarded further: set it on an edge only when
+	// its upstream is a shield.
+	EdgeSecret string
+	// KeepAcceptLanguage leaves the Accept-Language of cache fills as
+	// clients send it; by default it is normalised (NormalizeAcceptLanguage)
+	// before going upstream and before comparing with stored variants, so
+	// Vary: Accept-Language does not split the cache by spelling.
+	KeepAcceptLanguage bool
 	// KeepAcceptEncoding leaves the Accept-Encoding of GET and HEAD
 	// requests as clients send it; by default it is reduced to the
 	// acceptable codings among br, zstd and gzip in a canonical form (see
@@ -282,8 +298,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.stats.requests.Add(1)
 	var out outcome
+	if len(r.TransferEncoding) > 0 {
+		// A body with a transfer coding: the request may also have had a
+		// Content-Length, which Go's server removes without saying so,
+		// and RFC 9112 §6.1 then requires closing the connection after
+		// the response (a smuggling defence).
+		w.Header()["Connection"] = []string{"close"}
+	}
+	lines := p.screenRequest(r.Header)
 	switch {
-	case len(r.Header) > maxRequestFields:
+	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")

@@ -74,8 +74,12 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 	out := outcome{status: e.Status, cs: cs}
 
 	if code := EvaluatePreconditions(r.Header, e.Status, e.Header, e.ResponseTime); code != 0 {
-		for _, name := range notModifiedHeaders {
-			delete(h, name)
+		if code == http.StatusNotModified && p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(r.Header) {
+			notModifiedToEdge(h)
+		} else {
+			for _, name := range notModifiedHeaders {
+				delete(h, name)
+			}
 		}
 		if code == http.StatusPreconditionFailed {
 			h["Content-Length"] = []string{"0"}
@@ -177,7 +181,7 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+f.err.Error(), fwd, detail), false
 	}
 	e := f.entry
-	if !leader && (!f.shared || (len(e.Vary) > 0 && !VaryMatches(e.Vary, r.Header))) {
+	if !leader && (!f.shared || (len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, f.key))) {
 		f.leave(rd)
 		return outcome{}, true
 	}

@@ -207,6 +207,7 @@ type Topology struct {
 	cfg      TopologyConfig
 	log      *slog.Logger
 	token    string
+	secret   string // the edges' proof to the shield (Proxy.EdgeSecret)
 	registry *prometheus.Registry
 
 	edges  []*PoP
@@ -247,6 +248,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.token = base64.RawURLEncoding.EncodeToString(b[:])
 	}
+	var s [24]byte
+	if _, err := rand.Read(s[:]); err != nil {
+		return nil, fmt.Errorf("topology: edge secret: %w", err)
+	}
+	t.secret = base64.RawURLEncoding.EncodeToString(s[:])
 	if cfg.Origin.URL != "" {
 		u, err := url.Parse(cfg.Origin.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -400,13 +406,17 @@ func (t *Topology) Start(ctx context.Context) (err error) {
 	}
 	upstream := t.originURL
 	if t.shield != nil {
-		if err := t.startPoP(ctx, t.shield, upstream); err != nil {
+		if err := t.startPoP(ctx, t.shield, upstream, t.secret); err != nil {
 			return err
 		}
 		upstream = &url.URL{Scheme: "http", Host: t.shield.Addr()}
 	}
 	for _, p := range t.edges {
-		if err := t.startPoP(ctx, p, upstream); err != nil {
+		secret := ""
+		if t.shield != nil {
+			secret = t.secret // only to the shield, never to the origin
+		}
+		if err := t.startPoP(ctx, p, upstream, secret); err != nil {
 			return err
 		}
 	}
@@ -419,7 +429,7 @@ func (t *Topology) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) error {
+func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secret string) error {
 	store, err := t.newStore(p.Name)
 	if err != nil {
 		return err
@@ -443,6 +453,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		CookiePaths:               c.CookiePaths,
 		Delay:                     p.cfg.Delay,
 		TrustForwarded:            p.Role == RoleShield,
+		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
