@@ -329,7 +329,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	respTime := p.now()
 	p.stats.observeFetch(time.Since(start))
 	if err != nil {
-		p.log.Warn("upstream request failed", "pop", p.Name, "url", f.key.URL, "err", err)
+		p.log.Warn("upstream request failed", "pop", p.Name, "upstream", p.upstreamName(), "url", f.key.URL, "err", err)
 		if p.staleIfError(f.stale, f.reqd, respTime) {
 			f.entry, f.complete, f.shared, f.hitStale, f.detail = f.stale, true, true, true, "stale-if-error"
 			return
@@ -396,7 +396,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	body, err := f.fill(ctx, resp.Body, resp.ContentLength, p.maxObj, storing, p.UpstreamTimeout)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
-			p.log.Warn("upstream body failed", "pop", p.Name, "url", f.key.URL, "err", err)
+			p.log.Warn("upstream body failed", "pop", p.Name, "upstream", p.upstreamName(), "url", f.key.URL, "err", err)
 		}
 		return
 	}

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -327,3 +329,40 @@ func TestNotModifiedThroughShieldUpdatesEdge(t *testing.T) {
 		t.Errorf("edge hit: X-Cache %s Content-Type %q; want the updated type stored", xcache(r), r.Header.Get("Content-Type"))
 	}
 }
+
+// TestErrorBodiesHideUpstream: a client is told the upstream failed, with
+// the Cache-Status detail, never its address or the network error; the
+// log has them (issue 12, Low 11).
+func TestErrorBodiesHideUpstream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	var logged strings.Builder
+	var mu sync.Mutex
+	_, srv := newProxy(t, "http://"+dead, nil, func(p *Proxy) {
+		p.Logger = slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logged.Write(b)
+		}), nil))
+	})
+	for _, method := range []string{"GET", "POST"} {
+		r, body := do(t, method, srv.URL+"/x")
+		if r.StatusCode != http.StatusBadGateway || strings.Contains(body, "127.0.0.1") || strings.Contains(body, "dial") ||
+			!strings.Contains(body, "upstream-error") {
+			t.Errorf("%s: status %d body %q; want 502 naming upstream-error and not the upstream", method, r.StatusCode, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), dead) {
+		t.Errorf("log lacks the upstream address %s: %s", dead, logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

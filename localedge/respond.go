@@ -178,7 +178,7 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 	if f.err != nil {
 		f.leave(rd)
 		status, detail := upstreamError(f.err)
-		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+f.err.Error(), fwd, detail), false
+		return p.errorResponse(w, status, upstreamFailure(detail), fwd, detail), false
 	}
 	e := f.entry
 	if !leader && (!f.shared || (len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, f.key))) {
@@ -301,6 +301,16 @@ func (p *Proxy) awaitBody(r *http.Request, f *flight) ([]byte, bodyState) {
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// upstreamFailure is the body text of an error answering an upstream
+// failure: generic, naming the Cache-Status detail. The upstream's address
+// and the network error go to the log only, never to clients.
+func upstreamFailure(detail string) string {
+	if detail == "upstream-timeout" {
+		return "the upstream did not answer in time (" + detail + ")"
+	}
+	return "the upstream could not be reached or failed (" + detail + ")"
 }
 
 func (p *Proxy) upstreamName() string {

@@ -95,9 +95,9 @@ func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k Cache
 	p.stats.originFetches.Add(1)
 	resp, err := p.rt.RoundTrip(req)
 	if err != nil {
-		p.log.Warn("upstream request failed", "pop", p.Name, "method", r.Method, "url", k.URL, "err", err)
+		p.log.Warn("upstream request failed", "pop", p.Name, "upstream", p.upstreamName(), "method", r.Method, "url", k.URL, "err", err)
 		status, detail := upstreamError(err)
-		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+err.Error(), FwdMethod, detail)
+		return p.errorResponse(w, status, upstreamFailure(detail), FwdMethod, detail)
 	}
 	defer resp.Body.Close()
 	removeHopByHop(resp.Header)
