@@ -174,7 +174,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 		p.flightsMu.Unlock()
 		return
 	}
-	f := newFlight(k, p.epoch.Load(), stale, reqd)
+	f := newFlight(k, stale, reqd)
 	p.flights[k.Key] = f
 	p.flightsMu.Unlock()
 	p.launch(f, r)
@@ -185,7 +185,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
 	// solo fetches without letting other requests wait for this one.
 	solo := func() outcome {
-		f := newFlight(k, p.epoch.Load(), stale, reqd)
+		f := newFlight(k, stale, reqd)
 		rd := f.join()
 		p.launch(f, r)
 		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
@@ -213,7 +213,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		return solo()
 	}
 	if leader {
-		f = newFlight(k, p.epoch.Load(), stale, reqd)
+		f = newFlight(k, stale, reqd)
 		rd = f.join()
 		p.flights[k.Key] = f
 	}
@@ -260,9 +260,11 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(p.baseCtx, p.FetchTimeout)
 	f.cancel = cancel
+	p.addFill(f)
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
+		defer p.removeFill(f)
 		defer cancel()
 		p.runFlight(ctx, f, req.WithContext(ctx))
 	}()
@@ -359,7 +361,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 			return
 		}
 		f.entry, f.complete, f.shared = updated, true, true
-		f.stored = p.put(ctx, updated, f.epoch)
+		f.stored = p.put(ctx, updated, f)
 		return
 	}
 	if f.stale != nil && isServerError(resp.StatusCode) && p.staleIfError(f.stale, f.reqd, respTime) {
@@ -378,7 +380,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if storing && resp.ContentLength > p.maxObj {
 		storing, reason = false, "too-large"
 	}
-	if storing && p.purgedSince(f.epoch, e) {
+	if storing && p.purgedSince(f, e) {
 		storing, reason = false, "purged-during-fetch"
 	}
 	f.entry, f.shared, f.stored, f.detail = e, storing, storing, reason
@@ -410,7 +412,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	final := e.clone()
 	final.Body = stored
 	p.prepare(final)
-	p.put(ctx, final, f.epoch)
+	p.put(ctx, final, f)
 	p.unregister(f)
 	f.end(body)
 }
@@ -569,15 +571,15 @@ func (p *Proxy) keyLock(key string) func() {
 	return m.Unlock
 }
 
-// put stores e as a variant of its key, replacing the variant with the
-// same selecting values and dropping the oldest beyond maxVariants. It
-// stores nothing when a purge since epoch (when the fetch started) selects
-// e; the check is made under the key's lock, which purges take too, so a
-// purge never misses a response stored concurrently.
-func (p *Proxy) put(ctx context.Context, e *Entry, epoch uint64) bool {
+// put stores e, the response of fill f, as a variant of its key, replacing
+// the variant with the same selecting values and dropping the oldest
+// beyond maxVariants. It stores nothing when a purge since f asked the
+// upstream selects e; the check is made under the key's lock, which purges
+// take too, so a purge never misses a response stored concurrently.
+func (p *Proxy) put(ctx context.Context, e *Entry, f *flight) bool {
 	unlock := p.keyLock(e.Key)
 	defer unlock()
-	if p.purgedSince(epoch, e) {
+	if p.purgedSince(f, e) {
 		return false
 	}
 	old, err := p.store.Get(ctx, e.Key)

@@ -19,7 +19,6 @@ import (
 // are read-only. The body grows under mu.
 type flight struct {
 	key    CacheKey
-	epoch  uint64 // the proxy's purge epoch when the flight started
 	stale  *Entry // the stored response being revalidated, if any
 	reqd   RequestDirectives
 	reqHdr http.Header   // the fields of the request forwarded (for Vary); set by launch
@@ -37,6 +36,11 @@ type flight struct {
 	own       http.Header // fields for the client that started the flight alone (never stored)
 	cancel    context.CancelFunc
 
+	// Purges since the flight asked the upstream (see recordPurge),
+	// guarded by the proxy's purgeMu.
+	purged    bool       // a purge selected its URL
+	tagPurges []*matcher // purges by tag: compared with the response's tags
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when the body grows or ends
 	buf     []byte        // body bytes from offset base
@@ -51,9 +55,9 @@ type flight struct {
 // written, guarded by flight.mu.
 type reader struct{ off int64 }
 
-func newFlight(k CacheKey, epoch uint64, stale *Entry, reqd RequestDirectives) *flight {
+func newFlight(k CacheKey, stale *Entry, reqd RequestDirectives) *flight {
 	return &flight{
-		key: k, epoch: epoch, stale: stale, reqd: reqd,
+		key: k, stale: stale, reqd: reqd,
 		ready:   make(chan struct{}),
 		changed: make(chan struct{}),
 		readers: make(map[*reader]struct{}),

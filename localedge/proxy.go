@@ -176,9 +176,8 @@ type Proxy struct {
 	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
 
 	purgeMu  sync.Mutex
-	purges   purgeLog      // recent purges, guarded by purgeMu
-	epoch    atomic.Uint64 // incremented by each purge
-	down     atomic.Bool   // marked down by the admin API
+	fills    map[*flight]struct{} // fills asking the upstream, guarded by purgeMu
+	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
 	stats counters
@@ -228,6 +227,7 @@ func (p *Proxy) init() {
 		p.via = "1.1 " + p.Name
 		p.baseCtx, p.cancel = context.WithCancel(context.Background())
 		p.flights = make(map[string]*flight)
+		p.fills = make(map[*flight]struct{})
 		p.idx = newIndex()
 		if n, ok := p.store.(evictionNotifier); ok {
 			n.NotifyEvictions(func(key string, variants []*Entry) {

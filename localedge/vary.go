@@ -207,8 +207,8 @@ func NormalizeAcceptEncoding(values []string) []string {
 // from exactly what selects the stored response.
 func NormalizeAcceptLanguage(values []string) []string {
 	type member struct {
-		tag   string
-		q     int // thousandths
+		tag string
+		q   int // thousandths
 	}
 	var ms []member
 	for _, line := range values {
