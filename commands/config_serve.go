@@ -71,6 +71,7 @@ type ServeCacheConfig struct {
 	Dir                       string        `yaml:"dir" json:"dir"`
 	SoftPurgeGrace            time.Duration `yaml:"soft_purge_grace" json:"soft_purge_grace"`
 	StaleIfError              time.Duration `yaml:"stale_if_error" json:"stale_if_error"`
+	StaleTimeout              time.Duration `yaml:"stale_timeout" json:"stale_timeout"`
 	UpstreamTimeout           time.Duration `yaml:"upstream_timeout" json:"upstream_timeout"`
 	IgnoreRequestCacheControl bool          `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
 	// CookiePaths are path prefixes whose responses to requests with
@@ -101,6 +102,7 @@ func defaultServeConfig() ServeConfig {
 			MaxObjectSize:   "8MiB",
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
 			StaleIfError:    localedge.DefaultStaleIfError,
+			StaleTimeout:    localedge.DefaultStaleTimeout,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
 		},
 	}
@@ -189,6 +191,10 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.Cache.SoftPurgeGrace = -1 // 0 in the file means no grace
 	}
 	tc.Cache.StaleIfError = cc.StaleIfError
+	tc.Cache.StaleTimeout = cc.StaleTimeout
+	if tc.Cache.StaleTimeout == 0 {
+		tc.Cache.StaleTimeout = -1 // 0 in the file means wait for the upstream
+	}
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
 	for i, prefix := range cc.CookiePaths {

@@ -80,10 +80,11 @@ func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bo
 		}
 	}
 	explicit := sie >= 0
-	if p.StaleIfError > sie && e.lifetime > e.initialAge {
-		// The configured grace only for a response that was fresh once: one
-		// stored only for validation (no-cache, max-age=0, no freshness) was
-		// never meant to be served without asking the origin.
+	if p.StaleIfError > sie && e.lifetime > 0 {
+		// The configured grace only for a response that had a freshness
+		// lifetime: one stored only for validation (max-age=0, no freshness
+		// information) was never meant to be served without asking the
+		// origin.
 		sie = p.StaleIfError
 	}
 	if sie < 0 || !e.directives.allowsStale(explicit) {
@@ -188,6 +189,9 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		f := newFlight(k, stale, reqd)
 		rd := f.join()
 		p.launch(f, r)
+		if out, ok := p.serveStaleOnTimeout(w, r, f, rd, stale, reqd); ok {
+			return out
+		}
 		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
 		out.cs.Collapsed = false
 		return out
@@ -222,6 +226,9 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		p.launch(f, r)
 	} else {
 		p.stats.collapsed.Add(1)
+	}
+	if out, ok := p.serveStaleOnTimeout(w, r, f, rd, stale, reqd); ok {
+		return out
 	}
 	out, released := p.serveFlight(w, r, f, rd, leader, fwd, detail)
 	if !released {

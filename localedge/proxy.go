@@ -96,6 +96,12 @@ type Proxy struct {
 	// be served for this long when the upstream fails (like Varnish's
 	// grace). Default 0: only as the response allows.
 	StaleIfError time.Duration
+	// StaleTimeout is how long a request waits for the upstream before it
+	// is served a stale response that stale-if-error (or StaleIfError)
+	// allows, rather than only once the upstream has failed: a hung
+	// upstream costs clients at most this (see serveStaleOnTimeout).
+	// Default DefaultStaleTimeout; negative: wait for the upstream.
+	StaleTimeout time.Duration
 	// UpstreamTimeout bounds connecting, waiting for response headers and
 	// each pause in a response body. Default DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration

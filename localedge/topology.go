@@ -55,10 +55,15 @@ type CacheConfig struct {
 	MaxObjectSize int64
 	// Dir, when set, makes each PoP keep its cache on disk in Dir/<name>,
 	// surviving restarts.
-	Dir                       string
-	Key                       KeyOptions
-	SoftPurgeGrace            time.Duration
-	StaleIfError              time.Duration
+	Dir            string
+	Key            KeyOptions
+	SoftPurgeGrace time.Duration
+	StaleIfError   time.Duration
+	// StaleTimeout: see Proxy.StaleTimeout.
+	StaleTimeout time.Duration
+	// UpstreamTimeout is every cache's wait for its upstream; an edge in
+	// front of the shield waits shieldAnswerMargin more, so the shield's
+	// own answer at its timeout (a stale response, a 504) reaches it.
 	UpstreamTimeout           time.Duration
 	IgnoreRequestCacheControl bool
 	// CookiePaths are the path prefixes under which responses to requests
@@ -436,6 +441,13 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	}
 	p.store = store
 	c := t.cfg.Cache
+	upstreamTimeout := c.UpstreamTimeout
+	if upstreamTimeout <= 0 {
+		upstreamTimeout = DefaultUpstreamTimeout
+	}
+	if p.Role == RoleEdge && t.shield != nil {
+		upstreamTimeout += shieldAnswerMargin
+	}
 	p.Proxy = &Proxy{
 		Name:                      p.Name,
 		Role:                      p.Role,
@@ -448,7 +460,8 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		MaxObjectSize:             c.MaxObjectSize,
 		SoftPurgeGrace:            c.SoftPurgeGrace,
 		StaleIfError:              c.StaleIfError,
-		UpstreamTimeout:           c.UpstreamTimeout,
+		StaleTimeout:              c.StaleTimeout,
+		UpstreamTimeout:           upstreamTimeout,
 		IgnoreRequestCacheControl: c.IgnoreRequestCacheControl,
 		CookiePaths:               c.CookiePaths,
 		Delay:                     p.cfg.Delay,
@@ -464,6 +477,11 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	p.srv = t.newServer(p.Proxy)
 	return nil
 }
+
+// shieldAnswerMargin is how much longer than the shield an edge waits for
+// its upstream: with equal timeouts the edge would give up at the moment
+// the shield answers.
+const shieldAnswerMargin = 5 * time.Second
 
 // newStore builds a PoP's cache store: on disk under Cache.Dir, or in
 // memory.
