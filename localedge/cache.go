@@ -171,7 +171,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 		p.flightsMu.Unlock()
 		return
 	}
-	f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone(), p.budget)
 	p.flights[k.Key] = f
 	p.flightsMu.Unlock()
 	p.launch(f, r)
@@ -184,7 +184,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		// Hit-for-miss: the last response could not be shared, so
 		// requests do not wait for each other; a storable response is
 		// still stored.
-		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone(), p.budget)
 		rd := f.join()
 		p.launch(f, r)
 		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
@@ -198,7 +198,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 	}
 	leader := rd == nil
 	if leader {
-		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone(), p.budget)
 		rd = f.join()
 		p.flights[k.Key] = f
 	}
@@ -214,7 +214,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 	}
 	// The response cannot be shared with this request: fetch on our own,
 	// without collapsing.
-	f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone(), p.budget)
 	rd = f.join()
 	p.launch(f, r)
 	out, _ = p.serveFlight(w, r, f, rd, true, fwd, detail)
@@ -282,7 +282,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	}
 	defer publish()
 	defer p.unregister(f)
-
+	defer f.fetched()
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -340,11 +340,14 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if storing && p.purgedSince(f.epoch, e) {
 		storing, reason = false, "purged-during-fetch"
 	}
+	if storing && !f.reserve(resp.ContentLength) {
+		storing, reason = false, "fill-budget"
+	}
 	f.entry, f.shared, f.stored, f.detail = e, storing, storing, reason
 	if !storing {
 		// Collapsed clients must fetch on their own; new ones too.
 		p.unregister(f)
-		if reason != "too-large" && reason != "purged-during-fetch" {
+		if reason != "too-large" && reason != "purged-during-fetch" && reason != "fill-budget" {
 			p.markUncacheable(f.key.Key)
 		}
 	} else {
@@ -362,16 +365,12 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if body == nil {
 		return
 	}
-	stored := body
-	if int64(cap(body)) > int64(len(body))+int64(len(body))/8+4096 {
-		stored = append([]byte(nil), body...) // do not keep growth slack in the store
-	}
 	final := e.clone()
-	final.Body = stored
+	final.mem = body
 	p.prepare(final)
 	p.put(ctx, final, f.epoch)
 	p.unregister(f)
-	f.end(body)
+	f.end()
 }
 
 func isServerError(status int) bool {

@@ -82,6 +82,23 @@ type Proxy struct {
 	// MaxObjectSize is the largest body stored; larger responses pass
 	// through uncached. Default DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// FillBudget bounds the response bodies held in memory outside the
+	// store: fills being stored, and stored bodies larger than 64 KiB
+	// that clients are still receiving after the store let them go
+	// (evicted, purged or replaced). A response that does not fit passes
+	// through without being stored (Cache-Status detail fill-budget),
+	// buffering at most 64 KiB ahead of its slowest client. Default:
+	// twice MaxObjectSize, or an eighth of the store's capacity if that
+	// is more.
+	FillBudget int64
+	// IdleSendTimeout disconnects a client that accepts no part of a
+	// response for this long (Varnish's idle_send_timeout, nginx's
+	// send_timeout). Default DefaultIdleSendTimeout; negative: never.
+	IdleSendTimeout time.Duration
+	// SendTimeout disconnects a client that has not received a whole
+	// response after this long (Varnish's send_timeout). Default
+	// DefaultSendTimeout; negative: never.
+	SendTimeout time.Duration
 	// Heuristic configures heuristic freshness (RFC 9111 §4.2.2).
 	Heuristic Heuristic
 	// TargetedFields are the targeted cache-control fields honoured, in
@@ -134,6 +151,7 @@ type Proxy struct {
 	rt       http.RoundTripper
 	targeted []string
 	maxObj   int64
+	budget   *fillBudget
 	via      string // "1.1 pop1"
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -188,6 +206,16 @@ func (p *Proxy) init() {
 		if p.maxObj <= 0 {
 			p.maxObj = DefaultMaxObjectSize
 		}
+		p.budget = &fillBudget{limit: p.FillBudget}
+		if p.budget.limit <= 0 {
+			p.budget.limit = DefaultFillBudget(p.maxObj, storeCapacity(p.store))
+		}
+		if p.IdleSendTimeout == 0 {
+			p.IdleSendTimeout = DefaultIdleSendTimeout
+		}
+		if p.SendTimeout == 0 {
+			p.SendTimeout = DefaultSendTimeout
+		}
 		if p.UpstreamTimeout <= 0 {
 			p.UpstreamTimeout = DefaultUpstreamTimeout
 		}
@@ -216,6 +244,24 @@ func (p *Proxy) init() {
 			p.log.Warn("cache index rebuild failed", "pop", p.Name, "err", err)
 		}
 	})
+}
+
+// DefaultFillBudget is the fill budget of a proxy whose FillBudget is 0:
+// twice the largest object stored, or an eighth of the store's capacity if
+// that is more.
+func DefaultFillBudget(maxObjectSize, capacity int64) int64 {
+	if maxObjectSize <= 0 {
+		maxObjectSize = DefaultMaxObjectSize
+	}
+	return max(2*maxObjectSize, capacity/8)
+}
+
+// storeCapacity is the capacity of a store that reports it (0 otherwise).
+func storeCapacity(s Store) int64 {
+	if st, ok := s.(statser); ok {
+		return st.Stats().Capacity
+	}
+	return 0
 }
 
 // newTransport is the default upstream transport: keep-alive pools sized
@@ -262,15 +308,14 @@ type outcome struct {
 }
 
 // ServeHTTP answers a request from the cache or through the upstream.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p.init()
+	start := time.Now()
+	w := p.newSendWriter(rw, start)
+	defer w.release()
 	if r.URL.Path == HealthPath {
 		p.serveHealth(w, r)
 		return
-	}
-	var start time.Time
-	if p.AccessLog != nil {
-		start = time.Now()
 	}
 	p.stats.requests.Add(1)
 	var out outcome
