@@ -67,11 +67,15 @@ type ServeCacheConfig struct {
 	// Capacity and MaxObjectSize are byte sizes: "64MiB", "512k", 1048576.
 	Capacity      string `yaml:"capacity" json:"capacity"`
 	MaxObjectSize string `yaml:"max_object_size" json:"max_object_size"`
+	// FillBudget is a byte size too; empty: the default.
+	FillBudget string `yaml:"fill_budget" json:"fill_budget"`
 	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
 	Dir                       string         `yaml:"dir" json:"dir"`
 	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
 	StaleIfError              time.Duration  `yaml:"stale_if_error" json:"stale_if_error"`
 	UpstreamTimeout           time.Duration  `yaml:"upstream_timeout" json:"upstream_timeout"`
+	IdleSendTimeout           time.Duration  `yaml:"idle_send_timeout" json:"idle_send_timeout"`
+	SendTimeout               time.Duration  `yaml:"send_timeout" json:"send_timeout"`
 	IgnoreRequestCacheControl bool           `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
 	Key                       ServeKeyConfig `yaml:"key" json:"key"`
 }
@@ -99,6 +103,8 @@ func defaultServeConfig() ServeConfig {
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
 			StaleIfError:    localedge.DefaultStaleIfError,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
+			IdleSendTimeout: localedge.DefaultIdleSendTimeout,
+			SendTimeout:     localedge.DefaultSendTimeout,
 		},
 	}
 	for _, p := range def.PoPs {
@@ -180,6 +186,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	if tc.Cache.MaxObjectSize > tc.Cache.Capacity && tc.Cache.Capacity > 0 {
 		return tc, usageErrorf("serve.cache.max_object_size %s is larger than serve.cache.capacity %s", cc.MaxObjectSize, cc.Capacity)
 	}
+	if tc.Cache.FillBudget, err = parseByteSize("serve.cache.fill_budget", cc.FillBudget); err != nil {
+		return tc, err
+	}
 	tc.Cache.Dir = cc.Dir
 	tc.Cache.SoftPurgeGrace = cc.SoftPurgeGrace
 	if tc.Cache.SoftPurgeGrace == 0 {
@@ -187,6 +196,18 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	tc.Cache.StaleIfError = cc.StaleIfError
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
+	tc.Cache.IdleSendTimeout, tc.Cache.SendTimeout = cc.IdleSendTimeout, cc.SendTimeout
+	for _, t := range []struct {
+		key string
+		d   *time.Duration
+	}{{"idle_send_timeout", &tc.Cache.IdleSendTimeout}, {"send_timeout", &tc.Cache.SendTimeout}} {
+		switch {
+		case *t.d < 0:
+			return tc, usageErrorf("serve.cache.%s %s: want a positive duration (0s: never)", t.key, *t.d)
+		case *t.d == 0:
+			*t.d = -1 // 0 in the file means never
+		}
+	}
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,

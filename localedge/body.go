@@ -34,7 +34,7 @@ const (
 	// body, and passWindow how much of it a flight buffers ahead of its
 	// slowest reader before it waits.
 	passChunk  = 16 << 10
-	passWindow = 64 << 10
+	passWindow = 32 << 10
 	// sendPiece is the most written to a client under one deadline.
 	sendPiece = 64 << 10
 )

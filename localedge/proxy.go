@@ -87,9 +87,8 @@ type Proxy struct {
 	// that clients are still receiving after the store let them go
 	// (evicted, purged or replaced). A response that does not fit passes
 	// through without being stored (Cache-Status detail fill-budget),
-	// buffering at most 64 KiB ahead of its slowest client. Default:
-	// twice MaxObjectSize, or an eighth of the store's capacity if that
-	// is more.
+	// buffering at most 48 KiB ahead of its slowest client. Default:
+	// DefaultFillBudget.
 	FillBudget int64
 	// IdleSendTimeout disconnects a client that accepts no part of a
 	// response for this long (Varnish's idle_send_timeout, nginx's
@@ -208,7 +207,7 @@ func (p *Proxy) init() {
 		}
 		p.budget = &fillBudget{limit: p.FillBudget}
 		if p.budget.limit <= 0 {
-			p.budget.limit = DefaultFillBudget(p.maxObj, storeCapacity(p.store))
+			p.budget.limit = DefaultFillBudget(p.maxObj, memoryCapacity(p.store))
 		}
 		if p.IdleSendTimeout == 0 {
 			p.IdleSendTimeout = DefaultIdleSendTimeout
@@ -247,19 +246,20 @@ func (p *Proxy) init() {
 }
 
 // DefaultFillBudget is the fill budget of a proxy whose FillBudget is 0:
-// twice the largest object stored, or an eighth of the store's capacity if
-// that is more.
-func DefaultFillBudget(maxObjectSize, capacity int64) int64 {
+// an eighth of the capacity of its memory store (memoryCapacity; 0 for a
+// disk store), and at least the largest object stored, so that one can
+// always be filled.
+func DefaultFillBudget(maxObjectSize, memoryCapacity int64) int64 {
 	if maxObjectSize <= 0 {
 		maxObjectSize = DefaultMaxObjectSize
 	}
-	return max(2*maxObjectSize, capacity/8)
+	return max(maxObjectSize, memoryCapacity/8)
 }
 
-// storeCapacity is the capacity of a store that reports it (0 otherwise).
-func storeCapacity(s Store) int64 {
-	if st, ok := s.(statser); ok {
-		return st.Stats().Capacity
+// memoryCapacity is the capacity of a MemoryStore (0 for other stores).
+func memoryCapacity(s Store) int64 {
+	if m, ok := s.(*MemoryStore); ok {
+		return m.capacity
 	}
 	return 0
 }
