@@ -88,6 +88,9 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 	if rv := r.Header["Range"]; len(rv) > 0 && r.Method == http.MethodGet && e.Status == http.StatusOK &&
 		ifRangeMatches(firstValue(r.Header, "If-Range"), e.Header) {
 		ranges, err := parseRange(rv[0], e.BodyLen())
+		if err == nil {
+			ranges = planRanges(ranges, e.BodyLen())
+		}
 		switch {
 		case err == errNoOverlap:
 			for _, name := range notModifiedHeaders {
@@ -103,10 +106,10 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 			h["Content-Range"] = []string{rg.contentRange(e.BodyLen())}
 			h["Content-Length"] = []string{strconv.FormatInt(rg.length, 10)}
 			w.WriteHeader(http.StatusPartialContent)
-			n, _ := body.writeRange(w, rg.start, rg.length)
-			out.status, out.bytes = http.StatusPartialContent, int64(n)
+			out.status = http.StatusPartialContent
+			out.bytes, _ = body.writeRange(w, rg.start, rg.length)
 			return out
-		case err == nil:
+		case err == nil && len(ranges) > 1:
 			out.status = http.StatusPartialContent
 			out.bytes = writeMultipart(w, ranges, body, firstValue(e.Header, "Content-Type"))
 			return out
