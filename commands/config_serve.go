@@ -67,8 +67,10 @@ type ServeCacheConfig struct {
 	// Capacity and MaxObjectSize are byte sizes: "64MiB", "512k", 1048576.
 	Capacity      string `yaml:"capacity" json:"capacity"`
 	MaxObjectSize string `yaml:"max_object_size" json:"max_object_size"`
-	// FillBudget is a byte size too; empty: the default.
+	// FillBudget and SliceSize are byte sizes too; empty: the default
+	// (a SliceSize of 0: no slices).
 	FillBudget string `yaml:"fill_budget" json:"fill_budget"`
+	SliceSize  string `yaml:"slice_size" json:"slice_size"`
 	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
 	Dir                       string         `yaml:"dir" json:"dir"`
 	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
@@ -100,6 +102,7 @@ func defaultServeConfig() ServeConfig {
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
+			SliceSize:       "1MiB",
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
 			StaleIfError:    localedge.DefaultStaleIfError,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
@@ -188,6 +191,15 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	if tc.Cache.FillBudget, err = parseByteSize("serve.cache.fill_budget", cc.FillBudget); err != nil {
 		return tc, err
+	}
+	if tc.Cache.SliceSize, err = parseByteSize("serve.cache.slice_size", cc.SliceSize); err != nil {
+		return tc, err
+	}
+	switch {
+	case cc.SliceSize != "" && tc.Cache.SliceSize == 0:
+		tc.Cache.SliceSize = -1 // 0 in the file means no slices
+	case tc.Cache.SliceSize > tc.Cache.MaxObjectSize && tc.Cache.MaxObjectSize > 0:
+		return tc, usageErrorf("serve.cache.slice_size %s is larger than serve.cache.max_object_size %s", cc.SliceSize, cc.MaxObjectSize)
 	}
 	tc.Cache.Dir = cc.Dir
 	tc.Cache.SoftPurgeGrace = cc.SoftPurgeGrace

@@ -159,6 +159,24 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		p.stats.misses.Add(1)
 		return p.errorResponse(w, http.StatusGatewayTimeout, "only-if-cached and no usable stored response", fwd, "only-if-cached")
 	}
+	if e == nil && r.Method == http.MethodGet && p.sliceSize > 0 {
+		if size, large := p.large.get(k.Key); large {
+			if size == notSliceable {
+				if len(r.Header["Range"]) > 0 {
+					p.stats.misses.Add(1)
+					return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "not-sliceable"})
+				}
+			} else {
+				out := p.serveSlices(w, r, k, reqd)
+				if out.cs.Hit {
+					p.stats.hits.Add(1)
+				} else {
+					p.stats.misses.Add(1)
+				}
+				return out
+			}
+		}
+	}
 	p.stats.misses.Add(1)
 	return p.fetch(w, r, k, e, reqd, fwd, detail)
 }
@@ -228,6 +246,9 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
 	if f.stale != nil {
 		addValidators(req.Header, f.stale.Header)
+	}
+	if f.slice != nil {
+		req.Header["Range"] = []string{"bytes=" + strconv.FormatInt(f.slice.start, 10) + "-" + strconv.FormatInt(f.slice.end, 10)}
 	}
 	ctx, cancel := context.WithTimeout(p.baseCtx, p.FetchTimeout)
 	f.cancel = cancel
@@ -334,6 +355,20 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	e := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
+	if f.slice != nil {
+		// A slice is stored when it answers the slice fill and the whole
+		// response would be storable.
+		if complete, ok := sliceOf(e.Status, e.Header, *f.slice); !ok {
+			storing, reason = false, "not-a-slice"
+		} else {
+			storing, reason = Storable(f.reqHdr, f.reqd, http.StatusOK, e.Header, e.directives)
+			if complete > p.maxObj {
+				p.large.set(f.slice.object, complete)
+			}
+		}
+	} else if p.sliceSize > 0 && e.Status == http.StatusOK && resp.ContentLength > p.maxObj {
+		p.large.set(f.key.Key, resp.ContentLength)
+	}
 	if storing && resp.ContentLength > p.maxObj {
 		storing, reason = false, "too-large"
 	}
@@ -347,7 +382,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if !storing {
 		// Collapsed clients must fetch on their own; new ones too.
 		p.unregister(f)
-		if reason != "too-large" && reason != "purged-during-fetch" && reason != "fill-budget" {
+		if reason != "too-large" && reason != "purged-during-fetch" && reason != "fill-budget" && reason != "not-a-slice" {
 			p.markUncacheable(f.key.Key)
 		}
 	} else {
@@ -357,7 +392,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	body, err := f.fill(ctx, resp.Body, resp.ContentLength, p.maxObj, storing, p.UpstreamTimeout)
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errNoReaders) {
 			p.log.Warn("upstream body failed", "pop", p.Name, "url", f.key.URL, "err", err)
 		}
 		return

@@ -32,6 +32,7 @@ type flight struct {
 	reqHdr http.Header   // the starting client's request fields (for Vary)
 	ready  chan struct{} // closed when the response head is known
 	budget *fillBudget   // the proxy's
+	slice  *sliceSpec    // the range a slice fill asks for (nil: the whole)
 
 	// Written once before ready is closed.
 	entry     *Entry // the response; its body is nil while it streams
@@ -343,6 +344,9 @@ func (f *flight) end() {
 	f.mu.Unlock()
 }
 
+// errNoReaders ends a body that is not stored once nobody reads it.
+var errNoReaders = errors.New("no client is reading the response")
+
 // makeRoom waits, when the flight is not storing, until its readers have
 // caught up, dropping the chunks they all wrote.
 func (f *flight) makeRoom(ctx context.Context) error {
@@ -354,7 +358,7 @@ func (f *flight) makeRoom(ctx context.Context) error {
 		}
 		if len(f.readers) == 0 {
 			f.mu.Unlock()
-			return errors.New("no client is reading the response")
+			return errNoReaders
 		}
 		low := f.avail
 		for rd := range f.readers {
@@ -391,15 +395,19 @@ func (f *flight) finish(err error) error {
 	return err
 }
 
-// copyTo writes the flight's body to w for reader rd until the body ends,
-// the client goes away (ctx) or a write fails. It returns the bytes
-// written and whether the whole body was.
-func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) (int64, bool) {
+// copyTo writes the flight's body to w for reader rd until the body ends
+// (or, when end ≥ 0, up to offset end), the client goes away (ctx) or a
+// write fails. It returns the bytes written and whether the whole body (up
+// to end) was.
+func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader, end int64) (int64, bool) {
 	var written int64
 	flusher := http.NewResponseController(w)
-	for {
+	for end < 0 || rd.off < end {
 		chunk, wait, done, err := f.next(rd)
 		if len(chunk) > 0 {
+			if end >= 0 && int64(len(chunk)) > end-rd.off {
+				chunk = chunk[:end-rd.off]
+			}
 			n, werr := w.Write(chunk)
 			written += int64(n)
 			f.advance(rd, rd.off+int64(n))
@@ -409,7 +417,7 @@ func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) 
 			continue
 		}
 		if done {
-			return written, err == nil
+			return written, err == nil && end < 0
 		}
 		// Nothing buffered: push what was written so far to the client.
 		_ = flusher.Flush()
@@ -419,4 +427,5 @@ func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) 
 			return written, false
 		}
 	}
+	return written, true
 }

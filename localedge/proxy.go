@@ -90,6 +90,12 @@ type Proxy struct {
 	// buffering at most 48 KiB ahead of its slowest client. Default:
 	// DefaultFillBudget.
 	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are fetched, stored and served in (see slice.go):
+	// ranges of them cost the slices they cover. Default
+	// DefaultSliceSize, at most MaxObjectSize; negative: such objects
+	// pass through whole.
+	SliceSize int64
 	// IdleSendTimeout disconnects a client that accepts no part of a
 	// response for this long (Varnish's idle_send_timeout, nginx's
 	// send_timeout). Default DefaultIdleSendTimeout; negative: never.
@@ -151,6 +157,8 @@ type Proxy struct {
 	targeted []string
 	maxObj   int64
 	budget   *fillBudget
+	sliceSize int64        // 0: no slices
+	large     largeObjects // objects too large to store whole
 	via      string // "1.1 pop1"
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -208,6 +216,12 @@ func (p *Proxy) init() {
 		p.budget = &fillBudget{limit: p.FillBudget}
 		if p.budget.limit <= 0 {
 			p.budget.limit = DefaultFillBudget(p.maxObj, memoryCapacity(p.store))
+		}
+		switch {
+		case p.SliceSize == 0:
+			p.sliceSize = min(DefaultSliceSize, p.maxObj)
+		case p.SliceSize > 0:
+			p.sliceSize = min(p.SliceSize, p.maxObj)
 		}
 		if p.IdleSendTimeout == 0 {
 			p.IdleSendTimeout = DefaultIdleSendTimeout

@@ -210,6 +210,11 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 // serveStreaming writes a response whose body is still arriving.
 func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time) outcome {
 	defer f.leave(rd)
+	if p.sliceable(r, f) && f.detail == "too-large" {
+		// Too large to store: the range is served from slices instead.
+		f.leave(rd)
+		return p.serveSlices(w, r, f.key, f.reqd)
+	}
 	out := outcome{status: e.Status, cs: cs}
 	conditional := len(r.Header["If-None-Match"])+len(r.Header["If-Modified-Since"])+len(r.Header["If-Match"])+len(r.Header["If-Unmodified-Since"]) > 0
 	if f.shared && (r.Method == http.MethodHead || len(r.Header["Range"]) > 0 || conditional) {
@@ -226,6 +231,11 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 		case bodyFailed:
 			out.status = 499
 			return out
+		case bodyTooLarge:
+			if p.sliceable(r, f) {
+				f.leave(rd)
+				return p.serveSlices(w, r, f.key, f.reqd)
+			}
 		}
 		// Too large to hold: stream it whole, ignoring the range and
 		// conditions (RFC 9110 §14.2 lets a server ignore Range).
@@ -252,7 +262,7 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 	if r.Method == http.MethodHead || !bodyAllowed(e.Status) {
 		return out
 	}
-	n, complete := f.copyTo(r.Context(), w, rd)
+	n, complete := f.copyTo(r.Context(), w, rd, -1)
 	out.bytes = n
 	if !complete && r.Context().Err() == nil {
 		// The upstream body broke off: make the client see a truncated
@@ -260,6 +270,16 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 		panic(http.ErrAbortHandler)
 	}
 	return out
+}
+
+// sliceable reports whether a range request answered by a whole
+// response that is too large to store may be served from slices instead.
+func (p *Proxy) sliceable(r *http.Request, f *flight) bool {
+	if p.sliceSize <= 0 || f.slice != nil || r.Method != http.MethodGet || len(r.Header["Range"]) == 0 || f.entry.Status != http.StatusOK {
+		return false
+	}
+	size, _ := p.large.get(f.key.Key)
+	return size != notSliceable
 }
 
 type bodyState int

@@ -56,6 +56,10 @@ type CacheConfig struct {
 	// FillBudget bounds each PoP's response bodies in memory outside its
 	// store (see Proxy.FillBudget; DefaultFillBudget when 0).
 	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are cached in (see Proxy.SliceSize; DefaultSliceSize
+	// when 0, none when negative).
+	SliceSize int64
 	// IdleSendTimeout and SendTimeout disconnect clients that stop
 	// reading (see Proxy; defaults when 0, never when negative).
 	IdleSendTimeout time.Duration
@@ -441,6 +445,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		Key:                       c.Key,
 		MaxObjectSize:             c.MaxObjectSize,
 		FillBudget:                c.FillBudget,
+		SliceSize:                 c.SliceSize,
 		IdleSendTimeout:           c.IdleSendTimeout,
 		SendTimeout:               c.SendTimeout,
 		SoftPurgeGrace:            c.SoftPurgeGrace,
