@@ -189,12 +189,13 @@ func TestIdleSendTimeoutDropsNonReadingClients(t *testing.T) {
 
 	type target struct{ addr, path string }
 	targets := []target{{addr, paths[0]}, {addr, paths[1]}, {addr2, "/big/hit"}, {addr2, "/big/miss"}}
-	for _, tg := range targets {
+	timeouts := func() int64 { return p.Stats().SendTimeouts + p2.Stats().SendTimeouts }
+	for i, tg := range targets {
 		c := nonReader(t, tg.addr, tg.path)
 		defer c.Close()
-		// Stop reading for longer than the timeout, then read what the
-		// sockets held: the response must end short of its length.
-		time.Sleep(400 * time.Millisecond)
+		// Do not read until the server gave up on the client, then read
+		// what the sockets held: the response must end short.
+		waitFor(t, tg.path+" dropped", func() bool { return timeouts() == int64(i+1) })
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
@@ -208,7 +209,7 @@ func TestIdleSendTimeoutDropsNonReadingClients(t *testing.T) {
 			t.Errorf("%s: the client's own read timed out: the server never closed the connection", tg.path)
 		}
 	}
-	if got := p.Stats().SendTimeouts + p2.Stats().SendTimeouts; got != int64(len(targets)) {
+	if got := timeouts(); got != int64(len(targets)) {
 		t.Errorf("send timeouts %d; want %d", got, len(targets))
 	}
 }

@@ -149,20 +149,20 @@ type Proxy struct {
 	// what verifies deploys. Never set it in production.
 	IgnorePurges bool
 
-	initOnce sync.Once
-	now      func() time.Time
-	store    Store
-	log      *slog.Logger
-	rt       http.RoundTripper
-	targeted []string
-	maxObj   int64
-	budget   *fillBudget
+	initOnce  sync.Once
+	now       func() time.Time
+	store     Store
+	log       *slog.Logger
+	rt        http.RoundTripper
+	targeted  []string
+	maxObj    int64
+	budget    *fillBudget
 	sliceSize int64        // 0: no slices
 	large     largeObjects // objects too large to store whole
-	via      string // "1.1 pop1"
-	baseCtx  context.Context
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
+	via       string       // "1.1 pop1"
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
 
 	flightsMu sync.Mutex
 	flights   map[string]*flight // guarded by flightsMu
