@@ -163,6 +163,24 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		p.stats.misses.Add(1)
 		return p.errorResponse(w, http.StatusGatewayTimeout, "only-if-cached and no usable stored response", fwd, "only-if-cached")
 	}
+	if e == nil && r.Method == http.MethodGet && p.sliceSize > 0 {
+		if size, large := p.large.get(k.Key); large {
+			if size == notSliceable {
+				if len(r.Header["Range"]) > 0 {
+					p.stats.misses.Add(1)
+					return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "not-sliceable"})
+				}
+			} else {
+				out := p.serveSlices(w, r, k, reqd)
+				if out.cs.Hit {
+					p.stats.hits.Add(1)
+				} else {
+					p.stats.misses.Add(1)
+				}
+				return out
+			}
+		}
+	}
 	p.stats.misses.Add(1)
 	return p.fetch(w, r, k, e, reqd, fwd, detail)
 }
@@ -175,7 +193,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 		p.flightsMu.Unlock()
 		return
 	}
-	f := newFlight(k, stale, reqd)
+	f := newFlight(k, stale, reqd, p.budget)
 	p.flights[k.Key] = f
 	p.flightsMu.Unlock()
 	p.launch(f, r)
@@ -186,7 +204,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
 	// solo fetches without letting other requests wait for this one.
 	solo := func() outcome {
-		f := newFlight(k, stale, reqd)
+		f := newFlight(k, stale, reqd, p.budget)
 		rd := f.join()
 		p.launch(f, r)
 		if out, ok := p.serveStaleOnTimeout(w, r, f, rd, stale, reqd); ok {
@@ -217,7 +235,7 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		return solo()
 	}
 	if leader {
-		f = newFlight(k, stale, reqd)
+		f = newFlight(k, stale, reqd, p.budget)
 		rd = f.join()
 		p.flights[k.Key] = f
 	}
@@ -264,6 +282,9 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 	f.reqHdr = req.Header // stored Vary selecting values: those forwarded
 	if f.stale != nil {
 		addValidators(req.Header, f.stale.Header)
+	}
+	if f.slice != nil {
+		req.Header["Range"] = []string{"bytes=" + strconv.FormatInt(f.slice.start, 10) + "-" + strconv.FormatInt(f.slice.end, 10)}
 	}
 	ctx, cancel := context.WithTimeout(p.baseCtx, p.FetchTimeout)
 	f.cancel = cancel
@@ -320,7 +341,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	}
 	defer publish()
 	defer p.unregister(f)
-
+	defer f.fetched()
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -380,6 +401,20 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	f.own = own
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
+	if f.slice != nil {
+		// A slice is stored when it answers the slice fill and the whole
+		// response would be storable.
+		if complete, ok := sliceOf(e.Status, e.Header, *f.slice); !ok {
+			storing, reason = false, "not-a-slice"
+		} else {
+			storing, reason = Storable(f.reqHdr, f.reqd, http.StatusOK, e.Header, e.directives)
+			if complete > p.maxObj {
+				p.large.set(f.slice.object, complete)
+			}
+		}
+	} else if p.sliceSize > 0 && e.Status == http.StatusOK && resp.ContentLength > p.maxObj {
+		p.large.set(f.key.Key, resp.ContentLength)
+	}
 	if storing {
 		_, source := SelectDirectives(e.Header, p.targeted)
 		storing, reason = sharedForRequest(f.reqHdr, e.Header, e.directives, source, pathListed(f.key.Path, p.CookiePaths))
@@ -389,6 +424,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	}
 	if storing && p.purgedSince(f, e) {
 		storing, reason = false, "purged-during-fetch"
+	}
+	if storing && !f.reserve(resp.ContentLength) {
+		storing, reason = false, "fill-budget"
 	}
 	f.entry, f.shared, f.stored, f.detail = e, storing, storing, reason
 	if !storing {
@@ -404,7 +442,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	body, err := f.fill(ctx, resp.Body, resp.ContentLength, p.maxObj, storing, p.UpstreamTimeout)
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errNoReaders) {
 			p.log.Warn("upstream body failed", "pop", p.Name, "upstream", p.upstreamName(), "url", f.key.URL, "err", err)
 		}
 		return
@@ -412,16 +450,12 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	if body == nil {
 		return
 	}
-	stored := body
-	if int64(cap(body)) > int64(len(body))+int64(len(body))/8+4096 {
-		stored = append([]byte(nil), body...) // do not keep growth slack in the store
-	}
 	final := e.clone()
-	final.Body = stored
+	final.mem = body
 	p.prepare(final)
 	p.put(ctx, final, f)
 	p.unregister(f)
-	f.end(body)
+	f.end()
 }
 
 func isServerError(status int) bool {

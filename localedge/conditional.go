@@ -1,8 +1,10 @@
 package localedge
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -256,6 +258,38 @@ func parseRange(s string, size int64) ([]byteRange, error) {
 		return nil, errNoOverlap
 	}
 	return out, nil
+}
+
+// planRanges decides how to answer a satisfiable range set on a
+// representation of size bytes. When the ranges add up to more than the
+// representation (bytes=0-,0-,… would make a 64-range request of an 8 MB
+// object a 512 MB response), it returns nil: the Range field is ignored and
+// the whole representation sent with 200, as Go's http.ServeContent
+// (sumRangesSize) and nginx's range filter do. Otherwise overlapping and
+// adjacent ranges are merged, in ascending order (RFC 9110 §15.3.7.2 lets
+// a server coalesce them whatever their order), so no byte is sent twice.
+func planRanges(ranges []byteRange, size int64) []byteRange {
+	var sum int64
+	for _, r := range ranges {
+		sum += r.length
+	}
+	if sum > size {
+		return nil
+	}
+	if len(ranges) < 2 {
+		return ranges
+	}
+	sorted := slices.SortedFunc(slices.Values(ranges), func(a, b byteRange) int { return cmp.Compare(a.start, b.start) })
+	out := sorted[:1]
+	for _, r := range sorted[1:] {
+		last := &out[len(out)-1]
+		if end := last.start + last.length; r.start <= end {
+			last.length = max(end, r.start+r.length) - last.start
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func parseDigits(s string) (int64, bool) {

@@ -82,6 +82,28 @@ type Proxy struct {
 	// MaxObjectSize is the largest body stored; larger responses pass
 	// through uncached. Default DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// FillBudget bounds the response bodies held in memory outside the
+	// store: fills being stored, and stored bodies larger than 64 KiB
+	// that clients are still receiving after the store let them go
+	// (evicted, purged or replaced). A response that does not fit passes
+	// through without being stored (Cache-Status detail fill-budget),
+	// buffering at most 48 KiB ahead of its slowest client. Default:
+	// DefaultFillBudget.
+	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are fetched, stored and served in (see slice.go):
+	// ranges of them cost the slices they cover. Default
+	// DefaultSliceSize, at most MaxObjectSize; negative: such objects
+	// pass through whole.
+	SliceSize int64
+	// IdleSendTimeout disconnects a client that accepts no part of a
+	// response for this long (Varnish's idle_send_timeout, nginx's
+	// send_timeout). Default DefaultIdleSendTimeout; negative: never.
+	IdleSendTimeout time.Duration
+	// SendTimeout disconnects a client that has not received a whole
+	// response after this long (Varnish's send_timeout). Default
+	// DefaultSendTimeout; negative: never.
+	SendTimeout time.Duration
 	// Heuristic configures heuristic freshness (RFC 9111 §4.2.2).
 	Heuristic Heuristic
 	// TargetedFields are the targeted cache-control fields honoured, in
@@ -157,17 +179,20 @@ type Proxy struct {
 	// what verifies deploys. Never set it in production.
 	IgnorePurges bool
 
-	initOnce sync.Once
-	now      func() time.Time
-	store    Store
-	log      *slog.Logger
-	rt       http.RoundTripper
-	targeted []string
-	maxObj   int64
-	via      string // "1.1 pop1"
-	baseCtx  context.Context
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
+	initOnce  sync.Once
+	now       func() time.Time
+	store     Store
+	log       *slog.Logger
+	rt        http.RoundTripper
+	targeted  []string
+	maxObj    int64
+	budget    *fillBudget
+	sliceSize int64        // 0: no slices
+	large     largeObjects // objects too large to store whole
+	via       string       // "1.1 pop1"
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
 
 	flightsMu sync.Mutex
 	flights   map[string]*flight // guarded by flightsMu
@@ -217,6 +242,22 @@ func (p *Proxy) init() {
 		if p.maxObj <= 0 {
 			p.maxObj = DefaultMaxObjectSize
 		}
+		p.budget = &fillBudget{limit: p.FillBudget}
+		if p.budget.limit <= 0 {
+			p.budget.limit = DefaultFillBudget(p.maxObj, memoryCapacity(p.store))
+		}
+		switch {
+		case p.SliceSize == 0:
+			p.sliceSize = min(DefaultSliceSize, p.maxObj)
+		case p.SliceSize > 0:
+			p.sliceSize = min(p.SliceSize, p.maxObj)
+		}
+		if p.IdleSendTimeout == 0 {
+			p.IdleSendTimeout = DefaultIdleSendTimeout
+		}
+		if p.SendTimeout == 0 {
+			p.SendTimeout = DefaultSendTimeout
+		}
 		if p.UpstreamTimeout <= 0 {
 			p.UpstreamTimeout = DefaultUpstreamTimeout
 		}
@@ -246,6 +287,25 @@ func (p *Proxy) init() {
 			p.log.Warn("cache index rebuild failed", "pop", p.Name, "err", err)
 		}
 	})
+}
+
+// DefaultFillBudget is the fill budget of a proxy whose FillBudget is 0:
+// an eighth of the capacity of its memory store (memoryCapacity; 0 for a
+// disk store), and at least the largest object stored, so that one can
+// always be filled.
+func DefaultFillBudget(maxObjectSize, memoryCapacity int64) int64 {
+	if maxObjectSize <= 0 {
+		maxObjectSize = DefaultMaxObjectSize
+	}
+	return max(maxObjectSize, memoryCapacity/8)
+}
+
+// memoryCapacity is the capacity of a MemoryStore (0 for other stores).
+func memoryCapacity(s Store) int64 {
+	if m, ok := s.(*MemoryStore); ok {
+		return m.capacity
+	}
+	return 0
 }
 
 // newTransport is the default upstream transport: keep-alive pools sized
@@ -292,15 +352,14 @@ type outcome struct {
 }
 
 // ServeHTTP answers a request from the cache or through the upstream.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p.init()
+	start := time.Now()
+	w := p.newSendWriter(rw, start)
+	defer w.release()
 	if r.URL.Path == HealthPath {
 		p.serveHealth(w, r)
 		return
-	}
-	var start time.Time
-	if p.AccessLog != nil {
-		start = time.Now()
 	}
 	p.stats.requests.Add(1)
 	var out outcome

@@ -500,7 +500,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	close(release)
 	waitFor(t, "background refresh stored", func() bool {
 		v, _ := p.StoreOf().Get(t.Context(), "http://"+strings.TrimPrefix(srv.URL, "http://")+"/swr")
-		return len(v) == 1 && string(v[0].Body) == "v2"
+		return len(v) == 1 && string(v[0].mem.bytes()) == "v2"
 	})
 	if n := o.count("/swr"); n != 2 {
 		t.Errorf("origin requests = %d; want 2 (one refresh for three stale hits)", n)

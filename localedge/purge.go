@@ -334,7 +334,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	p.flightsMu.Unlock()
 
 	var keys []string
-	if m.onlyURLs() && len(p.Key.Headers) == 0 {
+	if m.onlyURLs() && len(p.Key.Headers) == 0 && !p.idx.hasSlices() {
 		for u := range m.urls {
 			keys = append(keys, u)
 		}

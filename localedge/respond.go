@@ -21,23 +21,24 @@ var (
 // validated says the response was just validated with the upstream, so
 // fields a qualified no-cache names may be sent.
 //
-// The body of an entry kept on disk is read first: if that fails, the
+// The body of an entry kept on disk is opened first: if that fails, the
 // entry is dropped and ok is false (nothing was written).
 func (p *Proxy) serveEntry(w http.ResponseWriter, r *http.Request, e *Entry, cs CacheStatus, now time.Time, validated bool) (out outcome, ok bool) {
-	var body []byte
+	var body openBody
 	if r.Method != http.MethodHead {
 		var err error
-		if body, err = e.body(); err != nil {
+		if body, err = e.open(); err != nil {
 			p.log.Warn("cache body unreadable", "pop", p.Name, "key", e.Key, "err", err)
 			p.deleteVariant(r.Context(), e)
 			return outcome{}, false
 		}
+		defer body.close()
 	}
 	return p.writeEntry(w, r, e, body, cs, now, validated), true
 }
 
-// writeEntry writes a stored response with its body.
-func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, body []byte, cs CacheStatus, now time.Time, validated bool) outcome {
+// writeEntry writes a stored response with its body (nothing for a HEAD).
+func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, body openBody, cs CacheStatus, now time.Time, validated bool) outcome {
 	age := e.Age(now)
 	ageS := int64(age / time.Second)
 	if cs.Hit {
@@ -91,6 +92,9 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 	if rv := r.Header["Range"]; len(rv) > 0 && r.Method == http.MethodGet && e.Status == http.StatusOK &&
 		ifRangeMatches(firstValue(r.Header, "If-Range"), e.Header) {
 		ranges, err := parseRange(rv[0], e.BodyLen())
+		if err == nil {
+			ranges = planRanges(ranges, e.BodyLen())
+		}
 		switch {
 		case err == errNoOverlap:
 			for _, name := range notModifiedHeaders {
@@ -103,29 +107,28 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 			return out
 		case err == nil && len(ranges) == 1:
 			rg := ranges[0]
-			h["Content-Range"] = []string{rg.contentRange(int64(len(body)))}
+			h["Content-Range"] = []string{rg.contentRange(e.BodyLen())}
 			h["Content-Length"] = []string{strconv.FormatInt(rg.length, 10)}
 			w.WriteHeader(http.StatusPartialContent)
-			n, _ := w.Write(body[rg.start : rg.start+rg.length])
-			out.status, out.bytes = http.StatusPartialContent, int64(n)
+			out.status = http.StatusPartialContent
+			out.bytes, _ = body.writeRange(w, rg.start, rg.length)
 			return out
-		case err == nil:
+		case err == nil && len(ranges) > 1:
 			out.status = http.StatusPartialContent
 			out.bytes = writeMultipart(w, ranges, body, firstValue(e.Header, "Content-Type"))
 			return out
 		}
 	}
 	w.WriteHeader(e.Status)
-	if r.Method != http.MethodHead && len(body) > 0 {
-		n, _ := w.Write(body)
-		out.bytes = int64(n)
+	if r.Method != http.MethodHead && body.size > 0 {
+		out.bytes, _ = body.writeRange(w, 0, body.size)
 	}
 	return out
 }
 
 // writeMultipart answers a multi-range request with multipart/byteranges
 // (RFC 9110 §14.6).
-func writeMultipart(w http.ResponseWriter, ranges []byteRange, body []byte, contentType string) int64 {
+func writeMultipart(w http.ResponseWriter, ranges []byteRange, body openBody, contentType string) int64 {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	boundary := "cdnctl-" + hex.EncodeToString(b[:])
@@ -136,7 +139,7 @@ func writeMultipart(w http.ResponseWriter, ranges []byteRange, body []byte, cont
 	cw := &countingWriter{w: w}
 	mw := multipart.NewWriter(cw)
 	_ = mw.SetBoundary(boundary)
-	size := int64(len(body))
+	size := body.size
 	for _, rg := range ranges {
 		ph := textproto.MIMEHeader{"Content-Range": {rg.contentRange(size)}}
 		if contentType != "" {
@@ -146,7 +149,7 @@ func writeMultipart(w http.ResponseWriter, ranges []byteRange, body []byte, cont
 		if err != nil {
 			return cw.n
 		}
-		if _, err := part.Write(body[rg.start : rg.start+rg.length]); err != nil {
+		if _, err := body.writeRange(part, rg.start, rg.length); err != nil {
 			return cw.n
 		}
 	}
@@ -211,6 +214,11 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 // serveStreaming writes a response whose body is still arriving.
 func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time, leader bool) outcome {
 	defer f.leave(rd)
+	if p.sliceable(r, f) && f.detail == "too-large" {
+		// Too large to store: the range is served from slices instead.
+		f.leave(rd)
+		return p.serveSlices(w, r, f.key, f.reqd)
+	}
 	out := outcome{status: e.Status, cs: cs}
 	conditional := len(r.Header["If-None-Match"])+len(r.Header["If-Modified-Since"])+len(r.Header["If-Match"])+len(r.Header["If-Unmodified-Since"]) > 0
 	if f.shared && (r.Method == http.MethodHead || len(r.Header["Range"]) > 0 || conditional) {
@@ -221,12 +229,17 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 		switch state {
 		case bodyComplete:
 			full := e.clone()
-			full.Body = body
+			full.mem = body
 			p.prepare(full)
-			return p.writeEntry(w, r, full, body, cs, now, true)
+			return p.writeEntry(w, r, full, openBody{mem: body, size: body.size}, cs, now, true)
 		case bodyFailed:
 			out.status = 499
 			return out
+		case bodyTooLarge:
+			if p.sliceable(r, f) {
+				f.leave(rd)
+				return p.serveSlices(w, r, f.key, f.reqd)
+			}
 		}
 		// Too large to hold: stream it whole, ignoring the range and
 		// conditions (RFC 9110 §14.2 lets a server ignore Range).
@@ -258,7 +271,7 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 	if r.Method == http.MethodHead || !bodyAllowed(e.Status) {
 		return out
 	}
-	n, complete := f.copyTo(r.Context(), w, rd)
+	n, complete := f.copyTo(r.Context(), w, rd, -1)
 	out.bytes = n
 	if !complete && r.Context().Err() == nil {
 		// The upstream body broke off: make the client see a truncated
@@ -266,6 +279,16 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 		panic(http.ErrAbortHandler)
 	}
 	return out
+}
+
+// sliceable reports whether a range request answered by a whole
+// response that is too large to store may be served from slices instead.
+func (p *Proxy) sliceable(r *http.Request, f *flight) bool {
+	if p.sliceSize <= 0 || f.slice != nil || r.Method != http.MethodGet || len(r.Header["Range"]) == 0 || f.entry.Status != http.StatusOK {
+		return false
+	}
+	size, _ := p.large.get(f.key.Key)
+	return size != notSliceable
 }
 
 type bodyState int
@@ -278,10 +301,11 @@ const (
 
 // awaitBody waits for a flight's complete body. It gives up when the body
 // turns out too large to keep (the flight starts dropping what was sent).
-func (p *Proxy) awaitBody(r *http.Request, f *flight) ([]byte, bodyState) {
+// The flight keeps the body in use while the caller is one of its readers.
+func (p *Proxy) awaitBody(r *http.Request, f *flight) (*memBody, bodyState) {
 	for {
 		f.mu.Lock()
-		done, err, body, wait, trim := f.done, f.bodyErr, f.buf, f.changed, f.trim
+		done, err, wait, trim := f.done, f.bodyErr, f.changed, f.trim
 		f.mu.Unlock()
 		switch {
 		case done && err != nil:
@@ -289,7 +313,7 @@ func (p *Proxy) awaitBody(r *http.Request, f *flight) ([]byte, bodyState) {
 		case trim:
 			return nil, bodyTooLarge
 		case done:
-			return body, bodyComplete
+			return f.whole(), bodyComplete
 		}
 		select {
 		case <-wait:

@@ -53,6 +53,17 @@ type CacheConfig struct {
 	// MaxObjectSize is the largest response stored
 	// (DefaultMaxObjectSize when 0).
 	MaxObjectSize int64
+	// FillBudget bounds each PoP's response bodies in memory outside its
+	// store (see Proxy.FillBudget; DefaultFillBudget when 0).
+	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are cached in (see Proxy.SliceSize; DefaultSliceSize
+	// when 0, none when negative).
+	SliceSize int64
+	// IdleSendTimeout and SendTimeout disconnect clients that stop
+	// reading (see Proxy; defaults when 0, never when negative).
+	IdleSendTimeout time.Duration
+	SendTimeout     time.Duration
 	// Dir, when set, makes each PoP keep its cache on disk in Dir/<name>,
 	// surviving restarts.
 	Dir            string
@@ -458,6 +469,10 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		AccessLog:                 t.cfg.AccessLog,
 		Key:                       c.Key,
 		MaxObjectSize:             c.MaxObjectSize,
+		FillBudget:                c.FillBudget,
+		SliceSize:                 c.SliceSize,
+		IdleSendTimeout:           c.IdleSendTimeout,
+		SendTimeout:               c.SendTimeout,
 		SoftPurgeGrace:            c.SoftPurgeGrace,
 		StaleIfError:              c.StaleIfError,
 		StaleTimeout:              c.StaleTimeout,

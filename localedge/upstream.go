@@ -79,7 +79,13 @@ func safeMethod(m string) bool {
 // Location and Content-Location URIs (RFC 9111 §4.4).
 func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k CacheKey) outcome {
 	p.stats.misses.Add(1)
-	cs := CacheStatus{Cache: p.Name, Fwd: FwdMethod}
+	return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: FwdMethod})
+}
+
+// forward sends a request upstream as it is (its body, conditions and
+// range included), invalidates after an unsafe method, and passes the
+// response through uncached; cs is the Cache-Status it reports.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, k CacheKey, cs CacheStatus) outcome {
 	ctx, cancel := context.WithTimeout(r.Context(), p.FetchTimeout)
 	defer cancel()
 	if p.Delay > 0 {
@@ -97,7 +103,7 @@ func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k Cache
 	if err != nil {
 		p.log.Warn("upstream request failed", "pop", p.Name, "upstream", p.upstreamName(), "method", r.Method, "url", k.URL, "err", err)
 		status, detail := upstreamError(err)
-		return p.errorResponse(w, status, upstreamFailure(detail), FwdMethod, detail)
+		return p.errorResponse(w, status, upstreamFailure(detail), cs.Fwd, detail)
 	}
 	defer resp.Body.Close()
 	removeHopByHop(resp.Header)
