@@ -294,7 +294,7 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 		defer p.bg.Done()
 		defer p.removeFill(f)
 		defer cancel()
-		p.runFlight(ctx, f, req.WithContext(ctx))
+		p.runFlight(ctx, f, req.WithContext(withInterimTrace(ctx, f.addInterim)))
 	}()
 }
 

@@ -50,6 +50,8 @@ type flight struct {
 	purged    bool       // a purge selected its URL
 	tagPurges []*matcher // purges by tag: compared with the response's tags
 
+	interim []interimResponse // 1xx responses before the head, guarded by mu
+
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced when the body grows or ends
 	chunks   [][]byte      // body bytes from offset base, csize bytes each but the last
@@ -68,7 +70,10 @@ type flight struct {
 
 // reader is one client reading a flight's body; off is how far it has
 // written, guarded by flight.mu.
-type reader struct{ off int64 }
+type reader struct {
+	off     int64
+	interim int // interim responses relayed (the reader's own goroutine only)
+}
 
 func newFlight(k CacheKey, stale *Entry, reqd RequestDirectives, budget *fillBudget) *flight {
 	if stale != nil {

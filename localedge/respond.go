@@ -172,9 +172,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // released is true when a collapsed request cannot use the response (not
 // storable, or another variant) and must fetch on its own.
 func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool, fwd, detail string) (out outcome, released bool) {
-	select {
-	case <-f.ready:
-	case <-r.Context().Done():
+	if !p.awaitHead(w, r, f, rd) {
 		f.leave(rd)
 		return outcome{status: 499, cs: CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "client-gone"}}, false
 	}

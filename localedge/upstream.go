@@ -97,7 +97,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, k CacheKey, cs C
 			return outcome{status: 499, cs: cs}
 		}
 	}
-	req := p.upstreamRequest(r, k, r.Method, false).WithContext(ctx)
+	// The handler goroutine waits in RoundTrip while the trace relays.
+	ictx := withInterimTrace(ctx, func(ir interimResponse) { writeInterim(w, r, ir) })
+	req := p.upstreamRequest(r, k, r.Method, false).WithContext(ictx)
 	p.stats.originFetches.Add(1)
 	resp, err := p.rt.RoundTrip(req)
 	if err != nil {
