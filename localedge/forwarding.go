@@ -37,6 +37,19 @@ func forwardedTrusted(name string) bool {
 // when trusted is true. A name spelt with "_" for "-" (X_Forwarded_For),
 // which CGI-style origins read as the same field, counts as that field.
 func untrustedField(name string, trusted bool) bool {
+	if name == "" {
+		return false
+	}
+	switch name[0] {
+	case 'C', 'F', 'K', 'P', 'T', 'U', 'X', 'x': // the initials of the names below
+	default:
+		// Most fields of a request (Accept*, Sec-*, Host…): one byte
+		// and a scan for "_".
+		if strings.IndexByte(name, '_') >= 0 {
+			return untrustedField(http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")), trusted)
+		}
+		return false
+	}
 	switch name {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
@@ -69,8 +82,13 @@ func untrustedField(name string, trusted bool) bool {
 func (p *Proxy) screenRequest(h http.Header) (lines int) {
 	if c, ok := h["Connection"]; ok {
 		for _, v := range c {
-			for _, f := range strings.Split(v, ",") {
-				if f = strings.TrimSpace(f); f != "" {
+			for rest := v; rest != ""; {
+				var f string
+				f, rest, _ = strings.Cut(rest, ",")
+				f = strings.TrimSpace(f)
+				// "close" names no field and Keep-Alive goes below: the
+				// usual values cost nothing.
+				if f != "" && !strings.EqualFold(f, "close") && !strings.EqualFold(f, "keep-alive") {
 					h.Del(f)
 				}
 			}
