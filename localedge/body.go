@@ -33,8 +33,8 @@ const (
 	// passChunk is the chunk size of a flight that does not store its
 	// body, and passWindow how much of it a flight buffers ahead of its
 	// slowest reader before it waits.
-	passChunk  = 16 << 10
-	passWindow = 32 << 10
+	passChunk  = 8 << 10
+	passWindow = 24 << 10
 	// sendPiece is the most written to a client under one deadline.
 	sendPiece = 64 << 10
 )
