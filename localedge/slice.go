@@ -310,7 +310,11 @@ func (p *Proxy) serveSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 		}
 	}
 	src, err := p.slice(r, k, first, reqd)
-	for {
+	for guess := 0; ; guess++ {
+		if err == nil && guess > 1 {
+			src.close() // the object keeps changing length
+			err = errors.New("the object's length changed between slices")
+		}
 		if errors.Is(err, errNotSliceable) {
 			p.large.set(k.Key, notSliceable)
 			return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: FwdMiss, Detail: "not-sliceable"})
