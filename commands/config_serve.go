@@ -76,14 +76,18 @@ type ServeCacheConfig struct {
 	FillBudget string `yaml:"fill_budget" json:"fill_budget"`
 	SliceSize  string `yaml:"slice_size" json:"slice_size"`
 	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
-	Dir                       string         `yaml:"dir" json:"dir"`
-	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
-	StaleIfError              time.Duration  `yaml:"stale_if_error" json:"stale_if_error"`
-	UpstreamTimeout           time.Duration  `yaml:"upstream_timeout" json:"upstream_timeout"`
-	IdleSendTimeout           time.Duration  `yaml:"idle_send_timeout" json:"idle_send_timeout"`
-	SendTimeout               time.Duration  `yaml:"send_timeout" json:"send_timeout"`
-	IgnoreRequestCacheControl bool           `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
-	Key                       ServeKeyConfig `yaml:"key" json:"key"`
+	Dir                       string        `yaml:"dir" json:"dir"`
+	SoftPurgeGrace            time.Duration `yaml:"soft_purge_grace" json:"soft_purge_grace"`
+	StaleIfError              time.Duration `yaml:"stale_if_error" json:"stale_if_error"`
+	StaleTimeout              time.Duration `yaml:"stale_timeout" json:"stale_timeout"`
+	UpstreamTimeout           time.Duration `yaml:"upstream_timeout" json:"upstream_timeout"`
+	IdleSendTimeout           time.Duration `yaml:"idle_send_timeout" json:"idle_send_timeout"`
+	SendTimeout               time.Duration `yaml:"send_timeout" json:"send_timeout"`
+	IgnoreRequestCacheControl bool          `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
+	// CookiePaths are path prefixes whose responses to requests with
+	// cookies may be stored without public or s-maxage.
+	CookiePaths []string       `yaml:"cookie_paths" json:"cookie_paths"`
+	Key         ServeKeyConfig `yaml:"key" json:"key"`
 }
 
 // ServeKeyConfig is serve.cache.key.
@@ -109,6 +113,7 @@ func defaultServeConfig() ServeConfig {
 			SliceSize:       "1MiB",
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
 			StaleIfError:    localedge.DefaultStaleIfError,
+			StaleTimeout:    localedge.DefaultStaleTimeout,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
 			IdleSendTimeout: localedge.DefaultIdleSendTimeout,
 			SendTimeout:     localedge.DefaultSendTimeout,
@@ -214,6 +219,10 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.Cache.SoftPurgeGrace = -1 // 0 in the file means no grace
 	}
 	tc.Cache.StaleIfError = cc.StaleIfError
+	tc.Cache.StaleTimeout = cc.StaleTimeout
+	if tc.Cache.StaleTimeout == 0 {
+		tc.Cache.StaleTimeout = -1 // 0 in the file means wait for the upstream
+	}
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
 	tc.Cache.IdleSendTimeout, tc.Cache.SendTimeout = cc.IdleSendTimeout, cc.SendTimeout
 	for _, t := range []struct {
@@ -228,6 +237,12 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
+	for i, prefix := range cc.CookiePaths {
+		if !strings.HasPrefix(prefix, "/") {
+			return tc, usageErrorf("serve.cache.cookie_paths[%d] %q: want a path prefix starting with / (such as /assets/)", i, prefix)
+		}
+	}
+	tc.Cache.CookiePaths = cc.CookiePaths
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,

@@ -155,6 +155,26 @@ func firstValue(h http.Header, name string) string {
 // validators and caching fields, not the content's metadata.
 var notModifiedHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Content-Language", "Transfer-Encoding"}
 
+// edgeContentType carries Content-Type in a shield's 304 to its own edges:
+// Go's server removes Content-Type from every 304, and without it a
+// Content-Type that a 304 from the origin updated at the shield would never
+// reach the edges' stored responses (RFC 9111 §4.3.4).
+const edgeContentType = "Cdnctl-Content-Type"
+
+// notModifiedToEdge prepares the fields of a shield's 304 to one of its
+// edges: the representation metadata stays (a downstream cache updates its
+// stored response with it, RFC 9110 §15.4.5 "for the purpose of guiding
+// cache updates"), only the fields describing the stored bytes go.
+func notModifiedToEdge(h http.Header) {
+	for _, name := range []string{"Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding"} {
+		delete(h, name)
+	}
+	if ct, ok := h["Content-Type"]; ok {
+		h[edgeContentType] = ct
+		delete(h, "Content-Type")
+	}
+}
+
 // byteRange is a resolved range: [start, start+length).
 type byteRange struct {
 	start, length int64

@@ -40,7 +40,7 @@ func fillStore(tb testing.TB, p *Proxy, n int, now time.Time) {
 			mem: newMemBody(make([]byte, 100+i%1000)), RequestTime: at, ResponseTime: at, StoredAt: at, Tags: tags}
 		e.hits.Store(int64(i % 97))
 		p.prepare(e)
-		if !p.put(ctx, e, p.epoch.Load()) {
+		if !p.put(ctx, e, nil) {
 			tb.Fatalf("put %s failed", e.Key)
 		}
 	}

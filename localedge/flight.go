@@ -26,24 +26,31 @@ import (
 // are read-only. The body grows under mu.
 type flight struct {
 	key    CacheKey
-	epoch  uint64 // the proxy's purge epoch when the flight started
 	stale  *Entry // the stored response being revalidated, if any
 	reqd   RequestDirectives
-	reqHdr http.Header   // the starting client's request fields (for Vary)
+	reqHdr http.Header   // the fields of the request forwarded (for Vary); set by launch
 	ready  chan struct{} // closed when the response head is known
 	budget *fillBudget   // the proxy's
 	slice  *sliceSpec    // the range a slice fill asks for (nil: the whole)
 
 	// Written once before ready is closed.
-	entry     *Entry // the response; its body is nil while it streams
-	shared    bool   // storable: collapsed clients may use it
-	complete  bool   // entry's body is final (a 304 update or a stale entry)
-	err       error  // no response could be obtained
-	fwdStatus int    // status the upstream returned
-	stored    bool   // the response was (or is being) stored
-	detail    string // Cache-Status detail
-	hitStale  bool   // a stale response is served (stale-if-error)
+	entry     *Entry      // the response; its body is nil while it streams
+	shared    bool        // storable: collapsed clients may use it
+	complete  bool        // entry's body is final (a 304 update or a stale entry)
+	err       error       // no response could be obtained
+	fwdStatus int         // status the upstream returned
+	stored    bool        // the response was (or is being) stored
+	detail    string      // Cache-Status detail
+	hitStale  bool        // a stale response is served (stale-if-error)
+	own       http.Header // fields for the client that started the flight alone (never stored)
 	cancel    context.CancelFunc
+
+	// Purges since the flight asked the upstream (see recordPurge),
+	// guarded by the proxy's purgeMu.
+	purged    bool       // a purge selected its URL
+	tagPurges []*matcher // purges by tag: compared with the response's tags
+
+	interim []interimResponse // 1xx responses before the head, guarded by mu
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced when the body grows or ends
@@ -63,14 +70,17 @@ type flight struct {
 
 // reader is one client reading a flight's body; off is how far it has
 // written, guarded by flight.mu.
-type reader struct{ off int64 }
+type reader struct {
+	off     int64
+	interim int // interim responses relayed (the reader's own goroutine only)
+}
 
-func newFlight(k CacheKey, epoch uint64, stale *Entry, reqd RequestDirectives, reqHdr http.Header, budget *fillBudget) *flight {
+func newFlight(k CacheKey, stale *Entry, reqd RequestDirectives, budget *fillBudget) *flight {
 	if stale != nil {
 		stale.mem.ref(0, 1) // until the flight ends: it may serve it
 	}
 	return &flight{
-		key: k, epoch: epoch, stale: stale, reqd: reqd, reqHdr: reqHdr, budget: budget,
+		key: k, stale: stale, reqd: reqd, budget: budget,
 		ready:   make(chan struct{}),
 		changed: make(chan struct{}),
 		readers: make(map[*reader]struct{}),

@@ -45,8 +45,8 @@ const (
 	// no-cache or s-maxage forbid it. A Proxy's own default is 0.
 	DefaultStaleIfError = 10 * time.Second
 	maxVariants         = 32
-	// maxRequestFields bounds the fields of a request: more are refused
-	// with 431 whatever the server's byte limit.
+	// maxRequestFields bounds the field lines of a request: more are
+	// refused with 431 whatever the server's byte limit.
 	maxRequestFields = 256
 )
 
@@ -118,6 +118,12 @@ type Proxy struct {
 	// be served for this long when the upstream fails (like Varnish's
 	// grace). Default 0: only as the response allows.
 	StaleIfError time.Duration
+	// StaleTimeout is how long a request waits for the upstream before it
+	// is served a stale response that stale-if-error (or StaleIfError)
+	// allows, rather than only once the upstream has failed: a hung
+	// upstream costs clients at most this (see serveStaleOnTimeout).
+	// Default DefaultStaleTimeout; negative: wait for the upstream.
+	StaleTimeout time.Duration
 	// UpstreamTimeout bounds connecting, waiting for response headers and
 	// each pause in a response body. Default DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
@@ -132,9 +138,33 @@ type Proxy struct {
 	// max-stale, min-fresh, no-cache, only-if-cached and stale-if-error
 	// are honoured (RFC 9111 §5.2.1).
 	IgnoreRequestCacheControl bool
-	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
-	// shield whose clients are edges); by default they are replaced.
+	// CookiePaths are path prefixes ("/assets/") under which responses to
+	// requests with a Cookie field are stored by the ordinary rules, as
+	// nginx does everywhere. Elsewhere such a response is stored only when
+	// the origin marks it for shared caches (public, s-maxage,
+	// CDN-Cache-Control, Surrogate-Control): a page rendered for a logged-in
+	// user is never served to another. A response that sets a cookie is
+	// never stored, here or anywhere.
+	CookiePaths []string
+	// TrustForwarded keeps the X-Forwarded-For, -Proto and -Host fields a
+	// client sends, which edges set (for a shield whose clients are
+	// edges); by default they are replaced. With EdgeSecret set, only
+	// requests carrying it are trusted. Other forwarding and override
+	// fields (Forwarded, X-Original-URL, X-HTTP-Method-Override, …; see
+	// untrustedField) are removed from every request.
 	TrustForwarded bool
+	// EdgeSecret is the secret of a topology's tiers: an edge sends it to
+	// its upstream in the Cdnctl-Edge-Secret field, and a shield with
+	// TrustForwarded trusts only the requests that carry it, so a client
+	// that reaches the shield directly is treated as an edge treats its
+	// clients. It is never forwarded further: set it on an edge only when
+	// its upstream is a shield.
+	EdgeSecret string
+	// KeepAcceptLanguage leaves the Accept-Language of cache fills as
+	// clients send it; by default it is normalised (NormalizeAcceptLanguage)
+	// before going upstream and before comparing with stored variants, so
+	// Vary: Accept-Language does not split the cache by spelling.
+	KeepAcceptLanguage bool
 	// KeepAcceptEncoding leaves the Accept-Encoding of GET and HEAD
 	// requests as clients send it; by default it is reduced to the
 	// acceptable codings among br, zstd and gzip in a canonical form (see
@@ -177,9 +207,8 @@ type Proxy struct {
 	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
 
 	purgeMu  sync.Mutex
-	purges   purgeLog      // recent purges, guarded by purgeMu
-	epoch    atomic.Uint64 // incremented by each purge
-	down     atomic.Bool   // marked down by the admin API
+	fills    map[*flight]struct{} // fills asking the upstream, guarded by purgeMu
+	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
 	stats counters
@@ -245,6 +274,7 @@ func (p *Proxy) init() {
 		p.via = "1.1 " + p.Name
 		p.baseCtx, p.cancel = context.WithCancel(context.Background())
 		p.flights = make(map[string]*flight)
+		p.fills = make(map[*flight]struct{})
 		p.idx = newIndex()
 		if n, ok := p.store.(evictionNotifier); ok {
 			n.NotifyEvictions(func(key string, variants []*Entry) {
@@ -333,8 +363,16 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	p.stats.requests.Add(1)
 	var out outcome
+	if len(r.TransferEncoding) > 0 {
+		// A body with a transfer coding: the request may also have had a
+		// Content-Length, which Go's server removes without saying so,
+		// and RFC 9112 §6.1 then requires closing the connection after
+		// the response (a smuggling defence).
+		w.Header()["Connection"] = []string{"close"}
+	}
+	lines := p.screenRequest(r.Header)
 	switch {
-	case len(r.Header) > maxRequestFields:
+	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")

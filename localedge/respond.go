@@ -75,8 +75,12 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 	out := outcome{status: e.Status, cs: cs}
 
 	if code := EvaluatePreconditions(r.Header, e.Status, e.Header, e.ResponseTime); code != 0 {
-		for _, name := range notModifiedHeaders {
-			delete(h, name)
+		if code == http.StatusNotModified && p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(r.Header) {
+			notModifiedToEdge(h)
+		} else {
+			for _, name := range notModifiedHeaders {
+				delete(h, name)
+			}
 		}
 		if code == http.StatusPreconditionFailed {
 			h["Content-Length"] = []string{"0"}
@@ -168,19 +172,17 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // released is true when a collapsed request cannot use the response (not
 // storable, or another variant) and must fetch on its own.
 func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool, fwd, detail string) (out outcome, released bool) {
-	select {
-	case <-f.ready:
-	case <-r.Context().Done():
+	if !p.awaitHead(w, r, f, rd) {
 		f.leave(rd)
 		return outcome{status: 499, cs: CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "client-gone"}}, false
 	}
 	if f.err != nil {
 		f.leave(rd)
 		status, detail := upstreamError(f.err)
-		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+f.err.Error(), fwd, detail), false
+		return p.errorResponse(w, status, upstreamFailure(detail), fwd, detail), false
 	}
 	e := f.entry
-	if !leader && (!f.shared || (len(e.Vary) > 0 && !VaryMatches(e.Vary, r.Header))) {
+	if !leader && (!f.shared || (len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, f.key))) {
 		f.leave(rd)
 		return outcome{}, true
 	}
@@ -204,11 +206,11 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 		}
 		return out, false
 	}
-	return p.serveStreaming(w, r, f, rd, e, cs, now), false
+	return p.serveStreaming(w, r, f, rd, e, cs, now, leader), false
 }
 
 // serveStreaming writes a response whose body is still arriving.
-func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time) outcome {
+func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, e *Entry, cs CacheStatus, now time.Time, leader bool) outcome {
 	defer f.leave(rd)
 	if p.sliceable(r, f) && f.detail == "too-large" {
 		// Too large to store: the range is served from slices instead.
@@ -243,6 +245,11 @@ func (p *Proxy) serveStreaming(w http.ResponseWriter, r *http.Request, f *flight
 	h := w.Header()
 	for name, values := range e.out {
 		h[name] = values
+	}
+	if leader {
+		for name, values := range f.own {
+			h[name] = values
+		}
 	}
 	h["Age"] = []string{formatSeconds(e.Age(now))}
 	h["Cache-Status"] = []string{appendCacheStatus(e.upstreamCS, cs)}
@@ -316,6 +323,16 @@ func (p *Proxy) awaitBody(r *http.Request, f *flight) (*memBody, bodyState) {
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// upstreamFailure is the body text of an error answering an upstream
+// failure: generic, naming the Cache-Status detail. The upstream's address
+// and the network error go to the log only, never to clients.
+func upstreamFailure(detail string) string {
+	if detail == "upstream-timeout" {
+		return "the upstream did not answer in time (" + detail + ")"
+	}
+	return "the upstream could not be reached or failed (" + detail + ")"
 }
 
 func (p *Proxy) upstreamName() string {

@@ -201,7 +201,7 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 	if err != nil {
 		p.log.Warn("cache read failed", "pop", p.Name, "key", sk.Key, "err", err)
 	}
-	e, fwd := selectVariant(variants, r.Header)
+	e, fwd := p.selectVariant(variants, r, k)
 	detail := ""
 	if e != nil {
 		var u use
@@ -228,10 +228,10 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 			}
 		}
 		if leader {
-			f = newFlight(sk, p.epoch.Load(), e, reqd, r.Header.Clone(), p.budget)
+			f = newFlight(sk, e, reqd, p.budget)
 			f.slice = &spec
 			rd = f.join()
-			if collapse {
+			if collapse && p.mayLead(r, k, reqd) {
 				p.flights[sk.Key] = f
 			}
 		}
@@ -252,7 +252,7 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 			return nil, f.err
 		}
 		fe := f.entry
-		if !leader && (!f.shared || (len(fe.Vary) > 0 && !VaryMatches(fe.Vary, r.Header))) {
+		if !leader && (!f.shared || (len(fe.Vary) > 0 && !p.varyMatches(fe.Vary, r, k))) {
 			f.leave(rd)
 			continue // fetch on our own
 		}
