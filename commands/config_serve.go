@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"strconv"
@@ -199,6 +200,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	if tc.Cache.FillBudget, err = parseByteSize("serve.cache.fill_budget", cc.FillBudget); err != nil {
 		return tc, err
+	}
+	if maxObj := cmp.Or(tc.Cache.MaxObjectSize, localedge.DefaultMaxObjectSize); tc.Cache.FillBudget > 0 && tc.Cache.FillBudget < maxObj {
+		return tc, usageErrorf("serve.cache.fill_budget %s is smaller than serve.cache.max_object_size %s: the largest objects could never be stored", cc.FillBudget, cmp.Or(cc.MaxObjectSize, "8MiB"))
 	}
 	if tc.Cache.SliceSize, err = parseByteSize("serve.cache.slice_size", cc.SliceSize); err != nil {
 		return tc, err

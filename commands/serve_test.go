@@ -63,6 +63,7 @@ func TestServeConfigTopology(t *testing.T) {
 		func(c *ServeConfig) { c.Cache.MaxObjectSize = "1GiB" },
 		func(c *ServeConfig) { c.Origin, c.Upstream = "dist", "http://x" },
 		func(c *ServeConfig) { c.Cache.FillBudget = "much" },
+		func(c *ServeConfig) { c.Cache.FillBudget = "4MiB" },
 		func(c *ServeConfig) { c.Cache.SliceSize = "16MiB" },
 		func(c *ServeConfig) { c.Cache.IdleSendTimeout = -time.Second },
 		func(c *ServeConfig) { c.Cache.SendTimeout = -time.Second },
@@ -90,7 +91,7 @@ func TestServeConfigFromFileAndEnv(t *testing.T) {
       delay: 150ms
   cache:
     capacity: 16MiB
-    fill_budget: 4MiB
+    fill_budget: 24MiB
     slice_size: 0
     idle_send_timeout: 0s
     send_timeout: 2m
@@ -108,7 +109,7 @@ func TestServeConfigFromFileAndEnv(t *testing.T) {
 	}
 	if tc.Shield != nil || len(tc.PoPs) != 1 || tc.PoPs[0].Name != "sg" || tc.PoPs[0].Delay != 150*time.Millisecond ||
 		tc.PoPs[0].Location.Lat != 1.35 || tc.Cache.Capacity != 32<<20 || !tc.Cache.Key.SortQuery || tc.Token != "s3cret" || tc.Origin.URL != "http://127.0.0.1:3000" ||
-		tc.Cache.FillBudget != 4<<20 || tc.Cache.SliceSize >= 0 || tc.Cache.IdleSendTimeout >= 0 || tc.Cache.SendTimeout != 2*time.Minute {
+		tc.Cache.FillBudget != 24<<20 || tc.Cache.SliceSize >= 0 || tc.Cache.IdleSendTimeout >= 0 || tc.Cache.SendTimeout != 2*time.Minute {
 		t.Errorf("topology from file = %+v", tc)
 	}
 	if _, err := LoadConfig(writeConfig(t, "serve:\n  pops:\n    - nme: x\n"), true, noEnv); err == nil || !strings.Contains(err.Error(), `"nme"`) {

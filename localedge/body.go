@@ -33,8 +33,8 @@ const (
 	// passChunk is the chunk size of a flight that does not store its
 	// body, and passWindow how much of it a flight buffers ahead of its
 	// slowest reader before it waits.
-	passChunk  = 16 << 10
-	passWindow = 32 << 10
+	passChunk  = 8 << 10
+	passWindow = 24 << 10
 	// sendPiece is the most written to a client under one deadline.
 	sendPiece = 64 << 10
 )
@@ -251,17 +251,26 @@ func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // IdleSendTimeout has passed since it was last set, so a response of many
 // small writes does not set it for each.
 func (w *sendWriter) extend() {
-	if w.dl == nil || w.idle <= 0 {
+	if w.dl == nil {
 		return
 	}
-	now := time.Now().UnixNano()
-	if w.setAt != 0 && now-w.setAt < int64(w.idle/8) {
-		return
-	}
-	w.setAt = now
-	d := now + int64(w.idle)
-	if w.end != 0 && w.end < d {
+	var d int64
+	switch {
+	case w.idle > 0:
+		now := time.Now().UnixNano()
+		if w.setAt != 0 && now-w.setAt < int64(w.idle/8) {
+			return
+		}
+		w.setAt = now
+		d = now + int64(w.idle)
+		if w.end != 0 && w.end < d {
+			d = w.end
+		}
+	case w.end != 0 && w.setAt == 0:
+		w.setAt = w.end // SendTimeout alone: one deadline
 		d = w.end
+	default:
+		return
 	}
 	_ = w.dl.SetWriteDeadline(time.Unix(0, d))
 }

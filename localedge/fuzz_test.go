@@ -130,3 +130,41 @@ func distinctRanges(parts []string, seen map[string]bool) bool {
 	}
 	return true
 }
+
+// FuzzRanges checks the Range and Content-Range parsers on arbitrary
+// values: ranges lie within the representation, and the plan that answers
+// them sends no byte twice and never more than the representation.
+func FuzzRanges(f *testing.F) {
+	f.Add("bytes=0-,0-,0-", int64(8<<20))
+	f.Add("bytes=-1,5-9,0-0,2-", int64(11))
+	f.Add("bytes=100-199,0-99", int64(1000))
+	f.Add("bytes 0-9/100", int64(0))
+	f.Fuzz(func(t *testing.T, s string, size int64) {
+		if size < 0 || size > 1<<50 {
+			return
+		}
+		if first, last, complete, ok := parseContentRange(s); ok && (first < 0 || last < first || last >= complete) {
+			t.Fatalf("parseContentRange(%q) = %d-%d/%d", s, first, last, complete)
+		}
+		ranges, err := parseRange(s, size)
+		if err != nil {
+			return
+		}
+		for _, r := range ranges {
+			if r.start < 0 || r.length <= 0 || r.start+r.length > size {
+				t.Fatalf("parseRange(%q, %d) = %v: %v outside the representation", s, size, ranges, r)
+			}
+		}
+		var sum int64
+		plan := planRanges(ranges, size)
+		for i, r := range plan {
+			sum += r.length
+			if i > 0 && r.start <= plan[i-1].start+plan[i-1].length {
+				t.Fatalf("planRanges(%v) = %v: not ascending and apart", ranges, plan)
+			}
+		}
+		if sum > size {
+			t.Fatalf("planRanges(%v, %d) = %v: %d bytes", ranges, size, plan, sum)
+		}
+	})
+}

@@ -247,3 +247,19 @@ func TestSlowReaderWithinIdleSendTimeout(t *testing.T) {
 		t.Errorf("Cache-Status %q; want the response stored", resp.Header.Get("Cache-Status"))
 	}
 }
+
+// SendTimeout bounds a whole response, also without IdleSendTimeout.
+func TestSendTimeoutAlone(t *testing.T) {
+	const objSize = 512 << 10
+	o := newBigOrigin(t, objSize)
+	p := &Proxy{Name: "pop1", Upstream: mustURL(o.URL), IdleSendTimeout: -1, SendTimeout: 300 * time.Millisecond}
+	addr := serveSmallBuffers(t, p)
+	c := nonReader(t, addr, "/big/1")
+	defer c.Close()
+	waitFor(t, "the client dropped", func() bool { return p.Stats().SendTimeouts == 1 })
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if ne, ok := err.(net.Error); (ok && ne.Timeout()) || n >= objSize {
+		t.Errorf("read %d bytes, %v; want the connection closed short of the response", n, err)
+	}
+}

@@ -87,7 +87,7 @@ type Proxy struct {
 	// that clients are still receiving after the store let them go
 	// (evicted, purged or replaced). A response that does not fit passes
 	// through without being stored (Cache-Status detail fill-budget),
-	// buffering at most 48 KiB ahead of its slowest client. Default:
+	// buffering at most 32 KiB ahead of its slowest client. Default:
 	// DefaultFillBudget.
 	FillBudget int64
 	// SliceSize is the size of the slices objects larger than

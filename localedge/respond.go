@@ -75,17 +75,7 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 	out := outcome{status: e.Status, cs: cs}
 
 	if code := EvaluatePreconditions(r.Header, e.Status, e.Header, e.ResponseTime); code != 0 {
-		if code == http.StatusNotModified && p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(r.Header) {
-			notModifiedToEdge(h)
-		} else {
-			for _, name := range notModifiedHeaders {
-				delete(h, name)
-			}
-		}
-		if code == http.StatusPreconditionFailed {
-			h["Content-Length"] = []string{"0"}
-		}
-		w.WriteHeader(code)
+		p.writeConditional(w, r, code)
 		out.status = code
 		return out
 	}
@@ -97,12 +87,7 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 		}
 		switch {
 		case err == errNoOverlap:
-			for _, name := range notModifiedHeaders {
-				delete(h, name)
-			}
-			h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(e.BodyLen(), 10)}
-			h["Content-Length"] = []string{"0"}
-			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			writeUnsatisfiable(w, e.BodyLen())
 			out.status = http.StatusRequestedRangeNotSatisfiable
 			return out
 		case err == nil && len(ranges) == 1:
@@ -124,6 +109,38 @@ func (p *Proxy) writeEntry(w http.ResponseWriter, r *http.Request, e *Entry, bod
 		out.bytes, _ = body.writeRange(w, 0, body.size)
 	}
 	return out
+}
+
+// writeConditional answers a request whose preconditions evaluated to
+// code, 304 or 412 (RFC 9110 §13.2.2), with the response fields already
+// in w's header: a 304 carries the validators and caching fields, not the
+// content's metadata (§15.4.5) — except from a shield to its own edges,
+// which need an updated Content-Type (see notModifiedToEdge).
+func (p *Proxy) writeConditional(w http.ResponseWriter, r *http.Request, code int) {
+	h := w.Header()
+	if code == http.StatusNotModified && p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(r.Header) {
+		notModifiedToEdge(h)
+	} else {
+		for _, name := range notModifiedHeaders {
+			delete(h, name)
+		}
+	}
+	if code == http.StatusPreconditionFailed {
+		h["Content-Length"] = []string{"0"}
+	}
+	w.WriteHeader(code)
+}
+
+// writeUnsatisfiable answers a range request none of whose ranges overlap
+// a representation of size bytes (RFC 9110 §15.5.17).
+func writeUnsatisfiable(w http.ResponseWriter, size int64) {
+	h := w.Header()
+	for _, name := range notModifiedHeaders {
+		delete(h, name)
+	}
+	h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
+	h["Content-Length"] = []string{"0"}
+	w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 }
 
 // writeMultipart answers a multi-range request with multipart/byteranges

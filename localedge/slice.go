@@ -310,7 +310,11 @@ func (p *Proxy) serveSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 		}
 	}
 	src, err := p.slice(r, k, first, reqd)
-	for {
+	for guess := 0; ; guess++ {
+		if err == nil && guess > 1 {
+			src.close() // the object keeps changing length
+			err = errors.New("the object's length changed between slices")
+		}
 		if errors.Is(err, errNotSliceable) {
 			p.large.set(k.Key, notSliceable)
 			return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: FwdMiss, Detail: "not-sliceable"})
@@ -320,7 +324,8 @@ func (p *Proxy) serveSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 				return outcome{status: 499, cs: CacheStatus{Cache: p.Name, Fwd: FwdMiss, Detail: "client-gone"}}
 			}
 			status, detail := upstreamError(err)
-			return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+err.Error(), FwdMiss, detail)
+			p.log.Warn("upstream request failed", "pop", p.Name, "url", k.URL, "upstream", p.upstreamName(), "err", err)
+			return p.errorResponse(w, status, upstreamFailure(detail), FwdMiss, detail)
 		}
 		_, _, complete, _ := parseContentRange(firstValue(src.entry.Header, "Content-Range"))
 		rg, status := want(complete, src.entry)
@@ -360,23 +365,12 @@ func (p *Proxy) writeSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 	delete(h, "Content-Range")
 	out := outcome{status: status, cs: cs}
 	if code := EvaluatePreconditions(r.Header, http.StatusOK, head.Header, head.ResponseTime); code != 0 {
-		for _, name := range notModifiedHeaders {
-			delete(h, name)
-		}
-		if code == http.StatusPreconditionFailed {
-			h["Content-Length"] = []string{"0"}
-		}
-		w.WriteHeader(code)
+		p.writeConditional(w, r, code)
 		out.status = code
 		return out
 	}
 	if status == http.StatusRequestedRangeNotSatisfiable {
-		for _, name := range notModifiedHeaders {
-			delete(h, name)
-		}
-		h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(complete, 10)}
-		h["Content-Length"] = []string{"0"}
-		w.WriteHeader(status)
+		writeUnsatisfiable(w, complete)
 		return out
 	}
 	h["Content-Length"] = []string{strconv.FormatInt(rg.length, 10)}

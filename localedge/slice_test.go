@@ -267,3 +267,40 @@ func TestSlicesThroughShield(t *testing.T) {
 		t.Errorf("whole through the shield = %d, %d bytes", r.StatusCode, len(body))
 	}
 }
+
+func TestSliceOf(t *testing.T) {
+	s := sliceSpec{start: 1024, end: 2047}
+	for _, tt := range []struct {
+		status       int
+		contentRange string
+		etag, lm     string
+		complete     int64
+		ok           bool
+	}{
+		{206, "bytes 1024-2047/4096", `"a"`, "", 4096, true},
+		{206, "bytes 1024-1500/1501", `"a"`, "", 1501, true},                           // the last slice
+		{206, "bytes 1024-2047/4096", "", "Mon, 02 Jan 2006 15:04:05 GMT", 4096, true}, // Last-Modified as validator
+		{206, "bytes 1024-2047/4096", `W/"a"`, "", 0, false},                           // weak: not combinable
+		{206, "bytes 1024-2047/4096", "", "", 0, false},                                // no validator
+		{206, "bytes 0-2047/4096", `"a"`, "", 0, false},                                // another start
+		{206, "bytes 1024-1500/4096", `"a"`, "", 0, false},                             // short, not the end
+		{206, "bytes 1024-2047/*", `"a"`, "", 0, false},                                // unknown length
+		{206, "bytes 1024-4096/4096", `"a"`, "", 0, false},                             // past the end
+		{200, "", `"a"`, "", 0, false},                                                 // the whole object
+	} {
+		h := http.Header{}
+		if tt.contentRange != "" {
+			h.Set("Content-Range", tt.contentRange)
+		}
+		if tt.etag != "" {
+			h.Set("ETag", tt.etag)
+		}
+		if tt.lm != "" {
+			h.Set("Last-Modified", tt.lm)
+		}
+		complete, ok := sliceOf(tt.status, h, s)
+		if ok != tt.ok || (ok && complete != tt.complete) {
+			t.Errorf("sliceOf(%d, %q, ETag %q, Last-Modified %q) = %d, %v; want %d, %v", tt.status, tt.contentRange, tt.etag, tt.lm, complete, ok, tt.complete, tt.ok)
+		}
+	}
+}

@@ -277,6 +277,9 @@ func TestAdminAPI(t *testing.T) {
 		`cdnctl_edge_requests_total{pop="pop1",role="edge"} 4`,
 		`cdnctl_edge_hits_total{pop="shield",role="shield"}`,
 		`cdnctl_edge_capacity_bytes{pop="pop3",role="edge"}`,
+		`cdnctl_edge_fill_budget_bytes{pop="pop1",role="edge"} 8.388608e+06`,
+		`cdnctl_edge_fill_bytes{pop="pop1",role="edge"} 0`,
+		`cdnctl_edge_send_timeouts_total{pop="pop1",role="edge"} 0`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(string(b), want) {
