@@ -16,26 +16,16 @@ import (
 // shield (Proxy.EdgeSecret). It never reaches the origin.
 const EdgeSecretField = "Cdnctl-Edge-Secret"
 
-// forwardedTrusted are the forwarding fields a trusted downstream (a
-// shield's own edges, see Proxy.TrustForwarded) may send: exactly the ones
-// edges set.
-func forwardedTrusted(name string) bool {
-	switch name {
-	case "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
-		return true
-	}
-	return false
-}
-
 // untrustedField reports whether a request field is removed before the
 // request goes anywhere: hop-by-hop fields (RFC 9110 §7.6.1), and fields
 // that frameworks and origins read as facts about the client, the URL or
 // the method (X-Forwarded-*, Forwarded, X-Original-URL,
 // X-HTTP-Method-Override, …). A client could otherwise make the origin
 // answer differently to a request the cache then stores for everyone
-// (unkeyed-header poisoning). The three fields of forwardedTrusted are kept
-// when trusted is true. A name spelt with "_" for "-" (X_Forwarded_For),
-// which CGI-style origins read as the same field, counts as that field.
+// (unkeyed-header poisoning). X-Forwarded-For, -Proto and -Host, the
+// fields edges set, are kept when trusted is true. A name spelt with "_"
+// for "-" (X_Forwarded_For), which CGI-style origins read as the same
+// field, counts as that field.
 func untrustedField(name string, trusted bool) bool {
 	if name == "" {
 		return false
