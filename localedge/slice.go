@@ -151,12 +151,6 @@ func (l *largeObjects) set(key string, v int64) {
 	l.m[key] = v
 }
 
-func (l *largeObjects) forget(key string) {
-	l.mu.Lock()
-	delete(l.m, key)
-	l.mu.Unlock()
-}
-
 // errNotSliceable means the upstream's answer to a slice fill cannot be
 // combined with other slices.
 var errNotSliceable = errors.New("the upstream answered a slice without a 206 of that range and a strong validator")
