@@ -269,7 +269,7 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 	}
 
 	// Orphans: remote objects no local file names.
-	seq := hist.nextSeq()
+	seq := hist.NextSeq()
 	var orphans []RemoteObject
 	for _, o := range in.Remote {
 		if _, ok := local[o.Key]; !ok {
@@ -491,7 +491,7 @@ func remoteFingerprinted(o RemoteObject, h *History) bool {
 // files marked as referenced by deploy refSeq, retained assets with their
 // clocks, deleted or vanished ones dropped.
 func nextHistory(h *History, local []*LocalFile, changes []Change, retained map[string]Asset, refSeq int) (*History, bool) {
-	next := h.clone()
+	next := h.Clone()
 	next.Assets = make(map[string]Asset, len(h.Assets))
 	for _, f := range local {
 		if f.Fingerprinted {

@@ -473,7 +473,7 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 		return nil
 	}
 	now := p.now().UTC()
-	h := plan.History.clone()
+	h := plan.History.Clone()
 	id := p.DeployID
 	if id == "" {
 		id = now.Format("20060102T150405Z") + "-" + strings.TrimPrefix(plan.ContentDigest, "sha256:")[:8]

@@ -7,83 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"net/http"
-	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/cdnctl/cdnctl/deploystate"
 )
 
-// StateDir is the folder, under a store's root, where cdnctl keeps its own
-// state (the object index, the deploy history). Stores never list it as
-// objects and push never deletes or overwrites it with site files.
-const StateDir = ".cdnctl"
+// StateDir is the folder, under a site's root, where cdnctl keeps its
+// state when it lives with the site (the folder origin's default, and the
+// legacy S3 location): stores never list it as objects and push never
+// deletes or overwrites it with site files.
+const StateDir = deploystate.Dir
 
-// State file names, relative to StateDir.
+// State file names, relative to the state's folder.
 const (
-	IndexName   = "objects.json" // the object index (ObjectIndex)
-	HistoryName = "history.json" // the deploy history (History)
+	IndexName   = deploystate.IndexName   // the object index (ObjectIndex)
+	HistoryName = deploystate.HistoryName // the deploy history (History)
+	LockName    = deploystate.LockName    // the deploy lock
 )
 
 // Metadata is what a store keeps beside an object's body and serves as
-// response headers.
-type Metadata struct {
-	ContentType     string `json:"content_type"`
-	CacheControl    string `json:"cache_control"`
-	ContentEncoding string `json:"content_encoding,omitempty"`
-	// Tags are cache tags (served as Cache-Tag / Surrogate-Key by the
-	// local origin, kept as user metadata on S3).
-	Tags []string `json:"tags,omitempty"`
-	// Headers are other response headers (Content-Disposition, …), keyed
-	// by canonical header name.
-	Headers map[string]string `json:"headers,omitempty"`
-}
-
-// Normalize returns m with tags sorted and deduplicated and header names
-// canonical, so two Metadata that mean the same compare equal.
-func (m Metadata) Normalize() Metadata {
-	if len(m.Tags) > 0 {
-		tags := slices.Clone(m.Tags)
-		sort.Strings(tags)
-		m.Tags = slices.Compact(tags)
-	} else {
-		m.Tags = nil
-	}
-	if len(m.Headers) > 0 {
-		h := make(map[string]string, len(m.Headers))
-		for k, v := range m.Headers {
-			h[http.CanonicalHeaderKey(k)] = v
-		}
-		m.Headers = h
-	} else {
-		m.Headers = nil
-	}
-	return m
-}
-
-// Diff lists, in a fixed order, the fields of want that differ from m,
-// each as `field: "old" → "new"`. Nil means equal.
-func (m Metadata) Diff(want Metadata) []string {
-	a, b := m.Normalize(), want.Normalize()
-	var d []string
-	if a.ContentType != b.ContentType {
-		d = append(d, fmt.Sprintf("content-type: %q → %q", a.ContentType, b.ContentType))
-	}
-	if a.CacheControl != b.CacheControl {
-		d = append(d, fmt.Sprintf("cache-control: %q → %q", a.CacheControl, b.CacheControl))
-	}
-	if a.ContentEncoding != b.ContentEncoding {
-		d = append(d, fmt.Sprintf("content-encoding: %q → %q", a.ContentEncoding, b.ContentEncoding))
-	}
-	if !slices.Equal(a.Tags, b.Tags) {
-		d = append(d, fmt.Sprintf("tags: %q → %q", a.Tags, b.Tags))
-	}
-	if !maps.Equal(a.Headers, b.Headers) {
-		d = append(d, fmt.Sprintf("headers: %v → %v", a.Headers, b.Headers))
-	}
-	return d
-}
+// response headers (deploystate.Metadata).
+type Metadata = deploystate.Metadata
 
 // LocalFile is one object to be stored: its key in the store, its content
 // hash and size, the headers it is served with, and how to read it.
