@@ -175,11 +175,20 @@ func target(prefix string) func(t *testing.T) storetest.Target {
 					for _, o := range page.Contents {
 						k := aws.ToString(o.Key)
 						if prefix != "" {
+							// The state is beside the site, never under
+							// the prefix the site is served from.
+							if strings.HasPrefix(k, DefaultStatePrefix(prefix)+"/") {
+								continue
+							}
 							if !strings.HasPrefix(k, prefix+"/") {
-								t.Errorf("object %q outside the prefix %q", k, prefix)
+								t.Errorf("object %q outside the prefix %q and its state", k, prefix)
 								continue
 							}
 							k = strings.TrimPrefix(k, prefix+"/")
+							if strings.HasPrefix(k, ".cdnctl/") {
+								t.Errorf("state object %q under the prefix %q the site is served from", aws.ToString(o.Key), prefix)
+								continue
+							}
 						}
 						if !strings.HasPrefix(k, ".cdnctl/") {
 							keys = append(keys, k)
