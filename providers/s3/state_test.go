@@ -2,12 +2,16 @@ package s3
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/storetest"
 )
@@ -100,5 +104,49 @@ func TestNoStateUnderTheServedPrefix(t *testing.T) {
 	}
 	if state < 3 || served != len(site) {
 		t.Errorf("%d state objects under cdnctl-state/www/, %d site objects under www/; want the index, history and snapshot, and %d", state, served, len(site))
+	}
+}
+
+// TestLockRace: deploys with clients of their own take the lock at once
+// on versitygw; one gets it, the others are told who holds it.
+func TestLockRace(t *testing.T) {
+	bucket := newBucket(t)
+	ctx := context.Background()
+	const n = 5
+	var (
+		wg    sync.WaitGroup
+		locks = make([]*providers.Lock, n)
+		errs  = make([]error, n)
+	)
+	start := make(chan struct{})
+	for i := range n {
+		st := open(t, testConfig(bucket, "www", nil))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			h := deploystate.Holder{User: "ci", Host: fmt.Sprintf("runner-%d", i), PID: 1}
+			locks[i], _, errs[i] = providers.AcquireLock(ctx, st, providers.LockOptions{Operation: "deploy", Holder: h})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	held := 0
+	for i := range n {
+		var le *providers.LockedError
+		switch {
+		case errs[i] == nil:
+			held++
+			defer locks[i].Release(ctx)
+		case errors.As(errs[i], &le):
+			if !strings.Contains(le.Error(), "holds the lock on s3://"+bucket+"/cdnctl-state/www") {
+				t.Errorf("deploy %d: %v; want it to name the lock's location", i, le)
+			}
+		default:
+			t.Errorf("deploy %d: %v; want the lock or a *LockedError", i, errs[i])
+		}
+	}
+	if held != 1 {
+		t.Errorf("%d of %d concurrent deploys hold the lock; want 1", held, n)
 	}
 }
