@@ -218,6 +218,9 @@ type Plan struct {
 	History *History `json:"-"`
 	// HistoryChanged says whether History differs from what was read.
 	HistoryChanged bool `json:"-"`
+	// HistoryVersion is the version of the history file the plan was
+	// computed from ("": none): Apply rewrites only that version.
+	HistoryVersion string `json:"-"`
 }
 
 // Pending reports whether the plan changes anything in the store.
@@ -295,7 +298,9 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 			if a.UnreferencedSince.IsZero() {
 				a.UnreferencedSince = now
 			}
-			unrefDeploys := seq - a.LastDeploy
+			// Deploys that replaced the entry points since (complete
+			// ones; interrupted attempts do not age assets), and this one.
+			unrefDeploys := 1 + hist.CompletedAfter(a.LastDeploy)
 			unrefFor := now.Sub(a.UnreferencedSince)
 			r := opts.Retention
 			if unrefDeploys >= r.Deploys && unrefFor >= r.Age {
@@ -336,7 +341,7 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 	}
 
 	last := hist.Last()
-	p.Record = p.Pending() || last == nil || last.ContentDigest != p.ContentDigest
+	p.Record = p.Pending() || last == nil || last.ContentDigest != p.ContentDigest || !last.Complete()
 	refSeq := seq
 	if p.Record {
 		p.Seq = seq

@@ -189,8 +189,10 @@ func (a *stateArea) ReadStateVersion(ctx context.Context, name string) ([]byte, 
 
 // WriteState implements providers.StateStore.
 func (a *stateArea) WriteState(ctx context.Context, name string, data []byte) error {
-	_, err := a.put(ctx, name, data, nil, nil)
-	return err
+	if _, err := a.put(ctx, name, data, nil, nil); err != nil {
+		return a.s.explainAt("write", a.url(name), err)
+	}
+	return nil
 }
 
 func (a *stateArea) put(ctx context.Context, name string, data []byte, ifMatch, ifNoneMatch *string) (string, error) {
