@@ -108,10 +108,11 @@ type Lock struct {
 	stop   chan struct{}
 	done   chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	lock    deploystate.Lock
-	version string
-	lost    bool
+	mu       sync.Mutex // guards the fields below
+	lock     deploystate.Lock
+	version  string
+	lost     bool
+	released bool
 }
 
 // CurrentHolder describes this process: the user, the host name, the PID
@@ -342,8 +343,15 @@ func (l *Lock) Held() deploystate.Lock {
 
 // Release stops refreshing and deletes the lock, only if it is still
 // this holder's (even when ctx was cancelled: a deploy stopped by ^C
-// releases its lock).
+// releases its lock). Releasing again does nothing.
 func (l *Lock) Release(ctx context.Context) error {
+	l.mu.Lock()
+	if l.released {
+		l.mu.Unlock()
+		return nil
+	}
+	l.released = true
+	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
 	l.cancel(nil)
