@@ -19,6 +19,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
+	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/deploy"
 	"github.com/cdnctl/cdnctl/providers/local"
 	"github.com/cdnctl/cdnctl/providers/prewarm"
@@ -41,6 +42,8 @@ type DeployOptions struct {
 	Wait          bool
 	Force         bool
 	NoFingerprint bool
+	State         string
+	Lock          lockFlags
 }
 
 // rollbackPrevious is --rollback without an ID.
@@ -117,14 +120,17 @@ deploy never leaves the site broken, and running it again finishes it.`,
 	fl.BoolVar(&opts.Wait, "wait", false, "wait for asynchronous purges (CloudFront) to complete (deploy.wait)")
 	fl.BoolVar(&opts.Force, "force", false, "upload every file again")
 	fl.BoolVar(&opts.NoFingerprint, "no-fingerprint", false, "push SITE as it is (it was fingerprinted already)")
+	fl.StringVar(&opts.State, "state", "", "where the deploy state lives, overriding origin.state: s3://bucket/prefix or a folder")
+	opts.Lock.register(fl)
 	return cmd
 }
 
 // deployRun is a deploy ready to plan, and what to clean up after it.
 type deployRun struct {
-	deployer *deploy.Deployer
-	cfg      deploy.Config
-	cleanup  []func()
+	cfg     deploy.Config
+	target  target
+	origin  OriginConfig
+	cleanup []func()
 }
 
 func (r *deployRun) close() {
@@ -140,13 +146,53 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 		return err
 	}
 	defer run.close()
-	d := run.deployer
+	op := "deploy"
+	if opts.RollbackSet {
+		op = "rollback"
+	}
+	unchanged := func(err error) error {
+		ui.stop()
+		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return &ExitError{Code: ExitDeployUnchanged, Err: fmt.Errorf("%w (exit %d: nothing was changed)", err, ExitDeployUnchanged)}
+	}
+	var lock *providers.Lock
+	if opts.PlanOnly {
+		read, closeRead, err := readableState(ctx, f, run.cfg.Store, run.target, run.origin)
+		if err != nil {
+			return unchanged(err)
+		}
+		run.cleanup = append(run.cleanup, closeRead)
+		run.cfg.Store = read
+	} else {
+		l, lctx, err := takeLock(ctx, f, run.cfg.Store, op, run.origin, opts.Lock)
+		if err != nil {
+			return unchanged(err)
+		}
+		lock = l
+		defer func() {
+			if err := lock.Release(ctx); err != nil {
+				f.Logger.Warn("deploy: " + err.Error())
+			}
+		}()
+		ctx = lctx
+		run.cfg.User, run.cfg.CI = holderWho(lock.Held().Holder)
+	}
+	d := deploy.New(run.cfg)
 
 	var plan *deploy.Plan
 	if opts.RollbackSet {
 		id := opts.Rollback
 		if id == rollbackPrevious {
 			id = ""
+			if !opts.Yes && f.IO.CanPrompt() && !f.JSON {
+				ui.stop()
+				if id, err = chooseRollback(ctx, f, run.cfg.Store); err != nil {
+					return unchanged(err)
+				}
+			}
 		}
 		plan, err = d.PlanRollback(ctx, id)
 	} else {
@@ -154,11 +200,12 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 	}
 	ui.stop()
 	if err != nil {
-		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
-		if errors.Is(err, context.Canceled) {
-			return err
+		return unchanged(lostLock(ctx, err))
+	}
+	if lock != nil && plan.ID != "" {
+		if err := lock.SetDeployID(ctx, plan.ID); err != nil {
+			return unchanged(err)
 		}
-		return &ExitError{Code: ExitDeployUnchanged, Err: fmt.Errorf("%w (exit %d: nothing was changed)", err, ExitDeployUnchanged)}
 	}
 	for _, w := range plan.Warnings {
 		f.Logger.Warn("deploy: " + w)
@@ -181,6 +228,7 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 	}
 
 	rep, err := d.Apply(ctx, plan)
+	err = lostLock(ctx, err)
 	ui.stop()
 	if f.JSON {
 		if jerr := writeJSON(f.IO.Out, rep); jerr != nil && err == nil {
@@ -268,6 +316,9 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	if opts.To != "" {
 		oc.Target = opts.To
 	}
+	if opts.State != "" {
+		oc.State = opts.State
+	}
 	compiled, err := oc.compile()
 	if err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
@@ -281,7 +332,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: err}
 	}
 
-	run := &deployRun{}
+	run := &deployRun{target: tgt, origin: oc}
 	dcfg := deploy.Config{
 		Target: tgt.String(), KeyPrefix: tgt.prefix,
 		Scan: compiled.scan, Plan: compiled.plan, Concurrency: oc.Concurrency,
@@ -334,6 +385,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			dcfg.Dir = dc.Site
 		}
 		dcfg.GitCommit = gitCommit(ctx, f, dc.Site)
+		dcfg.GitMessage = gitMessage(ctx, f, dc.Site)
 	}
 
 	// The origin.
@@ -369,7 +421,6 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	dcfg.Verify.Verifier.Timeout = dc.Verify.Timeout
 	dcfg.Verify.Verifier.Insecure = dc.Prewarm.Insecure
 	run.cfg = dcfg
-	run.deployer = deploy.New(dcfg)
 	return run, nil
 }
 

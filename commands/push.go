@@ -32,6 +32,7 @@ type PushOptions struct {
 
 	// origin holds the origin: section with flags applied.
 	origin OriginConfig
+	lock   lockFlags
 }
 
 func newCmdPush(f *Factory) *cobra.Command {
@@ -88,6 +89,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			set("manifest", func() { opts.origin.Manifest = flags.Manifest })
 			set("exclude", func() { opts.origin.Exclude = append(opts.origin.Exclude, flags.Exclude...) })
 			set("precompressed", func() { opts.origin.Precompressed = flags.Precompressed })
+			set("state", func() { opts.origin.State = flags.State })
 			return runPush(cmd.Context(), f, opts)
 		},
 	}
@@ -108,6 +110,8 @@ Credentials come from the AWS default chain (environment, shared config,
 	fl.BoolVar(&opts.NoManifest, "no-manifest", false, "ignore the fingerprint manifest: headers from file types and rules only")
 	fl.StringSliceVar(&flags.Exclude, "exclude", nil, "glob of files not to upload; repeatable (added to origin.exclude)")
 	fl.StringVar(&flags.Precompressed, "precompressed", def.Precompressed, "precompressed siblings (.br, .gz): siblings, none, gzip or br (origin.precompressed)")
+	fl.StringVar(&flags.State, "state", "", "where the deploy state lives: s3://bucket/prefix or a folder (origin.state; default beside the site, see docs/deploy.md#state)")
+	opts.lock.register(fl)
 	return cmd
 }
 
@@ -153,6 +157,26 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		Store: store, Options: compiled.plan, Concurrency: opts.origin.Concurrency,
 		Logger: log, Now: f.Now, Progress: prog, GitCommit: gitCommitFromEnv(f.LookupEnv),
 	}
+	if opts.DryRun {
+		read, closeRead, err := readableState(ctx, f, store, tgt, opts.origin)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer closeRead()
+		pusher.Store = read
+	} else {
+		lock, lctx, err := takeLock(ctx, f, store, "push", opts.origin, opts.lock)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := lock.Release(ctx); err != nil {
+				log.Warn("push: " + err.Error())
+			}
+		}()
+		ctx = lctx
+		pusher.User, pusher.CI = holderWho(lock.Held().Holder)
+	}
 
 	// Hash the local files while the store is listed.
 	var (
@@ -195,6 +219,7 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	stop := watchProgress(f, prog, plan)
 	res, err := pusher.Apply(ctx, plan)
 	stop()
+	err = lostLock(ctx, err)
 	report.Result = res
 	if opts.JSON {
 		if jerr := writeJSON(f.IO.Out, report); jerr != nil && err == nil {
@@ -224,12 +249,15 @@ func (t target) String() string {
 
 // parseTarget reads s3://bucket/prefix, file:///abs/path, file://rel/path
 // (Hugo's form) or a plain folder path.
-func parseTarget(s string) (target, error) {
+func parseTarget(s string) (target, error) { return parseLocation("--to", s) }
+
+// parseLocation is parseTarget for the flag or key named what.
+func parseLocation(what, s string) (target, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		abs, err := filepath.Abs(s)
 		if err != nil {
-			return target{}, fmt.Errorf("--to %q: %w", s, err)
+			return target{}, fmt.Errorf("%s %q: %w", what, s, err)
 		}
 		return target{dir: abs}, nil
 	}
@@ -237,24 +265,24 @@ func parseTarget(s string) (target, error) {
 	case "s3":
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
-			return target{}, fmt.Errorf("--to %q: want s3://bucket/prefix", s)
+			return target{}, fmt.Errorf("%s %q: want s3://bucket/prefix", what, s)
 		}
 		return target{bucket: u.Host, prefix: strings.Trim(u.Path, "/")}, nil
 	case "file":
 		p := rest
 		if p == "" {
-			return target{}, fmt.Errorf("--to %q: want file:///path", s)
+			return target{}, fmt.Errorf("%s %q: want file:///path", what, s)
 		}
 		if unescaped, err := url.PathUnescape(p); err == nil {
 			p = unescaped
 		}
 		abs, err := filepath.Abs(filepath.FromSlash(p))
 		if err != nil {
-			return target{}, fmt.Errorf("--to %q: %w", s, err)
+			return target{}, fmt.Errorf("%s %q: %w", what, s, err)
 		}
 		return target{dir: abs}, nil
 	default:
-		return target{}, fmt.Errorf("--to %q: unsupported scheme %q: want s3://bucket/prefix, file:///path or a folder", s, scheme)
+		return target{}, fmt.Errorf("%s %q: unsupported scheme %q: want s3://bucket/prefix, file:///path or a folder", what, s, scheme)
 	}
 }
 
@@ -275,11 +303,28 @@ func checkNotNested(dir, out string) error {
 	return nil
 }
 
+// openStore opens the origin store of target t, with its deploy state
+// where origin.state says (o.State).
 func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) (providers.Store, func(), error) {
+	var state target
+	if o.State != "" {
+		var err error
+		if state, err = parseLocation("origin.state", o.State); err != nil {
+			return nil, nil, &UsageError{Err: err}
+		}
+		switch {
+		case t.dir != "" && state.dir == "":
+			return nil, nil, usageErrorf("origin.state %q: the origin is a folder (%s): give a folder for its state", o.State, t)
+		case t.dir == "" && state.dir != "":
+			return nil, nil, usageErrorf("origin.state %q: the origin is an S3 bucket (%s): give s3://bucket/prefix for its state", o.State, t)
+		case t.dir == "" && state.bucket == t.bucket && state.prefix == "":
+			return nil, nil, usageErrorf("origin.state %q: name a prefix of the bucket beside the site, such as s3://%s/%s", o.State, t.bucket, s3.DefaultStatePrefix(t.prefix))
+		}
+	}
 	if t.dir != "" {
-		s, err := local.NewStore(t.dir)
+		s, err := local.NewStoreWithState(t.dir, state.dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("push: %w", err)
+			return nil, nil, &UsageError{Err: fmt.Errorf("push: %w", err)}
 		}
 		return s, func() { s.Close() }, nil
 	}
@@ -287,6 +332,7 @@ func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) 
 		Bucket: t.bucket, Prefix: t.prefix, Endpoint: o.Endpoint, VirtualHostStyle: o.VirtualHostStyle,
 		Region: o.Region, Profile: o.Profile, Concurrency: o.Concurrency, Logger: log,
 		MultipartThreshold: o.MultipartThreshold, PartSize: o.PartSize,
+		StateBucket: state.bucket, StatePrefix: state.prefix,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)

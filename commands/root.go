@@ -146,6 +146,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdServe(f),
 		newCmdProbe(f),
 		newCmdDeploy(f),
+		newCmdHistory(f),
 		newCmdPrewarm(f),
 		newCmdVerify(f),
 		newCmdDemo(f),

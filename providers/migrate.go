@@ -81,6 +81,30 @@ func MigrateState(ctx context.Context, to State, from []State, lock LockOptions)
 	return "", warnings, nil
 }
 
+// StateToMove returns the former location whose state MigrateState would
+// move to to (nil when to has state, or no former location has any).
+func StateToMove(ctx context.Context, to State, from []State) (State, error) {
+	if _, has, err := readAnyState(ctx, to); err != nil || has {
+		return nil, err
+	}
+	if _, err := to.ReadState(ctx, MovedName); err == nil {
+		return nil, nil
+	}
+	for _, f := range from {
+		if _, err := f.ReadState(ctx, MovedName); err == nil {
+			continue
+		}
+		_, has, err := readAnyState(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
 // readAnyState reads a location's history, and reports whether it holds
 // any state (a history or an object index).
 func readAnyState(ctx context.Context, st State) (*History, bool, error) {

@@ -102,6 +102,8 @@ type Failure struct {
 	Want   string `json:"want_sha256"`
 	Got    string `json:"got_sha256,omitempty"`
 	Reason string `json:"reason"`
+	// Private is set when the URL must not serve cdnctl's state and did.
+	Private bool `json:"private,omitempty"`
 	// Headers are the response headers as the PoP sent them.
 	Headers map[string]string `json:"headers,omitempty"`
 }
@@ -321,7 +323,7 @@ func (v *Verifier) checkPrivate(resp *http.Response, c Check, fail func(string) 
 	}
 	f := fail("cdnctl's deploy state is served to anyone (deploy history, git commits, the object list): " +
 		"make the CDN refuse this path, or move the state out of what it serves with origin.state (docs/deploy.md#state)")
-	f.Status, f.Got, f.Headers = resp.StatusCode, hexSum(raw), headers
+	f.Status, f.Got, f.Headers, f.Private = resp.StatusCode, hexSum(raw), headers, true
 	return f
 }
 
