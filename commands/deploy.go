@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -268,7 +267,7 @@ func confirmDeploy(ios *IOStreams, rep *deploy.Report) error {
 		what = "Roll back to " + rep.RollbackOf
 	}
 	fmt.Fprintf(ios.ErrOut, "%s to %s? [y/N] ", what, rep.Origin)
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	line, err := ios.ReadLine()
 	if err != nil && line == "" {
 		return &ExitError{Code: ExitDeployUnchanged, Err: errors.New("deploy: cancelled (no answer); nothing was changed")}
 	}

@@ -1,11 +1,9 @@
 package commands
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -221,13 +219,13 @@ func chooseRollback(ctx context.Context, f *Factory, st providers.State) (string
 			orDash(e.User), orDash(truncate(e.GitCommit, 12)), orDash(truncate(e.GitMessage, 48)))
 	}
 	fmt.Fprintf(w, "Which one? [1] ")
-	return pickRollback(f.IO.In, candidates)
+	return pickRollback(f.IO, candidates)
 }
 
 // pickRollback reads the answer: a number from the list, an ID, or
 // nothing for the first.
-func pickRollback(in io.Reader, candidates []providers.HistoryEntry) (string, error) {
-	line, err := bufio.NewReader(in).ReadString('\n')
+func pickRollback(ios *IOStreams, candidates []providers.HistoryEntry) (string, error) {
+	line, err := ios.ReadLine()
 	if err != nil && line == "" {
 		return "", errors.New("rollback: cancelled (no answer); nothing was changed")
 	}
