@@ -1,0 +1,111 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cdnctl/cdnctl/providers/s3/s3test"
+	"github.com/cdnctl/cdnctl/providers/storetest"
+)
+
+// s3Env starts versitygw with a bucket, and credentials in the
+// environment as CI has them.
+func s3Env(t *testing.T) (*s3test.Server, string) {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := s3test.Start(ctx, s3test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	bucket, err := srv.CreateBucket(ctx, "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	return srv, bucket
+}
+
+// TestConcurrentDeploysS3 starts two deploys of different sites to the
+// same S3 origin at once, each with clients of its own: one deploys, the
+// other fails before changing anything and says which deploy holds the
+// lock; with --lock-wait the second waits and deploys after the first,
+// and the history has both. No record is lost either way.
+func TestConcurrentDeploysS3(t *testing.T) {
+	srv, bucket := s3Env(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "cdnctl.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("origin:\n  target: s3://%s/www\n  endpoint: %s\n  region: %s\n", bucket, srv.Endpoint, s3test.Region)), 0o644)
+	siteA := pushSite.Write(t)
+	siteB := pushSite.With(storetest.Site{"index.html": `<link href="/css/app.3f9a1c0e2b.css"><h1>B</h1>`}).Write(t)
+
+	race := func(extra ...string) (codes [2]int, errs [2]string) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, site := range []string{siteA, siteB} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				args := append([]string{"--config", config, "deploy", site, "--yes", "--no-fingerprint"}, extra...)
+				codes[i], _, errs[i] = runTTY(t, false, "", map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_NAME": fmt.Sprintf("runner-%d", i)}, args...)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return codes, errs
+	}
+	history := func() []string {
+		_, out, _ := runTTY(t, false, "", nil, "--config", config, "history")
+		return strings.Split(strings.TrimSuffix(out, "\n"), "\n")[1:]
+	}
+
+	codes, errs := race()
+	won, lost := 0, 1
+	if codes[0] != 0 {
+		won, lost = 1, 0
+	}
+	if codes[won] != 0 || codes[lost] != ExitDeployUnchanged {
+		t.Fatalf("exit codes %v; want one 0 and one %d\n%s\n%s", codes, ExitDeployUnchanged, errs[0], errs[1])
+	}
+	if !strings.Contains(errs[lost], fmt.Sprintf("on runner-%d) started", won)) || !strings.Contains(errs[lost], "holds the lock on s3://"+bucket+"/cdnctl-state/www") {
+		t.Errorf("the second deploy's error does not say who holds the lock:\n%s", errs[lost])
+	}
+	if h := history(); len(h) != 1 || !strings.Contains(h[0], "complete\tlive") {
+		t.Errorf("history after the race: %q; want the winner's deploy, live", h)
+	}
+
+	// Change both sites, and let the loser wait.
+	siteA = pushSite.With(storetest.Site{"robots.txt": "User-agent: *\nDisallow: /a\n"}).Write(t)
+	siteB = pushSite.With(storetest.Site{"robots.txt": "User-agent: *\nDisallow: /b\n"}).Write(t)
+	codes, errs = race("--lock-wait", "1m")
+	if codes != [2]int{0, 0} {
+		t.Fatalf("with --lock-wait: exit codes %v; want both 0\n%s\n%s", codes, errs[0], errs[1])
+	}
+	if h := history(); len(h) != 3 || strings.Count(strings.Join(h, "\n"), "\tcomplete\t") != 3 {
+		t.Errorf("history: %q; want 3 complete deploys, none lost", h)
+	}
+	// Nothing of the state under the prefix the site is served from.
+	raw := srv.Client(nil)
+	out, err := raw.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: &bucket, Prefix: aws.String("www/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out.Contents {
+		if k := aws.ToString(o.Key); strings.HasPrefix(k, "www/.cdnctl") || strings.HasSuffix(k, ".json") && k != "www/cdnctl-manifest.json" {
+			t.Errorf("state object %s under the served prefix www/", k)
+		}
+	}
+}
