@@ -56,6 +56,13 @@ type Pusher struct {
 	// HistoryLimit is how many deploy records history keeps
 	// (DefaultHistoryLimit if 0); older snapshots are deleted.
 	HistoryLimit int
+	// KeepRunning leaves the deploy's record running when the push
+	// completes: the caller (deploy, which purges and verifies after)
+	// records the outcome with Finish.
+	KeepRunning bool
+
+	// rec records the deploy of the last Apply (for Finish).
+	rec *recorder
 
 	// OnStage, if set, is called as each group of changes starts (uploads
 	// and updates group by group, then GroupDeletes), with its changes.
@@ -306,12 +313,13 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	// assets it references: a deploy interrupted from here on (even by
 	// kill -9) is in the history, and retention keeps its assets.
 	rec := &recorder{p: p, plan: plan, version: plan.HistoryVersion}
+	p.rec = rec
 	if err := rec.begin(ctx, res); err != nil {
 		return res, err
 	}
 	defer func() {
 		if !res.Complete {
-			rec.interrupted(ctx, res)
+			rec.interrupted(ctx, res, nil)
 		}
 	}()
 
@@ -510,9 +518,10 @@ func (p *Pusher) incomplete(ctx context.Context, res *Result, total int) error {
 type recorder struct {
 	p       *Pusher
 	plan    *Plan
-	version string   // of the history file, as last read or written
-	hist    *History // as last written (nil before begin)
-	index   int      // of the deploy's record in hist.Deploys
+	version  string   // of the history file, as last read or written
+	hist     *History // as last written (nil before the first write)
+	recorded bool     // begin recorded the deploy, at hist.Deploys[index]
+	index    int
 }
 
 // begin writes the deploy's snapshot and its running record.
@@ -564,6 +573,7 @@ func (r *recorder) begin(ctx context.Context, res *Result) error {
 		}
 		return err
 	}
+	r.recorded = true
 	res.DeployID, res.Seq, res.Recorded = id, plan.Seq, true
 	return nil
 }
@@ -573,7 +583,7 @@ func (r *recorder) begin(ctx context.Context, res *Result) error {
 // no deploy writes the history only when retention clocks moved.
 func (r *recorder) complete(ctx context.Context, res *Result) error {
 	p, plan := r.p, r.plan
-	if r.hist == nil {
+	if !r.recorded {
 		if plan.HistoryChanged {
 			return r.write(ctx, plan.History.Clone())
 		}
@@ -581,7 +591,9 @@ func (r *recorder) complete(ctx context.Context, res *Result) error {
 	}
 	h := r.hist.Clone()
 	d := &h.Deploys[r.index]
-	d.Status, d.Finished = deploystate.StatusComplete, p.now().UTC()
+	if !p.KeepRunning {
+		d.Status, d.Finished = deploystate.StatusComplete, p.now().UTC()
+	}
 	d.Counts.Uploaded, d.Counts.Updated, d.Counts.Kept = res.Uploaded, res.Updated, res.Kept
 	d.Counts.Deleted, d.Counts.Retained, d.Counts.BytesUploaded = res.Deleted, res.Retained, res.BytesUploaded
 	limit := p.HistoryLimit
@@ -611,8 +623,8 @@ func (r *recorder) complete(ctx context.Context, res *Result) error {
 // when ctx was cancelled). A deploy killed before it gets here stays
 // "running" in the history, which readers show as interrupted once no
 // lock of it is held.
-func (r *recorder) interrupted(ctx context.Context, res *Result) {
-	if r.hist == nil {
+func (r *recorder) interrupted(ctx context.Context, res *Result, why error) {
+	if !r.recorded {
 		return
 	}
 	cause := context.Cause(ctx)
@@ -621,9 +633,13 @@ func (r *recorder) interrupted(ctx context.Context, res *Result) {
 	h := r.hist.Clone()
 	d := &h.Deploys[r.index]
 	d.Status, d.Finished = deploystate.StatusInterrupted, r.p.now().UTC()
-	d.Counts.Uploaded, d.Counts.Updated, d.Counts.Deleted, d.Counts.BytesUploaded = res.Uploaded, res.Updated, res.Deleted, res.BytesUploaded
+	if res != nil {
+		d.Counts.Uploaded, d.Counts.Updated, d.Counts.Deleted, d.Counts.BytesUploaded = res.Uploaded, res.Updated, res.Deleted, res.BytesUploaded
+	}
 	switch {
-	case len(res.Failures) > 0:
+	case why != nil:
+		d.Error = why.Error()
+	case res != nil && len(res.Failures) > 0:
 		d.Error = fmt.Sprintf("%d changes failed (first: %s %s: %s)", len(res.Failures), res.Failures[0].Op, res.Failures[0].Key, res.Failures[0].Error)
 	default:
 		d.Error = "stopped before completing"
@@ -634,6 +650,24 @@ func (r *recorder) interrupted(ctx context.Context, res *Result) {
 	if err := r.write(ctx, h); err != nil {
 		r.p.logger().Warn("push: could not record the deploy as interrupted", "deploy", d.ID, "err", err)
 	}
+}
+
+// Finish records the outcome of the deploy the last Apply left running
+// (KeepRunning): complete when err is nil, else interrupted with err. It
+// does nothing when Apply recorded no deploy.
+func (p *Pusher) Finish(ctx context.Context, err error) error {
+	r := p.rec
+	if r == nil || !r.recorded || !p.KeepRunning {
+		return nil
+	}
+	if err != nil {
+		r.interrupted(ctx, nil, err)
+		return nil
+	}
+	h := r.hist.Clone()
+	d := &h.Deploys[r.index]
+	d.Status, d.Finished = deploystate.StatusComplete, p.now().UTC()
+	return r.write(ctx, h)
 }
 
 // write replaces the history, only if it is still the version read.

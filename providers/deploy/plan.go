@@ -26,6 +26,8 @@ type Plan struct {
 
 	pusher *providers.Pusher
 	push   *providers.Plan
+	// applied is the pusher Apply ran (it records the deploy's outcome).
+	applied *providers.Pusher
 	// purgeKeys are the logical keys purged at every CDN: changed
 	// un-fingerprinted files, deleted ones, and those of an unfinished
 	// deploy.
@@ -168,7 +170,7 @@ func (d *Deployer) newPusher(source string) *providers.Pusher {
 	return &providers.Pusher{
 		Store: cfg.Store, Options: cfg.Plan, Concurrency: cfg.Concurrency, Logger: d.log, Now: cfg.Now,
 		Source: source, GitCommit: cfg.GitCommit, GitMessage: cfg.GitMessage, User: cfg.User, CI: cfg.CI,
-		HistoryLimit: cfg.HistoryLimit,
+		HistoryLimit: cfg.HistoryLimit, KeepRunning: true,
 	}
 }
 
