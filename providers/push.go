@@ -516,8 +516,8 @@ func (p *Pusher) incomplete(ctx context.Context, res *Result, total int) error {
 // exactly the version read before (If-Match), so a deploy that raced
 // another one fails instead of dropping its record.
 type recorder struct {
-	p       *Pusher
-	plan    *Plan
+	p        *Pusher
+	plan     *Plan
 	version  string   // of the history file, as last read or written
 	hist     *History // as last written (nil before the first write)
 	recorded bool     // begin recorded the deploy, at hist.Deploys[index]
