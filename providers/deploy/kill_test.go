@@ -471,3 +471,96 @@ func TestKill9AtEachStep(t *testing.T) {
 		})
 	}
 }
+
+// TestServedStateFailsVerify deploys a site at the root of a bucket,
+// whose state can only be .cdnctl/ under it, through a CDN that serves
+// every key: the deploy warns, and its verify step finds the history
+// served and fails, naming the fix. Through a CDN that refuses /.cdnctl/
+// it passes; with the state in another bucket nothing is served.
+func TestServedStateFailsVerify(t *testing.T) {
+	ctx := context.Background()
+	srv, err := s3test.Start(ctx, s3test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	for _, tc := range []struct {
+		name        string
+		public      bool   // the CDN serves /.cdnctl/
+		stateBucket string // "": the default location
+		wantFail    bool
+	}{
+		{"public CDN, state in the site", true, "", true},
+		{"CDN refusing /.cdnctl/", false, "", false},
+		{"public CDN, state in another bucket", true, "state", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bucket, err := srv.CreateBucket(ctx, "root")
+			if err != nil {
+				t.Fatal(err)
+			}
+			handler := srv.Origin(bucket, "")
+			if tc.public {
+				handler = srv.PublicOrigin(bucket, "")
+			}
+			edge := httptest.NewServer(handler)
+			defer edge.Close()
+			stateBucket := ""
+			if tc.stateBucket != "" {
+				if stateBucket, err = srv.CreateBucket(ctx, tc.stateBucket); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dir := t.TempDir()
+			spec := killSpec{Src: filepath.Join(dir, "src"), Out: filepath.Join(dir, "out"), Edge: strings.TrimPrefix(edge.URL, "http://"), Bucket: bucket}
+			killSite(t, spec.Src, 1)
+			build(t, spec.Src, spec.Out)
+			st, err := s3.New(ctx, s3.Config{Bucket: bucket, Endpoint: srv.Endpoint, Region: s3test.Region, Credentials: srv.Credentials(),
+				StateBucket: stateBucket, StatePrefix: map[bool]string{true: "sites/root"}[stateBucket != ""]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := killConfig(spec, st)
+			cfg.KeyPrefix, cfg.CDNs[0].OriginPath = "", ""
+			d := deploy.New(cfg)
+			plan, err := d.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Contains(strings.Join(plan.Warnings, "\n"), "is inside what the site is served from")
+			if warned != (stateBucket == "") {
+				t.Errorf("warnings %q; want a warning about the state's place: %v", plan.Warnings, stateBucket == "")
+			}
+			rep, err := d.Apply(ctx, plan)
+			if !tc.wantFail {
+				if err != nil {
+					t.Fatalf("deploy: %v", err)
+				}
+				// The next deploy, with nothing changed, checks again
+				// when the state lies where a CDN serves it.
+				plan, err := d.Plan(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := plan.Step(deploy.StepVerify).Status == deploy.StatusPlanned; got != (stateBucket == "") {
+					t.Errorf("no-change deploy plans verify: %v; want %v (%s)", got, stateBucket == "", plan.Step(deploy.StepVerify).Reason)
+				}
+				return
+			}
+			if err == nil || rep.Status != deploy.OutcomeFailedSwitched {
+				t.Fatalf("deploy with its history served: %v, %s; want verify to fail", err, rep.Status)
+			}
+			var exposed []string
+			for _, tg := range rep.Step(deploy.StepVerify).Verify.Targets {
+				for _, f := range tg.Report.Failures {
+					if f.Private && strings.Contains(f.Reason, "origin.state") {
+						exposed = append(exposed, f.URL)
+					}
+				}
+			}
+			if len(exposed) != 1 || exposed[0] != "http://www.example.test/.cdnctl/history.json" {
+				t.Errorf("exposed %v; want the history at /.cdnctl/history.json", exposed)
+			}
+		})
+	}
+}
