@@ -109,3 +109,54 @@ func TestConcurrentDeploysS3(t *testing.T) {
 		}
 	}
 }
+
+// TestStateMovesFromTheSiteS3: a site whose state an earlier cdnctl kept
+// under its own prefix (www/.cdnctl/) keeps its history: a dry run reads
+// it where it is, and the next push moves it beside the site and deletes
+// it from the served prefix.
+func TestStateMovesFromTheSiteS3(t *testing.T) {
+	srv, bucket := s3Env(t)
+	to := "s3://" + bucket + "/www"
+	flags := []string{"--to", to, "--endpoint", srv.Endpoint, "--region", s3test.Region}
+	// As before origin.state: the state under the site's prefix.
+	args := append([]string{"push", pushSite.Write(t), "--state", to + "/.cdnctl"}, flags...)
+	if code, _, errOut := runTTY(t, false, "", nil, args...); code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, errOut)
+	}
+	keys := func(prefix string) []string {
+		out, err := srv.Client(nil).ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: &bucket, Prefix: aws.String(prefix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ks []string
+		for _, o := range out.Contents {
+			ks = append(ks, aws.ToString(o.Key))
+		}
+		return ks
+	}
+	if len(keys("www/.cdnctl/")) < 3 {
+		t.Fatalf("legacy state: %v", keys("www/.cdnctl/"))
+	}
+	v2 := pushSite.With(storetest.Site{"robots.txt": "User-agent: *\nDisallow: /v2\n"}).Write(t)
+	// A dry run changes nothing and plans against the history where it is.
+	code, out, errOut := runTTY(t, false, "", nil, append([]string{"push", v2, "--dry-run"}, flags...)...)
+	if code != 0 || !strings.Contains(errOut, "still at its former location") || !strings.Contains(out, "1 to upload") {
+		t.Errorf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if len(keys("cdnctl-state/")) != 0 {
+		t.Errorf("the dry run moved the state: %v", keys("cdnctl-state/"))
+	}
+	// The push moves it.
+	code, _, errOut = runTTY(t, false, "", nil, append([]string{"push", v2}, flags...)...)
+	if code != 0 || !strings.Contains(errOut, "moved the deploy state") {
+		t.Fatalf("push: exit %d\n%s", code, errOut)
+	}
+	if left := keys("www/.cdnctl"); len(left) != 0 {
+		t.Errorf("state left under the served prefix: %v", left)
+	}
+	env := map[string]string{"CDNCTL_ORIGIN_ENDPOINT": srv.Endpoint, "CDNCTL_ORIGIN_REGION": s3test.Region}
+	code, out, errOut = runTTY(t, false, "", env, "history", "--to", to)
+	if lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); code != 0 || len(lines) != 3 {
+		t.Errorf("history after the move: exit %d\n%s\n%s\nwant both pushes", code, out, errOut)
+	}
+}

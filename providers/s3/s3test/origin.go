@@ -30,7 +30,9 @@ func (s *Server) Origin(bucket, prefix string) http.Handler { return s.origin(bu
 // public bucket) that serves every key under prefix, as CloudFront and
 // Cloudflare do unless told otherwise. Tests use it to check that cdnctl
 // notices its state being served.
-func (s *Server) PublicOrigin(bucket, prefix string) http.Handler { return s.origin(bucket, prefix, false) }
+func (s *Server) PublicOrigin(bucket, prefix string) http.Handler {
+	return s.origin(bucket, prefix, false)
+}
 
 func (s *Server) origin(bucket, prefix string, hideState bool) http.Handler {
 	client := s.Client(nil)
