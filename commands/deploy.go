@@ -77,9 +77,18 @@ environments.NAME section over them. --plan prints the plan and exits;
 terminal the plan asks for confirmation (--yes skips it); without one it
 runs at once.
 
-Every deploy is recorded in the origin's history (.cdnctl/history.json).
---rollback re-points the site to the previous deploy (or --rollback=ID):
-its fingerprinted assets are still in the origin, and its entry points are
+Every deploy is recorded in the origin's deploy history before its first
+upload (cdnctl history lists them). The history lives in the deploy state,
+beside the site where no CDN serves it (origin.state; docs/deploy.md#state);
+deploy warns at every run, and verify fails, if a CDN serves it. One deploy
+runs at a time: a second one fails naming the deploy that holds the lock
+(--lock-wait waits for it; a lock not refreshed for origin.lock_stale_after,
+or whose holder on this machine is gone, is taken over; --force-unlock takes
+it anyway).
+
+--rollback re-points the site to the previous deploy (or --rollback=ID; on
+a terminal without an ID, it lists the deploys to choose from): its
+fingerprinted assets are still in the origin, and its entry points are
 restored from the copies deploy kept, then purged.
 
 Exit codes: 0 deployed; 3 failed before anything changed; 4 failed after
