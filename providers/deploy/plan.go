@@ -571,7 +571,7 @@ func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[s
 	case len(checks) == 0 && stateServed:
 		// Every deploy checks a state that lies where a CDN may serve it.
 		vs.Status = StatusPlanned
-		vs.Reason = fmt.Sprintf("nothing changed; %d paths of cdnctl's deploy state through every PoP: none may serve it", private)
+		vs.Reason = fmt.Sprintf("nothing changed; %s through every PoP: none may serve it", statePathsText(private))
 	case len(checks) == 0:
 		vs.Reason = "nothing changed"
 		for _, cp := range p.cdns {
@@ -580,10 +580,17 @@ func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[s
 		vs.Files = 0
 	default:
 		vs.Status = StatusPlanned
-		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's; %d paths of cdnctl's deploy state: none may serve it",
-			len(checks), len(checkKeys)-entryChecks, private)
+		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's; %s: none may serve it",
+			len(checks), len(checkKeys)-entryChecks, statePathsText(private))
 	}
 	return nil
+}
+
+func statePathsText(n int) string {
+	if n == 1 {
+		return "1 path of cdnctl's deploy state"
+	}
+	return fmt.Sprintf("%d paths of cdnctl's deploy state", n)
 }
 
 // statePaths returns the paths at CDN c that must not serve cdnctl's
