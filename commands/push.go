@@ -88,6 +88,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			set("keep-for", func() { opts.origin.KeepFor = flags.KeepFor })
 			set("manifest", func() { opts.origin.Manifest = flags.Manifest })
 			set("exclude", func() { opts.origin.Exclude = append(opts.origin.Exclude, flags.Exclude...) })
+			set("allow-dotfile", func() { opts.origin.AllowDotfiles = append(opts.origin.AllowDotfiles, flags.AllowDotfiles...) })
 			set("precompressed", func() { opts.origin.Precompressed = flags.Precompressed })
 			set("state", func() { opts.origin.State = flags.State })
 			return runPush(cmd.Context(), f, opts)
@@ -109,6 +110,7 @@ Credentials come from the AWS default chain (environment, shared config,
 	fl.StringVar(&flags.Manifest, "manifest", "", "fingerprint manifest in DIR (origin.manifest; default cdnctl-manifest.json)")
 	fl.BoolVar(&opts.NoManifest, "no-manifest", false, "ignore the fingerprint manifest: headers from file types and rules only")
 	fl.StringSliceVar(&flags.Exclude, "exclude", nil, "glob of files not to upload; repeatable (added to origin.exclude)")
+	fl.StringArrayVar(&flags.AllowDotfiles, "allow-dotfile", nil, "glob of dotfiles to upload anyway, e.g. /.htaccess; repeatable (added to origin.allow_dotfiles)")
 	fl.StringVar(&flags.Precompressed, "precompressed", def.Precompressed, "precompressed siblings (.br, .gz): siblings, none, gzip or br (origin.precompressed)")
 	fl.StringVar(&flags.State, "state", "", "where the deploy state lives: s3://bucket/prefix or a folder (origin.state; default beside the site, see docs/deploy.md#state)")
 	opts.lock.register(fl)
@@ -121,6 +123,9 @@ type pushReport struct {
 	DryRun bool              `json:"dry_run"`
 	Plan   *providers.Plan   `json:"plan"`
 	Result *providers.Result `json:"result,omitempty"`
+	// SkippedDotfiles are the dotfiles not uploaded (origin.allow_dotfiles
+	// names the ones to upload).
+	SkippedDotfiles []providers.SkippedDotfile `json:"skipped_dotfiles"`
 }
 
 func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
@@ -208,12 +213,16 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	for _, w := range plan.Warnings {
 		log.Warn("push: " + w)
 	}
-	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan}
+	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan, SkippedDotfiles: set.SkippedDotfiles}
 	if opts.DryRun {
 		if opts.JSON {
 			return writeJSON(f.IO.Out, report)
 		}
-		return printPlan(f.IO, tgt.String(), plan)
+		if err := printPlan(f.IO, tgt.String(), plan); err != nil {
+			return err
+		}
+		printSkippedDotfiles(f.IO.Out, set.SkippedDotfiles, false)
+		return nil
 	}
 
 	stop := watchProgress(f, prog, plan)
@@ -227,8 +236,35 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		}
 	} else if res != nil {
 		printResult(f.IO.Out, tgt.String(), plan, res)
+		printSkippedDotfiles(f.IO.Out, set.SkippedDotfiles, true)
 	}
 	return err
+}
+
+// printSkippedDotfiles says which dotfiles were (or, in a dry run, will
+// be) left out, and how to upload them.
+func printSkippedDotfiles(w io.Writer, skipped []providers.SkippedDotfile, done bool) {
+	if len(skipped) == 0 {
+		return
+	}
+	names := make([]string, len(skipped))
+	files := 0
+	for i, s := range skipped {
+		names[i] = s.Path
+		if strings.HasSuffix(s.Path, "/") {
+			names[i] = fmt.Sprintf("%s (%d files)", s.Path, s.Files)
+		}
+		files += s.Files
+	}
+	verb, noun := "Not uploading", "dotfiles"
+	if done {
+		verb = "Not uploaded"
+	}
+	if files == 1 {
+		noun = "dotfile"
+	}
+	fmt.Fprintf(w, "%s %d %s (they often hold secrets): %s; upload one with --allow-dotfile GLOB or origin.allow_dotfiles\n",
+		verb, files, noun, strings.Join(names, ", "))
 }
 
 // target is a parsed --to.

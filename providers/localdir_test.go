@@ -390,3 +390,64 @@ func TestScanComputesMD5OfLargeFiles(t *testing.T) {
 		t.Errorf("small.txt MD5 = %q, %v; want %x", got, err, wantSmall)
 	}
 }
+
+// TestScanDirDotfiles: dotfiles and hidden folders are left out and
+// listed, grouped by outermost hidden folder; .well-known/ is kept; the
+// allow-list keeps what it names; a manifest naming a dotfile left out
+// (fingerprint allowed it, push does not) is not an error.
+func TestScanDirDotfiles(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"index.html":                "<h1>hi</h1>",
+		".env":                      "SECRET=1",
+		".htaccess":                 "Options -Indexes",
+		".htaccess.gz":              "GZ",
+		"a/.npmrc":                  "token",
+		"a/.cache/x/y.json":         "{}",
+		"a/.cache/z.json":           "{}",
+		".well-known/security.txt":  "Contact: x",
+		".well-known/.secret":       "s",
+		".git/config":               "excluded by default",
+		"assets/app.3f9a1c0e2b.css": "body{}",
+	})
+	writeManifest(t, dir, &hashing.Manifest{Version: 1, Files: map[string]hashing.Entry{
+		".htaccess": {Path: ".htaccess", SHA256: sum256("Options -Indexes"), Size: 16,
+			Encodings: map[string]hashing.Encoding{"gzip": {Path: ".htaccess.gz", SHA256: sum256("GZ"), Size: 2}}},
+		"app.css": {Path: "assets/app.3f9a1c0e2b.css", Fingerprinted: true, SHA256: sum256("body{}"), Size: 6},
+	}})
+	keys := func(set *LocalSet) []string {
+		var k []string
+		for _, f := range set.Files {
+			k = append(k, f.Key)
+		}
+		return k
+	}
+
+	set, err := ScanDir(context.Background(), dir, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{".well-known/security.txt", "assets/app.3f9a1c0e2b.css", hashing.DefaultManifestName, "index.html"}, keys(set)); d != "" {
+		t.Errorf("files (-want +got):\n%s", d)
+	}
+	wantSkipped := []SkippedDotfile{{".env", 1}, {".htaccess", 1}, {".htaccess.gz", 1}, {".well-known/.secret", 1}, {"a/.cache/", 2}, {"a/.npmrc", 1}}
+	if d := cmp.Diff(wantSkipped, set.SkippedDotfiles); d != "" {
+		t.Errorf("skipped (-want +got):\n%s", d)
+	}
+
+	allow, err := hashing.CompileGlobs([]string{"/.htaccess{,.gz}", "a/.cache/x/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err = ScanDir(context.Background(), dir, ScanOptions{AllowDotfiles: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := byKey(set)
+	if f := files[".htaccess.gz"]; f == nil || f.Meta.ContentEncoding != "gzip" || files[".htaccess"] == nil || files["a/.cache/x/y.json"] == nil {
+		t.Errorf("allowed files: %v", keys(set))
+	}
+	wantSkipped = []SkippedDotfile{{".env", 1}, {".well-known/.secret", 1}, {"a/.cache/", 1}, {"a/.npmrc", 1}}
+	if d := cmp.Diff(wantSkipped, set.SkippedDotfiles); d != "" {
+		t.Errorf("skipped with allow-list (-want +got):\n%s", d)
+	}
+}
