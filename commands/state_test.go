@@ -3,11 +3,16 @@ package commands
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -47,7 +52,10 @@ func TestConcurrentDeploysS3(t *testing.T) {
 	srv, bucket := s3Env(t)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "cdnctl.yaml")
-	os.WriteFile(config, []byte(fmt.Sprintf("origin:\n  target: s3://%s/www\n  endpoint: %s\n  region: %s\n", bucket, srv.Endpoint, s3test.Region)), 0o644)
+	// 30 ms more per request, as from a CI runner to a cloud region: a
+	// deploy takes long enough that the two always overlap.
+	endpoint := slowProxy(t, srv.Endpoint, 30*time.Millisecond)
+	os.WriteFile(config, []byte(fmt.Sprintf("origin:\n  target: s3://%s/www\n  endpoint: %s\n  region: %s\n", bucket, endpoint, s3test.Region)), 0o644)
 	siteA := pushSite.Write(t)
 	siteB := pushSite.With(storetest.Site{"index.html": `<link href="/css/app.3f9a1c0e2b.css"><h1>B</h1>`}).Write(t)
 
@@ -108,6 +116,25 @@ func TestConcurrentDeploysS3(t *testing.T) {
 			t.Errorf("state object %s under the served prefix www/", k)
 		}
 	}
+}
+
+// slowProxy forwards to an S3 endpoint, each request delayed.
+func slowProxy(t *testing.T, endpoint string, delay time.Duration) string {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host // the client signed the proxy's host
+	}}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts.URL
 }
 
 // TestStateMovesFromTheSiteS3: a site whose state an earlier cdnctl kept
