@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -370,6 +371,9 @@ func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) 
 		MultipartThreshold: o.MultipartThreshold, PartSize: o.PartSize,
 		StateBucket: state.bucket, StatePrefix: state.prefix,
 	})
+	if errors.Is(err, s3.ErrStateLocation) {
+		return nil, nil, &UsageError{Err: fmt.Errorf("origin.state: %w", err)}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)
 	}

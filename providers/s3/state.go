@@ -41,6 +41,10 @@ func DefaultStatePrefix(prefix string) string {
 	return StateRoot + "/" + prefix
 }
 
+// ErrStateLocation is wrapped by New when the configured state location
+// overlaps the site.
+var ErrStateLocation = errors.New("bad state location")
+
 // stateArea is a bucket prefix holding deploy state (providers.State).
 // Conditional writes are S3's If-None-Match: * and If-Match; a service
 // that answers them with 501 Not Implemented gets a read-compare-write
@@ -62,7 +66,7 @@ func (s *Store) newStateArea(bucket, prefix string) (*stateArea, error) {
 	if bucket == "" {
 		bucket = s.bucket
 	} else if err := validBucket(bucket); err != nil {
-		return nil, fmt.Errorf("state location: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrStateLocation, err)
 	}
 	prefix = strings.Trim(prefix, "/")
 	if prefix == "" && bucket == s.bucket {
@@ -77,11 +81,11 @@ func (s *Store) newStateArea(bucket, prefix string) (*stateArea, error) {
 	switch {
 	case prefix == legacy:
 	case within(prefix, site):
-		return nil, fmt.Errorf("s3: state location %s is inside the site %s: the CDN would serve it and push would delete it; use a prefix outside the site (default s3://%s/%s) or another bucket",
-			st.loc.URL, s, s.bucket, DefaultStatePrefix(site))
+		return nil, fmt.Errorf("s3: %w: %s is inside the site %s: the CDN would serve it and push would delete it; use a prefix outside the site (default s3://%s/%s) or another bucket",
+			ErrStateLocation, st.loc.URL, s, s.bucket, DefaultStatePrefix(site))
 	case within(site, prefix):
-		return nil, fmt.Errorf("s3: state location %s contains the site %s; use a prefix beside it (default s3://%s/%s) or another bucket",
-			st.loc.URL, s, s.bucket, DefaultStatePrefix(site))
+		return nil, fmt.Errorf("s3: %w: %s contains the site %s; use a prefix beside it (default s3://%s/%s) or another bucket",
+			ErrStateLocation, st.loc.URL, s, s.bucket, DefaultStatePrefix(site))
 	}
 	return st, nil
 }
