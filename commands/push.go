@@ -163,6 +163,7 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		Store: store, Options: compiled.plan, Concurrency: opts.origin.Concurrency,
 		Logger: log, Now: f.Now, Progress: prog, GitCommit: gitCommitFromEnv(f.LookupEnv),
 	}
+	var lock *providers.Lock
 	if opts.DryRun {
 		read, closeRead, err := readableState(ctx, f, store, tgt, opts.origin)
 		if err != nil {
@@ -171,10 +172,11 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		defer closeRead()
 		pusher.Store = read
 	} else {
-		lock, lctx, err := takeLock(ctx, f, store, "push", opts.origin, opts.lock)
+		l, lctx, err := takeLock(ctx, f, store, "push", opts.origin, opts.lock)
 		if err != nil {
 			return err
 		}
+		lock = l
 		defer func() {
 			if err := lock.Release(ctx); err != nil {
 				log.Warn("push: " + err.Error())
@@ -213,6 +215,14 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	}
 	for _, w := range plan.Warnings {
 		log.Warn("push: " + w)
+	}
+	if lock != nil && plan.Record {
+		// The ID the deploy is recorded with, in the lock too, so that
+		// others (and cdnctl history) can tell which push holds it.
+		pusher.DeployID = providers.NewDeployID(f.Now(), plan.ContentDigest)
+		if err := lock.SetDeployID(ctx, pusher.DeployID); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
 	}
 	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan, SkippedDotfiles: set.SkippedDotfiles}
 	if opts.DryRun {

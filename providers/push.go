@@ -511,6 +511,13 @@ func (p *Pusher) incomplete(ctx context.Context, res *Result, total int) error {
 		len(res.Failures), total, f.Op, f.Key, f.Error, more)
 }
 
+// NewDeployID is the ID a deploy recorded at t with this content digest
+// gets by default: the UTC time and the digest's first 8 hex digits
+// ("20261123T130405Z-3f9a1c0e").
+func NewDeployID(t time.Time, contentDigest string) string {
+	return t.UTC().Format("20060102T150405Z") + "-" + strings.TrimPrefix(contentDigest, "sha256:")[:8]
+}
+
 // recorder writes a push's deploy record: running before the first
 // change, then complete (or interrupted). Every history write replaces
 // exactly the version read before (If-Match), so a deploy that raced
@@ -534,7 +541,7 @@ func (r *recorder) begin(ctx context.Context, res *Result) error {
 	h := plan.History.Clone()
 	id := p.DeployID
 	if id == "" {
-		id = now.Format("20060102T150405Z") + "-" + strings.TrimPrefix(plan.ContentDigest, "sha256:")[:8]
+		id = NewDeployID(now, plan.ContentDigest)
 	}
 	if h.Find(id) != nil {
 		id = fmt.Sprintf("%s-%d", id, plan.Seq)

@@ -233,7 +233,7 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 	p.Warnings = append(p.Warnings, push.Warnings...)
 	p.Site.Files, p.Site.Bytes, p.Site.ContentDigest = push.Summary.Files, push.Summary.Bytes, push.ContentDigest
 	if push.Record {
-		p.ID = cfg.Now().UTC().Format("20060102T150405Z") + "-" + strings.TrimPrefix(push.ContentDigest, "sha256:")[:8]
+		p.ID = providers.NewDeployID(cfg.Now(), push.ContentDigest)
 		pusher.DeployID = p.ID
 	} else if last := remote.History.Last(); last != nil {
 		p.ID = last.ID
