@@ -148,6 +148,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdTrust(f),
 		newCmdProbe(f),
 		newCmdDeploy(f),
+		newCmdHistory(f),
 		newCmdPrewarm(f),
 		newCmdVerify(f),
 		newCmdDemo(f),
