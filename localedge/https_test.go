@@ -343,3 +343,55 @@ func TestCurlHTTP2(t *testing.T) {
 		t.Errorf("curl without --cacert succeeded: %s", out)
 	}
 }
+
+// TestHTTPSEntriesAndPurges: an edge keeps http:// and https:// responses
+// as entries of their own (the scheme is part of its cache key); a purge
+// by absolute URL removes only that scheme's, a purge by path both; the
+// shield, reached over HTTP, holds one entry for both.
+func TestHTTPSEntriesAndPurges(t *testing.T) {
+	top, ca := httpsTopology(t, nil)
+	pop := top.Info().PoPs[0]
+	_, port, _ := net.SplitHostPort(pop.Addr)
+	tlsClient := caOnlyClient(ca, pop.Addr, true)
+	plain := &http.Client{Timeout: 10 * time.Second}
+	getBoth := func(path string) (httpsCS, httpCS string) {
+		t.Helper()
+		resp, _ := fetch(t, tlsClient, "GET", "https://www.example.test:"+port+path)
+		req, _ := http.NewRequest("GET", "http://"+pop.Addr+path, nil)
+		req.Host = "www.example.test:" + port
+		r2, err := plain.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2.Body.Close()
+		return resp.Header.Get("Cache-Status"), r2.Header.Get("Cache-Status")
+	}
+	s, h := getBoth("/both.css")
+	if !strings.Contains(s, pop.Name+"; fwd=uri-miss") || !strings.HasPrefix(h, "shield; hit") || !strings.Contains(h, pop.Name+"; fwd=uri-miss") {
+		t.Fatalf("first requests: https %q, http %q; want a miss at the edge each, the second a hit at the shield", s, h)
+	}
+	s, h = getBoth("/both.css")
+	if !strings.Contains(s, pop.Name+"; hit") || !strings.Contains(h, pop.Name+"; hit") {
+		t.Fatalf("second requests: https %q, http %q; want two hits", s, h)
+	}
+	edge, _ := top.PoP(pop.Name)
+	if n, err := edge.Proxy.Purge(context.Background(), PurgeRequest{URLs: []string{"http://www.example.test:" + port + "/both.css"}}); err != nil || n != 1 {
+		t.Fatalf("purge of the http:// URL = %d, %v; want 1 entry", n, err)
+	}
+	s, h = getBoth("/both.css")
+	if !strings.Contains(s, pop.Name+"; hit") || strings.Contains(h, pop.Name+"; hit") {
+		t.Errorf("after purging the http:// URL: https %q, http %q; want the https entry kept", s, h)
+	}
+	// Both schemes' entries of another path, purged by the path.
+	getBoth("/path.css")
+	if s, h = getBoth("/path.css"); !strings.Contains(s, pop.Name+"; hit") || !strings.Contains(h, pop.Name+"; hit") {
+		t.Fatalf("/path.css: https %q, http %q; want two hits", s, h)
+	}
+	if n, err := edge.Proxy.Purge(context.Background(), PurgeRequest{URLs: []string{"/path.css"}}); err != nil || n != 2 {
+		t.Fatalf("purge of the path = %d, %v; want both entries", n, err)
+	}
+	s, h = getBoth("/path.css")
+	if strings.Contains(s, pop.Name+"; hit") || strings.Contains(h, pop.Name+"; hit") {
+		t.Errorf("after purging the path: https %q, http %q; want two misses", s, h)
+	}
+}
