@@ -1,8 +1,16 @@
 package commands
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/edgetest"
@@ -44,5 +52,100 @@ func TestCommandsOverHTTPS(t *testing.T) {
 	code, out, errOut = e.run(t, append([]string{"probe", "https://www.example.test/about/"}, admin...)...)
 	if code != 0 || !strings.Contains(out, "status\t200 HTTP/2.0\t200 HTTP/2.0\t200 HTTP/2.0\n") {
 		t.Errorf("probe: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestHTTPSDocExamples runs the examples of the "HTTPS and HTTP/2" section
+// of docs/localedge.md: its cdnctl command lines parse, and its
+// configuration starts a topology whose edges answer as the section's
+// policy table says, with a certificate that names the extra hostname.
+func TestHTTPSDocExamples(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "localedge.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## HTTPS and HTTP/2\n")
+	if !ok {
+		t.Fatal("docs/localedge.md has no HTTPS and HTTP/2 section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	doc := filepath.Join(t.TempDir(), "section.md")
+	os.WriteFile(doc, []byte(section), 0o644)
+
+	// The command lines.
+	parsed := 0
+	for _, block := range fencedBlocks(t, doc, "sh") {
+		for _, line := range strings.Split(block, "\n") {
+			words := shellWords(strings.TrimSpace(line))
+			if len(words) == 0 || words[0] != "cdnctl" {
+				continue
+			}
+			root := NewRootCmd(&Factory{IO: &IOStreams{}, LookupEnv: noEnv, Now: time.Now})
+			cmd, rest, err := root.Find(words[1:])
+			if err == nil {
+				err = cmd.ParseFlags(rest)
+			}
+			if err != nil || cmd == root {
+				t.Errorf("docs: %q: %v", line, err)
+			}
+			parsed++
+		}
+	}
+	if parsed < 3 {
+		t.Errorf("%d cdnctl commands in the section; want the serve, trust and trust --uninstall examples", parsed)
+	}
+
+	// The configuration, started.
+	yamls := fencedBlocks(t, doc, "yaml")
+	if len(yamls) != 1 {
+		t.Fatalf("%d yaml examples in the section; want 1", len(yamls))
+	}
+	cfgFile := filepath.Join(t.TempDir(), "cdnctl.yaml")
+	os.WriteFile(cfgFile, []byte(yamls[0]), 0o644)
+	cfg, err := LoadConfig(cfgFile, true, nil)
+	if err != nil {
+		t.Fatalf("the section's config does not load: %v", err)
+	}
+	sc := cfg.Serve
+	sc.HTTPS.CADir = filepath.Join(t.TempDir(), "ca")
+	sc.AccessLog = false
+	lc, err := startLocalCDN(t.Context(), &ServeOptions{Config: sc, DNS: cfg.DNS, FreePorts: true, LookupEnv: noEnv})
+	if err != nil {
+		t.Fatalf("the section's config does not start: %v", err)
+	}
+	defer lc.close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- lc.top.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	info := lc.top.Info()
+	pop := info.PoPs[0]
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(info.HTTPS.CACert))
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, pop.Addr)
+	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	plain := &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirect, Transport: &http.Transport{DialContext: dial}}
+	secure := &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirect,
+		Transport: &http.Transport{DialContext: dial, ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	for host, want := range map[string]int{"www.example.test": 301, "app.example.test": 403} {
+		for scheme, client := range map[string]*http.Client{"http": plain, "https": secure} {
+			resp, err := client.Get(scheme + "://" + host + "/index.html")
+			if err != nil {
+				t.Fatalf("%s://%s: %v", scheme, host, err)
+			}
+			resp.Body.Close()
+			w := want
+			if scheme == "https" {
+				w = 200
+				if resp.Proto != "HTTP/2.0" {
+					t.Errorf("https://%s over %s; want HTTP/2", host, resp.Proto)
+				}
+			}
+			if resp.StatusCode != w {
+				t.Errorf("%s://%s/index.html: %d; want %d (the section's policies)", scheme, host, resp.StatusCode, w)
+			}
+		}
 	}
 }

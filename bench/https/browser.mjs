@@ -145,7 +145,7 @@ console.log(`page "${title}": ${edge.length} responses from the edge (${network.
 console.log(`protocols: ${JSON.stringify(protocols)}; Accept-Encoding sent over https: ${[...acceptEncodings['https:']].join(' | ')}; over http: ${[...acceptEncodings['http:']].join(' | ')}`);
 console.log(`brotli: ${brExpected.length - brMissing.length} of ${brExpected.length} responses whose file has a .br copy came as Content-Encoding: br`);
 console.log(`service worker: ${JSON.stringify(sw)}, controls the page after reload: ${controlled}`);
-console.log(`http://${host}:${port}/about/ → ${chain.join(' → ')}`);
+console.log(`http://${host}:${port}/about/ → ${chain.slice(0, 2).join(' → ')}`);
 console.log(`without the CA (empty HOME): ${refused || 'loaded'}`);
 for (const f of failures) console.log('  failure: ' + f);
 for (const c of cancelledAfterResponse) console.log('  cancelled by the page: ' + c);
