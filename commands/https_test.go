@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,52 @@ func TestHTTPSDocExamples(t *testing.T) {
 				t.Errorf("%s://%s/index.html: %d; want %d (the section's policies)", scheme, host, resp.StatusCode, w)
 			}
 		}
+	}
+}
+
+// TestServeHTTPSPrintsWorkingCurl runs cdnctl serve --https and then the
+// curl command it prints: it must reach pop1 over HTTP/2 with the CA.
+func TestServeHTTPSPrintsWorkingCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("curl is needed under CI")
+		}
+		t.Skip("no curl")
+	}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+	caDir := filepath.Join(t.TempDir(), "ca")
+	env := map[string]string{"CDNCTL_SERVE_HTTPS_CA_DIR": caDir}
+	f := &Factory{IO: ios, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, Now: time.Now}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- f.Run(ctx, []string{"serve", "--https", "--free-ports", "--no-dns", "--access-log=false", "--stop-after", "60s"}) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, errOut.Bytes())
+		}
+	}()
+	var line string
+	for deadline := time.Now().Add(15 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(string(out.Bytes()), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "curl -si --http2 --cacert ") {
+				line = strings.TrimSpace(l)
+			}
+		}
+	}
+	if line == "" {
+		t.Fatalf("no curl --http2 line in the output:\n%s%s", out.Bytes(), errOut.Bytes())
+	}
+	if !strings.Contains(string(out.Bytes()), "HTTPS: the edges' certificate is signed by your local CA, "+filepath.Join(caDir, "rootCA.pem")) ||
+		!strings.Contains(string(out.Bytes()), "Browsers trust it after: cdnctl trust") {
+		t.Errorf("serve --https does not say how to trust the CA:\n%s", out.Bytes())
+	}
+	args := append(shellWords(line)[1:], "-o", os.DevNull, "-w", "%{http_version} %{http_code}")
+	args[slices.Index(args, "-si")] = "-sS"
+	res, err := exec.Command(curl, args...).CombinedOutput()
+	if err != nil || string(res) != "2 200" {
+		t.Errorf("the printed curl (%s): %q, %v; want HTTP/2 200", line, res, err)
 	}
 }
