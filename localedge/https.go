@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -196,6 +197,9 @@ type viewerPolicy struct {
 	pop  string
 	cfg  *HTTPSConfig
 	next http.Handler
+	// accessLog, when set, gets a record of each answer of the policy
+	// (the proxy logs the requests it serves).
+	accessLog *slog.Logger
 }
 
 func (v *viewerPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -228,8 +232,22 @@ func (v *viewerPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = "Moved to " + target + "\n"
 	}
 	w.WriteHeader(status)
+	n := 0
 	if r.Method != http.MethodHead {
-		w.Write([]byte(body))
+		n, _ = w.Write([]byte(body))
+	}
+	if v.accessLog != nil {
+		v.accessLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("pop", v.pop),
+			slog.String("client", r.RemoteAddr),
+			slog.String("method", r.Method),
+			slog.String("host", r.Host),
+			slog.String("uri", r.RequestURI),
+			slog.Int("status", status),
+			slog.Int("bytes", n),
+			slog.String("cache", "-"),
+			slog.String("cache_status", h.Get("Cache-Status")),
+		)
 	}
 }
 

@@ -540,7 +540,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	}
 	hc := t.cfg.HTTPS
 	p.plainLn, p.tlsLn = splitByProtocol(ln, readHeaderTimeout)
-	p.srv = t.newServer(&viewerPolicy{pop: p.Name, cfg: hc, next: p.Proxy})
+	p.srv = t.newServer(&viewerPolicy{pop: p.Name, cfg: hc, next: p.Proxy, accessLog: t.cfg.AccessLog})
 	p.tlsSrv = t.newServer(p.Proxy)
 	p.tlsSrv.TLSConfig = t.tlsConfig()
 	p.tlsSrv.HTTP2 = hc.http2()

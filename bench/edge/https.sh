@@ -23,7 +23,9 @@
 # connections, h2load -c H2_CONNS connections of -m H2_STREAMS streams
 # (the same CONNS requests in flight by default), both on one thread for
 # DURATION seconds; rounds alternate the servers and the median is
-# reported. h2load's p99 comes from its per-request log.
+# reported. h2load's p99 comes from its per-request log. For scale, the
+# same hits over plain HTTP/1.1 (cdnctl on the same address, nginx on a
+# plain listener of the same server) show what TLS costs each.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -92,6 +94,7 @@ cdnctl_url="https://127.0.0.1:$cport"
 mkdir -p "$tmp/nginx/cache" "$tmp/nginx/tmp" "$tmp/tls"
 "$tmp/leafcert" -ca "$tmp/ca" -out "$tmp/tls" "$HOST" localhost 127.0.0.1 ::1 >/dev/null
 nport=$(freeport)
+nplain=$(freeport)
 nginx_user=""
 [ "$(id -u)" = 0 ] && nginx_user="user root root;"
 cat >"$tmp/nginx/nginx.conf" <<CONF
@@ -119,6 +122,7 @@ http {
   upstream origin { server $origin; keepalive 64; }
   server {
     listen 127.0.0.1:$nport ssl http2;
+    listen 127.0.0.1:$nplain;
     ssl_certificate $tmp/tls/leaf.pem;
     ssl_certificate_key $tmp/tls/leaf-key.pem;
     location / {
@@ -199,7 +203,7 @@ PY
 }
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
-echo "==> cache hits over HTTPS: HTTPS/1.1 wrk -t1 -c$CONNS; HTTP/2 h2load -t1 -c$H2_CONNS -m$H2_STREAMS; ${DURATION}s, $ROUNDS rounds, median"
+echo "==> cache hits over HTTPS: HTTPS/1.1 wrk -t1 -c$CONNS; HTTP/2 h2load -t1 -c$H2_CONNS -m$H2_STREAMS; ${DURATION}s, $ROUNDS rounds, median (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-9s %-7s %-7s %12s %10s\n' proto object server 'req/s' 'p99 ms'
 declare -A result
 for proto in h1 h2; do
@@ -216,12 +220,24 @@ for proto in h1 h2; do
       unset -n rps p99
     done
     name=HTTPS/1.1; [ "$proto" = h2 ] && name=HTTP/2
-    printf '%-9s %-7s %-7s %12.0f %10.3f   (rounds: %s)\n' "$name" "$obj" cdnctl "${result[$proto.$obj.c.rps]}" "${result[$proto.$obj.c.p99]}" "${c_rps[*]}"
-    printf '%-9s %-7s %-7s %12.0f %10.3f   (rounds: %s)\n' "$name" "$obj" nginx "${result[$proto.$obj.n.rps]}" "${result[$proto.$obj.n.p99]}" "${n_rps[*]}"
+    printf '%-9s %-7s %-7s %12.0f %10.3f   (rounds: %s req/s; p99 %s ms)\n' "$name" "$obj" cdnctl "${result[$proto.$obj.c.rps]}" "${result[$proto.$obj.c.p99]}" "${c_rps[*]}" "${c_p99[*]}"
+    printf '%-9s %-7s %-7s %12.0f %10.3f   (rounds: %s req/s; p99 %s ms)\n' "$name" "$obj" nginx "${result[$proto.$obj.n.rps]}" "${result[$proto.$obj.n.p99]}" "${n_rps[*]}" "${n_p99[*]}"
   done
 done
 
-echo "==> ratios (cdnctl / nginx)"
+echo "==> for scale: the same hits over plain HTTP/1.1 (wrk -t1 -c$CONNS, same servers)"
+for obj in 1k 100k; do
+  c_rps=(); n_rps=()
+  for _ in $(seq 1 "$ROUNDS"); do
+    read -r a _ < <(measure_h1 "http://127.0.0.1:$cport/obj/$obj"); c_rps+=("$a")
+    read -r a _ < <(measure_h1 "http://127.0.0.1:$nplain/obj/$obj"); n_rps+=("$a")
+  done
+  result[plain.$obj.c.rps]=$(median "${c_rps[@]}"); result[plain.$obj.n.rps]=$(median "${n_rps[@]}")
+  printf '%-9s %-7s %-7s %12.0f   (rounds: %s)\n' HTTP/1.1 "$obj" cdnctl "${result[plain.$obj.c.rps]}" "${c_rps[*]}"
+  printf '%-9s %-7s %-7s %12.0f   (rounds: %s)\n' HTTP/1.1 "$obj" nginx "${result[plain.$obj.n.rps]}" "${n_rps[*]}"
+done
+
+echo "==> ratios (cdnctl / nginx; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 for proto in h1 h2; do
   for obj in 1k 100k; do
     name=HTTPS/1.1; [ "$proto" = h2 ] && name=HTTP/2
@@ -232,4 +248,12 @@ c, n, cp, np_ = map(float, sys.argv[3:])
 print(f"{name:9s} {obj:5s} hits: throughput {c/n:.2f}x nginx, p99 {cp/np_:.2f}x nginx")
 PY
   done
+done
+for obj in 1k 100k; do
+  python3 - "$obj" "${result[plain.$obj.c.rps]}" "${result[plain.$obj.n.rps]}" "${result[h1.$obj.c.rps]}" "${result[h1.$obj.n.rps]}" <<'PY'
+import sys
+obj = sys.argv[1]
+cp, np_, ct, nt = map(float, sys.argv[2:])
+print(f"HTTP/1.1  {obj:5s} hits: throughput {cp/np_:.2f}x nginx; TLS keeps {ct/cp:.2f} of cdnctl's plain-HTTP rate, {nt/np_:.2f} of nginx's")
+PY
 done
