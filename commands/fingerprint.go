@@ -72,7 +72,10 @@ smaller), and cdnctl-manifest.json: for every file its hashed path, SHA-256,
 SRI integrity, size, Content-Type, Cache-Control (immutable for hashed
 files, revalidated for entry points, or what the config's rules say),
 headers, cache tags and precompressed copies. References to missing files
-are reported (an error with --strict).
+are reported (an error with --strict). A rule's cache tag that a CDN of
+cdnctl.yaml cannot match (CloudFront and Cloudflare take printable ASCII,
+Fastly no spaces, Akamai HTTP token characters) is refused before anything
+is written, with that CDN's rule.
 
 DIR is replaced as a whole when the run succeeds and left as it was when it
 fails. Re-running into the same DIR reuses the files that did not change.
@@ -128,6 +131,9 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			}
 			if err := build.Validate(); err != nil {
 				return &UsageError{Err: err}
+			}
+			if err := tagRulesOf(cfg.CDNs).checkRules(build.Rules); err != nil {
+				return &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
 			}
 			opts.Build = build
 

@@ -32,6 +32,8 @@ type PushOptions struct {
 
 	// origin holds the origin: section with flags applied.
 	origin OriginConfig
+	// tags are the configured CDNs' tag rules and headers.
+	tags cdnTags
 }
 
 func newCmdPush(f *Factory) *cobra.Command {
@@ -49,7 +51,11 @@ it is unchanged; objects no file names are deleted, except fingerprinted
 assets still within retention (clients may hold HTML naming them), keys
 under protected prefixes, and everything when more than --max-deletes
 would go. Headers come from the fingerprint manifest in DIR when there is
-one, else from the file type, then from origin.rules in cdnctl.yaml.
+one, else from the file type, then from origin.rules in cdnctl.yaml. Cache
+tags are checked against the rules of the CDNs in cdnctl.yaml (a file
+with a tag one of them cannot match is refused before any upload), and
+written as the headers those CDNs read: Surrogate-Key for Fastly,
+Edge-Cache-Tag for Akamai (x-amz-meta-… on S3).
 
 Uploads go in groups: fingerprinted assets first, then other files, then
 entry points (HTML, manifests) last, each group only after the previous
@@ -70,6 +76,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			opts.Dir = args[0]
 			opts.JSON = f.JSON
 			opts.origin = cfg.Origin
+			opts.tags = tagRulesOf(cfg.CDNs)
 			fl := cmd.Flags()
 			set := func(name string, apply func()) {
 				if fl.Changed(name) {
@@ -146,6 +153,7 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	}
 	compiled.plan.Force = opts.Force
 	compiled.scan.NoManifest = opts.NoManifest
+	opts.tags.scanOptions(&compiled.scan)
 	log := f.Logger
 
 	store, closeStore, err := openStore(ctx, tgt, opts.origin, log)

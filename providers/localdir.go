@@ -95,6 +95,22 @@ type ScanOptions struct {
 	// (package dotfile: ".env", ".npmrc", hidden folders, but not
 	// ".well-known/") are left out and listed in LocalSet.SkippedDotfiles.
 	AllowDotfiles hashing.Globs
+	// TagHeaders are response headers the configured CDNs read cache tags
+	// from (Surrogate-Key for Fastly, Edge-Cache-Tag for Akamai): every
+	// tagged file gets each of them in its metadata, its tags joined by
+	// the header's separator, unless a rule or the manifest sets that
+	// header itself. An S3 origin serves them as x-amz-meta-<name>.
+	TagHeaders []TagHeader
+	// CheckTags, if set, is called with the tags of each tagged file;
+	// its error refuses the scan, naming the file (a tag a configured CDN
+	// cannot match, too many tags for one object).
+	CheckTags func(tags []string) error
+}
+
+// TagHeader is a response header that carries cache tags to a CDN.
+type TagHeader struct {
+	Name string // canonical header name: "Surrogate-Key"
+	Sep  string // between tags: " " for Surrogate-Key, ", " for Edge-Cache-Tag
 }
 
 // LocalSet is a folder ready to push.
@@ -251,6 +267,36 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 				modes[lf.Key] = r.Precompressed
 			}
 			break
+		}
+	}
+
+	// Tags: checked against the CDNs' rules, and copied into the headers
+	// the CDNs read them from.
+	keys := make([]string, 0, len(desc))
+	for k := range desc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lf := desc[k]
+		if len(lf.Meta.Tags) == 0 {
+			continue
+		}
+		if opts.CheckTags != nil {
+			if err := opts.CheckTags(lf.Meta.Tags); err != nil {
+				return nil, fmt.Errorf("scan %s: %s: %w", dir, lf.Key, err)
+			}
+		}
+		for _, th := range opts.TagHeaders {
+			if _, set := lf.Meta.Headers[th.Name]; set {
+				continue
+			}
+			h := make(map[string]string, len(lf.Meta.Headers)+1)
+			for k, v := range lf.Meta.Headers {
+				h[k] = v
+			}
+			h[th.Name] = strings.Join(lf.Meta.Tags, th.Sep)
+			lf.Meta.Headers = h
 		}
 	}
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -449,5 +451,46 @@ func TestScanDirDotfiles(t *testing.T) {
 	wantSkipped = []SkippedDotfile{{".env", 1}, {".well-known/.secret", 1}, {"a/.cache/", 1}, {"a/.npmrc", 1}}
 	if d := cmp.Diff(wantSkipped, set.SkippedDotfiles); d != "" {
 		t.Errorf("skipped with allow-list (-want +got):\n%s", d)
+	}
+}
+
+func TestScanDirTagHeadersAndCheck(t *testing.T) {
+	dir := writeTree(t, map[string]string{"index.html": "x", "index.html.br": "y", "own.html": "o", "app.css": "c"})
+	rules := []HeaderRule{
+		{Match: hashing.MustCompileGlob("own.html"), Tags: []string{"pages"}, Headers: map[string]string{"Surrogate-Key": "mine"}},
+		{Match: hashing.MustCompileGlob("*.html"), Tags: []string{"pages", "home"}},
+	}
+	tagHeaders := []TagHeader{{Name: "Surrogate-Key", Sep: " "}, {Name: "Edge-Cache-Tag", Sep: ", "}}
+	set, err := ScanDir(context.Background(), dir, ScanOptions{Rules: rules, TagHeaders: tagHeaders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := byKey(set)
+	for _, k := range []string{"index.html", "index.html.br"} {
+		want := map[string]string{"Surrogate-Key": "home pages", "Edge-Cache-Tag": "home, pages"}
+		if d := cmp.Diff(want, files[k].Meta.Headers); d != "" {
+			t.Errorf("%s headers (-want +got):\n%s", k, d)
+		}
+	}
+	if got := files["own.html"].Meta.Headers; got["Surrogate-Key"] != "mine" || got["Edge-Cache-Tag"] != "pages" {
+		t.Errorf("own.html headers = %v; want its rule's Surrogate-Key kept and Edge-Cache-Tag added", got)
+	}
+	if h := files["app.css"].Meta.Headers; len(h) != 0 {
+		t.Errorf("untagged app.css got headers %v", h)
+	}
+
+	var seen [][]string
+	_, err = ScanDir(context.Background(), dir, ScanOptions{Rules: rules, CheckTags: func(tags []string) error {
+		seen = append(seen, tags)
+		if slices.Contains(tags, "home") {
+			return errors.New(`"home": refused`)
+		}
+		return nil
+	}})
+	if err == nil || !strings.Contains(err.Error(), "index.html: \"home\": refused") {
+		t.Errorf("ScanDir with a refusing CheckTags = %v; want the first file and the tag named", err)
+	}
+	if len(seen) == 0 {
+		t.Error("CheckTags was never called")
 	}
 }
