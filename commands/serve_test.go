@@ -392,3 +392,26 @@ func TestServeStaticErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsServeConfigExample: the serve example of docs/config.md decodes
+// strictly and its static section is valid.
+func TestDocsServeConfigExample(t *testing.T) {
+	found := false
+	for _, y := range fencedBlocks(t, filepath.Join("..", "docs", "config.md"), "yaml") {
+		if !strings.HasPrefix(y, "serve:") {
+			continue
+		}
+		found = true
+		cfg, err := LoadConfig(writeConfig(t, y), true, noEnv)
+		if err != nil {
+			t.Fatalf("docs/config.md serve example: %v", err)
+		}
+		o, err := cfg.Serve.Static.originOptions()
+		if err != nil || o.NotFound != "single-page-application" || o.HTMLHandling != "auto-trailing-slash" || o.RedirectStatus != 302 {
+			t.Errorf("serve.static of the example = %+v, %v", o, err)
+		}
+	}
+	if !found {
+		t.Error("docs/config.md has no serve example")
+	}
+}

@@ -166,10 +166,12 @@ func testTrailingSlashOnFile(t *testing.T, dir string, policy HTMLHandling) {
 
 // TestPeers compares the folder origin with what nginx and Apache httpd
 // answered on the same site (testdata/peers/peers.tsv, recorded by
-// testdata/peers/record.sh): the same status for ordinary paths and for a
-// file's path with a trailing slash (404), and 404 for every dotfile but
-// /.well-known/, where nginx serves them (200) unless told to deny them
-// (403) and Apache denies only .ht* (403).
+// testdata/peers/record.sh): with html_handling none (their behaviour),
+// the same status for ordinary paths and for a file's path with a trailing
+// slash (404), and 404 for every dotfile but /.well-known/, where nginx
+// serves them (200) unless told to deny them (403) and Apache denies only
+// .ht* (403). The default auto-trailing-slash answers the same but for
+// /index.html, redirected to /.
 func TestPeers(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "peers", "peers.tsv"))
 	if err != nil {
