@@ -135,4 +135,3 @@ func TestDocsRulesExamples(t *testing.T) {
 		t.Errorf("X-Movie = %q; want Up", r.header.Get("X-Movie"))
 	}
 }
-
