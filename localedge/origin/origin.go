@@ -431,23 +431,38 @@ func (h *Handler) notFound(req *request) {
 // errorPage returns the nearest 404.html up the tree from the request's
 // path ("" for none), skipping hidden folders.
 func (h *Handler) errorPage(req *request) string {
-	stat := h.stat(req.md)
 	dir := req.key
 	if !req.slash {
 		dir = path.Dir(dir)
 	}
-	for {
-		if dir == "." {
-			dir = ""
+	return nearestErrorPage(dir, h.stat(req.md))
+}
+
+// nearestErrorPage looks for 404.html in dir, then in each parent up to
+// the root. It starts from the deepest part of dir that exists as a
+// folder, so a path of many segments that name nothing costs no more
+// stat calls than the folder's real depth allows.
+func nearestErrorPage(dir string, stat func(string) entryKind) string {
+	existing := ""
+	if dir != "." && dir != "" {
+		for seg := range strings.SplitSeq(dir, "/") {
+			next := path.Join(existing, seg)
+			if stat(next) != entryDir {
+				break
+			}
+			existing = next
 		}
-		k := path.Join(dir, "404.html")
-		if stat(k) == entryFile {
+	}
+	for d := existing; ; d = path.Dir(d) {
+		if d == "." {
+			d = ""
+		}
+		if k := path.Join(d, "404.html"); stat(k) == entryFile {
 			return k
 		}
-		if dir == "" {
+		if d == "" {
 			return ""
 		}
-		dir = path.Dir(dir)
 	}
 }
 

@@ -184,3 +184,31 @@ func TestParsePolicies(t *testing.T) {
 		t.Errorf(`ParseNotFoundHandling("spa") = %v`, err)
 	}
 }
+
+// TestNearestErrorPage: the nearest 404.html up the tree, in stat calls
+// bounded by the folder's real depth whatever the path.
+func TestNearestErrorPage(t *testing.T) {
+	tree := map[string]entryKind{
+		"404.html": entryFile, "blog": entryDir, "blog/404.html": entryFile,
+		"blog/2024": entryDir, "docs": entryDir, ".hidden": entryNone, // hidden: stat reports nothing
+	}
+	calls := 0
+	stat := func(k string) entryKind { calls++; return tree[k] }
+	deep := "blog/2024/" + strings.Repeat("x/", 10000) + "y"
+	for dir, want := range map[string]string{
+		".": "404.html", "": "404.html", "blog": "blog/404.html", "blog/2024": "blog/404.html",
+		"blog/2024/a/b": "blog/404.html", "docs/x": "404.html", ".hidden/x": "404.html", "nowhere/a/b": "404.html",
+		deep: "blog/404.html",
+	} {
+		calls = 0
+		if got := nearestErrorPage(dir, stat); got != want {
+			t.Errorf("nearestErrorPage(%.40q) = %q; want %q", dir, got, want)
+		}
+		if calls > 8 {
+			t.Errorf("nearestErrorPage(%.40q): %d stat calls", dir, calls)
+		}
+	}
+	if got := nearestErrorPage("a", func(string) entryKind { return entryNone }); got != "" {
+		t.Errorf("without any 404.html: %q", got)
+	}
+}
