@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/cdnctl/cdnctl/httpfield"
 )
 
 // FuzzRules: any file parses or fails with an error, never a panic, and
@@ -25,7 +27,7 @@ func FuzzRules(f *testing.F) {
 			h.Apply(hd, host, path)
 			for name, vs := range hd {
 				for _, v := range vs {
-					if !validFieldName(name) || !validFieldValue(v) {
+					if !httpfield.ValidName(name) || !httpfield.ValidValue(v) {
 						t.Fatalf("Apply set %q: %q, not a valid field", name, v)
 					}
 				}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/cdnctl/cdnctl/httpfield"
 )
 
 // HeaderRule is one block of a _headers file: a Pattern on its own line,
@@ -151,7 +153,7 @@ func ParseHeaders(data []byte) (*Headers, error) {
 			errs.add(lineNo, "%s has no value (write \"! %s\" to remove it)", name, name)
 			continue
 		}
-		if !validFieldValue(value) {
+		if !httpfield.ValidValue(value) {
 			errs.add(lineNo, "the value of %s holds characters a header cannot carry", name)
 			continue
 		}
@@ -171,7 +173,7 @@ func checkName(name string) string {
 	if name == "" {
 		return "no header name"
 	}
-	if !validFieldName(name) {
+	if !httpfield.ValidName(name) {
 		return fmt.Sprintf("%q is not a header name (letters, digits and !#$%%&'*+-.^_`|~ only)", name)
 	}
 	if why, ok := managedHeaders[http.CanonicalHeaderKey(name)]; ok {
@@ -233,37 +235,9 @@ func expandValue(v string, caps Captures) string {
 		if !ok {
 			return ref
 		}
-		if !validFieldValue(c) {
+		if !httpfield.ValidValue(c) {
 			return url.PathEscape(c)
 		}
 		return c
 	})
-}
-
-// validFieldName reports whether s is a token (RFC 9110 §5.6.2).
-func validFieldName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validFieldValue reports whether s can be a field value (RFC 9110 §5.5):
-// visible characters, spaces, tabs and obs-text, no control characters.
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
