@@ -318,18 +318,13 @@ func TestServeFolderDotfiles(t *testing.T) {
 // config file and --not-found on the command line, and checks the answers
 // through a PoP.
 func TestServeStatic(t *testing.T) {
-	dir := t.TempDir()
-	for name, body := range map[string]string{
+	dir := writeSite(t, map[string]string{
 		"index.html": "<h1>home</h1>",
 		"about.html": "<h1>about</h1>",
 		"404.html":   "<h1>not here</h1>",
 		"_redirects": "/old /about 301\n",
 		"_headers":   "/*\n  X-Frame-Options: DENY\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(pop, path string) (*http.Response, string) {
 		t.Helper()
@@ -369,10 +364,7 @@ func TestServeStatic(t *testing.T) {
 // TestServeStaticErrors: bad values and a _redirects that does not parse
 // are usage errors naming the key or the file's line.
 func TestServeStaticErrors(t *testing.T) {
-	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, "_redirects"), []byte("/a /b 301\n/c /d 30\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bad := writeSite(t, map[string]string{"_redirects": "/a /b 301\n/c /d 30\n"})
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string
