@@ -521,6 +521,14 @@ func (w *headerRulesWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// ReadFrom keeps the server's sendfile path for file bodies.
+func (w *headerRulesWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
 func (w *headerRulesWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // encodedLengthWriter adds the Content-Length of a full 200 response.
