@@ -147,8 +147,8 @@ func (u urlPath) String() string {
 // file's canonical URL (canonical) decides: that URL serves it, any other
 // is redirected there in one hop. When another file takes the clean URL
 // (a file "a" next to "a.html", or "b.html" next to "b/index.html" when
-// both want /b), the page is served at the other slash form (/a/), else at
-// its exact name; so a redirect never loops nor leads to another file.
+// both want /b), the page keeps its exact name, as on Cloudflare Pages;
+// so a redirect never loops nor leads to another file.
 func resolve(key string, slash bool, policy HTMLHandling, stat func(key string) entryKind) route {
 	req := urlPath{key, slash || key == ""}
 	if policy == NoHTMLHandling {
@@ -160,13 +160,10 @@ func resolve(key string, slash bool, policy HTMLHandling, stat func(key string) 
 	}
 	c := canonical(f, policy)
 	if alias(c, stat) != f {
-		// Another file takes the clean URL: the same URL with or without
-		// the slash, else the file's own name (which always names it).
-		if flip := (urlPath{c.key, !c.slash}); c.key != "" && alias(flip, stat) == f {
-			c = flip
-		} else {
-			c = urlPath{f, false}
-		}
+		// Another file takes the clean URL: this one keeps its own name,
+		// which always names it (Cloudflare Pages serves a.html at
+		// /a.html when a file "a" exists).
+		c = urlPath{f, false}
 	}
 	if c == req {
 		return route{kind: routeFile, key: f}

@@ -80,17 +80,17 @@ func TestResolve(t *testing.T) {
 		{"/assets/app.css", "200 assets/app.css", "200 assets/app.css", "200 assets/app.css", "200 assets/app.css"},
 		{"/missing", "404", "404", "404", "404"},
 		{"/missing/", "404", "404", "404", "404"},
-		// "taken" (a file) owns /taken: its page is at /taken/.
+		// "taken" (a file) owns /taken: its page stays at /taken.html.
 		{"/taken", "200 taken", "200 taken", "200 taken", "200 taken"},
-		{"/taken.html", "308 /taken/", "308 /taken/", "308 /taken/", "200 taken.html"},
-		{"/taken/", "200 taken.html", "200 taken.html", "200 taken.html", "404"},
+		{"/taken.html", "200 taken.html", "308 /taken/", "200 taken.html", "200 taken.html"},
+		{"/taken/", "308 /taken.html", "200 taken.html", "308 /taken.html", "404"},
 		// both.html and both/index.html: NAME.html is tried before the
 		// folder's page for a URL without "/", the folder's page first for
-		// one with it; a page whose clean URL the other takes is served
-		// at the other slash form.
-		{"/both", "200 both.html", "200 both.html", "200 both.html", "301 /both/"},
-		{"/both/", "200 both/index.html", "200 both/index.html", "200 both/index.html", "200 both/index.html"},
-		{"/both.html", "308 /both", "308 /both", "308 /both", "200 both.html"},
+		// one with it; a page whose clean URL the other takes keeps its
+		// exact name.
+		{"/both", "200 both.html", "308 /both.html", "200 both.html", "301 /both/"},
+		{"/both/", "200 both/index.html", "200 both/index.html", "308 /both/index.html", "200 both/index.html"},
+		{"/both.html", "308 /both", "200 both.html", "308 /both", "200 both.html"},
 		{"/deep/er/page", "200 deep/er/page.html", "308 /deep/er/page/", "200 deep/er/page.html", "404"},
 		{"/deep/er/page.html", "308 /deep/er/page", "308 /deep/er/page/", "308 /deep/er/page", "200 deep/er/page.html"},
 		{"/deep/er", "404", "404", "404", "301 /deep/er/"},
