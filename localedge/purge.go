@@ -248,32 +248,58 @@ func (m *matcher) onlyURLs() bool {
 		len(m.tags) == 0 && len(m.hosts) == 0 && len(m.hostNames) == 0
 }
 
-// purgeLog remembers the latest purges so a fetch that started before one
-// does not store what it purged.
-type purgeLog struct {
-	recs [256]purgeRecord
+// maxTagPurges bounds the tag purges one fill remembers; past it the fill
+// counts as purged.
+const maxTagPurges = 1024
+
+// addFill registers a fill about to ask the upstream, so purges from now on
+// are recorded on it; removeFill forgets it.
+func (p *Proxy) addFill(f *flight) {
+	p.purgeMu.Lock()
+	p.fills[f] = struct{}{}
+	p.purgeMu.Unlock()
 }
 
-type purgeRecord struct {
-	epoch uint64
-	m     *matcher
+func (p *Proxy) removeFill(f *flight) {
+	p.purgeMu.Lock()
+	delete(p.fills, f)
+	p.purgeMu.Unlock()
 }
 
-// purgedSince reports whether a purge after epoch selects e (true also
-// when too many purges happened to tell).
-func (p *Proxy) purgedSince(epoch uint64, e *Entry) bool {
-	cur := p.epoch.Load()
-	if cur == epoch {
-		return false
+// recordPurge notes a purge on every fill under way that it may select
+// (with purgeMu held). A purge of other URLs touches no fill, at any rate
+// (unsafe methods invalidate their own URL on every response): only a
+// purge by tag is kept to compare with the response's tags once known.
+func (p *Proxy) recordPurge(m *matcher) {
+	for f := range p.fills {
+		switch {
+		case f.purged:
+		case m.all || m.urlMatch(f.key.URL, pathAndQuery(f.key), f.key.Host):
+			f.purged = true
+		case len(m.tags) > 0:
+			if len(f.tagPurges) >= maxTagPurges {
+				f.purged = true
+				f.tagPurges = nil
+				break
+			}
+			f.tagPurges = append(f.tagPurges, m)
+		}
 	}
-	if cur-epoch > uint64(len(p.purges.recs)) {
-		return true
+}
+
+// purgedSince reports whether a purge since fill f asked the upstream
+// selects e, f's response (never for a nil f: an entry made here).
+func (p *Proxy) purgedSince(f *flight, e *Entry) bool {
+	if f == nil {
+		return false
 	}
 	p.purgeMu.Lock()
 	defer p.purgeMu.Unlock()
-	for ep := epoch + 1; ep <= cur; ep++ {
-		rec := p.purges.recs[ep%uint64(len(p.purges.recs))]
-		if rec.epoch != ep || rec.m.matchEntry(e) {
+	if f.purged {
+		return true
+	}
+	for _, m := range f.tagPurges {
+		if m.matchEntry(e) {
 			return true
 		}
 	}
@@ -295,8 +321,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 		return 0, nil
 	}
 	p.purgeMu.Lock()
-	ep := p.epoch.Add(1)
-	p.purges.recs[ep%uint64(len(p.purges.recs))] = purgeRecord{epoch: ep, m: m}
+	p.recordPurge(m)
 	p.purgeMu.Unlock()
 
 	// New requests must not join a fetch that began before the purge.
@@ -309,7 +334,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	p.flightsMu.Unlock()
 
 	var keys []string
-	if m.onlyURLs() && len(p.Key.Headers) == 0 {
+	if m.onlyURLs() && len(p.Key.Headers) == 0 && !p.idx.hasSlices() {
 		for u := range m.urls {
 			keys = append(keys, u)
 		}
