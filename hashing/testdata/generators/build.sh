@@ -78,6 +78,18 @@ for gen in "${all[@]}"; do
     hugo --quiet --destination public
     publish "$gen" public
     ;;
+  astro)
+    npx astro build --silent
+    publish "$gen" dist
+    ;;
+  sveltekit)
+    npx vite build --logLevel warn
+    publish "$gen" build
+    ;;
+  eleventy)
+    npx @11ty/eleventy --quiet
+    publish "$gen" _site
+    ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;
   esac
