@@ -15,6 +15,8 @@
 #   bash bench/sites/generators.sh                  # every fixture
 #   bash bench/sites/generators.sh next hugo        # some
 #   FPFLAGS='--prehashed assets/**' bash bench/sites/generators.sh vite-vue
+#   CONTROL=1 bash bench/sites/generators.sh        # checks the check: each original against
+#                                                   # a plain copy of itself (must be all "same")
 #
 # Needs Go, Node 20 + npm (the npm registry: puppeteer-core and pngjs, pinned
 # in generators/package-lock.json) and Debian's Chromium (`apt-get install
@@ -45,6 +47,11 @@ if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
 fi
 rm -rf res fp && mkdir -p res fp
 
+if [ -n "${CONTROL:-}" ]; then
+  echo "control run: each original against a plain copy of itself" >&2
+  for s in "${all[@]}"; do cp -r "$sites/$s" "fp/$s"; done
+  exec node check.mjs ./cdnctl "$sites" fp res "${all[@]}"
+fi
 echo "fingerprinting with: cdnctl fingerprint SRC --out DIR ${FPFLAGS:-}" >&2
 for s in "${all[@]}"; do
   if ! ./cdnctl fingerprint "$sites/$s" --out "fp/$s" ${FPFLAGS:-} >"res/$s.fp.out" 2>"res/$s.fp.err"; then
