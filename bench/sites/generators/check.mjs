@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 
 // Per fixture: pages [path, selector that shows the page rendered], and
-// steps: from a page, click (or type into) an element, wait for a selector;
+// steps: from a page, click an element and/or type into one, wait for a selector;
 // spa: the navigation must stay on the client (same window); lazy: a
 // request that must succeed during the step (the lazy chunk or data).
 const FIXTURES = {
@@ -44,6 +44,15 @@ const FIXTURES = {
     steps: [
       { name: 'sidebar link (page chunk from __VP_HASH_MAP__)', from: '/guide/', click: '.VPSidebar a[href="/guide/configuration.html"]', wait: '#configuration', spa: true, lazy: /\/assets\/guide_configuration\.md\.[^/]*\.js$/ },
       { name: 'local search (lazy search box and index)', from: '/guide/', click: '.VPNavBarSearch button', wait: '.VPLocalSearchBox input', spa: true, lazy: /@localSearchIndexroot/ },
+    ],
+  },
+  starlight: {
+    pages: [['/', 'h1[data-page-title]'], ['/guides/example/', 'h1#_top'], ['/guides/second/', 'h1#_top'], ['/reference/example/', 'h1#_top']],
+    steps: [
+      { name: 'Pagefind search (entry, meta, WebAssembly, index and fragments by computed URLs)', from: '/guides/example/',
+        click: 'site-search button[data-open-modal]:not([disabled])', type: ['#starlight__search input', 'lighthouse'],
+        wait: '.pagefind-ui__result-link', spa: true, lazy: /\/pagefind\/fragment\/[^/]*\.pf_fragment$/ },
+      { name: 'sidebar link', from: '/guides/example/', click: 'nav.sidebar a[href="/guides/second/"]', wait: 'h1#_top', spa: false },
     ],
   },
   hugo: {
@@ -115,6 +124,8 @@ async function settle(page, r, sel) {
   try { await page.waitForNetworkIdle({ idleTime: 300, timeout: 10000 }); } catch { /* a long poll is not a failure */ }
   await page.evaluate(() => document.fonts.ready.then(() => true));
   r.brokenImages = await page.evaluate(() => [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.getAttribute('src')));
+  // A blinking caret in a focused input is not a difference.
+  await page.addStyleTag({ content: '*{caret-color:transparent !important}' });
   r.shot = await page.screenshot({ fullPage: true });
 }
 
@@ -169,8 +180,14 @@ async function runSite(browser, edge, fx) {
     try { await page.waitForNetworkIdle({ idleTime: 300, timeout: 10000 }); } catch { /* see rendered */ }
     await page.evaluate(() => { window.__cdnctlMarker = 1; });
     try {
-      if (st.click) await page.click(st.click);
-      else await page.type(st.type[0], st.type[1]);
+      if (st.click) {
+        await page.waitForSelector(st.click, { timeout: 10000 });
+        await page.click(st.click);
+      }
+      if (st.type) {
+        await page.waitForSelector(st.type[0], { visible: true, timeout: 10000 });
+        await page.type(st.type[0], st.type[1]);
+      }
     } catch (e) { r.exceptions.push('action: ' + e.message.split('\n')[0]); }
     await settle(page, r, st.wait);
     r.spa = await page.evaluate(() => window.__cdnctlMarker === 1);

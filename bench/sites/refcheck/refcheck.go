@@ -58,8 +58,8 @@ type Options struct {
 	Skip []string
 	// Original is the folder of the site before a tool changed it (empty:
 	// the folder checked). The strings checked are those ending in the
-	// extension of one of its files, and a plain relative name ("x.js",
-	// "assets/x.js", not "./x.js") only when its base name is the name of
+	// extension of one of its files, and a relative one ("x.js",
+	// "assets/x.js", "../x.js") only when its base name is the name of
 	// one of its files: "Next.js" in a script, or "src/main.js" in a
 	// bundler's manifest, are not references to the site.
 	Original string
@@ -271,8 +271,10 @@ func (c *checker) scan(file string, b []byte) []Reference {
 // quoted string, a url(…) argument, a sourceMappingURL comment's value or
 // an item of a comma-separated list (srcset), so that "e.js" in "x=e.js"
 // (a property) or "public/data.json" in a sentence is not taken for a
-// file; and a plain relative name ("x.js", "assets/x.js") has to have the
-// base name of a file of the original site.
+// file; and it has to have the base name of a file of the original site
+// (a bundle holds other relative paths: the keys of a bundled
+// import.meta.glob, "../../translations/fr.json", or a module name of
+// generated glue code, "./pagefind_web_bg.js").
 func (c *checker) candidate(text string, start int, p string) bool {
 	base := p[strings.LastIndexByte(p, '/')+1:]
 	if strings.TrimLeft(base[:strings.LastIndexByte(base, '.')], ".") == "" {
@@ -281,7 +283,7 @@ func (c *checker) candidate(text string, start int, p string) bool {
 	if strings.HasPrefix(p, "/") || strings.HasPrefix(text[start:], "http") {
 		return true
 	}
-	if !strings.HasPrefix(p, "./") && !strings.HasPrefix(p, "../") && !c.names[base] {
+	if !c.names[base] {
 		return false
 	}
 	if start == 0 {

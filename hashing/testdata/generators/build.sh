@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sites=$(cd "$here/.." && pwd)/sites
 WORK=${WORK:-/tmp/cdnctl-generators}
-all=(vite-vue next vitepress hugo astro sveltekit eleventy)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy)
 [ $# -gt 0 ] && all=("$@")
 
 # No telemetry, no update checks, no network but the npm registry.
@@ -89,6 +89,10 @@ for gen in "${all[@]}"; do
   eleventy)
     npx @11ty/eleventy --quiet
     publish "$gen" _site
+    ;;
+  starlight)
+    npx astro build --silent
+    publish "$gen" dist
     ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;
