@@ -424,7 +424,7 @@ func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, re
 		delete(h, name)
 	}
 	names, _ := VaryFields(h)
-	e.Vary = selectingValues(reqHdr, names)
+	e.Vary = SelectingValues(reqHdr, names)
 	e.Tags = ParseTags(h)
 	p.prepare(e)
 	return e
