@@ -233,10 +233,11 @@ func (m *PurgeMatcher) urlMatch(url, pq, host string) bool {
 	return false
 }
 
-// matchFlight reports whether a response being fetched may be selected:
-// by its URL, or by tags (unknown until the response head arrives).
-func (m *PurgeMatcher) matchFlight(f *flight) bool {
-	if m.all || m.urlMatch(f.key.URL, pathAndQuery(f.key), f.key.Host) {
+// MatchesFetch reports whether a response being fetched for k may be
+// selected: by its URL, or by tags (unknown until the response head
+// arrives).
+func (m *PurgeMatcher) MatchesFetch(k CacheKey) bool {
+	if m.all || m.urlMatch(k.URL, pathAndQuery(k), k.Host) {
 		return true
 	}
 	return len(m.tags) > 0
@@ -316,7 +317,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	// New requests must not join a fetch that began before the purge.
 	p.flightsMu.Lock()
 	for key, f := range p.flights {
-		if m.matchFlight(f) {
+		if m.MatchesFetch(f.key) {
 			delete(p.flights, key)
 		}
 	}
