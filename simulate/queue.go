@@ -24,9 +24,9 @@ type event struct {
 	kind evKind
 	n    *node // the cache concerned
 	f    *flight
-	obj  *object     // evArrive: what is asked
-	w    waiter      // evArrive: who waits for the answer
-	r    response    // evReply
+	obj  *object  // evArrive: what is asked
+	w    waiter   // evArrive: who waits for the answer
+	r    response // evReply
 	m    *localedge.PurgeMatcher
 	soft bool
 }

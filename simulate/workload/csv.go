@@ -40,7 +40,7 @@ var csvNames = map[string]int{
 	"time": csvTime, "timestamp": csvTime, "date": csvTime,
 	"client": csvClient, "clientip": csvClient, "ip": csvClient, "remoteaddr": csvClient,
 	"method": csvMethod,
-	"url": csvURL, "uri": csvURL, "path": csvURL,
+	"url":    csvURL, "uri": csvURL, "path": csvURL,
 	"status": csvStatus, "statuscode": csvStatus,
 	"bytes": csvBytes, "size": csvBytes, "bodybytes": csvBytes,
 	"cachecontrol": csvCacheControl,
