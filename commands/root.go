@@ -150,6 +150,7 @@ purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
 		newCmdVerify(f),
 		newCmdDemo(f),
 		newCmdInspect(f),
+		newCmdSimulate(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

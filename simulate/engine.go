@@ -81,7 +81,7 @@ type bump struct {
 	since int64
 }
 
-const memoSize = 1 << 16
+const memoSize = 1 << 18
 
 // Run replays src through the scenario's topology and returns what
 // happened.
@@ -128,7 +128,7 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 	for i, ae := range info.Encodings {
 		e.classes = append(e.classes, newClass(i, ae))
 	}
-	active := len(t.PoPs)
+	active := t.Active
 	newStore := func(capacity int64) localedge.Store {
 		if t.Cache.Eviction == EvictionLRU {
 			return newLRUStore(capacity)
@@ -152,6 +152,9 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 		if e.shield.rtt == 0 {
 			e.shield.rtt = int64(rtt(t.Shield.Location, t.Origin.Location))
 		}
+		if t.HopRTT != nil {
+			e.shield.rtt = int64(*t.HopRTT)
+		}
 	}
 	for i, p := range t.PoPs[:active] {
 		n := mk(p.Name, i, t.Cache.Capacity)
@@ -163,6 +166,9 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 			} else {
 				n.rtt = int64(rtt(p.Location, t.Origin.Location))
 			}
+		}
+		if t.HopRTT != nil {
+			n.rtt = int64(*t.HopRTT)
 		}
 		e.edges = append(e.edges, n)
 	}
@@ -299,6 +305,7 @@ func (e *engine) run(ev *event) {
 // cache key, template and whether its URL is versioned. A direct-mapped
 // memo keeps the recent ones, so popular objects cost no key building.
 type pathInfo struct {
+	id         uint64 // the workload's number of the URL (0: none)
 	host, path string
 	logical    string
 	k          localedge.CacheKey
@@ -318,11 +325,19 @@ type pathInfo struct {
 }
 
 func (e *engine) resolve(ev *workload.Event) *pathInfo {
-	h := maphash.String(e.seed, ev.Path) ^ maphash.String(e.seed, ev.Host)<<1
-	slot := &e.memo[h&(memoSize-1)]
+	var slot **pathInfo
+	if ev.Object != 0 {
+		slot = &e.memo[mix(ev.Object)&(memoSize-1)]
+		if pi := *slot; pi != nil && pi.id == ev.Object {
+			return pi
+		}
+	} else {
+		h := maphash.String(e.seed, ev.Path) ^ maphash.String(e.seed, ev.Host)<<1
+		slot = &e.memo[h&(memoSize-1)]
+	}
 	pi := *slot
 	if pi == nil || pi.path != ev.Path || pi.host != ev.Host {
-		pi = &pathInfo{host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
+		pi = &pathInfo{id: ev.Object, host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
 		path, query, _ := strings.Cut(ev.Path, "?")
 		pi.k, pi.keyErr = e.keyOpts.Build("https", ev.Host, path, query, nil)
 		for _, r := range e.sc.Rules {

@@ -17,6 +17,9 @@ import (
 // things are, and so how long each hop takes.
 type Topology struct {
 	PoPs []PoP
+	// Active is how many of the PoPs (the first ones) run; the clients of
+	// the others go to the nearest one that runs (0: all).
+	Active int
 	// Shield is nil when edges fetch from the origin directly.
 	Shield *Shield
 	Origin Origin
@@ -24,6 +27,10 @@ type Topology struct {
 	// ClientRTT is the round trip between a client and a PoP near it:
 	// drawn for each request between Min and Max (default 10–20 ms).
 	ClientRTT RTTRange
+	// HopRTT, when set, is every round trip between tiers (PoP to shield
+	// or origin, shield to origin), whatever the locations say; 0 makes
+	// fills instantaneous, as cache simulators such as libCacheSim count.
+	HopRTT *time.Duration
 }
 
 // RTTRange is a range of round-trip times.
@@ -164,6 +171,12 @@ func (s *Scenario) Validate() error {
 		if p.UpstreamRTT < 0 {
 			bad("scenario %q: PoP %s: negative round trip", s.Name, p.Name)
 		}
+	}
+	if t.Active == 0 {
+		t.Active = len(t.PoPs)
+	}
+	if t.Active < 1 || t.Active > len(t.PoPs) {
+		bad("scenario %q: %d PoPs running: want 1 to %d", s.Name, t.Active, len(t.PoPs))
 	}
 	if t.ClientRTT.Min == 0 && t.ClientRTT.Max == 0 {
 		t.ClientRTT = RTTRange{DefaultClientRTTMin, DefaultClientRTTMax}

@@ -62,7 +62,7 @@ func (p *cloudflareParser) parse(line []byte, ev *Event) error {
 	if !strings.HasPrefix(r.ClientRequestURI, "/") {
 		return fmt.Errorf("ClientRequestURI %q: want a path starting with /", r.ClientRequestURI)
 	}
-	ev.Path = p.l.intern([]byte(r.ClientRequestURI), ev.Status, ev.Size, m)
+	p.l.intern(ev, []byte(r.ClientRequestURI))
 	ev.Observed = observedStatus(r.CacheCacheStatus)
 	for k, v := range r.ResponseHeaders {
 		if strings.EqualFold(k, "cache-control") {

@@ -102,7 +102,7 @@ func (p *cloudFrontParser) parse(line []byte, ev *Event) error {
 	if q := p.col("cs-uri-query"); q != nil {
 		path = append(append(append([]byte(nil), stem...), '?'), q...)
 	}
-	ev.Path = p.l.intern(path, status, ev.Size, m)
+	p.l.intern(ev, path)
 	ev.Observed = observedStatus(string(p.col("x-edge-result-type")))
 	return nil
 }

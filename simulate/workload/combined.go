@@ -107,7 +107,7 @@ func (p *combinedParser) parse(line []byte, ev *Event) error {
 	if len(host) > 0 {
 		ev.Host = p.l.internHost(host)
 	}
-	ev.Path = p.l.intern(path, status, ev.Size, method)
+	p.l.intern(ev, path)
 	return nil
 }
 

@@ -127,7 +127,7 @@ func (p *csvParser) parse(line []byte, ev *Event) error {
 	if len(host) > 0 {
 		ev.Host = p.l.internHost(host)
 	}
-	ev.Path = p.l.intern(path, ev.Status, ev.Size, ev.Method)
+	p.l.intern(ev, path)
 	return nil
 }
 

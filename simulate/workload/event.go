@@ -38,6 +38,10 @@ type Event struct {
 	// Host is the requested host; Path the path and query as requested.
 	Host string
 	Path string
+	// Object numbers the requested URL (host and path) within its source,
+	// so the simulator can remember what it derived from it without
+	// hashing strings; 0 when the source does not number them.
+	Object uint64
 	// Client is the client's address when known (logs).
 	Client netip.Addr
 	// Region is the client's region, an index into the source's Regions,

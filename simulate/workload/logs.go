@@ -72,7 +72,9 @@ type Log struct {
 	urls    map[string]*urlState // interned paths and what is known of them
 	hosts   map[string]string
 	strs    map[string]string
-	pending *Event // a request held back behind its change event
+	pending *Event    // a request held back behind its change event
+	key     []byte    // scratch: host and path
+	last    *urlState // the URL of the line just parsed
 	bad     int64
 	ignored int64
 	err     error
@@ -81,6 +83,7 @@ type Log struct {
 // urlState is what a log told about one URL so far.
 type urlState struct {
 	path string
+	id   uint64
 	size int64 // the body size of its last complete 200 response (-1: none yet)
 }
 
@@ -244,7 +247,7 @@ func (l *Log) parseLine(raw []byte, evs []Event, n *int) error {
 	}
 	// What the origin answers: a 304 or 206 to a client was a whole 200
 	// for the cache; the size is that of the object.
-	st := l.urls[ev.Path]
+	st := l.last
 	switch ev.Status {
 	case 304, 206, 0:
 		ev.Status = 200
@@ -281,19 +284,26 @@ func (l *Log) parseLine(raw []byte, evs []Event, n *int) error {
 	return nil
 }
 
-// intern returns the interned copy of a path (one string per distinct
-// URL however many lines name it) and records what the log knows of it.
-func (l *Log) intern(path []byte, status int, size int64, method string) string {
-	if st, ok := l.urls[string(path)]; ok {
-		return st.path
+// intern sets ev.Path to the interned copy of path (one string per
+// distinct URL however many lines name it) and ev.Object to the URL's
+// number, and records what the log knows of the URL. ev.Host, Status,
+// Size and Method must be set.
+func (l *Log) intern(ev *Event, path []byte) {
+	host := ev.Host
+	if host == "" {
+		host = l.opts.Host
 	}
-	p := string(path)
-	st := &urlState{path: p, size: -1}
-	if status == 200 && method == "GET" {
-		st.size = size
+	l.key = append(append(append(l.key[:0], host...), 0), path...)
+	st, ok := l.urls[string(l.key)]
+	if !ok {
+		st = &urlState{path: string(path), size: -1, id: uint64(len(l.urls)) + 1}
+		if ev.Status == 200 && ev.Method == "GET" {
+			st.size = ev.Size
+		}
+		l.urls[string(l.key)] = st
 	}
-	l.urls[p] = st
-	return p
+	ev.Path, ev.Object = st.path, st.id
+	l.last = st
 }
 
 // internHost returns the interned copy of a host name.

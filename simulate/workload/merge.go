@@ -14,8 +14,8 @@ func Merge(srcs ...Source) Source {
 	}
 	m := &merged{}
 	var names []string
-	for _, s := range srcs {
-		m.heads = append(m.heads, &mergeHead{src: s, buf: make([]Event, 1024)})
+	for i, s := range srcs {
+		m.heads = append(m.heads, &mergeHead{src: s, buf: make([]Event, 1024), tag: uint64(i) << 56})
 		names = append(names, s.Info().Name)
 	}
 	m.info = Info{Name: strings.Join(names, ", ")}
@@ -32,6 +32,7 @@ type mergeHead struct {
 	buf  []Event
 	n, i int
 	err  error
+	tag  uint64 // keeps object numbers of different sources apart
 }
 
 // fill makes sure the head has an event; false at its end.
@@ -73,6 +74,9 @@ func (m *merged) Read(evs []Event) (int, error) {
 			break
 		}
 		evs[n] = best.buf[best.i]
+		if evs[n].Object != 0 {
+			evs[n].Object |= best.tag
+		}
 		best.i++
 		n++
 	}

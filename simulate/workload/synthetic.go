@@ -50,7 +50,7 @@ type pathMemo struct {
 	size int64
 }
 
-const memoSlots = 1 << 12
+const memoSlots = 1 << 16
 
 // NewSynthetic validates spec (filling in its defaults) and returns its
 // generator.
@@ -140,7 +140,7 @@ func (g *Synthetic) next(ev *Event) bool {
 		m.rank, m.path, m.size = rank, st.path(rank), st.Size.quantile(uniformOf(st.sizeSeed, uint64(rank)))
 	}
 	*ev = Event{
-		Kind: Request, Time: g.start + int64(arrival), Method: "GET", Host: g.spec.Host, Path: m.path,
+		Kind: Request, Time: g.start + int64(arrival), Method: "GET", Host: g.spec.Host, Path: m.path, Object: uint64(st.idx+1)<<40 | uint64(rank),
 		Region: -1, Status: st.Status, Size: m.size, CacheControl: st.CacheControl, Vary: st.Vary, Type: st.idx, ChangedType: -1,
 	}
 	if len(g.regCum) > 0 {
