@@ -64,7 +64,7 @@ type engine struct {
 	homeExtra   []int64
 	seed        maphash.Seed
 
-	memo []*pathInfo
+	memo []memoSlot
 
 	// The origin's content versions: of whole content types and of paths.
 	typeGen   []int32
@@ -119,7 +119,7 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 	e := &engine{
 		sc: sc, info: info, reqd: localedge.ParseRequestCacheControl(nil),
 		tmpls: newTemplates(t.Cache.Heuristic), originTime: t.Origin.ServiceTime, keyOpts: t.Cache.Key,
-		seed: maphash.MakeSeed(), memo: make([]*pathInfo, memoSize), bumps: make(map[string]*bump),
+		seed: maphash.MakeSeed(), memo: make([]memoSlot, memoSize), bumps: make(map[string]*bump),
 		typeGen: make([]int32, len(info.Types)), typeSince: make([]int64, len(info.Types)),
 	}
 	if len(info.Encodings) == 0 {
@@ -305,7 +305,6 @@ func (e *engine) run(ev *event) {
 // cache key, template and whether its URL is versioned. A direct-mapped
 // memo keeps the recent ones, so popular objects cost no key building.
 type pathInfo struct {
-	id         uint64 // the workload's number of the URL (0: none)
 	host, path string
 	logical    string
 	k          localedge.CacheKey
@@ -324,20 +323,28 @@ type pathInfo struct {
 	vVersion int32
 }
 
+// memoSlot is one slot of the direct-mapped memo of pathInfo: the
+// workload's object number beside the pointer, so a hit costs no
+// dereference until the slot matches.
+type memoSlot struct {
+	id uint64
+	pi *pathInfo
+}
+
 func (e *engine) resolve(ev *workload.Event) *pathInfo {
-	var slot **pathInfo
+	var slot *memoSlot
 	if ev.Object != 0 {
 		slot = &e.memo[mix(ev.Object)&(memoSize-1)]
-		if pi := *slot; pi != nil && pi.id == ev.Object {
-			return pi
+		if slot.id == ev.Object && slot.pi != nil {
+			return slot.pi
 		}
 	} else {
 		h := maphash.String(e.seed, ev.Path) ^ maphash.String(e.seed, ev.Host)<<1
 		slot = &e.memo[h&(memoSize-1)]
 	}
-	pi := *slot
+	pi := slot.pi
 	if pi == nil || pi.path != ev.Path || pi.host != ev.Host {
-		pi = &pathInfo{id: ev.Object, host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
+		pi = &pathInfo{host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
 		path, query, _ := strings.Cut(ev.Path, "?")
 		pi.k, pi.keyErr = e.keyOpts.Build("https", ev.Host, path, query, nil)
 		for _, r := range e.sc.Rules {
@@ -352,8 +359,8 @@ func (e *engine) resolve(ev *workload.Event) *pathInfo {
 				break
 			}
 		}
-		*slot = pi
 	}
+	slot.id, slot.pi = ev.Object, pi
 	return pi
 }
 
@@ -501,8 +508,12 @@ func (e *engine) request(ev *workload.Event, t int64) {
 	if ent != nil {
 		u, _, _ := localedge.Decide(ent, e.reqd, e.time(t), edge.grace)
 		if u != localedge.UseValidate {
-			r := edge.fromEntry(ent, t)
-			r.hit, r.stale = true, u != localedge.UseFresh
+			// What a client needs of a hit: the version only when content
+			// changed (to tell outdated responses).
+			r := response{status: ent.Status, size: ent.BodyLen(), hit: true, stale: u != localedge.UseFresh}
+			if e.changed {
+				r.tmpl, r.version = e.tmpls.entryTemplate(ent)
+			}
 			edge.st.hit(r.size, r.stale)
 			e.col.client(edge, t, rtt, r, head, pi.logical, ev.Type, true)
 			if u == localedge.UseStaleRefresh {
