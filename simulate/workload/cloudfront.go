@@ -73,7 +73,7 @@ func (p *cloudFrontParser) parse(line []byte, ev *Event) error {
 	}
 	ev.Method = m
 	status, err := strconv.Atoi(string(p.col("sc-status")))
-	if err != nil {
+	if err != nil || status < 100 {
 		// "000": the viewer went away before a response.
 		return errIgnore
 	}

@@ -155,7 +155,7 @@ func detectFormat(b []byte) string {
 			return FormatCombined
 		}
 	}
-	if bytes.Count(line, []byte(",")) >= 2 {
+	if bytes.Count(line, []byte(",")) >= 1 {
 		return FormatCSV
 	}
 	return ""
