@@ -26,6 +26,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,11 +67,13 @@ type engine struct {
 
 	memo []memoSlot
 
-	// The origin's content versions: of whole content types and of paths.
-	typeGen   []int32
-	typeSince []int64
-	bumps     map[string]*bump
-	changed   bool
+	// The origin's content versions: of whole content types and of paths,
+	// with the times of their changes.
+	typeGen     []int32
+	typeSince   []int64
+	typeChanges [][]int64
+	bumps       map[string]*bump
+	changed     bool
 
 	col *collector
 	seq uint64
@@ -79,6 +82,7 @@ type engine struct {
 type bump struct {
 	gen   int32
 	since int64
+	times []int64 // of each change
 }
 
 const memoSize = 1 << 18
@@ -120,7 +124,7 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 		sc: sc, info: info, reqd: localedge.ParseRequestCacheControl(nil),
 		tmpls: newTemplates(t.Cache.Heuristic), originTime: t.Origin.ServiceTime, keyOpts: t.Cache.Key,
 		seed: maphash.MakeSeed(), memo: make([]memoSlot, memoSize), bumps: make(map[string]*bump),
-		typeGen: make([]int32, len(info.Types)), typeSince: make([]int64, len(info.Types)),
+		typeGen: make([]int32, len(info.Types)), typeSince: make([]int64, len(info.Types)), typeChanges: make([][]int64, len(info.Types)),
 	}
 	if len(info.Encodings) == 0 {
 		e.classes = []*class{newClass(0, workload.EncodingDefault)}
@@ -433,6 +437,26 @@ func (e *engine) current(logical string, typ int) (int32, int64) {
 	return v, since
 }
 
+// changedAt is when an object got version v (v ≥ 1).
+func (e *engine) changedAt(logical string, typ int, v int32) int64 {
+	var times []int64
+	if typ >= 0 && typ < len(e.typeChanges) {
+		times = e.typeChanges[typ]
+	}
+	if b := e.bumps[logical]; b != nil {
+		if len(times) == 0 {
+			times = b.times
+		} else {
+			times = append(append([]int64(nil), times...), b.times...)
+			slices.Sort(times)
+		}
+	}
+	if v < 1 || int(v) > len(times) {
+		return 0
+	}
+	return times[v-1]
+}
+
 // route picks the edge of a request and the client's extra round trip.
 func (e *engine) route(ev *workload.Event) (*node, int64) {
 	switch {
@@ -514,7 +538,7 @@ func (e *engine) request(ev *workload.Event, t int64) {
 			if e.changed {
 				r.tmpl, r.version = e.tmpls.entryTemplate(ent)
 			}
-			edge.st.hit(r.size, r.stale)
+			edge.st.hit(r.stale)
 			e.col.client(edge, t, rtt, r, head, pi.logical, ev.Type, true)
 			if u == localedge.UseStaleRefresh {
 				edge.refresh(e.object(pi, ev, k, version), cls, ent, t)
@@ -632,6 +656,7 @@ func (e *engine) change(ev *workload.Event, t int64) {
 	if ev.ChangedType >= 0 && ev.ChangedType < len(e.typeGen) {
 		e.typeGen[ev.ChangedType]++
 		e.typeSince[ev.ChangedType] = t
+		e.typeChanges[ev.ChangedType] = append(e.typeChanges[ev.ChangedType], t)
 		tags = append(tags, e.info.Types[ev.ChangedType])
 		e.col.changes++
 	}
@@ -644,6 +669,7 @@ func (e *engine) change(ev *workload.Event, t int64) {
 		}
 		b.gen++
 		b.since = t
+		b.times = append(b.times, t)
 		e.col.changes++
 		urls = append(urls, "https://"+ev.Host+p)
 	}

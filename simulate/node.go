@@ -52,7 +52,7 @@ func (n *node) serve(obj *object, w waiter, t int64) {
 		if u != localedge.UseValidate {
 			r := n.fromEntry(ent, t)
 			r.hit, r.stale = true, u != localedge.UseFresh
-			n.st.hit(r.size, r.stale)
+			n.st.hit(r.stale)
 			n.reply(w, r, t)
 			if u == localedge.UseStaleRefresh {
 				n.refresh(obj, w.cls, ent, t)
@@ -139,6 +139,9 @@ func (n *node) reply(w waiter, r response, t int64) {
 	}
 	if !r.failed && !r.notMod {
 		n.st.bytes += r.size
+		if r.hit {
+			n.st.hitBytes += r.size
+		}
 	}
 	d := w.down.n
 	n.e.q.push(event{at: t + d.rtt/2, kind: evReply, n: d, f: w.down, r: r})

@@ -4,26 +4,23 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // WriteTable prints the scenarios side by side: one column per scenario,
 // one row per figure.
 func WriteTable(w io.Writer, results []*Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
+	var rows [][]string
 	row := func(label string, cell func(r *Result) string) {
-		var b strings.Builder
-		b.WriteString(label)
-		b.WriteByte('\t')
+		cells := []string{label}
 		for _, r := range results {
-			b.WriteString(cell(r))
-			b.WriteByte('\t')
+			cells = append(cells, cell(r))
 		}
-		b.WriteByte('\n')
-		_, _ = io.WriteString(tw, b.String())
+		rows = append(rows, cells)
 	}
 	row("", func(r *Result) string { return r.Scenario })
 	row("requests", func(r *Result) string { return count(r.Requests) })
@@ -55,8 +52,16 @@ func WriteTable(w io.Writer, results []*Result) error {
 		return ratioPair(r.Shield.HitRatio)
 	})
 	row("  overall (not from origin)", func(r *Result) string { return ratioPair(r.Offload) })
+	if slices.ContainsFunc(results, func(r *Result) bool { return r.Observed != nil }) {
+		row("  logged by the CDN", func(r *Result) string {
+			if r.Observed == nil {
+				return "-"
+			}
+			return percent(*r.Observed)
+		})
+	}
 	row("origin requests", func(r *Result) string { return count(r.Origin.Requests) })
-	row("origin req/s mean / p99 / max", func(r *Result) string {
+	row("origin requests/s mean / p99 / max", func(r *Result) string {
 		p := r.Origin.PerSecond
 		return rate(p.Mean) + " / " + rate(p.P99) + " / " + rate(p.Max)
 	})
@@ -65,7 +70,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 	row("stale responses", func(r *Result) string { return count(r.Stale) })
 	row("outdated responses", func(r *Result) string { return count(r.Outdated.Responses) })
 	row("outdated after a change, longest / median", func(r *Result) string {
-		if r.Outdated.Objects == 0 {
+		if r.Outdated.Changes == 0 {
 			return "-"
 		}
 		return Seconds(r.Outdated.Longest) + " / " + Seconds(r.Outdated.Median)
@@ -74,7 +79,29 @@ func WriteTable(w io.Writer, results []*Result) error {
 	row("latency p50 / p90 / p99", func(r *Result) string {
 		return millis(r.Latency.P50) + " / " + millis(r.Latency.P90) + " / " + millis(r.Latency.P99)
 	})
-	return tw.Flush()
+	// The labels left-aligned, the figures right-aligned.
+	widths := make([]int, len(results)+1)
+	for _, cells := range rows {
+		for i, c := range cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, cells := range rows {
+		var line strings.Builder
+		for i, c := range cells {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				line.WriteString(c + pad)
+			} else {
+				line.WriteString("   " + pad + c)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func ratioPair(r Ratio) string { return percent(r.Requests) + " / " + percent(r.Bytes) }
@@ -84,8 +111,13 @@ func percent(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) +
 func millis(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " ms" }
 
 func rate(v float64) string {
-	if v >= 100 || v == math.Trunc(v) {
+	switch {
+	case v >= 100 || v == math.Trunc(v):
 		return count(int64(math.Round(v)))
+	case v < 0.01:
+		return "<0.01"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }

@@ -107,13 +107,14 @@ type PerSecond struct {
 }
 
 // Outdated is how long clients saw content older than the origin's after
-// a change: over each changed object that was served outdated, the time
-// from the change to the last outdated response.
+// a change: for each change of an object that some client was served a
+// version older than, the time from the change to the last such response.
 type Outdated struct {
 	// Responses is how many responses carried an outdated version.
 	Responses int64 `json:"responses"`
-	// Objects is how many changed objects were served outdated.
-	Objects int     `json:"objects"`
+	// Changes is how many changes (of one object each) clients were
+	// served outdated content after.
+	Changes int     `json:"changes"`
 	Longest float64 `json:"longest_s"`
 	Median  float64 `json:"median_s"`
 }
@@ -199,7 +200,7 @@ func (e *engine) result() *Result {
 		r.Origin.PerSecond.Max = float64(counts[len(counts)-1])
 		r.Origin.PerSecond.P99 = float64(counts[min(len(counts)-1, int(math.Ceil(0.99*float64(len(counts))))-1)])
 	}
-	r.Outdated = Outdated{Responses: c.outdated, Objects: len(c.windows)}
+	r.Outdated = Outdated{Responses: c.outdated, Changes: len(c.windows)}
 	if len(c.windows) > 0 {
 		r.Outdated.Longest = float64(c.windows[len(c.windows)-1]) / float64(time.Second)
 		r.Outdated.Median = float64(c.windows[(len(c.windows)-1)/2]) / float64(time.Second)

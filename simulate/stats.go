@@ -21,9 +21,10 @@ type tierStats struct {
 	passed       int64 // requests forwarded without caching (unsafe methods)
 }
 
-func (s *tierStats) hit(size int64, stale bool) {
+// hit counts a request answered from the store; its bytes are counted
+// where they are sent (a 304 sends none).
+func (s *tierStats) hit(stale bool) {
 	s.hits++
-	s.hitBytes += size
 	if stale {
 		s.stale++
 	}
@@ -34,10 +35,11 @@ type point struct {
 	requests, hits, bytes, hitBytes, origin, originBytes int64
 }
 
-// exposure is how long clients of one object were served a version
-// older than the origin's after a change.
+// exposure is, for one changed object, when clients were last served a
+// version older than each of its changes: last[v-1] for version v (0:
+// never).
 type exposure struct {
-	since, last int64
+	last []int64
 }
 
 // latencyBuckets is the resolution of the latency histogram: 1 ms up to a
@@ -66,8 +68,9 @@ type collector struct {
 
 	originRequests, originBytes, originNotMod, originErrors int64
 
-	exposures map[string]*exposure
-	windows   []int64
+	exposures     map[string]*exposure
+	exposureTypes map[string]int
+	windows       []int64
 
 	observedHits, observedMisses int64
 }
@@ -79,7 +82,7 @@ func newCollector(e *engine, opts Options) *collector {
 	}
 	c := &collector{
 		e: e, points: points, latency: make([]int64, latencyBuckets+1),
-		edgeBytes: make([]int64, len(e.edges)), exposures: make(map[string]*exposure),
+		edgeBytes: make([]int64, len(e.edges)), exposures: make(map[string]*exposure), exposureTypes: make(map[string]int),
 	}
 	c.step = int64(time.Second)
 	if d := e.info.Duration; d > 0 {
@@ -153,6 +156,7 @@ func (c *collector) client(edge *node, t, latency int64, r response, head bool, 
 	p.requests++
 	p.bytes += bytes
 	if hit {
+		edge.st.hitBytes += bytes
 		c.hits++
 		c.hitBytes += bytes
 		p.hits++
@@ -169,17 +173,21 @@ func (c *collector) client(edge *node, t, latency int64, r response, head bool, 
 	c.latencySum += latency
 	c.latencyMax = max(c.latencyMax, latency)
 	if c.e.changed && !r.failed && r.tmpl != nil {
-		if cur, since := c.e.current(logical, typ); r.version < cur {
+		if cur, _ := c.e.current(logical, typ); r.version < cur {
+			// Outdated: the client missed every change after its version.
 			c.outdated++
 			ex := c.exposures[logical]
-			if ex == nil || ex.since != since {
-				if ex != nil {
-					c.windows = append(c.windows, ex.last-ex.since)
-				}
-				ex = &exposure{since: since}
+			if ex == nil {
+				ex = &exposure{}
 				c.exposures[logical] = ex
+				c.exposureTypes[logical] = typ
 			}
-			ex.last = t
+			for len(ex.last) < int(cur) {
+				ex.last = append(ex.last, 0)
+			}
+			for v := r.version + 1; v <= cur; v++ {
+				ex.last[v-1] = t
+			}
 		}
 	}
 }
@@ -214,8 +222,13 @@ func (c *collector) finish(t int64) {
 	if t > c.end {
 		c.end = t
 	}
-	for _, ex := range c.exposures {
-		c.windows = append(c.windows, ex.last-ex.since)
+	for logical, ex := range c.exposures {
+		typ := c.exposureTypes[logical]
+		for i, last := range ex.last {
+			if last != 0 {
+				c.windows = append(c.windows, last-c.e.changedAt(logical, typ, int32(i+1)))
+			}
+		}
 	}
 	c.exposures = nil
 	slices.Sort(c.windows)

@@ -1,0 +1,163 @@
+package commands
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestSimulateDocs runs the examples of docs/simulate.md: each yaml block
+// whose first line names a file ("# banner.yaml") is written to a folder,
+// and each console block ("$ cdnctl simulate …" and what it printed) is
+// run there and its output compared with the one in the doc. Figures may
+// differ by 1% (or 1 unit): W-TinyLFU admission is randomised, so a run
+// whose caches evict differs from the next in the last digits. With
+// -update the doc is rewritten with this run's outputs.
+//
+// The examples simulate a few million requests: too slow under the race
+// detector, so .ci/run runs this test once more without it.
+func TestSimulateDocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the examples run without the race detector (.ci/run: go test ./commands -run TestSimulateDocs)")
+	}
+	docPath, err := filepath.Abs(filepath.Join("..", "docs", "simulate.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	blocks := fencedBlocks(string(doc))
+	for _, b := range blocks {
+		if b.lang != "yaml" {
+			continue
+		}
+		first, _, _ := strings.Cut(b.body, "\n")
+		if name, ok := strings.CutPrefix(first, "# "); ok && strings.HasSuffix(name, ".yaml") {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(b.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Chdir(dir)
+	updated := string(doc)
+	examples := 0
+	for _, b := range blocks {
+		if b.lang != "console" {
+			continue
+		}
+		cmdLine, want, _ := strings.Cut(b.body, "\n")
+		line, ok := strings.CutPrefix(cmdLine, "$ cdnctl ")
+		if !ok {
+			t.Errorf("console block does not start with \"$ cdnctl \": %q", cmdLine)
+			continue
+		}
+		args, err := splitArgs(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples++
+		ios, _, out, errOut := TestStreams()
+		f := &Factory{IO: ios, LookupEnv: func(string) (string, bool) { return "", false }}
+		if code := f.Run(t.Context(), args); code != 0 {
+			t.Errorf("%s: exit code %d: %s", cmdLine, code, errOut)
+			continue
+		}
+		got := out.String()
+		if *update {
+			updated = strings.Replace(updated, b.body, cmdLine+"\n"+got, 1)
+			continue
+		}
+		if msg := compareOutputs(want, got); msg != "" {
+			t.Errorf("%s: the output differs from docs/simulate.md (go test ./commands -run TestSimulateDocs -update rewrites it): %s\ngot:\n%s", cmdLine, msg, got)
+		}
+	}
+	if examples < 4 {
+		t.Errorf("docs/simulate.md has %d examples; want the four questions", examples)
+	}
+	if *update {
+		if err := os.WriteFile(docPath, []byte(updated), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type fenced struct{ lang, body string }
+
+// fencedBlocks returns the ``` blocks of a Markdown text, each body ending
+// with a newline.
+func fencedBlocks(md string) []fenced {
+	var out []fenced
+	lines := strings.SplitAfter(md, "\n")
+	for i := 0; i < len(lines); i++ {
+		lang, ok := strings.CutPrefix(strings.TrimRight(lines[i], "\n"), "```")
+		if !ok || lang == "" {
+			continue
+		}
+		var body strings.Builder
+		for i++; i < len(lines) && strings.TrimRight(lines[i], "\n") != "```"; i++ {
+			body.WriteString(lines[i])
+		}
+		out = append(out, fenced{lang: lang, body: body.String()})
+	}
+	return out
+}
+
+var numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
+
+// compareOutputs compares two outputs line by line: the text exactly
+// (runs of spaces aside), the numbers within 1% or 1.
+func compareOutputs(want, got string) string {
+	wl := strings.Split(strings.TrimRight(want, "\n"), "\n")
+	gl := strings.Split(strings.TrimRight(got, "\n"), "\n")
+	if len(wl) != len(gl) {
+		return strconv.Itoa(len(gl)) + " lines; the doc has " + strconv.Itoa(len(wl))
+	}
+	for i := range wl {
+		w, g := strings.Join(strings.Fields(wl[i]), " "), strings.Join(strings.Fields(gl[i]), " ")
+		if numberRE.ReplaceAllString(w, "#") != numberRE.ReplaceAllString(g, "#") {
+			return "line " + strconv.Itoa(i+1) + ": " + strconv.Quote(g) + "; the doc has " + strconv.Quote(w)
+		}
+		wn, gn := numberRE.FindAllString(w, -1), numberRE.FindAllString(g, -1)
+		for j := range wn {
+			a, _ := strconv.ParseFloat(strings.ReplaceAll(wn[j], ",", ""), 64)
+			b, _ := strconv.ParseFloat(strings.ReplaceAll(gn[j], ",", ""), 64)
+			if math.Abs(a-b) > math.Max(1, 0.01*math.Max(math.Abs(a), math.Abs(b))) {
+				return "line " + strconv.Itoa(i+1) + ": " + gn[j] + "; the doc has " + wn[j] + " (" + strconv.Quote(g) + ")"
+			}
+		}
+	}
+	return ""
+}
+
+func TestCompareOutputs(t *testing.T) {
+	for _, tc := range []struct {
+		want, got string
+		ok        bool
+	}{
+		{"hits   55.6% / 55.4%\n", "hits 55.5% / 55.4%\n", true},
+		{"origin 235,199\n", "origin 235,286\n", true},
+		{"origin 235,199\n", "origin 245,286\n", false},
+		{"p50 16 ms\n", "p50 17 ms\n", true},
+		{"p50 16 ms\n", "p50 19 ms\n", false},
+		{"shield\n", "no shield\n", false},
+		{"a\nb\n", "a\n", false},
+	} {
+		if msg := compareOutputs(tc.want, tc.got); (msg == "") != tc.ok {
+			t.Errorf("compareOutputs(%q, %q) = %q; want ok %v", tc.want, tc.got, msg, tc.ok)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("```yaml\n# a.yaml\nx: 1\n```\ntext\n```console\n$ cdnctl simulate\nout\n```\n")
+	got := fencedBlocks(b.String())
+	if len(got) != 2 || got[0].lang != "yaml" || got[0].body != "# a.yaml\nx: 1\n" || got[1].body != "$ cdnctl simulate\nout\n" {
+		t.Errorf("fencedBlocks = %+v", got)
+	}
+}
