@@ -78,7 +78,7 @@ Scenarios compare variants of the same workload side by side: give them in
 the simulation file, or with --scenario 'NAME: FLAGS' using this command's
 topology and policy flags (--no-shield, --pops, --cache-size, --ttl,
 --versioned, --purge, ...). See docs/simulate.md.`,
-		Example: `  cdnctl simulate --spec flash-crowd.yaml
+		Example: `  cdnctl simulate --spec flash.yaml
   cdnctl simulate --log access.log.gz --scenario 'shield: --shield' --scenario 'no shield: --no-shield'
   cdnctl simulate --log cloudfront.log --ttl '/img/*=public, max-age=604800' --cache-size 10GiB
   cdnctl simulate --spec banner.yaml --plot charts/
