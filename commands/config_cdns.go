@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cdnctl/cdnctl/providers/akamai"
 	"github.com/cdnctl/cdnctl/providers/cloudflare"
+	"github.com/cdnctl/cdnctl/providers/fastly"
 	"github.com/cdnctl/cdnctl/providers/local"
 )
 
@@ -16,13 +18,14 @@ import (
 type CDNConfig struct {
 	// Name identifies the entry (`--provider prod`).
 	Name string `yaml:"name" json:"name"`
-	// Provider is cloudfront, cloudflare or local.
+	// Provider is cloudfront, cloudflare, fastly, akamai or local.
 	Provider string `yaml:"provider" json:"provider"`
 	// Default makes this entry the target when --provider is not given
 	// and there are several.
 	Default bool `yaml:"default" json:"default,omitempty"`
 	// Hostnames the CDN serves: a path is purged on each of them
-	// (Cloudflare), and a URL on another host is refused.
+	// (Cloudflare, Fastly, Akamai), and a URL or --host on another host
+	// is refused.
 	Hostnames []string `yaml:"hostnames" json:"hostnames,omitempty"`
 	// OriginPath is the storage prefix the CDN reads the site from (the
 	// distribution's OriginPath): object keys are mapped through it.
@@ -30,8 +33,8 @@ type CDNConfig struct {
 	// ConfirmAbove: purging more items than this asks for confirmation
 	// (0: 100; -1: only purging everything asks).
 	ConfirmAbove int `yaml:"confirm_above" json:"confirm_above,omitempty"`
-	// BatchSize is the number of items per API request (Cloudflare: 30,
-	// local: 1000).
+	// BatchSize is the number of items per API request (Cloudflare: 30
+	// URLs, at most 100 tags, hosts or prefixes; local: 1000).
 	BatchSize int `yaml:"batch_size" json:"batch_size,omitempty"`
 	// Endpoint overrides the provider's API URL (a proxy, a test server).
 	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
@@ -45,12 +48,25 @@ type CDNConfig struct {
 
 	// Cloudflare.
 	ZoneID            string  `yaml:"zone_id" json:"zone_id,omitempty"`
+	URLsPerSecond     float64 `yaml:"urls_per_second" json:"urls_per_second,omitempty"`
 	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second,omitempty"`
 	Burst             int     `yaml:"burst" json:"burst,omitempty"`
 
-	// Cloudflare and local: the environment variable holding the token
-	// (CLOUDFLARE_API_TOKEN, CDNCTL_ADMIN_TOKEN). Tokens are never read
-	// from the file.
+	// Fastly.
+	ServiceID string `yaml:"service_id" json:"service_id,omitempty"`
+
+	// Akamai: the network (production or staging), the method
+	// (invalidate or delete), the CP codes --all purges, and where the
+	// EdgeGrid credentials are (edgerc file and section).
+	Network string `yaml:"network" json:"network,omitempty"`
+	Method  string `yaml:"method" json:"method,omitempty"`
+	CPCodes []int  `yaml:"cp_codes" json:"cp_codes,omitempty"`
+	Edgerc  string `yaml:"edgerc" json:"edgerc,omitempty"`
+	Section string `yaml:"section" json:"section,omitempty"`
+
+	// Cloudflare, Fastly and local: the environment variable holding the
+	// token (CLOUDFLARE_API_TOKEN, FASTLY_API_TOKEN, CDNCTL_ADMIN_TOKEN).
+	// Tokens are never read from the file.
 	TokenEnv string `yaml:"token_env" json:"token_env,omitempty"`
 
 	// Local edge.
@@ -62,8 +78,13 @@ type CDNConfig struct {
 const (
 	providerCloudFront = "cloudfront"
 	providerCloudflare = "cloudflare"
+	providerFastly     = "fastly"
+	providerAkamai     = "akamai"
 	providerLocal      = "local"
 )
+
+// providerNames lists the providers a cdns entry can name, for messages.
+const providerNames = "cloudfront, cloudflare, fastly, akamai or local"
 
 // Defaults of the cdns keys that are not the providers' own.
 const (
@@ -95,6 +116,8 @@ func (c CDNConfig) tokenEnv() string {
 		return c.TokenEnv
 	case c.Provider == providerCloudflare:
 		return cloudflare.TokenEnv
+	case c.Provider == providerFastly:
+		return fastly.TokenEnv
 	case c.Provider == providerLocal:
 		return AdminTokenEnv
 	}
@@ -110,6 +133,14 @@ func (c CDNConfig) noun() string {
 		s = "cloudfront distribution " + c.DistributionID
 	case providerCloudflare:
 		s = "cloudflare zone " + c.ZoneID
+	case providerFastly:
+		s = "fastly service " + c.ServiceID
+	case providerAkamai:
+		network := c.Network
+		if network == "" {
+			network = akamai.NetworkProduction
+		}
+		s = "akamai " + network + " network"
 	case providerLocal:
 		url := c.AdminURL
 		if url == "" {
@@ -165,12 +196,19 @@ func (c CDNConfig) validate(where string) error {
 		"collapse_above":      c.CollapseAbove != 0,
 		"collapse_to":         c.CollapseTo != 0,
 		"zone_id":             c.ZoneID != "",
+		"urls_per_second":     c.URLsPerSecond != 0,
 		"requests_per_second": c.RequestsPerSecond != 0,
 		"burst":               c.Burst != 0,
 		"token_env":           c.TokenEnv != "",
 		"admin_url":           c.AdminURL != "",
 		"pops":                len(c.Pops) > 0,
 		"batch_size":          c.BatchSize != 0,
+		"service_id":          c.ServiceID != "",
+		"network":             c.Network != "",
+		"method":              c.Method != "",
+		"cp_codes":            len(c.CPCodes) > 0,
+		"edgerc":              c.Edgerc != "",
+		"section":             c.Section != "",
 	}
 	var allowed []string
 	switch c.Provider {
@@ -183,14 +221,36 @@ func (c CDNConfig) validate(where string) error {
 		if c.ZoneID == "" {
 			return fmt.Errorf("%s: zone_id is required for provider cloudflare", where)
 		}
-		allowed = []string{"zone_id", "requests_per_second", "burst", "token_env", "batch_size"}
+		allowed = []string{"zone_id", "urls_per_second", "requests_per_second", "burst", "token_env", "batch_size"}
+	case providerFastly:
+		if c.ServiceID == "" {
+			return fmt.Errorf("%s: service_id is required for provider fastly", where)
+		}
+		allowed = []string{"service_id", "token_env"}
+	case providerAkamai:
+		allowed = []string{"network", "method", "cp_codes", "edgerc", "section"}
+		switch c.Network {
+		case "", akamai.NetworkProduction, akamai.NetworkStaging:
+		default:
+			return fmt.Errorf("%s: network %q: want production (the default) or staging", where, c.Network)
+		}
+		switch c.Method {
+		case "", akamai.MethodInvalidate, akamai.MethodDelete:
+		default:
+			return fmt.Errorf("%s: method %q: want invalidate (the default: objects are marked stale) or delete (they are removed)", where, c.Method)
+		}
+		for _, code := range c.CPCodes {
+			if code <= 0 {
+				return fmt.Errorf("%s: cp_codes: %d: want the positive CP code numbers of the property", where, code)
+			}
+		}
 	case providerLocal:
 		allowed = []string{"admin_url", "pops", "token_env", "batch_size"}
 		if c.Endpoint != "" {
 			return fmt.Errorf("%s: endpoint: the local provider uses admin_url", where)
 		}
 	default:
-		return fmt.Errorf("%s: provider %q: want cloudfront, cloudflare or local", where, c.Provider)
+		return fmt.Errorf("%s: provider %q: want %s", where, c.Provider, providerNames)
 	}
 	keys := make([]string, 0, len(set))
 	for k := range set {
@@ -207,8 +267,8 @@ func (c CDNConfig) validate(where string) error {
 		return fmt.Errorf("%s: confirm_above %d: want -1 (only purging everything asks), 0 (default %d) or more", where, c.ConfirmAbove, defaultConfirmAbove)
 	case c.BatchSize < 0:
 		return fmt.Errorf("%s: batch_size %d: want a positive number of items per request", where, c.BatchSize)
-	case c.Burst < 0 || c.RequestsPerSecond < 0:
-		return fmt.Errorf("%s: requests_per_second and burst: want positive numbers", where)
+	case c.Burst < 0 || c.RequestsPerSecond < 0 || c.URLsPerSecond < 0:
+		return fmt.Errorf("%s: urls_per_second, requests_per_second and burst: want positive numbers", where)
 	}
 	for _, h := range c.Hostnames {
 		if h == "" || strings.ContainsAny(h, "/: ") {

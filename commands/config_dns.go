@@ -60,6 +60,9 @@ type DNSConfig struct {
 	RateLimit int `yaml:"rate_limit" json:"rate_limit"`
 	// QueryLog logs every query at info level.
 	QueryLog bool `yaml:"query_log" json:"query_log"`
+	// QueryLogRate caps the query log, in lines per second (-1: no cap);
+	// queries over it are counted and summarized every 10 s.
+	QueryLogRate int `yaml:"query_log_rate" json:"query_log_rate"`
 }
 
 // DNSLocationConfig is one entry of dns.locations.
@@ -97,8 +100,9 @@ func defaultDNSConfig() DNSConfig {
 			Fall:     2,
 			Rise:     2,
 		},
-		MaxUDPSize: geodns.DefaultMaxUDPSize,
-		QueryLog:   true,
+		MaxUDPSize:   geodns.DefaultMaxUDPSize,
+		QueryLog:     true,
+		QueryLogRate: geodns.DefaultQueryLogRate,
 	}
 }
 
@@ -124,6 +128,9 @@ func (c *DNSConfig) validate() error {
 	}
 	if c.RateLimit < 0 {
 		return usageErrorf("config dns.rate_limit %d: want 0 (off) or more", c.RateLimit)
+	}
+	if c.QueryLogRate == 0 || c.QueryLogRate < -1 {
+		return usageErrorf("config dns.query_log_rate %d: want lines per second (1 or more), or -1 to log every query", c.QueryLogRate)
 	}
 	if c.MaxUDPSize != 0 && (c.MaxUDPSize < 512 || c.MaxUDPSize > 65535) {
 		return usageErrorf("config dns.max_udp_size %d: want 512..65535", c.MaxUDPSize)
@@ -172,6 +179,7 @@ func (c *DNSConfig) geoDNSConfig(pops []geodns.PoP, logger *slog.Logger, reg pro
 	}
 	if c.QueryLog {
 		cfg.QueryLog = logger
+		cfg.QueryLogRate = c.QueryLogRate
 	}
 	if host, _, err := net.SplitHostPort(c.Listen); err == nil {
 		if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {

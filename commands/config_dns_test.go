@@ -59,6 +59,16 @@ func TestDNSConfigFromFile(t *testing.T) {
 	if len(gc.Locations) != 1 || gc.Locations[0].Network != netip.MustParsePrefix("10.0.0.0/8") {
 		t.Errorf("locations %+v", gc.Locations)
 	}
+	for yaml, want := range map[string]int{"": geodns.DefaultQueryLogRate, "  query_log_rate: 500\n": 500, "  query_log_rate: -1\n": -1} {
+		cfg, err := LoadConfig(writeConfig(t, "dns:\n"+yaml), true, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc, err := cfg.DNS.geoDNSConfig(geodns.DefaultPoPs(3), slog.New(slog.DiscardHandler), nil)
+		if err != nil || gc.QueryLog == nil || gc.QueryLogRate != want {
+			t.Errorf("%q: query log rate %d (%v); want %d", yaml, gc.QueryLogRate, err, want)
+		}
+	}
 	if got := localedge.ClientAddr("0.0.0.0:5353"); got != "127.0.0.1:5353" {
 		t.Errorf("localedge.ClientAddr(0.0.0.0:5353) = %s; want 127.0.0.1:5353", got)
 	}
@@ -77,6 +87,7 @@ func TestDNSConfigErrors(t *testing.T) {
 		{"dns:\n  hosts: {www.other.test: x.cdn.test}\n", "config dns: dns: host www.other.test.: outside the zones"},
 		{"dns:\n  records: ['x.example.test. A 300.1.1.1']\n", `config dns: dns: record "x.example.test. A 300.1.1.1"`},
 		{"dns:\n  default_pop: pop9\n", `default PoP "pop9"`},
+		{"dns:\n  query_log_rate: 0\n", "dns.query_log_rate 0: want lines per second (1 or more), or -1 to log every query"},
 	}
 	for _, tt := range tests {
 		cfg, err := LoadConfig(writeConfig(t, tt.yaml), true, noEnv)

@@ -23,6 +23,8 @@ type FingerprintConfig struct {
 	Prehashed []string `yaml:"prehashed" json:"prehashed"`
 	// Exclude are globs of files not copied.
 	Exclude []string `yaml:"exclude" json:"exclude"`
+	// AllowDotfiles are globs of dotfiles copied anyway.
+	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
 	// Rules attach Cache-Control, Content-Type, headers and cache tags.
 	Rules []hashing.Rule `yaml:"rules" json:"rules"`
 	// BaseURL is where the site is served.
@@ -58,6 +60,7 @@ func (c FingerprintConfig) options() (hashing.Options, error) {
 		NoDefaultKeep:    c.NoDefaultKeep,
 		Prehashed:        c.Prehashed,
 		Exclude:          c.Exclude,
+		AllowDotfiles:    c.AllowDotfiles,
 		Rules:            c.Rules,
 		BaseURL:          c.BaseURL,
 		Strict:           c.Strict,

@@ -40,6 +40,9 @@ type OriginConfig struct {
 	Exclude     []string `yaml:"exclude"`
 	EntryPoints []string `yaml:"entry_points"`
 	Order       []string `yaml:"order"`
+	// AllowDotfiles are globs of dotfiles uploaded anyway (the others, but
+	// .well-known/, are left out and listed).
+	AllowDotfiles []string `yaml:"allow_dotfiles"`
 	// Precompressed is siblings, none, gzip or br.
 	Precompressed string       `yaml:"precompressed"`
 	Rules         []OriginRule `yaml:"rules"`
@@ -111,6 +114,10 @@ func (c OriginConfig) compile() (*compiledOrigin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin.order: %w", err)
 	}
+	allowDot, err := hashing.CompileGlobs(c.AllowDotfiles)
+	if err != nil {
+		return nil, fmt.Errorf("origin.allow_dotfiles: %w", err)
+	}
 	var rules []providers.HeaderRule
 	for i, r := range c.Rules {
 		g, err := hashing.CompileGlob(r.Match)
@@ -134,7 +141,7 @@ func (c OriginConfig) compile() (*compiledOrigin, error) {
 		},
 		scan: providers.ScanOptions{
 			Manifest: c.Manifest, Exclude: exclude, EntryPoints: entry,
-			Rules: rules, Precompressed: c.Precompressed,
+			Rules: rules, Precompressed: c.Precompressed, AllowDotfiles: allowDot,
 		},
 	}, nil
 }

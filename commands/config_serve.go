@@ -23,6 +23,9 @@ type ServeConfig struct {
 	// DefaultCacheControl is the folder origin's Cache-Control for files
 	// without metadata.
 	DefaultCacheControl string `yaml:"default_cache_control" json:"default_cache_control"`
+	// AllowDotfiles are globs of dotfiles the folder origin serves (the
+	// others, but /.well-known/, are not found).
+	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
 	// Admin is the admin API's address; Token its bearer token ("":
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`

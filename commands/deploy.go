@@ -63,7 +63,8 @@ anything changes, shows it, and then runs it step by step:
   purge                purge every CDN of the changed entry points and
                        un-fingerprinted files (never of fingerprinted files:
                        their URLs are new), by URL or by tag
-  wait                 wait for asynchronous purges (CloudFront), if asked
+  wait                 wait for asynchronous purges (CloudFront; Akamai's
+                       estimate), if asked
   prewarm              request what changed through every PoP
   verify               fetch the changed entry points and a sample of
                        assets through every PoP and check their SHA-256
@@ -114,7 +115,7 @@ deploy never leaves the site broken, and running it again finishes it.`,
 	fl.StringSliceVar(&opts.CDNs, "cdn", nil, "deploy to these cdns entries only (default: deploy.cdns, else all)")
 	fl.BoolVar(&opts.NoPrewarm, "no-prewarm", false, "skip prewarm")
 	fl.BoolVar(&opts.NoVerify, "no-verify", false, "skip verify")
-	fl.BoolVar(&opts.Wait, "wait", false, "wait for asynchronous purges (CloudFront) to complete (deploy.wait)")
+	fl.BoolVar(&opts.Wait, "wait", false, "wait for asynchronous purges (CloudFront, Akamai) to complete (deploy.wait)")
 	fl.BoolVar(&opts.Force, "force", false, "upload every file again")
 	fl.BoolVar(&opts.NoFingerprint, "no-fingerprint", false, "push SITE as it is (it was fingerprinted already)")
 	return cmd
@@ -273,6 +274,8 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
 	}
 	compiled.plan.Force = opts.Force
+	tags := tagRulesOf(cfg.CDNs)
+	tags.scanOptions(&compiled.scan)
 	if oc.Target == "" {
 		return nil, usageErrorf("deploy: no origin: set origin.target in cdnctl.yaml (or environments.NAME.origin.target), or pass --to")
 	}
@@ -305,6 +308,9 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		}
 		if dc.Fingerprint {
 			fo, err := cfg.Fingerprint.options()
+			if err == nil {
+				err = tags.checkRules(fo.Rules)
+			}
 			if err != nil {
 				return nil, &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
 			}

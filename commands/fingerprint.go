@@ -42,6 +42,7 @@ func newCmdFingerprint(f *Factory) *cobra.Command {
 		hashLength       int
 		keep, prehashed  []string
 		exclude          []string
+		allowDotfiles    []string
 		baseURL          string
 		strict           bool
 		hashUnreferenced bool
@@ -60,16 +61,21 @@ works as before while every asset can be cached for a year. The scripts of
 an ES module import cycle keep their names (with a warning).
 
 Entry points keep their names: pages (*.html), robots.txt, sitemaps, feeds,
-favicon.ico, web app manifests, service workers, .well-known/ and dot
-files, plus --keep globs. Files already fingerprinted (an earlier output)
-keep theirs: fingerprinting an output again changes nothing.
+favicon.ico, web app manifests, service workers, .well-known/ and allowed
+dotfiles, plus --keep globs. Files already fingerprinted (an earlier
+output) keep theirs: fingerprinting an output again changes nothing.
+Dotfiles and hidden folders (.env, .npmrc, .cache/; not .well-known/) are
+not copied unless --allow-dotfile names them.
 
 DIR also gets precompressed .br and .gz copies of compressible files (when
 smaller), and cdnctl-manifest.json: for every file its hashed path, SHA-256,
 SRI integrity, size, Content-Type, Cache-Control (immutable for hashed
 files, revalidated for entry points, or what the config's rules say),
 headers, cache tags and precompressed copies. References to missing files
-are reported (an error with --strict).
+are reported (an error with --strict). A rule's cache tag that a CDN of
+cdnctl.yaml cannot match (CloudFront and Cloudflare take printable ASCII,
+Fastly no spaces, Akamai HTTP token characters) is refused before anything
+is written, with that CDN's rule.
 
 DIR is replaced as a whole when the run succeeds and left as it was when it
 fails. Re-running into the same DIR reuses the files that did not change.
@@ -98,6 +104,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			build.Keep = append(build.Keep, keep...)
 			build.Prehashed = append(build.Prehashed, prehashed...)
 			build.Exclude = append(build.Exclude, exclude...)
+			build.AllowDotfiles = append(build.AllowDotfiles, allowDotfiles...)
 			if fl.Changed("base-url") {
 				build.BaseURL = baseURL
 			}
@@ -124,6 +131,9 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			}
 			if err := build.Validate(); err != nil {
 				return &UsageError{Err: err}
+			}
+			if err := tagRulesOf(cfg.CDNs).checkRules(build.Rules); err != nil {
+				return &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
 			}
 			opts.Build = build
 
@@ -157,6 +167,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 	fl.StringArrayVar(&keep, "keep", nil, "glob of more entry points that keep their names (repeatable)")
 	fl.StringArrayVar(&prehashed, "prehashed", nil, "glob of files already content-hashed by another tool: names kept, served immutable (repeatable)")
 	fl.StringArrayVar(&exclude, "exclude", nil, "glob of files not to copy (repeatable)")
+	fl.StringArrayVar(&allowDotfiles, "allow-dotfile", nil, "glob of dotfiles to copy anyway, e.g. /.htaccess (repeatable; added to fingerprint.allow_dotfiles)")
 	fl.StringVar(&baseURL, "base-url", "", "URL the site is served at: absolute references under it are rewritten too")
 	fl.BoolVar(&strict, "strict", false, "fail on references to missing files instead of reporting them")
 	fl.BoolVar(&hashUnreferenced, "hash-unreferenced", false, "fingerprint files no file of the site names too (by default they keep their names when SRC has HTML pages)")
@@ -275,6 +286,9 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		st := sum.Stats
 		fmt.Fprintf(opts.IO.ErrOut, "dry run: would write %d files (%d fingerprinted, %d entry points, %s) and the manifest; nothing written\n",
 			st.Files, st.Fingerprinted, st.Kept, humanBytes(st.Bytes))
+		if line := dotfilesLine(sum.Skipped); line != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "dry run: %s\n", line)
+		}
 		return nil
 	}
 	return printFingerprintSummary(opts, sum)
@@ -299,11 +313,29 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	if s.ViteManifest != "" {
 		fmt.Fprintf(w, "  vite:     %s\n", s.ViteManifest)
 	}
+	if line := dotfilesLine(s.Skipped); line != "" {
+		fmt.Fprintf(w, "  dotfiles: %s\n", line)
+	}
 	if n := len(s.Missing); n > 0 {
 		_, err := fmt.Fprintf(w, "  missing:  %d references to files not in the source (see the warnings above; --strict makes them an error)\n", n)
 		return err
 	}
 	return nil
+}
+
+// dotfilesLine says which dotfiles were not copied ("" for none).
+func dotfilesLine(skipped []hashing.Skipped) string {
+	var names []string
+	for _, s := range skipped {
+		if s.Reason == hashing.ReasonDotfile {
+			names = append(names, s.Path)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d not copied (they often hold secrets): %s; copy one with --allow-dotfile GLOB or fingerprint.allow_dotfiles",
+		len(names), strings.Join(names, ", "))
 }
 
 // logPinned reports the files that keep their names because of how they

@@ -194,3 +194,60 @@ func TestFingerprintCommandDryRun(t *testing.T) {
 		t.Fatalf("--json --dry-run: exit %d, %v, %+v", code, err, sum)
 	}
 }
+
+// TestFingerprintCommandDotfiles: dotfiles are not copied into the output,
+// and the summary says which; --allow-dotfile (added to
+// fingerprint.allow_dotfiles) copies what it names.
+func TestFingerprintCommandDotfiles(t *testing.T) {
+	src := writeSite(t, map[string]string{
+		"index.html":               "<p>",
+		".env":                     "SECRET=1",
+		".htaccess":                "Options -Indexes",
+		".nojekyll":                "",
+		".cache/a.json":            "{}",
+		".well-known/security.txt": "Contact: x",
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", src, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	const line = "dotfiles: 4 not copied (they often hold secrets): .cache/, .env, .htaccess, .nojekyll; copy one with --allow-dotfile GLOB or fingerprint.allow_dotfiles"
+	if !strings.Contains(stdout, line) {
+		t.Errorf("stdout lacks %q:\n%s", line, stdout)
+	}
+	for name, want := range map[string]bool{".env": false, ".htaccess": false, ".cache/a.json": false, ".well-known/security.txt": true, "index.html": true} {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(name))); (err == nil) != want {
+			t.Errorf("%s in the output: %v; want %v", name, err == nil, want)
+		}
+	}
+
+	cfg := writeConfig(t, "fingerprint:\n  allow_dotfiles: [/.htaccess]\n")
+	code, stdout, stderr = runCLI(t, nil, "--config", cfg, "--json", "fingerprint", src, "--out", out, "--allow-dotfile", ".nojekyll")
+	if code != 0 {
+		t.Fatalf("allow-list: exit %d; stderr:\n%s", code, stderr)
+	}
+	var sum struct {
+		Skipped []hashing.Skipped `json:"skipped"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	var skipped []string
+	for _, s := range sum.Skipped {
+		if s.Reason == hashing.ReasonDotfile {
+			skipped = append(skipped, s.Path)
+		}
+	}
+	if strings.Join(skipped, " ") != ".cache/a.json .env" { // with an allow-list, hidden folders are walked
+		t.Errorf("skipped dotfiles %q; want .cache/a.json and .env", skipped)
+	}
+	for _, name := range []string{".htaccess", ".nojekyll"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("allowed %s not copied: %v", name, err)
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--allow-dotfile", "[.env"); code != ExitUsage || !strings.Contains(stderr, "allow dotfiles") {
+		t.Errorf("bad glob: exit %d, %s", code, stderr)
+	}
+}

@@ -127,7 +127,7 @@ func urlPort(u *url.URL) string {
 // PrewarmOptions are the inputs of `cdnctl prewarm`.
 type PrewarmOptions struct {
 	URLs        []string
-	File        string
+	Files       []string // repeatable --file; "-" is stdin
 	Manifest    string
 	What        string
 	Concurrency int
@@ -179,7 +179,7 @@ request makes the exit code 1.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.File, "file", "f", "", `read URLs or paths from a file, one per line ("-" for stdin)`)
+	fl.StringArrayVarP(&opts.Files, "file", "f", nil, `read URLs or paths from a file, one per line ("-" for stdin); repeatable`)
 	fl.StringVar(&opts.Manifest, "manifest", "", "warm the files of this fingerprint manifest (or of the folder holding cdnctl-manifest.json)")
 	fl.StringVar(&opts.What, "what", prewarm.AllFiles, "with --manifest: all, assets or entry-points")
 	fl.IntVar(&opts.Concurrency, "concurrency", def.Concurrency, "requests in flight per PoP (deploy.prewarm.concurrency)")
@@ -304,8 +304,8 @@ func prewarmURLs(opts *PrewarmOptions, base *url.URL, stdin io.Reader) ([]string
 			return nil, err
 		}
 	}
-	if opts.File != "" {
-		if err := readTargetFile(opts.File, stdin, add); err != nil {
+	for _, name := range opts.Files {
+		if err := readTargetFile(name, stdin, add); err != nil {
 			return nil, err
 		}
 	}

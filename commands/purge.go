@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +16,10 @@ import (
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
+	"github.com/cdnctl/cdnctl/providers/akamai"
 	"github.com/cdnctl/cdnctl/providers/cloudflare"
 	"github.com/cdnctl/cdnctl/providers/cloudfront"
+	"github.com/cdnctl/cdnctl/providers/fastly"
 	"github.com/cdnctl/cdnctl/providers/local"
 )
 
@@ -27,9 +30,12 @@ type PurgeOptions struct {
 	Tags     []string
 	Hosts    []string
 	Keys     []string
+	CPCodes  []int
 	Headers  []string // "Name: value"
 	All      bool
-	File     string // targets, one per line; "-" is stdin
+	// Files hold more targets, one per line; "-" is stdin. Repeated
+	// --file flags add up.
+	Files []string
 
 	Provider string
 	Profile  string // CloudFront: overrides the entry's profile
@@ -38,6 +44,7 @@ type PurgeOptions struct {
 	Pops     []string // local: overrides the entry's pops
 
 	Soft    bool
+	Delete  bool // Akamai: delete instead of invalidate
 	Wait    bool
 	Timeout time.Duration
 	DryRun  bool
@@ -56,35 +63,44 @@ func newCmdPurge(f *Factory) *cobra.Command {
 		Use:   "purge [URL|PATH...] [--prefix P] [--tag T] [--host H] [--all]",
 		Short: "Purge URLs, prefixes, tags, hosts or everything from a CDN's caches",
 		Long: `Purge removes content from the caches of a CDN named in cdnctl.yaml (cdns:):
-a CloudFront distribution (invalidations), a Cloudflare zone (purge_cache) or
-the local edge of a running cdnctl serve (its admin API).
+a CloudFront distribution (invalidations), a Cloudflare zone (purge_cache),
+a Fastly service (purge API), Akamai (Fast Purge v3) or the local edge of a
+running cdnctl serve (its admin API).
 
 Targets are URLs (https://www.example.com/app.css) or paths (/app.css, purged
 on every hostname of the CDN), plus --prefix, --tag, --host, --key (an
-object key as pushed, mapped through the CDN's origin_path) and --all.
---file F reads more targets, one per line ("-" is stdin): a line is a URL or
-a path, or prefix:P, tag:T, host:H or key:K; blank lines and lines starting
+object key as pushed, mapped through the CDN's origin_path), --cpcode
+(Akamai) and --all. --file F reads more targets, one per line ("-" is
+stdin; repeat --file for several files): a line is a URL or a path, or
+prefix:P, tag:T, host:H, key:K or cpcode:N; blank lines and lines starting
 with # are skipped.
 
 Before anything is sent, the request is checked against what the CDN can do
-(CloudFront cannot purge by host; only the local edge does soft purges) and
-split into batches that fit the provider's limits; --dry-run prints those
-batches and stops. Purging everything, or more items than the entry's
-confirm_above (default 100), asks for confirmation on a terminal and needs
---yes without one.
+(CloudFront cannot purge by host; Fastly and Akamai not by prefix; soft
+purges are for Fastly, Akamai and the local edge) and split into batches
+that fit the provider's limits; --dry-run prints those batches and stops.
+Purging everything, or more items than the entry's confirm_above (default
+100), asks for confirmation on a terminal and needs --yes without one.
 
-Every purge prints a record: provider, target, batches with their request
-IDs and results, how long it took (--json for JSON). CloudFront
-invalidations complete minutes later: --wait polls until they have. If any
-batch fails, the items not purged are listed and cdnctl exits with 1.
+Every purge prints a record: provider, target, batches with their purge and
+request IDs and results, how long it took (--json for JSON). CloudFront
+invalidations complete minutes later: --wait polls until they have. Akamai
+estimates how long its purges take and has no status to poll: --wait sleeps
+that estimate. If any batch fails, the items not purged are listed and
+cdnctl exits with 1.
 
 Credentials: CloudFront uses the AWS default chain (--profile, --region);
-Cloudflare reads CLOUDFLARE_API_TOKEN; the local edge reads
+Cloudflare reads CLOUDFLARE_API_TOKEN and Fastly FASTLY_API_TOKEN (or the
+entry's token_env); Akamai reads ~/.edgerc (the entry's edgerc and section,
+AKAMAI_EDGERC, AKAMAI_EDGERC_SECTION) or AKAMAI_HOST, AKAMAI_CLIENT_TOKEN,
+AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN; the local edge reads
 CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 		Example: `  cdnctl purge /index.html /about/
   cdnctl purge --prefix /assets/ --tag css --wait
   cdnctl purge --provider staging --all --yes
   git diff --name-only HEAD~1 -- public | sed 's|^public||' | cdnctl purge --file - --dry-run
+  cdnctl purge --provider fastly --tag product-42 --soft
+  cdnctl purge --provider akamai --cpcode 123456 --wait
   cdnctl purge --provider local --soft /index.html`,
 		Args: wrapArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -95,18 +111,20 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&opts.Prefixes, "prefix", nil, "purge everything under this path or URL prefix; repeatable")
 	fl.StringSliceVar(&opts.Tags, "tag", nil, "purge everything tagged so (Cache-Tag, Surrogate-Key, CloudFront cache tags); repeatable")
-	fl.StringSliceVar(&opts.Hosts, "host", nil, "purge everything of this hostname; repeatable")
+	fl.StringSliceVar(&opts.Hosts, "host", nil, "purge everything of this hostname (one of the CDN's hostnames); repeatable")
+	fl.IntSliceVar(&opts.CPCodes, "cpcode", nil, "purge everything under this Akamai CP code; repeatable")
 	fl.StringArrayVar(&opts.Keys, "key", nil, "purge the URLs of this object key (as pushed), through the CDN's origin_path; repeatable")
 	fl.StringArrayVar(&opts.Headers, "header", nil, `purge one cache-key variant of the URLs, e.g. "CF-Device-Type: mobile" (Cloudflare); repeatable`)
 	fl.BoolVar(&opts.All, "all", false, "purge everything")
-	fl.StringVarP(&opts.File, "file", "f", "", `read targets from a file, one per line ("-" for stdin)`)
+	fl.StringArrayVarP(&opts.Files, "file", "f", nil, `read targets from a file, one per line ("-" for stdin); repeatable`)
 	fl.StringVar(&opts.Provider, "provider", "", "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
 	fl.StringSliceVar(&opts.Pops, "pop", nil, "purge only this PoP of the local edge; repeatable (default: the entry's pops, then all)")
 	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, then http://127.0.0.1:8099)")
-	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (local edge only)")
-	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront invalidations)")
+	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (Fastly, Akamai invalidate, local edge)")
+	fl.BoolVar(&opts.Delete, "delete", false, "Akamai: delete the objects instead of invalidating them")
+	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront: polls; Akamai: sleeps its estimate)")
 	fl.DurationVar(&opts.Timeout, "timeout", defaultPurgeTimeout, "give up after this long, waiting included")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the batches that would be sent and send nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
@@ -116,7 +134,7 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 // request builds the purge request from arguments, flags and --file.
 func (o *PurgeOptions) request(stdin io.Reader) (providers.PurgeRequest, error) {
 	req := providers.PurgeRequest{
-		Prefixes: o.Prefixes, Tags: o.Tags, Hosts: o.Hosts, Keys: o.Keys,
+		Prefixes: o.Prefixes, Tags: o.Tags, Hosts: o.Hosts, Keys: o.Keys, CPCodes: o.CPCodes,
 		Everything: o.All, Soft: o.Soft,
 	}
 	for _, t := range o.Targets {
@@ -125,8 +143,15 @@ func (o *PurgeOptions) request(stdin io.Reader) (providers.PurgeRequest, error) 
 		}
 		req.URLs = append(req.URLs, t)
 	}
-	if o.File != "" {
-		if err := readPurgeFile(o.File, stdin, &req); err != nil {
+	stdinRead := false
+	for _, name := range o.Files {
+		if name == "-" {
+			if stdinRead {
+				return req, usageErrorf(`--file -: stdin can be read once`)
+			}
+			stdinRead = true
+		}
+		if err := readPurgeFile(name, stdin, &req); err != nil {
 			return req, err
 		}
 	}
@@ -142,7 +167,7 @@ func (o *PurgeOptions) request(stdin io.Reader) (providers.PurgeRequest, error) 
 		req.Headers[name] = value
 	}
 	if req.Empty() {
-		return req, usageErrorf("purge: nothing to purge: give URLs or paths, --prefix, --tag, --host, --key, --file or --all")
+		return req, usageErrorf("purge: nothing to purge: give URLs or paths, --prefix, --tag, --host, --key, --cpcode, --file or --all")
 	}
 	return req, nil
 }
@@ -173,6 +198,12 @@ func readPurgeFile(name string, stdin io.Reader, req *providers.PurgeRequest) er
 			req.Hosts = append(req.Hosts, rest)
 		case ok && kind == "key":
 			req.Keys = append(req.Keys, rest)
+		case ok && kind == "cpcode":
+			n, err := strconv.Atoi(rest)
+			if err != nil || n <= 0 {
+				return usageErrorf("%scpcode:%s: want a CP code number such as cpcode:123456", where, rest)
+			}
+			req.CPCodes = append(req.CPCodes, n)
 		default:
 			if err := checkPurgeTarget(line); err != nil {
 				return &UsageError{Err: fmt.Errorf("%s%w", where, err)}
@@ -257,6 +288,15 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		if len(opts.Pops) > 0 {
 			target.Pops = opts.Pops
 		}
+	}
+	if opts.Delete {
+		if target.Provider != providerAkamai {
+			return usageErrorf("purge: --delete applies to Akamai, not to %s", target.noun())
+		}
+		if opts.Soft {
+			return usageErrorf("purge: --soft (invalidate) and --delete contradict each other: give one")
+		}
+		target.Method = akamai.MethodDelete
 	}
 	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
 		// Like inspect: the topology cdnctl.yaml's serve section describes.
@@ -395,8 +435,21 @@ func buildPurger(ctx context.Context, f *Factory, c CDNConfig) (providers.Purger
 	case providerCloudflare:
 		return cloudflare.New(cloudflare.Config{
 			ZoneID: c.ZoneID, Hostnames: c.Hostnames, OriginPath: c.OriginPath,
-			BatchSize: c.BatchSize, Rate: c.RequestsPerSecond, Burst: c.Burst,
-			Token: token(), BaseURL: c.Endpoint, Logger: f.Logger, Now: f.Now,
+			BatchSize: c.BatchSize, URLRate: c.URLsPerSecond, Rate: c.RequestsPerSecond, Burst: c.Burst,
+			Token: token(), TokenEnv: c.tokenEnv(), BaseURL: c.Endpoint, Logger: f.Logger, Now: f.Now,
+		})
+	case providerFastly:
+		return fastly.New(fastly.Config{
+			ServiceID: c.ServiceID, Hostnames: c.Hostnames, OriginPath: c.OriginPath,
+			Token: token(), TokenEnv: c.tokenEnv(), BaseURL: c.Endpoint, Logger: f.Logger, Now: f.Now,
+		})
+	case providerAkamai:
+		return akamai.New(akamai.Config{
+			Network: c.Network, Method: c.Method, Hostnames: c.Hostnames, OriginPath: c.OriginPath,
+			CPCodes: c.CPCodes, BaseURL: c.Endpoint, Logger: f.Logger, Now: f.Now,
+			Credentials: func() (*akamai.Credentials, error) {
+				return akamai.LoadCredentials(akamai.CredentialOptions{Edgerc: c.Edgerc, Section: c.Section, LookupEnv: f.LookupEnv})
+			},
 		})
 	case providerLocal:
 		return local.NewPurger(local.PurgerConfig{
@@ -404,7 +457,7 @@ func buildPurger(ctx context.Context, f *Factory, c CDNConfig) (providers.Purger
 			BatchSize: c.BatchSize, Logger: f.Logger, Now: f.Now,
 		})
 	}
-	return nil, fmt.Errorf("provider %q: want cloudfront, cloudflare or local", c.Provider)
+	return nil, fmt.Errorf("provider %q: want %s", c.Provider, providerNames)
 }
 
 // printPurgePlan prints a dry run: every item of every batch.
@@ -434,7 +487,15 @@ func printPurgeRecord(ios *IOStreams, target CDNConfig, rec *providers.PurgeReco
 		state = "purged"
 	case providers.PurgeInProgress:
 		state = "accepted, still in progress"
-		if !waited {
+		estimate := 0
+		for _, b := range rec.Batches {
+			estimate = max(estimate, b.EstimatedSeconds)
+		}
+		switch {
+		case waited:
+		case estimate > 0:
+			state += fmt.Sprintf(" (%s estimates %d s; --wait sleeps that long: there is no status to poll)", target.Provider, estimate)
+		default:
 			state += " (--wait waits for completion)"
 		}
 	case providers.PurgePartial:
@@ -458,12 +519,40 @@ func printPurgeRecord(ios *IOStreams, target CDNConfig, rec *providers.PurgeReco
 			}
 		}
 		id := b.ID
-		if b.RequestID != "" && id == "" {
+		switch {
+		case id == "" && len(b.ItemIDs) > 0:
+			id = fmt.Sprintf("%d purge IDs", len(b.ItemIDs))
+		case b.RequestID != "" && id == "":
 			id = "request " + b.RequestID
 		}
 		tb.Row(fmt.Sprint(i+1), b.Kind, fmt.Sprint(max(len(b.Items), 1)), id, string(b.Status), fmt.Sprint(b.Attempts), purged, detail)
 	}
-	return tb.Render(ios.Out)
+	if err := tb.Render(ios.Out); err != nil {
+		return err
+	}
+	printItemIDs(ios, rec)
+	return nil
+}
+
+// printItemIDs lists the purge ID of each item of the batches that have
+// one per item (Fastly's batch key purges): with the summary, on stdout on
+// a terminal, on stderr when stdout is a pipe.
+func printItemIDs(ios *IOStreams, rec *providers.PurgeRecord) {
+	w := ios.ErrOut
+	if ios.IsStdoutTTY() {
+		w = ios.Out
+	}
+	for i, b := range rec.Batches {
+		if len(b.ItemIDs) < 2 {
+			continue
+		}
+		fmt.Fprintf(w, "Purge IDs of batch %d:\n", i+1)
+		for _, it := range b.Items {
+			if id := b.ItemIDs[it]; id != "" {
+				fmt.Fprintf(w, "  %s  %s\n", it, id)
+			}
+		}
+	}
 }
 
 // printPurgeHeader prints the target, the summary, the billable estimate

@@ -229,8 +229,8 @@ func TestPurgeDryRunSendsNothing(t *testing.T) {
 }
 
 func TestPurgeFileAndStdin(t *testing.T) {
-	list := "# deploy 42\n/index.html\n\nhttps://www.example.com/about/\ntag:css\nprefix:/assets/\nhost:www.example.com\nkey:blog/index.html\n"
-	o := &PurgeOptions{File: "-", Targets: []string{"/x"}, Headers: []string{"CF-Device-Type: mobile"}}
+	list := "# deploy 42\n/index.html\n\nhttps://www.example.com/about/\ntag:css\nprefix:/assets/\nhost:www.example.com\nkey:blog/index.html\ncpcode:123456\n"
+	o := &PurgeOptions{Files: []string{"-"}, Targets: []string{"/x"}, Headers: []string{"CF-Device-Type: mobile"}}
 	req, err := o.request(strings.NewReader(list))
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestPurgeFileAndStdin(t *testing.T) {
 	want := providers.PurgeRequest{
 		URLs: []string{"/x", "/index.html", "https://www.example.com/about/"}, Tags: []string{"css"},
 		Prefixes: []string{"/assets/"}, Hosts: []string{"www.example.com"}, Keys: []string{"blog/index.html"},
-		Headers: map[string]string{"CF-Device-Type": "mobile"},
+		CPCodes: []int{123456}, Headers: map[string]string{"CF-Device-Type": "mobile"},
 	}
 	if diff := cmp.Diff(want, req); diff != "" {
 		t.Errorf("request mismatch (-want +got):\n%s", diff)
@@ -247,7 +247,7 @@ func TestPurgeFileAndStdin(t *testing.T) {
 	if err := os.WriteFile(p, []byte("/a\nindex.html\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = (&PurgeOptions{File: p}).request(nil)
+	_, err = (&PurgeOptions{Files: []string{p}}).request(nil)
 	var ue *UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), p+":2:") || !strings.Contains(err.Error(), `did you mean "/index.html"`) {
 		t.Errorf("bad line: %v; want a usage error naming %s:2 with a hint", err, p)
@@ -256,12 +256,54 @@ func TestPurgeFileAndStdin(t *testing.T) {
 		{},
 		{Targets: []string{"ftp://x/y"}},
 		{Targets: []string{"/a"}, Headers: []string{"no colon"}},
-		{File: filepath.Join(t.TempDir(), "missing")},
+		{Files: []string{filepath.Join(t.TempDir(), "missing")}},
+		{Files: []string{"-", "-"}},
 	} {
 		if _, err := bad.request(strings.NewReader("")); !errors.As(err, &ue) {
 			t.Errorf("request(%+v) = %v; want a usage error", bad, err)
 		}
 	}
+}
+
+// TestPurgeRepeatedFilesAddUp: every --file counts, not only the last one.
+func TestPurgeRepeatedFilesAddUp(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	os.WriteFile(a, []byte("/a\ntag:css\n"), 0o644)
+	os.WriteFile(b, []byte("/b\ncpcode:42\n"), 0o644)
+	s := newStubCloudflare(t)
+	code, _, stderr := runPurgeCLI(t, cloudflareConfig(s.srv.URL), map[string]string{"CLOUDFLARE_API_TOKEN": cfToken}, "/c\n", false,
+		"purge", "--dry-run", "--json", "--file", a, "--file", "-", "--file", b)
+	if code != 2 || !strings.Contains(stderr, "purge by CP code") {
+		t.Errorf("a CP code from the last file sent to Cloudflare: exit %d, %s; want the refusal (all files read)", code, stderr)
+	}
+	o := &PurgeOptions{Files: []string{a, "-", b}}
+	req, err := o.request(strings.NewReader("/c\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := providers.PurgeRequest{URLs: []string{"/a", "/c", "/b"}, Tags: []string{"css"}, CPCodes: []int{42}}
+	if diff := cmp.Diff(want, req); diff != "" {
+		t.Errorf("three --file flags (-want +got):\n%s", diff)
+	}
+	if _, err := (&PurgeOptions{Files: []string{a}, Targets: nil}).request(nil); err != nil {
+		t.Errorf("one file: %v", err)
+	}
+	if _, err := (&PurgeOptions{Files: []string{b + "x"}}).request(nil); err == nil {
+		t.Error("a missing second file was not reported")
+	}
+	if _, err := (&PurgeOptions{Targets: []string{"/x"}, Files: []string{writeTemp(t, "cpcode:x\n")}}).request(nil); err == nil || !strings.Contains(err.Error(), "cpcode:x") {
+		t.Errorf("cpcode:x = %v; want a usage error naming the line", err)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "list.txt")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestResolveCDN(t *testing.T) {
@@ -308,7 +350,13 @@ func TestValidateCDNs(t *testing.T) {
 	}{
 		{[]CDNConfig{{Name: "Prod", Provider: "local"}}, `name "Prod"`},
 		{[]CDNConfig{ok, ok}, "used by another entry"},
-		{[]CDNConfig{{Name: "x", Provider: "fastly"}}, `provider "fastly"`},
+		{[]CDNConfig{{Name: "x", Provider: "bunny"}}, `provider "bunny": want cloudfront, cloudflare, fastly, akamai or local`},
+		{[]CDNConfig{{Name: "x", Provider: "fastly"}}, "service_id is required"},
+		{[]CDNConfig{{Name: "x", Provider: "fastly", ServiceID: "SU1Z0isxPaozGVKXdv0eY", Network: "staging"}}, "network does not apply to provider fastly"},
+		{[]CDNConfig{{Name: "x", Provider: "akamai", Network: "prod"}}, `network "prod": want production`},
+		{[]CDNConfig{{Name: "x", Provider: "akamai", Method: "purge"}}, `method "purge"`},
+		{[]CDNConfig{{Name: "x", Provider: "akamai", CPCodes: []int{0}}}, "cp_codes: 0"},
+		{[]CDNConfig{{Name: "x", Provider: "akamai", TokenEnv: "X"}}, "token_env does not apply to provider akamai"},
 		{[]CDNConfig{{Name: "x", Provider: "cloudfront"}}, "distribution_id is required"},
 		{[]CDNConfig{{Name: "x", Provider: "cloudflare"}}, "zone_id is required"},
 		{[]CDNConfig{{Name: "x", Provider: "cloudfront", DistributionID: "E2QWRUHAPOMQZL", ZoneID: "z"}}, "zone_id does not apply to provider cloudfront"},
@@ -325,7 +373,9 @@ func TestValidateCDNs(t *testing.T) {
 			t.Errorf("validateCDNs(%+v) = %v; want an error with %q", tt.cdns, err, tt.want)
 		}
 	}
-	if err := validateCDNs([]CDNConfig{ok, {Name: "dev", Provider: "local", Pops: []string{"pop1"}}}); err != nil {
+	if err := validateCDNs([]CDNConfig{ok, {Name: "dev", Provider: "local", Pops: []string{"pop1"}},
+		{Name: "f", Provider: "fastly", ServiceID: "SU1Z0isxPaozGVKXdv0eY", TokenEnv: "MY_FASTLY", Endpoint: "http://127.0.0.1:1"},
+		{Name: "a", Provider: "akamai", Network: "staging", Method: "delete", CPCodes: []int{123}, Edgerc: "~/.edgerc", Section: "ccu"}}); err != nil {
 		t.Errorf("valid config: %v", err)
 	}
 	// A bad entry fails the command with exit 2 and names the entry.

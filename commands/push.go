@@ -32,6 +32,8 @@ type PushOptions struct {
 
 	// origin holds the origin: section with flags applied.
 	origin OriginConfig
+	// tags are the configured CDNs' tag rules and headers.
+	tags cdnTags
 }
 
 func newCmdPush(f *Factory) *cobra.Command {
@@ -49,7 +51,11 @@ it is unchanged; objects no file names are deleted, except fingerprinted
 assets still within retention (clients may hold HTML naming them), keys
 under protected prefixes, and everything when more than --max-deletes
 would go. Headers come from the fingerprint manifest in DIR when there is
-one, else from the file type, then from origin.rules in cdnctl.yaml.
+one, else from the file type, then from origin.rules in cdnctl.yaml. Cache
+tags are checked against the rules of the CDNs in cdnctl.yaml (a file
+with a tag one of them cannot match is refused before any upload), and
+written as the headers those CDNs read: Surrogate-Key for Fastly,
+Edge-Cache-Tag for Akamai (x-amz-meta-… on S3).
 
 Uploads go in groups: fingerprinted assets first, then other files, then
 entry points (HTML, manifests) last, each group only after the previous
@@ -70,6 +76,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			opts.Dir = args[0]
 			opts.JSON = f.JSON
 			opts.origin = cfg.Origin
+			opts.tags = tagRulesOf(cfg.CDNs)
 			fl := cmd.Flags()
 			set := func(name string, apply func()) {
 				if fl.Changed(name) {
@@ -87,6 +94,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			set("keep-for", func() { opts.origin.KeepFor = flags.KeepFor })
 			set("manifest", func() { opts.origin.Manifest = flags.Manifest })
 			set("exclude", func() { opts.origin.Exclude = append(opts.origin.Exclude, flags.Exclude...) })
+			set("allow-dotfile", func() { opts.origin.AllowDotfiles = append(opts.origin.AllowDotfiles, flags.AllowDotfiles...) })
 			set("precompressed", func() { opts.origin.Precompressed = flags.Precompressed })
 			return runPush(cmd.Context(), f, opts)
 		},
@@ -107,6 +115,7 @@ Credentials come from the AWS default chain (environment, shared config,
 	fl.StringVar(&flags.Manifest, "manifest", "", "fingerprint manifest in DIR (origin.manifest; default cdnctl-manifest.json)")
 	fl.BoolVar(&opts.NoManifest, "no-manifest", false, "ignore the fingerprint manifest: headers from file types and rules only")
 	fl.StringSliceVar(&flags.Exclude, "exclude", nil, "glob of files not to upload; repeatable (added to origin.exclude)")
+	fl.StringArrayVar(&flags.AllowDotfiles, "allow-dotfile", nil, "glob of dotfiles to upload anyway, e.g. /.htaccess; repeatable (added to origin.allow_dotfiles)")
 	fl.StringVar(&flags.Precompressed, "precompressed", def.Precompressed, "precompressed siblings (.br, .gz): siblings, none, gzip or br (origin.precompressed)")
 	return cmd
 }
@@ -117,6 +126,9 @@ type pushReport struct {
 	DryRun bool              `json:"dry_run"`
 	Plan   *providers.Plan   `json:"plan"`
 	Result *providers.Result `json:"result,omitempty"`
+	// SkippedDotfiles are the dotfiles not uploaded (origin.allow_dotfiles
+	// names the ones to upload).
+	SkippedDotfiles []providers.SkippedDotfile `json:"skipped_dotfiles"`
 }
 
 func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
@@ -141,6 +153,7 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	}
 	compiled.plan.Force = opts.Force
 	compiled.scan.NoManifest = opts.NoManifest
+	opts.tags.scanOptions(&compiled.scan)
 	log := f.Logger
 
 	store, closeStore, err := openStore(ctx, tgt, opts.origin, log)
@@ -184,12 +197,16 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	for _, w := range plan.Warnings {
 		log.Warn("push: " + w)
 	}
-	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan}
+	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan, SkippedDotfiles: set.SkippedDotfiles}
 	if opts.DryRun {
 		if opts.JSON {
 			return writeJSON(f.IO.Out, report)
 		}
-		return printPlan(f.IO, tgt.String(), plan)
+		if err := printPlan(f.IO, tgt.String(), plan); err != nil {
+			return err
+		}
+		printSkippedDotfiles(f.IO.Out, set.SkippedDotfiles, false)
+		return nil
 	}
 
 	stop := watchProgress(f, prog, plan)
@@ -202,8 +219,35 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		}
 	} else if res != nil {
 		printResult(f.IO.Out, tgt.String(), plan, res)
+		printSkippedDotfiles(f.IO.Out, set.SkippedDotfiles, true)
 	}
 	return err
+}
+
+// printSkippedDotfiles says which dotfiles were (or, in a dry run, will
+// be) left out, and how to upload them.
+func printSkippedDotfiles(w io.Writer, skipped []providers.SkippedDotfile, done bool) {
+	if len(skipped) == 0 {
+		return
+	}
+	names := make([]string, len(skipped))
+	files := 0
+	for i, s := range skipped {
+		names[i] = s.Path
+		if strings.HasSuffix(s.Path, "/") {
+			names[i] = fmt.Sprintf("%s (%d files)", s.Path, s.Files)
+		}
+		files += s.Files
+	}
+	verb, noun := "Not uploading", "dotfiles"
+	if done {
+		verb = "Not uploaded"
+	}
+	if files == 1 {
+		noun = "dotfile"
+	}
+	fmt.Fprintf(w, "%s %d %s (they often hold secrets): %s; upload one with --allow-dotfile GLOB or origin.allow_dotfiles\n",
+		verb, files, noun, strings.Join(names, ", "))
 }
 
 // target is a parsed --to.

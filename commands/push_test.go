@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -304,5 +305,87 @@ func TestPushProgressOnTerminal(t *testing.T) {
 		if strings.Contains(out.String(), "\r") {
 			t.Errorf("progress went to stdout: %q", out)
 		}
+	}
+}
+
+// TestPushSkipsDotfiles is issue 12's push: .env, .htpasswd and .npmrc were
+// planned for upload. Dotfiles and hidden folders are left out and listed
+// (grouped by hidden folder), /.well-known/ is uploaded, and
+// origin.allow_dotfiles with --allow-dotfile uploads what they name.
+func TestPushSkipsDotfiles(t *testing.T) {
+	site := storetest.Site{
+		"index.html":               "<h1>home</h1>",
+		".env":                     "SECRET_KEY=1",
+		".htpasswd":                "admin:x",
+		".npmrc":                   "_authToken=x",
+		".nojekyll":                "",
+		"sub/.htaccess":            "Require all denied",
+		".cache/a.json":            "{}",
+		".cache/deep/b.json":       "{}",
+		".git/config":              "[core]", // excluded by default, silently
+		".well-known/security.txt": "Contact: mailto:security@example.test",
+	}
+	src := site.Write(t)
+	out := filepath.Join(t.TempDir(), "origin")
+
+	code, stdout, stderr := runPushCLI(t, "", nil, "push", src, "--to", "file://"+out, "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run exit %d: %s", code, stderr)
+	}
+	const listed = ".cache/ (2 files), .env, .htpasswd, .nojekyll, .npmrc, sub/.htaccess; upload one with --allow-dotfile GLOB or origin.allow_dotfiles"
+	if !strings.Contains(stdout, "Not uploading 7 dotfiles (they often hold secrets): "+listed) || !strings.Contains(stdout, "2 files (") {
+		t.Errorf("dry run output:\n%s", stdout)
+	}
+	for _, secret := range []string{"upload\t.env", "upload\t.htpasswd", "upload\t.npmrc", ".git/config"} {
+		if strings.Contains(stdout, secret) {
+			t.Errorf("dry run plans %q:\n%s", secret, stdout)
+		}
+	}
+
+	code, stdout, stderr = runPushCLI(t, "", nil, "push", src, "--to", "file://"+out)
+	if code != 0 {
+		t.Fatalf("push exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "2 uploaded") || !strings.Contains(stdout, "Not uploaded 7 dotfiles (they often hold secrets): "+listed) {
+		t.Errorf("push output:\n%s", stdout)
+	}
+	for name := range site {
+		_, err := os.Stat(filepath.Join(out, filepath.FromSlash(name)))
+		if uploaded := err == nil; uploaded != (name == "index.html" || name == ".well-known/security.txt") {
+			t.Errorf("%s: uploaded %v", name, uploaded)
+		}
+	}
+
+	// The allow-list: config and flag add up.
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "cdnctl.yaml"), []byte("origin:\n  allow_dotfiles: [.htaccess]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runPushCLI(t, work, nil, "--json", "push", src, "--to", "file://"+out, "--allow-dotfile", "/.nojekyll")
+	if code != 0 {
+		t.Fatalf("push with allow-list exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Result          *providers.Result          `json:"result"`
+		SkippedDotfiles []providers.SkippedDotfile `json:"skipped_dotfiles"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout)
+	}
+	want := []providers.SkippedDotfile{{Path: ".cache/", Files: 2}, {Path: ".env", Files: 1}, {Path: ".htpasswd", Files: 1}, {Path: ".npmrc", Files: 1}}
+	if rep.Result == nil || rep.Result.Uploaded != 2 || fmt.Sprint(rep.SkippedDotfiles) != fmt.Sprint(want) {
+		t.Errorf("allow-list push: %+v, skipped %v; want 2 uploaded (.nojekyll, sub/.htaccess), skipped %v", rep.Result, rep.SkippedDotfiles, want)
+	}
+	for _, name := range []string{".nojekyll", "sub/.htaccess"} {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(name))); err != nil {
+			t.Errorf("allowed %s not uploaded: %v", name, err)
+		}
+	}
+
+	// Without the allow-list again, they are no longer published: deleted
+	// like any object no uploaded file names, and the plan says why.
+	code, stdout, stderr = runPushCLI(t, "", nil, "push", src, "--to", "file://"+out, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "delete\t.nojekyll\t0 B\tdeletes\torphan\ta dotfile: uploaded only when origin.allow_dotfiles (--allow-dotfile) names it") {
+		t.Errorf("dry run without the allow-list: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -93,8 +93,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Short: "Fingerprint, deploy, purge, prewarm and serve a site through a CDN",
 		Long: `cdnctl does a site operator's CDN job in one binary: content-hash a build
 (fingerprint), upload only what changed to origin storage (push, deploy),
-purge CloudFront, Cloudflare or the local edge (purge), warm every PoP
-(prewarm), and run a whole local CDN for development and tests (serve, demo).`,
+purge CloudFront, Cloudflare, Fastly, Akamai or the local edge (purge), warm
+every PoP (prewarm), and run a whole local CDN for development and tests
+(serve, demo).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// With no subcommand, print help; an unknown one is a usage error.

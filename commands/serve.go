@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/sample"
@@ -97,6 +98,13 @@ flushed.`,
 					*name.dst, _ = fl.GetString(name.flag)
 				}
 			}
+			if fl.Changed("allow-dotfile") {
+				if sc.Upstream != "" {
+					return usageErrorf("--allow-dotfile applies to a folder origin (--origin), not to --upstream")
+				}
+				more, _ := fl.GetStringArray("allow-dotfile")
+				sc.AllowDotfiles = append(sc.AllowDotfiles, more...)
+			}
 			if fl.Changed("access-log") {
 				sc.AccessLog, _ = fl.GetBool("access-log")
 			}
@@ -155,6 +163,7 @@ flushed.`,
 	fl.String("upstream", "", "use an origin server already running at this URL instead of a folder")
 	fl.String("origin-addr", localedge.DefaultOriginAddr, "address of the folder origin")
 	fl.String("default-cache-control", "public, max-age=60", "Cache-Control of origin files without metadata")
+	fl.StringArray("allow-dotfile", nil, "glob of dotfiles the folder origin serves, e.g. /.htaccess (repeatable; added to serve.allow_dotfiles)")
 	fl.String("admin", localedge.DefaultAdminAddr, "address of the admin API")
 	fl.String("token", "", "admin API bearer token (default: generated and printed; env CDNCTL_SERVE_TOKEN)")
 	fl.StringArrayVar(&pops, "pop", nil, "set a PoP's address, or add a PoP: NAME=HOST:PORT (repeatable)")
@@ -330,7 +339,11 @@ func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err er
 		} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, usageErrorf("--origin %s: not a folder", dir)
 		}
-		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log})
+		allow, err := hashing.CompileGlobs(sc.AllowDotfiles)
+		if err != nil {
+			return nil, usageErrorf("serve.allow_dotfiles (--allow-dotfile): %v", err)
+		}
+		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log, AllowDotfiles: allow})
 		if err != nil {
 			return nil, fmt.Errorf("serve: %w", err)
 		}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -122,32 +124,7 @@ func TestServeCommand(t *testing.T) {
 	go up.Serve(ln)
 	defer up.Close()
 
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
-	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- f.Run(ctx, []string{"--json", "serve", "--free-ports", "--no-shield", "--upstream", "http://" + ln.Addr().String(), "--token", "tok", "--pop", "edge9=127.0.9.1:0"})
-	}()
-	var info struct {
-		PoPs  []struct{ Name, URL, Role string }
-		Token string
-	}
-	waitLine := time.Now().Add(10 * time.Second)
-	for {
-		if line, _, ok := bytes.Cut(out.Bytes(), []byte("\n")); ok {
-			if err := json.Unmarshal(line, &info); err != nil {
-				t.Fatalf("first line %q: %v", line, err)
-			}
-			break
-		}
-		if time.Now().After(waitLine) {
-			cancel()
-			t.Fatalf("no JSON line; stderr: %s", errOut.Bytes())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	info, stop := startServeCmd(t, "--json", "serve", "--free-ports", "--no-shield", "--upstream", "http://"+ln.Addr().String(), "--token", "tok", "--pop", "edge9=127.0.9.1:0")
 	if len(info.PoPs) != 4 || info.PoPs[3].Name != "edge9" || info.Token != "tok" {
 		t.Errorf("topology = %+v", info)
 	}
@@ -164,24 +141,76 @@ func TestServeCommand(t *testing.T) {
 	// stale response is served (RFC 9111 §4.2.4 allows it when
 	// disconnected) rather than a 502.
 	getEdge := func(path string) (int, string, string) {
-		req, _ := http.NewRequest("GET", info.PoPs[3].URL+path, nil)
-		req.Host = "www.example.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s through edge9: %v", path, err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), resp.Header.Get("Cache-Status")
+		code, body, h := getThroughPoP(t, info.PoPs[3].URL, path)
+		return code, body, h.Get("Cache-Status")
 	}
 	getEdge("/aged")
 	up.Close()
 	if code, body, cs := getEdge("/aged"); code != 200 || body != "upstream /aged" || !strings.Contains(cs, "stale-if-error") {
 		t.Errorf("upstream down, stale stored: %d %q (Cache-Status %q); want the stale response", code, body, cs)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit code after SIGINT = %d; want 0 (stderr %s)", code, errOut.Bytes())
+	stop()
+}
+
+// getThroughPoP requests path of www.example.test at the PoP whose base
+// URL is pop.
+func getThroughPoP(t *testing.T, pop, path string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", pop+path, nil)
+	req.Host = "www.example.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s through %s: %v", path, pop, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// serveInfo is the first line of `cdnctl --json serve`.
+type serveInfo struct {
+	PoPs  []struct{ Name, URL, Role string }
+	Token string
+}
+
+// startServeCmd runs cdnctl with args (a --json serve) in-process until
+// stop, which checks the exit code, and returns its first JSON line.
+func startServeCmd(t *testing.T, args ...string) (info serveInfo, stop func()) {
+	t.Helper()
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- f.Run(ctx, args) }()
+	stop = func() {
+		t.Helper()
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("exit code after SIGINT = %d; want 0 (stderr %s)", code, errOut.Bytes())
+		}
+	}
+	waitLine := time.Now().Add(10 * time.Second)
+	for {
+		if line, _, ok := bytes.Cut(out.Bytes(), []byte("\n")); ok {
+			if err := json.Unmarshal(line, &info); err != nil {
+				stop()
+				t.Fatalf("first line %q: %v", line, err)
+			}
+			return info, stop
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("cdnctl %v exited %d before serving; stderr: %s", args, code, errOut.Bytes())
+		default:
+		}
+		if time.Now().After(waitLine) {
+			cancel()
+			<-done
+			t.Fatalf("no JSON line; stderr: %s", errOut.Bytes())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -191,6 +220,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{"serve", "--pop", "nope"},
 		{"serve", "--origin", "/no/such/folder"},
 		{"serve", "--cache-size", "lots"},
+		{"serve", "--upstream", "http://x", "--allow-dotfile", ".htaccess"},
+		{"serve", "--origin", t.TempDir(), "--free-ports", "--allow-dotfile", "[.env"},
 	} {
 		ios, _, _, errOut := TestStreams()
 		f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
@@ -230,4 +261,53 @@ func (s *syncBuffer) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]byte(nil), s.b.Bytes()...)
+}
+
+// TestServeFolderDotfiles is the attack of issue 12 through the edges of
+// `cdnctl serve --origin`: dotfiles are not found (twice: nothing secret
+// is cached), a file's path with a trailing slash is not found, and
+// --allow-dotfile (added to serve.allow_dotfiles) serves what it names.
+func TestServeFolderDotfiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"index.html":               "<h1>home</h1>",
+		".env":                     "SECRET_KEY=env-secret",
+		".git/config":              "url = https://token-secret@example.test/",
+		".htpasswd":                "admin:secret",
+		".npmrc":                   "_authToken=npm-secret",
+		".htaccess":                "Options -Indexes",
+		".well-known/security.txt": "Contact: mailto:security@example.test",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, "serve:\n  allow_dotfiles: [/.htaccess]\n")
+	info, stop := startServeCmd(t, "--json", "--config", cfg, "serve", "--origin", dir, "--free-ports", "--no-dns", "--token", "tok", "--access-log=false")
+	defer stop()
+	get := func(pop, path string) (int, string) {
+		code, body, _ := getThroughPoP(t, pop, path)
+		return code, body
+	}
+	for _, p := range info.PoPs {
+		if p.Role == "shield" {
+			continue
+		}
+		for range 2 {
+			for _, path := range []string{"/.env", "/.git/config", "/.htpasswd", "/.npmrc", "/.env/", "/index.html/"} {
+				if code, body := get(p.URL, path); code != http.StatusNotFound || strings.Contains(body, "secret") || strings.Contains(body, "<h1>") {
+					t.Errorf("%s GET %s = %d %q; want 404", p.Name, path, code, body)
+				}
+			}
+		}
+		for path, want := range map[string]string{"/index.html": "<h1>home</h1>", "/.well-known/security.txt": "Contact: mailto:security@example.test", "/.htaccess": "Options -Indexes"} {
+			if code, body := get(p.URL, path); code != http.StatusOK || body != want {
+				t.Errorf("%s GET %s = %d %q; want 200 %q", p.Name, path, code, body, want)
+			}
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -34,26 +33,20 @@ func TestSimulateDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	blocks := fencedBlocks(string(doc))
-	for _, b := range blocks {
-		if b.lang != "yaml" {
-			continue
-		}
-		first, _, _ := strings.Cut(b.body, "\n")
+	for _, body := range fencedBlocks(t, docPath, "yaml") {
+		first, _, _ := strings.Cut(body, "\n")
 		if name, ok := strings.CutPrefix(first, "# "); ok && strings.HasSuffix(name, ".yaml") {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(b.body), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	consoles := fencedBlocks(t, docPath, "console")
 	t.Chdir(dir)
 	updated := string(doc)
 	examples := 0
-	for _, b := range blocks {
-		if b.lang != "console" {
-			continue
-		}
-		cmdLine, want, _ := strings.Cut(b.body, "\n")
+	for _, body := range consoles {
+		cmdLine, want, _ := strings.Cut(body, "\n")
 		line, ok := strings.CutPrefix(cmdLine, "$ cdnctl ")
 		if !ok {
 			t.Errorf("console block does not start with \"$ cdnctl \": %q", cmdLine)
@@ -72,7 +65,7 @@ func TestSimulateDocs(t *testing.T) {
 		}
 		got := out.String()
 		if *update {
-			updated = strings.Replace(updated, b.body, cmdLine+"\n"+got, 1)
+			updated = strings.Replace(updated, body, cmdLine+"\n"+got, 1)
 			continue
 		}
 		if msg := compareOutputs(want, got); msg != "" {
@@ -87,27 +80,6 @@ func TestSimulateDocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-type fenced struct{ lang, body string }
-
-// fencedBlocks returns the ``` blocks of a Markdown text, each body ending
-// with a newline.
-func fencedBlocks(md string) []fenced {
-	var out []fenced
-	lines := strings.SplitAfter(md, "\n")
-	for i := 0; i < len(lines); i++ {
-		lang, ok := strings.CutPrefix(strings.TrimRight(lines[i], "\n"), "```")
-		if !ok || lang == "" {
-			continue
-		}
-		var body strings.Builder
-		for i++; i < len(lines) && strings.TrimRight(lines[i], "\n") != "```"; i++ {
-			body.WriteString(lines[i])
-		}
-		out = append(out, fenced{lang: lang, body: body.String()})
-	}
-	return out
 }
 
 var numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
@@ -153,11 +125,5 @@ func TestCompareOutputs(t *testing.T) {
 		if msg := compareOutputs(tc.want, tc.got); (msg == "") != tc.ok {
 			t.Errorf("compareOutputs(%q, %q) = %q; want ok %v", tc.want, tc.got, msg, tc.ok)
 		}
-	}
-	var b bytes.Buffer
-	b.WriteString("```yaml\n# a.yaml\nx: 1\n```\ntext\n```console\n$ cdnctl simulate\nout\n```\n")
-	got := fencedBlocks(b.String())
-	if len(got) != 2 || got[0].lang != "yaml" || got[0].body != "# a.yaml\nx: 1\n" || got[1].body != "$ cdnctl simulate\nout\n" {
-		t.Errorf("fencedBlocks = %+v", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cdnctl/cdnctl/dotfile"
 )
 
 // stateDir is cdnctl's own folder in an output (the incremental cache);
@@ -56,6 +58,10 @@ type Skipped struct {
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
 }
+
+// ReasonDotfile is the Skipped reason of a dotfile, or a hidden folder
+// (Path ends with "/"), that Options.AllowDotfiles does not name.
+const ReasonDotfile = "dotfile (not copied unless allowed)"
 
 // Stats counts what a build did.
 type Stats struct {
@@ -341,9 +347,23 @@ func missingError(missing []MissingRef, label string) error {
 func (b *builder) scan(ctx context.Context, res *Result) error {
 	skip := func(name string, dir bool) bool {
 		if dir {
-			return name == stateDir || b.o.exclude.matchesAllBelow(name)
+			if name == stateDir || b.o.exclude.matchesAllBelow(name) {
+				return true
+			}
+			if len(b.o.allowDotfiles) == 0 && dotfile.Hidden(name+"/") {
+				res.Skipped = append(res.Skipped, Skipped{name + "/", ReasonDotfile})
+				return true
+			}
+			return false
 		}
-		return b.o.exclude.Match(name)
+		if b.o.exclude.Match(name) {
+			return true
+		}
+		if dotfile.Denied(name, b.o.allowDotfiles) {
+			res.Skipped = append(res.Skipped, Skipped{name, ReasonDotfile})
+			return true
+		}
+		return false
 	}
 	var loaded chan *cacheFile
 	if b.env.loadPrev != nil {

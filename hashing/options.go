@@ -35,6 +35,10 @@ type Options struct {
 	Prehashed []string
 	// Exclude lists globs of files not copied, added to DefaultExclude.
 	Exclude []string
+	// AllowDotfiles lists globs of dotfiles copied anyway. The others
+	// (package dotfile: ".env", ".npmrc", hidden folders, but not
+	// ".well-known/") are not copied, and Result.Skipped lists them.
+	AllowDotfiles []string
 	// Rules attach headers and cache tags (see Rule).
 	Rules []Rule
 	// BaseURL is where the site is served ("https://www.example.com/"):
@@ -70,6 +74,7 @@ type Options struct {
 type compiledOptions struct {
 	hashLen                  int
 	keep, prehashed, exclude Globs
+	allowDotfiles            Globs
 	rules                    []compiledRule
 	baseURL                  string
 	strict                   bool
@@ -117,6 +122,9 @@ func (o Options) compile() (*compiledOptions, error) {
 		return nil, err
 	}
 	if c.exclude, err = compileGlobs("exclude", append(DefaultExclude(), o.Exclude...)); err != nil {
+		return nil, err
+	}
+	if c.allowDotfiles, err = compileGlobs("allow dotfiles", o.AllowDotfiles); err != nil {
 		return nil, err
 	}
 	if c.rules, err = compileRules(o.Rules); err != nil {

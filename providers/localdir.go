@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cdnctl/cdnctl/dotfile"
 	"github.com/cdnctl/cdnctl/hashing"
 )
 
@@ -90,6 +91,26 @@ type ScanOptions struct {
 	Precompressed string
 	// Concurrency bounds parallel hashing (GOMAXPROCS if 0).
 	Concurrency int
+	// AllowDotfiles names the dotfiles uploaded anyway; the others
+	// (package dotfile: ".env", ".npmrc", hidden folders, but not
+	// ".well-known/") are left out and listed in LocalSet.SkippedDotfiles.
+	AllowDotfiles hashing.Globs
+	// TagHeaders are response headers the configured CDNs read cache tags
+	// from (Surrogate-Key for Fastly, Edge-Cache-Tag for Akamai): every
+	// tagged file gets each of them in its metadata, its tags joined by
+	// the header's separator, unless a rule or the manifest sets that
+	// header itself. An S3 origin serves them as x-amz-meta-<name>.
+	TagHeaders []TagHeader
+	// CheckTags, if set, is called with the tags of each tagged file;
+	// its error refuses the scan, naming the file (a tag a configured CDN
+	// cannot match, too many tags for one object).
+	CheckTags func(tags []string) error
+}
+
+// TagHeader is a response header that carries cache tags to a CDN.
+type TagHeader struct {
+	Name string // canonical header name: "Surrogate-Key"
+	Sep  string // between tags: " " for Surrogate-Key, ", " for Edge-Cache-Tag
 }
 
 // LocalSet is a folder ready to push.
@@ -103,6 +124,17 @@ type LocalSet struct {
 	// Warnings are problems that did not stop the scan (a manifest hash
 	// that does not match the file).
 	Warnings []string
+	// SkippedDotfiles are the dotfiles and hidden folders left out (not
+	// allowed by ScanOptions.AllowDotfiles), sorted.
+	SkippedDotfiles []SkippedDotfile
+}
+
+// SkippedDotfile is a dotfile, or a hidden folder, that is not uploaded.
+type SkippedDotfile struct {
+	// Path is the file's key, or the hidden folder's with a trailing "/".
+	Path string `json:"path"`
+	// Files is the number of files left out (1 for a file).
+	Files int `json:"files"`
 }
 
 // scanned is one regular file found by the walk.
@@ -136,7 +168,7 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 		entryPoints, _ = hashing.CompileGlobs(DefaultEntryPoints())
 	}
 
-	files, err := walk(dir, excludes)
+	files, hidden, err := walk(dir, excludes, opts.AllowDotfiles)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +180,7 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 		byKey[f.key] = f
 	}
 
-	set := &LocalSet{Dir: dir}
+	set := &LocalSet{Dir: dir, SkippedDotfiles: groupHidden(hidden)}
 	if !opts.NoManifest {
 		name := opts.Manifest
 		if name == "" {
@@ -172,12 +204,18 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 		for _, logical := range m.LogicalPaths() {
 			e := m.Files[logical]
 			f, ok := byKey[e.Path]
+			if !ok && dotfile.Denied(e.Path, opts.AllowDotfiles) {
+				continue // listed in SkippedDotfiles
+			}
 			if !ok {
 				return nil, fmt.Errorf("scan %s: manifest names %q (for %q) but the file does not exist", dir, e.Path, logical)
 			}
 			desc[e.Path] = manifestFile(f, e, "", e.SHA256, &set.Warnings)
 			for enc, ee := range e.Encodings {
 				sf, ok := byKey[ee.Path]
+				if !ok && dotfile.Denied(ee.Path, opts.AllowDotfiles) {
+					continue
+				}
 				if !ok {
 					return nil, fmt.Errorf("scan %s: manifest names %q (%s of %q) but the file does not exist", dir, ee.Path, enc, logical)
 				}
@@ -229,6 +267,36 @@ func ScanDir(ctx context.Context, dir string, opts ScanOptions) (*LocalSet, erro
 				modes[lf.Key] = r.Precompressed
 			}
 			break
+		}
+	}
+
+	// Tags: checked against the CDNs' rules, and copied into the headers
+	// the CDNs read them from.
+	keys := make([]string, 0, len(desc))
+	for k := range desc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lf := desc[k]
+		if len(lf.Meta.Tags) == 0 {
+			continue
+		}
+		if opts.CheckTags != nil {
+			if err := opts.CheckTags(lf.Meta.Tags); err != nil {
+				return nil, fmt.Errorf("scan %s: %s: %w", dir, lf.Key, err)
+			}
+		}
+		for _, th := range opts.TagHeaders {
+			if _, set := lf.Meta.Headers[th.Name]; set {
+				continue
+			}
+			h := make(map[string]string, len(lf.Meta.Headers)+1)
+			for k, v := range lf.Meta.Headers {
+				h[k] = v
+			}
+			h[th.Name] = strings.Join(lf.Meta.Tags, th.Sep)
+			lf.Meta.Headers = h
 		}
 	}
 
@@ -372,10 +440,10 @@ func applyRule(lf *LocalFile, r HeaderRule) {
 }
 
 // walk lists the regular files under dir (following symlinks to files,
-// not to directories), skipping excluded ones.
-func walk(dir string, excludes hashing.Globs) ([]*scanned, error) {
-	var files []*scanned
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// not to directories), skipping excluded ones and, listed in hidden, the
+// dotfiles allow does not name.
+func walk(dir string, excludes, allow hashing.Globs) (files []*scanned, hidden []string, err error) {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", p, err)
 		}
@@ -400,6 +468,10 @@ func walk(dir string, excludes hashing.Globs) ([]*scanned, error) {
 		if excludes.Match(key) {
 			return nil
 		}
+		if dotfile.Denied(key, allow) {
+			hidden = append(hidden, key)
+			return nil
+		}
 		info, err := os.Stat(p) // follows symlinks
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", p, err)
@@ -417,9 +489,33 @@ func walk(dir string, excludes hashing.Globs) ([]*scanned, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return files, nil
+	return files, hidden, nil
+}
+
+// groupHidden turns the keys of dotfiles left out into the list people
+// read: a file in a hidden folder is counted under the outermost one
+// (".cache/" with 1,204 files), other dotfiles are listed by name.
+func groupHidden(keys []string) []SkippedDotfile {
+	byPath := map[string]int{}
+	for _, k := range keys {
+		p, prefix := k, ""
+		for seg := range strings.SplitSeq(k, "/") {
+			if prefix+seg != k && dotfile.Hidden(prefix+seg+"/") {
+				p = prefix + seg + "/"
+				break
+			}
+			prefix += seg + "/"
+		}
+		byPath[p]++
+	}
+	out := make([]SkippedDotfile, 0, len(byPath))
+	for p, n := range byPath {
+		out = append(out, SkippedDotfile{Path: p, Files: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // hashAll computes every file's SHA-256 with bounded parallelism.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -388,5 +390,107 @@ func TestScanComputesMD5OfLargeFiles(t *testing.T) {
 	wantSmall := md5.Sum([]byte("small"))
 	if got, err := files["small.txt"].BodyMD5(); err != nil || got != hex.EncodeToString(wantSmall[:]) {
 		t.Errorf("small.txt MD5 = %q, %v; want %x", got, err, wantSmall)
+	}
+}
+
+// TestScanDirDotfiles: dotfiles and hidden folders are left out and
+// listed, grouped by outermost hidden folder; .well-known/ is kept; the
+// allow-list keeps what it names; a manifest naming a dotfile left out
+// (fingerprint allowed it, push does not) is not an error.
+func TestScanDirDotfiles(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"index.html":                "<h1>hi</h1>",
+		".env":                      "SECRET=1",
+		".htaccess":                 "Options -Indexes",
+		".htaccess.gz":              "GZ",
+		"a/.npmrc":                  "token",
+		"a/.cache/x/y.json":         "{}",
+		"a/.cache/z.json":           "{}",
+		".well-known/security.txt":  "Contact: x",
+		".well-known/.secret":       "s",
+		".git/config":               "excluded by default",
+		"assets/app.3f9a1c0e2b.css": "body{}",
+	})
+	writeManifest(t, dir, &hashing.Manifest{Version: 1, Files: map[string]hashing.Entry{
+		".htaccess": {Path: ".htaccess", SHA256: sum256("Options -Indexes"), Size: 16,
+			Encodings: map[string]hashing.Encoding{"gzip": {Path: ".htaccess.gz", SHA256: sum256("GZ"), Size: 2}}},
+		"app.css": {Path: "assets/app.3f9a1c0e2b.css", Fingerprinted: true, SHA256: sum256("body{}"), Size: 6},
+	}})
+	keys := func(set *LocalSet) []string {
+		var k []string
+		for _, f := range set.Files {
+			k = append(k, f.Key)
+		}
+		return k
+	}
+
+	set, err := ScanDir(context.Background(), dir, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{".well-known/security.txt", "assets/app.3f9a1c0e2b.css", hashing.DefaultManifestName, "index.html"}, keys(set)); d != "" {
+		t.Errorf("files (-want +got):\n%s", d)
+	}
+	wantSkipped := []SkippedDotfile{{".env", 1}, {".htaccess", 1}, {".htaccess.gz", 1}, {".well-known/.secret", 1}, {"a/.cache/", 2}, {"a/.npmrc", 1}}
+	if d := cmp.Diff(wantSkipped, set.SkippedDotfiles); d != "" {
+		t.Errorf("skipped (-want +got):\n%s", d)
+	}
+
+	allow, err := hashing.CompileGlobs([]string{"/.htaccess{,.gz}", "a/.cache/x/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err = ScanDir(context.Background(), dir, ScanOptions{AllowDotfiles: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := byKey(set)
+	if f := files[".htaccess.gz"]; f == nil || f.Meta.ContentEncoding != "gzip" || files[".htaccess"] == nil || files["a/.cache/x/y.json"] == nil {
+		t.Errorf("allowed files: %v", keys(set))
+	}
+	wantSkipped = []SkippedDotfile{{".env", 1}, {".well-known/.secret", 1}, {"a/.cache/", 1}, {"a/.npmrc", 1}}
+	if d := cmp.Diff(wantSkipped, set.SkippedDotfiles); d != "" {
+		t.Errorf("skipped with allow-list (-want +got):\n%s", d)
+	}
+}
+
+func TestScanDirTagHeadersAndCheck(t *testing.T) {
+	dir := writeTree(t, map[string]string{"index.html": "x", "index.html.br": "y", "own.html": "o", "app.css": "c"})
+	rules := []HeaderRule{
+		{Match: hashing.MustCompileGlob("own.html"), Tags: []string{"pages"}, Headers: map[string]string{"Surrogate-Key": "mine"}},
+		{Match: hashing.MustCompileGlob("*.html"), Tags: []string{"pages", "home"}},
+	}
+	tagHeaders := []TagHeader{{Name: "Surrogate-Key", Sep: " "}, {Name: "Edge-Cache-Tag", Sep: ", "}}
+	set, err := ScanDir(context.Background(), dir, ScanOptions{Rules: rules, TagHeaders: tagHeaders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := byKey(set)
+	for _, k := range []string{"index.html", "index.html.br"} {
+		want := map[string]string{"Surrogate-Key": "home pages", "Edge-Cache-Tag": "home, pages"}
+		if d := cmp.Diff(want, files[k].Meta.Headers); d != "" {
+			t.Errorf("%s headers (-want +got):\n%s", k, d)
+		}
+	}
+	if got := files["own.html"].Meta.Headers; got["Surrogate-Key"] != "mine" || got["Edge-Cache-Tag"] != "pages" {
+		t.Errorf("own.html headers = %v; want its rule's Surrogate-Key kept and Edge-Cache-Tag added", got)
+	}
+	if h := files["app.css"].Meta.Headers; len(h) != 0 {
+		t.Errorf("untagged app.css got headers %v", h)
+	}
+
+	var seen [][]string
+	_, err = ScanDir(context.Background(), dir, ScanOptions{Rules: rules, CheckTags: func(tags []string) error {
+		seen = append(seen, tags)
+		if slices.Contains(tags, "home") {
+			return errors.New(`"home": refused`)
+		}
+		return nil
+	}})
+	if err == nil || !strings.Contains(err.Error(), "index.html: \"home\": refused") {
+		t.Errorf("ScanDir with a refusing CheckTags = %v; want the first file and the tag named", err)
+	}
+	if len(seen) == 0 {
+		t.Error("CheckTags was never called")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdnctl/cdnctl/dotfile"
 	"github.com/cdnctl/cdnctl/hashing"
 )
 
@@ -285,6 +286,11 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 			c.Op, c.Reason = OpRetain, ReasonProtected
 		case !remoteFingerprinted(o, hist):
 			c.Op, c.Reason = OpDelete, ReasonOrphan
+			if dotfile.Hidden(o.Key) {
+				// Uploaded by hand, by another tool or an older cdnctl:
+				// no longer published.
+				c.Detail = "a dotfile: uploaded only when origin.allow_dotfiles (--allow-dotfile) names it"
+			}
 		default:
 			a, known := hist.Assets[o.Key]
 			if !known {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,6 +32,9 @@ type PurgeRequest struct {
 	Tags []string `json:"tags,omitempty"`
 	// Hosts purge everything cached for these hostnames.
 	Hosts []string `json:"hosts,omitempty"`
+	// CPCodes purge everything served under these Akamai content
+	// provider codes.
+	CPCodes []int `json:"cp_codes,omitempty"`
 	// Everything purges the whole zone, distribution or edge.
 	Everything bool `json:"everything,omitempty"`
 	// Soft marks entries stale instead of removing them, so they can still
@@ -44,7 +48,7 @@ type PurgeRequest struct {
 // Count is the number of items the request names (Everything counts as
 // none: it has no items).
 func (r PurgeRequest) Count() int {
-	return len(r.URLs) + len(r.Keys) + len(r.Prefixes) + len(r.Tags) + len(r.Hosts)
+	return len(r.URLs) + len(r.Keys) + len(r.Prefixes) + len(r.Tags) + len(r.Hosts) + len(r.CPCodes)
 }
 
 // Empty reports whether the request names nothing to purge.
@@ -134,6 +138,7 @@ const (
 	KindPrefixes   = "prefixes"   // URL or path prefixes
 	KindTags       = "tags"       // cache tags
 	KindHosts      = "hosts"      // hostnames
+	KindCPCodes    = "cpcodes"    // Akamai CP codes
 	KindEverything = "everything" // the whole zone
 	KindMixed      = "mixed"      // several kinds in one request (local edge)
 )
@@ -149,13 +154,23 @@ type PurgeBatch struct {
 	// first answer was lost does not purge twice.
 	Ref string `json:"ref,omitempty"`
 	// ID is what the provider calls this purge: the CloudFront
-	// invalidation ID, the Cloudflare purge ID, the local edge's purge ID.
+	// invalidation ID, the Cloudflare purge ID, the Fastly or Akamai
+	// purge ID, the local edge's purge ID.
 	ID string `json:"id,omitempty"`
+	// ItemIDs are per-item purge IDs, where one request purges several
+	// items each with its own ID (Fastly's batch surrogate-key purge):
+	// item → purge ID.
+	ItemIDs map[string]string `json:"item_ids,omitempty"`
 	// RequestID identifies the API request for the provider's support
-	// (x-amz-request-id, CF-Ray).
-	RequestID string      `json:"request_id,omitempty"`
-	Status    PurgeStatus `json:"status"`
-	Attempts  int         `json:"attempts,omitempty"`
+	// (x-amz-request-id, CF-Ray, Fastly's X-Request-Id, Akamai's
+	// supportId).
+	RequestID string `json:"request_id,omitempty"`
+	// EstimatedSeconds is the provider's estimate of how long the purge
+	// takes to apply everywhere after it was accepted (Akamai's
+	// estimatedSeconds).
+	EstimatedSeconds int         `json:"estimated_seconds,omitempty"`
+	Status           PurgeStatus `json:"status"`
+	Attempts         int         `json:"attempts,omitempty"`
 	// Purged is the number of cache entries removed, where the provider
 	// says (the local edge); Pops breaks it down per PoP.
 	Purged *int       `json:"purged,omitempty"`
@@ -334,31 +349,64 @@ func (s Secret) Reveal() string { return string(s) }
 // skipped. Then rec is settled, its duration set from rec.StartedAt (set to
 // now() when zero), and the result is rec.Err of the first error.
 func SendBatches(ctx context.Context, rec *PurgeRecord, now func() time.Time, send func(ctx context.Context, i int, b *PurgeBatch) error) error {
+	return SendBatchesN(ctx, rec, now, 1, send)
+}
+
+// SendBatchesN is SendBatches with up to n batches in flight at once, for
+// APIs that take one item per request (Fastly's single-URL purge). send
+// is then called from n goroutines, each with its own batch. With n < 2
+// the batches go one after the other, in order, so a send may look at the
+// batches before its own. The error is that of the lowest-numbered batch
+// that failed.
+func SendBatchesN(ctx context.Context, rec *PurgeRecord, now func() time.Time, n int, send func(ctx context.Context, i int, b *PurgeBatch) error) error {
 	if rec.StartedAt.IsZero() {
 		rec.StartedAt = now()
 	}
-	var first error
-	for i := range rec.Batches {
+	errs := make([]error, len(rec.Batches))
+	one := func(i int) {
 		b := &rec.Batches[i]
 		if err := ctx.Err(); err != nil {
 			b.Status, b.Error = PurgeSkipped, err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
+			errs[i] = err
+			return
 		}
 		if err := send(ctx, i, b); err != nil {
 			if b.Status != PurgeSkipped {
 				b.Status = PurgeFailed
 			}
 			b.Error = err.Error()
-			if first == nil {
-				first = err
-			}
-			continue
+			errs[i] = err
+			return
 		}
 		if b.Status == PurgePlanned {
 			b.Status = PurgeCompleted
+		}
+	}
+	if n < 2 || len(rec.Batches) < 2 {
+		for i := range rec.Batches {
+			one(i)
+		}
+	} else {
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range min(n, len(rec.Batches)) {
+			wg.Go(func() {
+				for i := range next {
+					one(i)
+				}
+			})
+		}
+		for i := range rec.Batches {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	var first error
+	for _, err := range errs {
+		if err != nil {
+			first = err
+			break
 		}
 	}
 	rec.DurationMS = now().Sub(rec.StartedAt).Milliseconds()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,6 +173,60 @@ func TestSendBatches(t *testing.T) {
 	}
 	if rec.StartedAt.IsZero() || rec.DurationMS != 1000 {
 		t.Errorf("started %v, duration %d ms; want set, 1000 ms", rec.StartedAt, rec.DurationMS)
+	}
+}
+
+func TestSendBatchesN(t *testing.T) {
+	now := time.Now
+	rec := &PurgeRecord{Status: PurgePlanned}
+	for i := range 20 {
+		rec.Batches = append(rec.Batches, PurgeBatch{Kind: KindFiles, Items: []string{fmt.Sprint(i)}, Status: PurgePlanned})
+	}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	release := make(chan struct{})
+	go func() {
+		// Hold the first sends until 4 are in flight together.
+		for {
+			mu.Lock()
+			n := inFlight
+			mu.Unlock()
+			if n == 4 {
+				close(release)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	err := SendBatchesN(context.Background(), rec, now, 4, func(_ context.Context, i int, b *PurgeBatch) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		if i == 7 || i == 13 {
+			return fmt.Errorf("batch %d refused", i)
+		}
+		b.ID = "id-" + b.Items[0]
+		return nil
+	})
+	if most != 4 {
+		t.Errorf("at most %d batches in flight; want 4", most)
+	}
+	if err == nil || !strings.Contains(err.Error(), "batch 7 refused") || !strings.Contains(err.Error(), "2 of 20 batches failed") {
+		t.Errorf("SendBatchesN = %v; want the lowest failed batch's error and 2 of 20 failed", err)
+	}
+	for i, b := range rec.Batches {
+		failed := i == 7 || i == 13
+		if (b.Status == PurgeFailed) != failed || (!failed && (b.Status != PurgeCompleted || b.ID != fmt.Sprint("id-", i))) {
+			t.Errorf("batch %d = %s %q", i, b.Status, b.ID)
+		}
+	}
+	if rec.Status != PurgePartial {
+		t.Errorf("record status %s; want partial", rec.Status)
 	}
 }
 

@@ -42,8 +42,15 @@ func NewTokenBucket(rate float64, burst int, now func() time.Time) *TokenBucket 
 
 // Wait takes a token, sleeping until one is available or ctx is done. A
 // token reserved by a cancelled Wait is given back.
-func (b *TokenBucket) Wait(ctx context.Context) error {
-	d := b.reserve()
+func (b *TokenBucket) Wait(ctx context.Context) error { return b.WaitN(ctx, 1) }
+
+// WaitN takes n tokens (an API that counts items, not requests, such as
+// Cloudflare's URLs per second), sleeping until they are available or ctx
+// is done. n may exceed the burst: the caller then waits for the bucket to
+// refill that far. Tokens reserved by a cancelled WaitN are given back.
+func (b *TokenBucket) WaitN(ctx context.Context, n int) error {
+	n = max(n, 1)
+	d := b.reserve(float64(n))
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -53,15 +60,16 @@ func (b *TokenBucket) Wait(ctx context.Context) error {
 	}
 	if err := sleepFn(ctx, d); err != nil {
 		b.mu.Lock()
-		b.tokens++
+		b.tokens += float64(n)
 		b.mu.Unlock()
 		return err
 	}
 	return nil
 }
 
-// reserve takes a token and returns how long the caller must wait for it.
-func (b *TokenBucket) reserve() time.Duration {
+// reserve takes n tokens and returns how long the caller must wait for
+// them.
+func (b *TokenBucket) reserve(n float64) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -73,7 +81,7 @@ func (b *TokenBucket) reserve() time.Duration {
 		return wait
 	}
 	b.refill(now)
-	b.tokens--
+	b.tokens -= n
 	if b.tokens < 0 {
 		due := b.last.Add(time.Duration(-b.tokens / b.rate * float64(time.Second)))
 		wait = max(wait, due.Sub(now))

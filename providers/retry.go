@@ -23,11 +23,26 @@ type Backoff struct {
 	// it up to Max (0: 20 s).
 	Base time.Duration
 	Max  time.Duration
+	// Min is the shortest delay between tries (0: none): with full
+	// jitter a retry could otherwise follow at once, which an API that
+	// asks callers to wait (CloudFront's TooManyInvalidationsInProgress)
+	// would refuse again.
+	Min time.Duration
 	// Rand returns a number in [0, 1) for the jitter (nil: math/rand/v2).
 	Rand func() float64
 	// OnRetry, if set, is called before each wait with the attempt that
 	// failed (1-based), the delay and the error (for logs and progress).
 	OnRetry func(attempt int, delay time.Duration, err error)
+	// Sleep waits between tries (nil: a timer that gives up at once when
+	// the wait would outlast ctx's deadline). Tests pass a virtual clock's.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (b Backoff) sleep(ctx context.Context, d time.Duration) error {
+	if b.Sleep != nil {
+		return b.Sleep(ctx, d)
+	}
+	return sleep(ctx, d)
 }
 
 // DefaultAttempts is the number of tries of a zero Backoff.
@@ -66,9 +81,17 @@ func (b Backoff) rand() float64 {
 }
 
 // Delay is the wait before retry number retry (0 for the first retry): a
-// uniformly random duration in [0, min(Max, Base·2^retry)).
+// uniformly random duration in [0, min(Max, Base·2^retry)), or in [Min,
+// that ceiling) when Min is set (never less than Min).
 func (b Backoff) Delay(retry int) time.Duration {
-	return time.Duration(b.rand() * float64(b.ceiling(retry)))
+	c := b.ceiling(retry)
+	if b.Min <= 0 {
+		return time.Duration(b.rand() * float64(c))
+	}
+	if c <= b.Min {
+		return b.Min
+	}
+	return b.Min + time.Duration(b.rand()*float64(c-b.Min))
 }
 
 // pollDelay is Delay with "equal jitter": in [c/2, c), so polls never
@@ -123,7 +146,7 @@ func Retry(ctx context.Context, b Backoff, op func(ctx context.Context) error) e
 		if b.OnRetry != nil {
 			b.OnRetry(attempt, delay, re.Err)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := b.sleep(ctx, delay); err != nil {
 			return fmt.Errorf("%w (gave up after %d attempts: %w)", re.Err, attempt, err)
 		}
 	}
@@ -159,7 +182,7 @@ func Poll(ctx context.Context, b Backoff, check func(ctx context.Context) (done 
 		if b.OnRetry != nil {
 			b.OnRetry(attempt, delay, last)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := b.sleep(ctx, delay); err != nil {
 			if last != nil {
 				return fmt.Errorf("%w (last error: %w)", err, last)
 			}
@@ -177,6 +200,10 @@ func attemptsErr(err error, attempts int) error {
 
 // errDeadline is returned by sleep when the wait would outlast ctx.
 var errDeadline = errors.New("the next retry would be after the deadline")
+
+// Sleep waits d or until ctx is done. It returns an error at once, without
+// waiting, when d would end after ctx's deadline.
+func Sleep(ctx context.Context, d time.Duration) error { return sleep(ctx, d) }
 
 // sleep waits d or until ctx is done. It returns at once if d would end
 // after ctx's deadline.

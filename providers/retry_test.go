@@ -40,6 +40,24 @@ func TestBackoffDelay(t *testing.T) {
 	if z.attempts() != DefaultAttempts {
 		t.Errorf("zero Backoff attempts = %d; want %d", z.attempts(), DefaultAttempts)
 	}
+	// Min: every delay in [Min, ceiling), the ceiling never below Min.
+	m := Backoff{Base: 5 * time.Second, Max: time.Minute, Min: 5 * time.Second}
+	for i, c := range []struct {
+		rand     float64
+		retry    int
+		from, to time.Duration
+	}{
+		{0, 0, 5 * time.Second, 5 * time.Second},
+		{0.999999, 0, 5 * time.Second, 5 * time.Second},
+		{0, 3, 5 * time.Second, 5 * time.Second},
+		{0.5, 1, 7500 * time.Millisecond, 7500 * time.Millisecond},
+		{0.999999, 6, 59 * time.Second, time.Minute},
+	} {
+		m.Rand = fixedRand(c.rand)
+		if got := m.Delay(c.retry); got < c.from || got > c.to {
+			t.Errorf("case %d: Delay(%d) with Min 5s, rand %v = %v; want %v to %v", i, c.retry, c.rand, got, c.from, c.to)
+		}
+	}
 }
 
 func TestRetry(t *testing.T) {
@@ -251,33 +269,33 @@ func TestTokenBucketReserve(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	b := NewTokenBucket(2, 3, clk.Now) // 2 per second, burst 3
 	for i := range 3 {
-		if d := b.reserve(); d != 0 {
+		if d := b.reserve(1); d != 0 {
 			t.Fatalf("token %d of the burst waits %v; want 0", i+1, d)
 		}
 	}
-	if d := b.reserve(); d != 500*time.Millisecond {
+	if d := b.reserve(1); d != 500*time.Millisecond {
 		t.Errorf("4th token waits %v; want 500ms", d)
 	}
-	if d := b.reserve(); d != time.Second {
+	if d := b.reserve(1); d != time.Second {
 		t.Errorf("5th token waits %v; want 1s", d)
 	}
 	clk.Advance(10 * time.Second) // refills to the burst, not beyond
 	for i := range 3 {
-		if d := b.reserve(); d != 0 {
+		if d := b.reserve(1); d != 0 {
 			t.Fatalf("after refill, token %d waits %v; want 0", i+1, d)
 		}
 	}
-	if d := b.reserve(); d <= 0 {
+	if d := b.reserve(1); d <= 0 {
 		t.Errorf("the bucket refilled beyond its burst")
 	}
 
 	// A 429 with Retry-After 30s: nobody goes before then, then pacing resumes.
 	clk.Advance(time.Minute)
 	b.PauseUntil(clk.Now().Add(30 * time.Second))
-	if d := b.reserve(); d != 30*time.Second {
+	if d := b.reserve(1); d != 30*time.Second {
 		t.Errorf("after PauseUntil(+30s) the next token waits %v; want 30s", d)
 	}
-	if d := b.reserve(); d != 30*time.Second+500*time.Millisecond {
+	if d := b.reserve(1); d != 30*time.Second+500*time.Millisecond {
 		t.Errorf("the one after waits %v; want 30.5s", d)
 	}
 }
@@ -301,8 +319,23 @@ func TestTokenBucketWait(t *testing.T) {
 	}
 	unlimited := NewTokenBucket(0, 1, nil)
 	for range 100 {
-		if d := unlimited.reserve(); d != 0 {
+		if d := unlimited.reserve(1); d != 0 {
 			t.Fatalf("unlimited bucket waits %v", d)
 		}
+	}
+}
+
+func TestTokenBucketReserveN(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := NewTokenBucket(800, 800, clk.Now) // Cloudflare Free: 800 URLs per second
+	if d := b.reserve(500); d != 0 {
+		t.Errorf("500 of a full bucket of 800 wait %v; want 0", d)
+	}
+	if d := b.reserve(500); d != 250*time.Millisecond {
+		t.Errorf("500 more wait %v; want 250ms (200 short at 800/s)", d)
+	}
+	clk.Advance(10 * time.Second)
+	if d := b.reserve(2000); d != 1500*time.Millisecond {
+		t.Errorf("2000 (more than the burst) wait %v; want 1.5s", d)
 	}
 }

@@ -53,7 +53,10 @@ build_libcachesim() {
     cp -r "$LIBCACHESIM_SRC" "$src"
   elif [ -d /work/.mirror/1a1a11a+libCacheSim/repo ]; then
     mkdir -p "$src"
-    git --git-dir=/work/.mirror/1a1a11a+libCacheSim/repo archive HEAD -- . ':!data' | tar -x -C "$src"
+    # Everything but data/ (sample traces the mirror may hold only as
+    # pointers).
+    local gd=/work/.mirror/1a1a11a+libCacheSim/repo
+    { git --git-dir="$gd" archive HEAD $(git --git-dir="$gd" ls-tree --name-only HEAD | grep -vx data) 2>/dev/null || true; } | tar -x -C "$src"
   elif ! git clone -q --depth 1 https://github.com/1a1a11a/libCacheSim "$src" 2>/dev/null; then
     echo "    libCacheSim source not reachable (set LIBCACHESIM_SRC): skipping the comparison" >&2
     return

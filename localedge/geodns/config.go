@@ -21,6 +21,12 @@ const (
 	DefaultNegativeTTL = 30 * time.Second  // SOA minimum: how long NXDOMAIN is cached
 	DefaultMaxUDPSize  = 1232              // the DNS flag day 2020 value: no IP fragmentation
 	DefaultHealthPath  = "/.cdnctl/health"
+	// DefaultQueryLogRate caps the query log (lines per second): a flood
+	// of random names must not fill the disk.
+	DefaultQueryLogRate = 100
+	// DefaultQueryLogSummaryEvery is how often the query log says how many
+	// queries it left out.
+	DefaultQueryLogSummaryEvery = 10 * time.Second
 )
 
 // Policy says how the server chooses among several healthy PoPs that are
@@ -102,6 +108,14 @@ type Config struct {
 	// QueryLog, when set, receives one Info record per query: client,
 	// question, ECS, answer, chosen PoP and reason.
 	QueryLog *slog.Logger
+	// QueryLogRate caps the query log at this many lines per second (and
+	// as many at once): queries over it are counted, not logged, and every
+	// QueryLogSummaryEvery one Warn record says how many were left out.
+	// 0 means DefaultQueryLogRate; a negative rate logs every query.
+	QueryLogRate int
+	// QueryLogSummaryEvery is the period of those summaries (0:
+	// DefaultQueryLogSummaryEvery).
+	QueryLogSummaryEvery time.Duration
 	// Registerer receives the server's metrics (cdnctl_dns_*); nil means
 	// none are registered.
 	Registerer prometheus.Registerer

@@ -319,6 +319,55 @@ func TestTSIGUnknownKey(t *testing.T) {
 			t.Errorf("%s: TSIG not last: %s; want FORMERR", proto, dns.RcodeToString[r.Rcode])
 		}
 	}
+
+	// A TSIG that cannot be interpreted (RFC 8945 §5.2) is FORMERR, and
+	// the answer parses: empty RDATA (found by FuzzServeDNS: the NOTAUTH
+	// then carried a TSIG without algorithm that miekg/dns could not
+	// unpack; the message is in testdata/fuzz/FuzzServeDNS/tsig_empty_rdata),
+	// a class other than ANY, a TTL other than 0 (§4.2).
+	q = query("www.example.test.", dns.TypeA)
+	q.Id = 0x1234
+	base, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base[11] = 1 // ARCOUNT
+	tsigRR := func(class, ttl uint32) []byte {
+		rr := []byte{1, 'k', 0, 0, byte(dns.TypeTSIG)}
+		rr = binary.BigEndian.AppendUint16(rr, uint16(class))
+		rr = binary.BigEndian.AppendUint32(rr, ttl)
+		return rr
+	}
+	signed := func(class, ttl uint32) []byte {
+		good := &dns.TSIG{Hdr: dns.RR_Header{Name: "k.", Rrtype: dns.TypeTSIG, Class: uint16(class), Ttl: ttl},
+			Algorithm: dns.HmacSHA256, TimeSigned: uint64(time.Now().Unix()), Fudge: 300, OrigId: q.Id}
+		m := q.Copy()
+		m.Extra = []dns.RR{good}
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tt := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"empty RDATA", append(append([]byte(nil), base...), append(tsigRR(dns.ClassANY, 0), 0, 0)...)},
+		{"class IN", signed(dns.ClassINET, 0)},
+		{"TTL 300", signed(dns.ClassANY, 300)},
+	} {
+		for _, proto := range []string{"udp", "tcp"} {
+			b := sendRawProto(t, addr, proto, tt.msg)
+			if b == nil {
+				t.Fatalf("%s: %s: no response", tt.name, proto)
+			}
+			r := mustUnpack(t, b)
+			if r.Rcode != dns.RcodeFormatError || r.Id != 0x1234 || len(r.Answer) != 0 {
+				t.Errorf("%s: %s: %s id %#x; want FORMERR id 0x1234", tt.name, proto, dns.RcodeToString[r.Rcode], r.Id)
+			}
+		}
+	}
 }
 
 // TestWildcardReplySource: a server listening on 0.0.0.0 or :: answers

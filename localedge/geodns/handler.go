@@ -1,9 +1,7 @@
 package geodns
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -92,7 +90,7 @@ func (s *Server) account(resp *dns.Msg, info *queryInfo, remote netip.AddrPort, 
 		s.metrics.answer(info.d)
 	}
 	if s.qlog != nil {
-		s.logQuery(remote, tcp, resp, info, time.Since(start))
+		s.qlog.log(remote, tcp, resp, info, time.Since(start), s.router.pops)
 	}
 }
 
@@ -202,6 +200,12 @@ func (s *Server) respond(req *dns.Msg, raw []byte, client netip.Addr, tcp bool) 
 			if i != len(req.Extra)-1 {
 				// RFC 8945 §5.1: TSIG is the last record, or the message
 				// is malformed.
+				return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
+			}
+			if tsig.Hdr.Rdlength == 0 || tsig.Algorithm == "" || tsig.Hdr.Class != dns.ClassANY || tsig.Hdr.Ttl != 0 {
+				// A TSIG that cannot be interpreted (no RDATA, so no
+				// algorithm to answer with) or breaks §4.2 (class ANY,
+				// TTL 0): the message is corrupt, FORMERR (§5.2).
 				return s.finish(resp, respOpt, dns.RcodeFormatError, limit), info
 			}
 			// We hold no keys: NOTAUTH with an unsigned BADKEY TSIG
@@ -470,42 +474,4 @@ func (s *Server) debugData(info *queryInfo) []byte {
 	}
 	b, _ := json.Marshal(dbg)
 	return b
-}
-
-func (s *Server) logQuery(remote netip.AddrPort, tcp bool, resp *dns.Msg, info *queryInfo, took time.Duration) {
-	proto := "udp"
-	if tcp {
-		proto = "tcp"
-	}
-	attrs := []slog.Attr{
-		slog.String("client", remote.String()),
-		slog.String("proto", proto),
-		slog.String("name", info.qname),
-		slog.String("type", dns.TypeToString[info.qtype]),
-		slog.String("rcode", dns.RcodeToString[resp.Rcode]),
-	}
-	if info.ecs != nil {
-		attrs = append(attrs, slog.String("ecs", info.ecs.String()))
-	}
-	if len(resp.Answer) > 0 {
-		var b strings.Builder
-		for i, rr := range resp.Answer {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(strings.TrimPrefix(rr.String(), rr.Header().String()))
-		}
-		attrs = append(attrs, slog.String("answer", b.String()))
-	}
-	if resp.Truncated {
-		attrs = append(attrs, slog.Bool("truncated", true))
-	}
-	if info.routed {
-		if info.d.pop >= 0 {
-			attrs = append(attrs, slog.String("pop", s.router.pops[info.d.pop].Name))
-		}
-		attrs = append(attrs, slog.String("reason", info.d.String(s.router.pops)))
-	}
-	attrs = append(attrs, slog.Duration("took", took))
-	s.qlog.LogAttrs(context.Background(), slog.LevelInfo, "dns query", attrs...)
 }

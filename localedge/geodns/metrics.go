@@ -14,6 +14,7 @@ import (
 //	cdnctl_dns_answers_total{pop,reason}         CDN answers by chosen PoP and reason (region, nearest, default, failover)
 //	cdnctl_dns_truncated_total                   UDP responses sent truncated (TC)
 //	cdnctl_dns_rate_limited_total{action}        UDP responses over the rate limit: slip (sent truncated) or drop
+//	cdnctl_dns_query_log_dropped_total           queries not written to the query log (over its rate)
 //	cdnctl_dns_pop_healthy{pop}                  1 if the PoP passes its health checks
 //	cdnctl_dns_health_checks_total{pop,result}   health checks by result (ok, fail)
 const (
@@ -41,6 +42,7 @@ type metrics struct {
 	answers     [][4]prometheus.Counter // [pop][reason index]
 	truncated   prometheus.Counter
 	rateLimited map[string]prometheus.Counter
+	qlogDropped prometheus.Counter
 	healthy     *prometheus.GaugeVec
 	checks      *prometheus.CounterVec
 }
@@ -58,9 +60,10 @@ func newMetrics(reg prometheus.Registerer, pops []PoP) (*metrics, error) {
 	answers := prometheus.NewCounterVec(prometheus.CounterOpts(opts("answers_total", "CDN answers, by chosen PoP and reason.")), []string{"pop", "reason"})
 	truncated := prometheus.NewCounter(prometheus.CounterOpts(opts("truncated_total", "UDP responses sent truncated (TC).")))
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rate_limited_total", "UDP responses over the rate limit, sent truncated (slip) or dropped.")), []string{"action"})
+	qlogDropped := prometheus.NewCounter(prometheus.CounterOpts(opts("query_log_dropped_total", "Queries not written to the query log, over its rate.")))
 	healthy := prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("pop_healthy", "1 if the PoP passes its health checks.")), []string{"pop"})
 	checks := prometheus.NewCounterVec(prometheus.CounterOpts(opts("health_checks_total", "PoP health checks, by result.")), []string{"pop", "result"})
-	for _, c := range []prometheus.Collector{queries, answers, truncated, limited, healthy, checks} {
+	for _, c := range []prometheus.Collector{queries, answers, truncated, limited, qlogDropped, healthy, checks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dns: metrics: %w", err)
 		}
@@ -68,6 +71,7 @@ func newMetrics(reg prometheus.Registerer, pops []PoP) (*metrics, error) {
 	m := &metrics{
 		truncated:   truncated,
 		rateLimited: map[string]prometheus.Counter{"slip": limited.WithLabelValues("slip"), "drop": limited.WithLabelValues("drop")},
+		qlogDropped: qlogDropped,
 		healthy:     healthy,
 		checks:      checks,
 		answers:     make([][4]prometheus.Counter, len(pops)),
@@ -128,6 +132,12 @@ func (m *metrics) truncate() {
 func (m *metrics) limited(action string) {
 	if m != nil {
 		m.rateLimited[action].Inc()
+	}
+}
+
+func (m *metrics) queryLogDropped() {
+	if m != nil {
+		m.qlogDropped.Inc()
 	}
 }
 

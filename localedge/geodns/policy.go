@@ -146,36 +146,58 @@ func spreadBits(a netip.Addr) int {
 
 // route chooses the PoP for a client network (an ECS subnet or the
 // source address as a full-length prefix).
+//
+// The answer is the one for the network's first address (an ECS address
+// has zeros past its source prefix), and d.scope is the shortest prefix of
+// that address whose every address gets the same answer: RFC 7871 §7.2.1's
+// SCOPE PREFIX-LENGTH. It is longer than the source prefix when the
+// client's network holds more specific regions (ECS 127.0.0.0/8 with a
+// region 127.2.0.0/16 elsewhere: scope /15, not /8), so that a resolver
+// never reuses the answer for a network that gets another one, and learns
+// to send a longer prefix next time.
 func (r *router) route(client netip.Prefix, via string) decision {
 	d := decision{pop: -1, via: via, client: client, failoverFrom: -1}
-	addr, bits := client.Addr(), client.Bits()
+	addr := client.Addr().Unmap()
+	d.scope = r.decide(addr, &d)
+	if client.Addr().Is4In6() {
+		d.scope += 96 // an IPv4-mapped ECS address counts IPv6 bits
+	}
+	return d
+}
+
+// decide routes the single address addr into d and returns the scope.
+func (r *router) decide(addr netip.Addr, d *decision) int {
+	bits := addr.BitLen()
 	var buf [8]trieHit[[]int]
 	m := r.regions.lookup(addr, bits, buf[:])
-	d.scope = m.scope
+	scope := m.scope
 	if len(m.path) > 0 {
 		d.reason, d.network = ReasonRegion, m.path[0].prefix
 		// The PoPs of the most specific region, then of the enclosing
 		// ones.
 		for _, hit := range m.path {
-			if p := r.pick(hit.val, client, &d); p >= 0 {
+			if p, sb := r.pick(hit.val, addr); p >= 0 {
+				scope = max(scope, sb)
 				if hit.prefix != d.network {
 					d.failoverFrom = m.path[0].val[0]
 				}
 				d.pop = p
-				return d
+				return scope
 			}
 		}
 		// Then the PoPs nearest to the preferred one.
 		primary := m.path[0].val[0]
 		d.failoverFrom = primary
 		d.pop = r.firstHealthy(r.nearest[primary])
-		return d
+		return scope
 	}
 
 	var lbuf [8]trieHit[Location]
 	lm := r.locations.lookup(addr, bits, lbuf[:])
+	// Also when nothing matched: a location network nearby changes the
+	// answer of its addresses.
+	scope = max(scope, lm.scope)
 	if len(lm.path) > 0 {
-		d.scope = max(d.scope, lm.scope)
 		loc := lm.path[0].val
 		d.reason, d.network = ReasonNearest, lm.path[0].prefix
 		order := r.byDistance(&loc, -1)
@@ -184,7 +206,7 @@ func (r *router) route(client netip.Prefix, via string) decision {
 			if d.pop != order[0] {
 				d.failoverFrom = order[0]
 			}
-			return d
+			return scope
 		}
 	}
 
@@ -193,7 +215,7 @@ func (r *router) route(client netip.Prefix, via string) decision {
 	if d.pop != r.fallback[0] {
 		d.failoverFrom = r.fallback[0]
 	}
-	return d
+	return scope
 }
 
 func (r *router) firstHealthy(order []int) int {
@@ -205,13 +227,15 @@ func (r *router) firstHealthy(order []int) int {
 	return -1
 }
 
-// pick chooses among the healthy PoPs of cands (-1: none is healthy).
-func (r *router) pick(cands []int, client netip.Prefix, d *decision) int {
+// pick chooses among the healthy PoPs of cands (-1: none is healthy) for
+// the client address addr. scope is the prefix length of addr the choice
+// depends on (0: the same for every client of the region).
+func (r *router) pick(cands []int, addr netip.Addr) (pop, scope int) {
 	if len(cands) == 1 {
 		if r.healthy[cands[0]].Load() {
-			return cands[0]
+			return cands[0], 0
 		}
-		return -1
+		return -1, 0
 	}
 	if r.policy == PolicyLeastLoaded && r.load != nil {
 		best, bestLoad := -1, math.Inf(1)
@@ -224,13 +248,13 @@ func (r *router) pick(cands []int, client netip.Prefix, d *decision) int {
 			}
 		}
 		if best >= 0 {
-			return best
+			return best, 0
 		}
 	}
 	// Weighted rendezvous hashing on the client's /24 (/56): the answer
 	// now depends on those bits, so the ECS scope must cover them.
-	sb := min(spreadBits(client.Addr()), client.Bits())
-	key := netip.PrefixFrom(client.Addr(), sb).Masked().Addr().As16()
+	sb := spreadBits(addr)
+	key := netip.PrefixFrom(addr, sb).Masked().Addr().As16()
 	h := maphash.Bytes(r.seed, key[:])
 	best, bestScore := -1, math.Inf(-1)
 	for _, i := range cands {
@@ -250,10 +274,10 @@ func (r *router) pick(cands []int, client netip.Prefix, d *decision) int {
 			best, bestScore = i, score
 		}
 	}
-	if best >= 0 {
-		d.scope = max(d.scope, sb)
+	if best < 0 {
+		return -1, 0
 	}
-	return best
+	return best, sb
 }
 
 // mix64 is the SplitMix64 finaliser.

@@ -39,7 +39,7 @@ type Server struct {
 	limiter *rateLimiter
 	maxUDP  int
 	logger  *slog.Logger
-	qlog    *slog.Logger // nil: no query log
+	qlog    *queryLog // nil: no query log
 	now     func() time.Time
 
 	cookieSecret [16]byte // keys the server cookies (RFC 9018)
@@ -103,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		metrics: m,
 		maxUDP:  maxUDP,
 		logger:  logger,
-		qlog:    cfg.QueryLog,
+		qlog:    newQueryLog(&cfg, now, m),
 		now:     now,
 	}
 	rand.Read(s.cookieSecret[:])
@@ -248,6 +248,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(healthDone)
 		s.health.run(hctx)
 	}()
+	// The query log's summaries stop after the listeners, so the last one
+	// counts every query.
+	qctx, stopQueryLog := context.WithCancel(context.Background())
+	qlogDone := make(chan struct{})
+	go func() {
+		defer close(qlogDone)
+		s.qlog.run(qctx)
+	}()
 
 	var err error
 	tcpStopped := false
@@ -270,6 +278,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	<-udpDone
 	<-healthDone
+	stopQueryLog()
+	<-qlogDone
 	return err
 }
 

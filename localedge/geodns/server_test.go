@@ -298,7 +298,9 @@ func TestECS(t *testing.T) {
 	}{
 		{"ECS overrides the source", "127.3.0.0/24", region1, "pop3", "ecs", 16},
 		{"ECS of the source's own region", "127.2.5.0/24", region2, "pop2", "ecs", 16},
-		{"less specific than the region", "127.0.0.0/12", region1, "pop1", "ecs", 12},
+		// 127.0.0.0/12 holds the regions of pop2 and pop3: the default
+		// answer holds for 127.0.0.0/16 only (RFC 7871 §7.2.1).
+		{"less specific than the region", "127.0.0.0/12", region1, "pop1", "ecs", 16},
 		{"inside a nested region", "10.1.2.0/24", region3, "pop2", "ecs", 16},
 		{"beside a nested region", "10.2.3.0/24", region3, "pop1", "ecs", 15},
 		{"far from the nested region", "10.200.0.0/24", region3, "pop1", "ecs", 9},

@@ -50,7 +50,7 @@ type match[V any] struct {
 	path []trieHit[V]
 	// scope is the shortest prefix length of the address for which the
 	// whole answer is the same: what RFC 7871 §7.2.1 calls the SCOPE
-	// PREFIX-LENGTH. It never exceeds the source prefix length.
+	// PREFIX-LENGTH. It never exceeds the bits looked up.
 	scope int
 }
 

@@ -9,7 +9,10 @@
 // ("app.css.br", ".zst", ".gz") are chosen by Accept-Encoding. Every path is
 // resolved inside the folder with os.Root, so neither "..", encoded
 // traversal nor a symlink can leave it, and the state folder .cdnctl/ is
-// never served.
+// never served. Dotfiles (package dotfile: ".env", ".git/config", anything
+// under a hidden folder but "/.well-known/") are answered 404 unless
+// Options.AllowDotfiles names them, and so is a file's path with a
+// trailing slash ("/index.html/"), as nginx and Apache answer.
 package origin
 
 import (
@@ -24,6 +27,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cdnctl/cdnctl/dotfile"
 	"github.com/cdnctl/cdnctl/hashing"
 )
 
@@ -42,6 +46,9 @@ type Options struct {
 	// Logger receives warnings about unreadable metadata and I/O errors;
 	// nil discards them.
 	Logger *slog.Logger
+	// AllowDotfiles names the dotfiles served anyway (".htaccess",
+	// "/.config/public/"); the others are not found.
+	AllowDotfiles hashing.Globs
 }
 
 // Handler is an http.Handler serving one folder. Create it with New and
@@ -53,6 +60,7 @@ type Handler struct {
 	logger       *slog.Logger
 	meta         metaSource
 	etags        etagCache
+	allowDot     hashing.Globs
 }
 
 // New opens dir as the origin's root.
@@ -66,6 +74,7 @@ func New(dir string, opts Options) (*Handler, error) {
 		dir:          dir,
 		cacheControl: opts.DefaultCacheControl,
 		logger:       opts.Logger,
+		allowDot:     opts.AllowDotfiles,
 	}
 	if h.cacheControl == "" {
 		h.cacheControl = DefaultCacheControl
@@ -99,13 +108,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	if isStatePath(key) {
+	if isStatePath(key) || dotfile.Denied(key, h.allowDot) {
 		http.NotFound(w, r)
 		return
 	}
 	md := h.meta.get()
 
 	f, fi, err := h.open(md, key)
+	if err == nil && !fi.IsDir() && namesFolder(r.URL.Path) {
+		// "/index.html/" names a folder that does not exist (nginx and
+		// Apache: 404), not the file: one file, one URL.
+		f.Close()
+		http.NotFound(w, r)
+		return
+	}
 	if err == nil && fi.IsDir() {
 		f.Close()
 		// Directories are served by their index.html, at their
@@ -228,7 +244,7 @@ func (h *Handler) siblings(md *metadata, key string, meta headers) map[string]st
 		} else {
 			k = key + sc.suffix
 		}
-		if k == "" || isStatePath(k) {
+		if k == "" || isStatePath(k) || dotfile.Denied(k, h.allowDot) {
 			continue
 		}
 		fi, err := h.root.Stat(k)
@@ -310,6 +326,12 @@ func cleanKey(p string) (string, int) {
 	}
 	c := path.Clean(p)
 	return strings.TrimPrefix(c, "/"), 0
+}
+
+// namesFolder reports whether a request path can only name a folder: it
+// ends with "/" (or "/.", which path.Clean also removes).
+func namesFolder(p string) bool {
+	return strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.")
 }
 
 // isStatePath reports whether key lies in the state folder (compared

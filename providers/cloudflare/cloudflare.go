@@ -1,9 +1,11 @@
 // Package cloudflare purges a Cloudflare zone's cache through the API v4
 // (POST /zones/{zone_id}/purge_cache) with cloudflare-go's cache service:
 // by file URL (optionally with the headers of a cache-key variant), tag,
-// prefix, hostname or everything. Requests are batched to a per-request
-// item limit, paced by a token bucket like the one the API enforces, and
-// retried on 429 (honouring Retry-After) and 5xx.
+// prefix, hostname or everything. Requests are batched to the per-request
+// limit of their kind, paced as the API limits them (single-file purges in
+// URLs per second, the other kinds in requests), and retried on 429
+// (honouring Retry-After, which also holds back the later requests of that
+// kind) and 5xx.
 //
 // Only the cache and option packages of cloudflare-go are imported: the
 // root package links every API of the SDK.
@@ -29,21 +31,32 @@ import (
 // Provider is the provider name in records and errors.
 const Provider = "cloudflare"
 
-// Defaults. The rate and burst are the Free plan's purge limits (5 requests
-// per minute, bucket of 25): the safe choice when the plan is unknown.
-// https://developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits
+// Defaults and limits. The rates are the Free plan's purge limits (URLs:
+// 800 a second; other purges: 5 requests a minute, bucket of 25): the safe
+// choice when the plan is unknown.
+// https://developers.cloudflare.com/cache/how-to/purge-cache/#purge-limits
+// https://developers.cloudflare.com/cache/how-to/purge-cache/purge-by-tags/
 const (
-	DefaultBaseURL   = "https://api.cloudflare.com/client/v4/"
+	DefaultBaseURL = "https://api.cloudflare.com/client/v4/"
+	// DefaultBatchSize is the number of URLs per request.
 	DefaultBatchSize = 30
-	// MaxBatchSize is the largest item limit of any plan (Enterprise
-	// purges up to 500 URLs per request; other plans and purge types 100).
+	// MaxBatchSize is the most URLs one request may name (Enterprise; 100
+	// on the other plans).
 	MaxBatchSize = 500
+	// MaxOtherPerRequest is the most tags, hosts or prefixes one request
+	// may name, on every plan.
+	MaxOtherPerRequest = 100
+	// DefaultURLRate is single-file purges' limit, in URLs per second.
+	DefaultURLRate = 800
+	// DefaultRate and DefaultBurst pace the other purges, per request.
 	DefaultRate  = 5.0 / 60
 	DefaultBurst = 25
 	// TokenEnv is the environment variable that holds the API token.
 	TokenEnv = "CLOUDFLARE_API_TOKEN"
-	// maxTagLength is the longest cache tag the purge API accepts.
-	maxTagLength = 1024
+	// MaxTagLength is the longest cache tag the purge API accepts.
+	MaxTagLength = 1024
+	// maxTagHeader is the most of a Cache-Tag header Cloudflare reads.
+	maxTagHeader = 16 * 1024
 )
 
 // Config is one Cloudflare zone to purge. Zero values have the documented
@@ -55,15 +68,24 @@ type Config struct {
 	Hostnames []string
 	// OriginPath maps object keys to paths (see providers.KeyPaths).
 	OriginPath string
-	// BatchSize is the number of items per request (0: 30; at most 500).
+	// BatchSize is the number of URLs per request (0: 30; at most 500,
+	// which only Enterprise allows). Tags, hosts and prefixes go at most
+	// 100 per request (fewer when BatchSize is lower).
 	BatchSize int
-	// Rate is purge requests per second (0: DefaultRate; negative: no
-	// pacing) and Burst the bucket size (0: DefaultBurst).
+	// URLRate paces single-file purges in URLs per second (0:
+	// DefaultURLRate; negative: no pacing), with a bucket of one
+	// second's worth.
+	URLRate float64
+	// Rate is the other purge requests per second (0: DefaultRate;
+	// negative: no pacing) and Burst the bucket size (0: DefaultBurst).
 	Rate  float64
 	Burst int
 	// Token is the API token (CLOUDFLARE_API_TOKEN); it needs the Zone >
 	// Cache Purge permission. It is never printed.
 	Token providers.Secret
+	// TokenEnv names the variable the token came from, for errors
+	// (TokenEnv when empty).
+	TokenEnv string
 	// BaseURL is the API root (DefaultBaseURL).
 	BaseURL string
 	// HTTPClient sends the requests (nil: a client with a 30 s timeout).
@@ -80,11 +102,14 @@ type Config struct {
 // Purger purges one zone. It implements providers.Purger; purges are
 // applied when the API answers, so it has no Wait.
 type Purger struct {
-	cfg    Config
-	svc    *cache.CacheService
-	bucket *providers.TokenBucket
-	logger *slog.Logger
-	now    func() time.Time
+	cfg Config
+	svc *cache.CacheService
+	// bucket paces tags, hosts, prefixes and everything, per request;
+	// urlBucket paces single-file purges, per URL.
+	bucket    *providers.TokenBucket
+	urlBucket *providers.TokenBucket
+	logger    *slog.Logger
+	now       func() time.Time
 }
 
 // New checks cfg and returns a Purger. It does not contact the API; a
@@ -102,6 +127,12 @@ func New(cfg Config) (*Purger, error) {
 	if cfg.Rate == 0 {
 		cfg.Rate = DefaultRate
 	}
+	if cfg.URLRate == 0 {
+		cfg.URLRate = DefaultURLRate
+	}
+	if cfg.TokenEnv == "" {
+		cfg.TokenEnv = TokenEnv
+	}
 	if cfg.Burst == 0 {
 		cfg.Burst = DefaultBurst
 	}
@@ -111,12 +142,11 @@ func New(cfg Config) (*Purger, error) {
 	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("cloudflare: API URL %q: want https://host/client/v4/", cfg.BaseURL)
 	}
-	for i, h := range cfg.Hostnames {
-		if !validHost(h) {
-			return nil, fmt.Errorf("cloudflare: hostname %q: want a bare hostname such as www.example.com", h)
-		}
-		cfg.Hostnames[i] = strings.ToLower(h)
+	hosts, err := providers.CheckHostnames(Provider, cfg.Hostnames)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Hostnames = hosts
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -128,10 +158,11 @@ func New(cfg Config) (*Purger, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Purger{
-		cfg:    cfg,
-		bucket: providers.NewTokenBucket(cfg.Rate, cfg.Burst, cfg.Now),
-		logger: logger,
-		now:    cfg.Now,
+		cfg:       cfg,
+		bucket:    providers.NewTokenBucket(cfg.Rate, cfg.Burst, cfg.Now),
+		urlBucket: providers.NewTokenBucket(cfg.URLRate, max(int(cfg.URLRate), 1), cfg.Now),
+		logger:    logger,
+		now:       cfg.Now,
 	}
 	p.svc = cache.NewCacheService(
 		option.WithBaseURL(cfg.BaseURL),
@@ -145,9 +176,10 @@ func New(cfg Config) (*Purger, error) {
 
 var zoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// Plan checks req and splits it into purge requests of at most BatchSize
-// items, one kind per request as the API requires. Paths become URLs on
-// every configured hostname.
+// Plan checks req and splits it into purge requests, one kind per request
+// as the API requires: BatchSize URLs, or up to 100 tags, hosts or
+// prefixes. Paths become URLs on every configured hostname, and URLs and
+// prefixes take the percent-encoded form Cloudflare's cache keys on.
 func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error) {
 	rec := &providers.PurgeRecord{
 		Provider:   Provider,
@@ -158,6 +190,9 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 	}
 	if req.Soft {
 		return nil, providers.NotSupported(Provider, "soft purge", "Cloudflare removes purged files; purge without --soft")
+	}
+	if len(req.CPCodes) > 0 {
+		return nil, providers.NotSupported(Provider, "purge by CP code", "CP codes are Akamai's; purge by host or tag")
 	}
 	if req.Empty() {
 		return nil, fmt.Errorf("%s: %w: nothing to purge", Provider, providers.ErrInvalidPurge)
@@ -173,27 +208,11 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		return rec, nil
 	}
 
-	var files, prefixes, tags, hosts []string
-	for _, raw := range req.URLs {
-		us, err := p.fileURLs(raw)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, us...)
+	files, err := providers.RequestURLs(Provider, req, p.cfg.Hostnames, p.cfg.OriginPath)
+	if err != nil {
+		return nil, err
 	}
-	for _, key := range req.Keys {
-		paths, err := providers.KeyPaths(key, p.cfg.OriginPath)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", Provider, err)
-		}
-		for _, path := range paths {
-			us, err := p.fileURLs(path)
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, us...)
-		}
-	}
+	var prefixes, tags, hosts []string
 	for _, raw := range req.Prefixes {
 		ps, err := p.prefixes(raw)
 		if err != nil {
@@ -202,67 +221,41 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		prefixes = append(prefixes, ps...)
 	}
 	for _, t := range req.Tags {
-		if err := checkTag(t); err != nil {
-			return nil, providers.InvalidPurge(Provider, t, err.Error())
+		if err := CheckTag(t); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", Provider, providers.ErrInvalidPurge, err)
 		}
 		tags = append(tags, t)
 	}
 	for _, h := range req.Hosts {
-		if !validHost(h) {
-			return nil, providers.InvalidPurge(Provider, h, "want a bare hostname such as www.example.com")
+		host, err := providers.CheckHost(Provider, h, p.cfg.Hostnames)
+		if err != nil {
+			return nil, err
 		}
-		hosts = append(hosts, strings.ToLower(h))
+		hosts = append(hosts, host)
 	}
 	var headers map[string]string
 	if len(req.Headers) > 0 {
 		headers = req.Headers
 	}
-	add := func(kind string, items []string, hdr map[string]string) {
-		for _, chunk := range providers.Chunk(providers.Unique(items), p.cfg.BatchSize) {
+	add := func(kind string, items []string, size int, hdr map[string]string) {
+		for _, chunk := range providers.Chunk(providers.Unique(items), size) {
 			rec.Batches = append(rec.Batches, providers.PurgeBatch{
 				Kind: kind, Items: chunk, Headers: hdr, Status: providers.PurgePlanned,
 			})
 		}
 	}
-	add(providers.KindFiles, files, headers)
-	add(providers.KindPrefixes, prefixes, nil)
-	add(providers.KindTags, tags, nil)
-	add(providers.KindHosts, hosts, nil)
+	other := min(p.cfg.BatchSize, MaxOtherPerRequest)
+	add(providers.KindFiles, files, p.cfg.BatchSize, headers)
+	add(providers.KindPrefixes, prefixes, other, nil)
+	add(providers.KindTags, tags, other, nil)
+	add(providers.KindHosts, hosts, other, nil)
 	return rec, nil
 }
 
-// fileURLs turns a URL or a path into the absolute URLs to purge.
-func (p *Purger) fileURLs(raw string) ([]string, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return nil, providers.InvalidPurge(Provider, raw, "not a URL: "+err.Error())
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, providers.InvalidPurge(Provider, raw, "a fragment (#…) never reaches the CDN; remove it")
-	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(raw, "/"):
-		if len(p.cfg.Hostnames) == 0 {
-			return nil, providers.InvalidPurge(Provider, raw, "a path needs the zone's hostnames: set hostnames in the cdns entry or give a full URL")
-		}
-		out := make([]string, 0, len(p.cfg.Hostnames))
-		for _, h := range p.cfg.Hostnames {
-			out = append(out, (&url.URL{Scheme: "https", Host: h, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}).String())
-		}
-		return out, nil
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, providers.InvalidPurge(Provider, raw, "want an absolute http(s) URL or a path starting with /")
-	}
-	if err := p.checkHost(raw, u.Host); err != nil {
-		return nil, err
-	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	u.Host = strings.ToLower(u.Host)
-	return []string{u.String()}, nil
-}
-
 // prefixes turns a path or URL prefix into Cloudflare's "host/path" form
-// (no scheme, no query string).
+// (no scheme, no query string), with the path percent-encoded as
+// Cloudflare's cache keys it (providers.CanonicalPath): "/a b/",
+// "https://host/a b/" and "host/a%20b/" are the same prefix.
 func (p *Purger) prefixes(raw string) ([]string, error) {
 	if strings.ContainsAny(raw, "?#*") {
 		return nil, providers.InvalidPurge(Provider, raw, "a prefix cannot hold a query string, a fragment or a wildcard")
@@ -273,48 +266,59 @@ func (p *Purger) prefixes(raw string) ([]string, error) {
 		}
 		out := make([]string, 0, len(p.cfg.Hostnames))
 		for _, h := range p.cfg.Hostnames {
-			out = append(out, h+raw)
+			out = append(out, h+providers.CanonicalPath(raw))
 		}
 		return out, nil
 	}
-	hostPath := raw
-	if u, err := url.Parse(raw); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		hostPath = u.Host + u.EscapedPath()
+	host, path := raw, ""
+	if u, err := url.Parse(raw); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil {
+		host, path = u.Host, u.EscapedPath()
 	} else if strings.Contains(raw, "://") {
 		return nil, providers.InvalidPurge(Provider, raw, "want host/path, /path or an http(s) URL")
+	} else if i := strings.IndexByte(raw, '/'); i >= 0 {
+		host, path = raw[:i], raw[i:]
 	}
-	host, _, _ := strings.Cut(hostPath, "/")
-	if !validHost(host) {
+	if !providers.ValidHost(host) {
 		return nil, providers.InvalidPurge(Provider, raw, "want host/path, /path or an http(s) URL")
 	}
-	if err := p.checkHost(raw, host); err != nil {
-		return nil, err
+	h, ok := providers.ServedHost(p.cfg.Hostnames, host)
+	if !ok {
+		return nil, providers.InvalidPurge(Provider, raw, fmt.Sprintf("host %s is not one of this zone's hostnames (%s)", h, strings.Join(p.cfg.Hostnames, ", ")))
 	}
-	return []string{strings.ToLower(host) + strings.TrimPrefix(hostPath, host)}, nil
+	return []string{h + providers.CanonicalPath(path)}, nil
 }
 
-func (p *Purger) checkHost(raw, hostport string) error {
-	if host, ok := providers.ServedHost(p.cfg.Hostnames, hostport); !ok {
-		return providers.InvalidPurge(Provider, raw, fmt.Sprintf("host %s is not one of this zone's hostnames (%s)", host, strings.Join(p.cfg.Hostnames, ", ")))
+// CheckTag applies Cloudflare's rules for a cache tag: printable ASCII
+// without spaces or commas (they separate tags in the Cache-Tag header),
+// at most 1,024 characters (the purge API's limit). The error states the
+// rule.
+func CheckTag(t string) error {
+	if t == "" || len(t) > MaxTagLength {
+		return fmt.Errorf("%q: a Cloudflare cache tag has 1 to %d characters", t, MaxTagLength)
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || c > '~' || c == ',' {
+			return fmt.Errorf("%q: a Cloudflare cache tag is printable ASCII without spaces or commas", t)
+		}
 	}
 	return nil
 }
 
-var hostRe = regexp.MustCompile(`^(?i)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$`)
-
-func validHost(h string) bool { return len(h) <= 253 && hostRe.MatchString(h) }
-
-// checkTag applies the purge API's rules for a cache tag: printable ASCII
-// without spaces or commas (they separate tags in the Cache-Tag header),
-// at most 1,024 characters.
-func checkTag(t string) error {
-	if t == "" || len(t) > maxTagLength {
-		return fmt.Errorf("a tag has 1 to %d characters", maxTagLength)
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c <= ' ' || c > '~' || c == ',' {
-			return errors.New("a tag is printable ASCII without spaces or commas")
+// CheckTags applies CheckTag to each tag of one object, and Cloudflare's
+// 16 KB limit to the Cache-Tag header they make.
+func CheckTags(tags []string) error {
+	n := 0
+	for i, t := range tags {
+		if err := CheckTag(t); err != nil {
+			return err
 		}
+		if i > 0 {
+			n++
+		}
+		n += len(t)
+	}
+	if n > maxTagHeader {
+		return fmt.Errorf("%d tags make a %d-byte Cache-Tag header; Cloudflare reads at most %d bytes", len(tags), n, maxTagHeader)
 	}
 	return nil
 }
@@ -328,7 +332,7 @@ func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 		return fmt.Errorf("%s: purge: record is %s, not planned", Provider, rec.Status)
 	}
 	if p.cfg.Token == "" {
-		return fmt.Errorf("%s: no API token: set %s to a token with the Zone > Cache Purge permission", Provider, TokenEnv)
+		return fmt.Errorf("%s: no API token: set %s to a token with the Zone > Cache Purge permission", Provider, p.cfg.TokenEnv)
 	}
 	return providers.SendBatches(ctx, rec, p.now, func(ctx context.Context, i int, b *providers.PurgeBatch) error {
 		err := p.send(ctx, b)
@@ -369,8 +373,12 @@ func (p *Purger) send(ctx context.Context, b *providers.PurgeBatch) error {
 			p.cfg.Retry.OnRetry(attempt, d, err)
 		}
 	}
+	bucket, tokens := p.bucket, 1
+	if b.Kind == providers.KindFiles {
+		bucket, tokens = p.urlBucket, len(b.Items)
+	}
 	err := providers.Retry(ctx, retry, func(ctx context.Context) error {
-		if err := p.bucket.Wait(ctx); err != nil {
+		if err := bucket.WaitN(ctx, tokens); err != nil {
 			return err
 		}
 		b.Attempts++
@@ -380,7 +388,7 @@ func (p *Purger) send(ctx context.Context, b *providers.PurgeBatch) error {
 		if resp != nil {
 			b.RequestID = resp.Header.Get("Cf-Ray")
 		}
-		return p.classify(err, resp, &env, b)
+		return p.classify(err, resp, &env, b, bucket)
 	})
 	b.DurationMS = p.now().Sub(start).Milliseconds()
 	return err
@@ -388,7 +396,7 @@ func (p *Purger) send(ctx context.Context, b *providers.PurgeBatch) error {
 
 // classify turns the SDK's result into nil, a retryable error or a final
 // one, and records the purge ID.
-func (p *Purger) classify(err error, resp *http.Response, env *envelope, b *providers.PurgeBatch) error {
+func (p *Purger) classify(err error, resp *http.Response, env *envelope, b *providers.PurgeBatch, bucket *providers.TokenBucket) error {
 	var apiErr *cache.Error
 	switch {
 	case errors.As(err, &apiErr):
@@ -408,12 +416,17 @@ func (p *Purger) classify(err error, resp *http.Response, env *envelope, b *prov
 			}
 		}
 		if apiErr.StatusCode == http.StatusTooManyRequests {
-			// The API's bucket is empty: hold every later request too.
+			// The API's bucket for this kind is empty: hold every later
+			// request of the kind too.
 			wait := after
 			if wait == 0 {
-				wait = time.Duration(float64(time.Second) / max(p.cfg.Rate, 0.001))
+				rate := p.cfg.Rate
+				if bucket == p.urlBucket {
+					rate = p.cfg.URLRate / float64(max(len(b.Items), 1))
+				}
+				wait = time.Duration(float64(time.Second) / max(rate, 0.001))
 			}
-			p.bucket.PauseUntil(p.now().Add(wait))
+			bucket.PauseUntil(p.now().Add(wait))
 		}
 		return providers.Retryable(msg, after)
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):

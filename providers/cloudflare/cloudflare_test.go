@@ -64,7 +64,7 @@ func urls(n int) []string {
 
 func TestPurgeFilesInBatches(t *testing.T) {
 	f := newFakeAPI(t, testZone, testToken)
-	f.maxItems = 30
+	f.maxFiles = 30
 	p := newTestPurger(t, f, nil)
 	in := urls(75)
 	rec, err := purge(t, p, providers.PurgeRequest{URLs: in})
@@ -179,7 +179,7 @@ func TestRefusedBeforeAnyRequest(t *testing.T) {
 		{"relative", p, providers.PurgeRequest{URLs: []string{"index.html"}}, providers.ErrInvalidPurge, `"index.html"`},
 		{"ftp", p, providers.PurgeRequest{URLs: []string{"ftp://www.example.com/a"}}, providers.ErrInvalidPurge, "absolute http(s) URL"},
 		{"fragment", p, providers.PurgeRequest{URLs: []string{"/a#top"}}, providers.ErrInvalidPurge, "fragment"},
-		{"foreign host", p, providers.PurgeRequest{URLs: []string{"https://evil.example.net/a"}}, providers.ErrInvalidPurge, "not one of this zone's hostnames"},
+		{"foreign host", p, providers.PurgeRequest{URLs: []string{"https://evil.example.net/a"}}, providers.ErrInvalidPurge, "not one of this CDN's hostnames"},
 		{"path without hostnames", noHosts, providers.PurgeRequest{URLs: []string{"/a"}}, providers.ErrInvalidPurge, "set hostnames"},
 		{"prefix with query", p, providers.PurgeRequest{Prefixes: []string{"/a?x"}}, providers.ErrInvalidPurge, "query string"},
 		{"tag with comma", p, providers.PurgeRequest{Tags: []string{"a,b"}}, providers.ErrInvalidPurge, "commas"},
@@ -338,9 +338,18 @@ func (c *virtualClock) Sleep(_ context.Context, d time.Duration) error {
 	return nil
 }
 
-// TestPacingAvoids429: a client paced like the account's bucket is never
-// throttled; one that is not gets 429s, waits Retry-After and still
-// purges everything.
+// tagList returns n distinct tags.
+func tagList(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("tag-%03d", i)
+	}
+	return out
+}
+
+// TestPacingAvoids429: tags, hosts and prefixes are limited per request. A
+// client paced like the account's bucket is never throttled; one that is
+// not gets 429s, waits Retry-After and still purges everything.
 func TestPacingAvoids429(t *testing.T) {
 	const rate, burst = 5.0 / 60, 3 // the Free plan's 5 per minute
 	clk := &virtualClock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
@@ -350,7 +359,7 @@ func TestPacingAvoids429(t *testing.T) {
 	f.limit(rate, burst)
 	p := newTestPurger(t, f, func(c *Config) { c.BatchSize, c.Rate, c.Burst, c.Now = 5, rate, burst, clk.Now })
 	p.bucket.Sleep = clk.Sleep
-	rec, err := purge(t, p, providers.PurgeRequest{URLs: urls(40)})
+	rec, err := purge(t, p, providers.PurgeRequest{Tags: tagList(40)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,24 +383,57 @@ func TestPacingAvoids429(t *testing.T) {
 	g.limit(40, 2)
 	g.retryAfter = "1"
 	q := newTestPurger(t, g, func(c *Config) { c.BatchSize, c.Rate = 5, -1 })
-	in := urls(20)
-	if _, err := purge(t, q, providers.PurgeRequest{URLs: in}); err != nil {
+	in := tagList(20)
+	if _, err := purge(t, q, providers.PurgeRequest{Tags: in}); err != nil {
 		t.Fatalf("unpaced client: %v", err)
 	}
 	_, purged, statuses := g.snapshot()
 	if !slices.Contains(statuses, 429) {
 		t.Errorf("unpaced client was never throttled: %v (the fake's bucket is off?)", statuses)
 	}
-	for _, u := range in {
-		if purged["files:"+u] != 1 {
-			t.Errorf("%s purged %d times; want 1", u, purged["files:"+u])
+	for _, tag := range in {
+		if purged["tags:"+tag] != 1 {
+			t.Errorf("%s purged %d times; want 1", tag, purged["tags:"+tag])
 		}
+	}
+}
+
+// TestURLsArePacedPerURL: single-file purges are limited in URLs per
+// second, not in requests, so 1,000 URLs on the Free plan (800 a second)
+// wait a fraction of a second, not the ~108 s of 5 requests a minute; and
+// they do not use up the request bucket that tags need.
+func TestURLsArePacedPerURL(t *testing.T) {
+	start := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	clk := &virtualClock{t: start}
+	f := newFakeAPI(t, testZone, testToken)
+	f.now = clk.Now
+	f.limitURLs(DefaultURLRate, DefaultURLRate)
+	f.limit(DefaultRate, 1)
+	p := newTestPurger(t, f, func(c *Config) { c.BatchSize, c.Rate, c.Burst, c.Now = 100, 0, 1, clk.Now })
+	p.urlBucket.Sleep, p.bucket.Sleep = clk.Sleep, clk.Sleep
+	rec, err := purge(t, p, providers.PurgeRequest{URLs: urls(1000), Tags: []string{"css"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, statuses := f.snapshot()
+	for _, s := range statuses {
+		if s != 200 {
+			t.Fatalf("paced client got HTTP %d; statuses %v", s, statuses)
+		}
+	}
+	if len(rec.Batches) != 11 {
+		t.Errorf("%d batches; want 10 of 100 URLs and 1 of tags", len(rec.Batches))
+	}
+	// 800 URLs at once, the other 200 a quarter of a second later; the
+	// tag request had its own token.
+	if got := clk.Now().Sub(start); got < 200*time.Millisecond || got > 300*time.Millisecond {
+		t.Errorf("1,000 URLs and a tag took %v of virtual time; want about 250ms", got)
 	}
 }
 
 func TestCancelSkipsRemainingBatches(t *testing.T) {
 	f := newFakeAPI(t, testZone, testToken)
-	f.maxItems = 10
+	f.maxFiles = 10
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newTestPurger(t, f, func(c *Config) { c.BatchSize = 10 })
 	rec, err := p.Plan(providers.PurgeRequest{URLs: urls(30)})
@@ -424,5 +466,87 @@ func TestCancelSkipsRemainingBatches(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("the fake got %d requests; want 2", n)
+	}
+}
+
+// TestBatchLimitsPerKind: batch_size above 100 applies to URLs only
+// (Enterprise purges up to 500 URLs per request); tags, hosts and prefixes
+// go at most 100 per request on every plan.
+func TestBatchLimitsPerKind(t *testing.T) {
+	f := newFakeAPI(t, testZone, testToken)
+	f.maxFiles = 500 // Enterprise
+	var hosts, prefixes []string
+	for i := range 260 {
+		hosts = append(hosts, fmt.Sprintf("h%03d.example.com", i))
+		prefixes = append(prefixes, fmt.Sprintf("www.example.com/p%03d/", i))
+	}
+	p := newTestPurger(t, f, func(c *Config) { c.BatchSize = 300; c.Hostnames = append([]string{"www.example.com"}, hosts...) })
+	if _, err := purge(t, p, providers.PurgeRequest{URLs: urls(300), Tags: tagList(300), Hosts: hosts, Prefixes: prefixes}); err != nil {
+		t.Fatal(err)
+	}
+	reqs, _, _ := f.snapshot()
+	sizes := map[string][]int{}
+	for _, r := range reqs {
+		sizes[r.Kind] = append(sizes[r.Kind], len(r.Items))
+	}
+	want := map[string][]int{"files": {300}, "tags": {100, 100, 100}, "hosts": {100, 100, 60}, "prefixes": {100, 100, 60}}
+	if diff := cmp.Diff(want, sizes); diff != "" {
+		t.Errorf("items per request (-want +got):\n%s", diff)
+	}
+}
+
+// TestOneFormPerPrefixAndURL: a prefix or URL typed raw or encoded, as a
+// path or a URL, is sent in the one percent-encoded form the cache keys on.
+func TestOneFormPerPrefixAndURL(t *testing.T) {
+	f := newFakeAPI(t, testZone, testToken)
+	p := newTestPurger(t, f, func(c *Config) { c.Hostnames = []string{"www.example.com"} })
+	_, err := purge(t, p, providers.PurgeRequest{
+		Prefixes: []string{"/a b/", "https://www.example.com/a b/", "www.example.com/a%20b/", "https://WWW.example.com/a%20b/", "/café/"},
+		URLs:     []string{"/x y.css", "https://www.example.com/x%20y.css", "https://www.example.com/x y.css"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, _, _ := f.snapshot()
+	want := []fakeRequest{
+		{Kind: "files", Items: []string{"https://www.example.com/x%20y.css"}},
+		{Kind: "prefixes", Items: []string{"www.example.com/a%20b/", "www.example.com/caf%C3%A9/"}},
+	}
+	if diff := cmp.Diff(want, reqs); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
+func TestHostsAndTokenChecks(t *testing.T) {
+	f := newFakeAPI(t, testZone, testToken)
+	p := newTestPurger(t, f, nil)
+	if _, err := p.Plan(providers.PurgeRequest{Hosts: []string{"static.example.net"}}); !errors.Is(err, providers.ErrInvalidPurge) || !strings.Contains(err.Error(), "not one of this CDN's hostnames (www.example.com, example.com)") {
+		t.Errorf("Plan(--host on a host the zone does not serve) = %v; want refused naming the hostnames", err)
+	}
+	if _, err := p.Plan(providers.PurgeRequest{CPCodes: []int{1}}); !errors.Is(err, providers.ErrNotSupported) {
+		t.Errorf("Plan(CP codes) = %v; want not supported", err)
+	}
+	q := newTestPurger(t, f, func(c *Config) { c.Token, c.TokenEnv = "", "MY_CF_TOKEN" })
+	rec, _ := q.Plan(providers.PurgeRequest{Tags: []string{"a"}})
+	if err := q.Purge(context.Background(), rec); err == nil || !strings.Contains(err.Error(), "set MY_CF_TOKEN") || strings.Contains(err.Error(), TokenEnv) {
+		t.Errorf("Purge with token_env MY_CF_TOKEN unset = %v; want it to name MY_CF_TOKEN, not %s", err, TokenEnv)
+	}
+}
+
+func TestCheckTags(t *testing.T) {
+	if err := CheckTags([]string{"css", "product:42"}); err != nil {
+		t.Errorf("CheckTags(valid) = %v", err)
+	}
+	for _, bad := range []string{"café", "a b", "a,b", ""} {
+		if err := CheckTags([]string{bad}); err == nil || !strings.Contains(err.Error(), "Cloudflare cache tag") {
+			t.Errorf("CheckTags(%q) = %v; want Cloudflare's rule", bad, err)
+		}
+	}
+	big := make([]string, 1100)
+	for i := range big {
+		big[i] = fmt.Sprintf("tag-number-%04d", i)
+	}
+	if err := CheckTags(big); err == nil || !strings.Contains(err.Error(), "Cache-Tag header") {
+		t.Errorf("CheckTags(1,100 tags) = %v; want the 16 KB header limit", err)
 	}
 }

@@ -30,9 +30,12 @@ import (
 //     hosts, prefixes (host/path, no scheme) or purge_everything: true
 //     https://developers.cloudflare.com/cache/how-to/purge-cache/purge-by-single-file/
 //     https://developers.cloudflare.com/cache/how-to/purge-cache/purge_by_prefix/
-//   - at most maxItems operations per request, and a token bucket per
-//     account: 429 when it is empty
-//     https://developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits
+//   - at most maxFiles URLs (100; 500 on Enterprise) or maxItems tags,
+//     hosts or prefixes (100 on every plan) per request; per account, a
+//     token bucket of URLs for single-file purges (URLs per second) and
+//     one of requests for the other kinds: 429 when the request's bucket
+//     cannot serve it
+//     https://developers.cloudflare.com/cache/how-to/purge-cache/#purge-limits
 //   - envelope {success, errors, messages, result}; errors are
 //     [{code, message}]
 //     https://developers.cloudflare.com/fundamentals/api/how-to/make-api-calls/
@@ -44,14 +47,17 @@ type fakeAPI struct {
 	srv      *httptest.Server
 	zone     string
 	token    string
-	maxItems int
-	now      func() time.Time // the bucket's clock (time.Now)
+	maxItems int              // tags, hosts, prefixes per request
+	maxFiles int              // URLs per request
+	now      func() time.Time // the buckets' clock (time.Now)
 
 	mu sync.Mutex // guards the fields below
-	// bucket: account-wide token bucket (rate per second, burst); rate 0
-	// disables it.
+	// bucket: account-wide token bucket of requests for tags, hosts,
+	// prefixes and everything (rate per second, burst); rate 0 disables
+	// it. urls: the bucket of URLs for single-file purges.
 	rate, burst, tokens float64
 	last                time.Time
+	urls                fakeBucket
 	retryAfter          string           // Retry-After sent with a rate-limit 429
 	faults              []fault          // consumed one per request, before any check
 	reject              map[string]bool  // items that make the API reject a request (400)
@@ -59,6 +65,11 @@ type fakeAPI struct {
 	purged              map[string]int   // item → times purged
 	statuses            []int            // status of every answer, in order
 	headers             []map[string]any // per-file headers of file requests
+}
+
+type fakeBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
 }
 
 type fault struct {
@@ -73,7 +84,7 @@ type fakeRequest struct {
 }
 
 func newFakeAPI(t *testing.T, zone, token string) *fakeAPI {
-	f := &fakeAPI{t: t, zone: zone, token: token, maxItems: 100, now: time.Now, purged: map[string]int{}, reject: map[string]bool{}, retryAfter: "1"}
+	f := &fakeAPI{t: t, zone: zone, token: token, maxItems: 100, maxFiles: 100, now: time.Now, purged: map[string]int{}, reject: map[string]bool{}, retryAfter: "1"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -82,11 +93,18 @@ func newFakeAPI(t *testing.T, zone, token string) *fakeAPI {
 // baseURL is what the client is configured with.
 func (f *fakeAPI) baseURL() string { return f.srv.URL + "/client/v4/" }
 
-// limit turns the account bucket on.
+// limit turns the account's bucket of requests (all kinds but URLs) on.
 func (f *fakeAPI) limit(rate float64, burst int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rate, f.burst, f.tokens, f.last = rate, float64(burst), float64(burst), f.now()
+}
+
+// limitURLs turns the account's bucket of URLs (single-file purges) on.
+func (f *fakeAPI) limitURLs(rate float64, burst int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.urls = fakeBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: f.now()}
 }
 
 func (f *fakeAPI) inject(fs ...fault) {
@@ -182,11 +200,6 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.reply(w, http.StatusUnsupportedMediaType, nil, cfMessage{6007, "Malformed request body: want Content-Type application/json"})
 		return
 	}
-	if !f.take() {
-		w.Header().Set("Retry-After", f.retryAfter)
-		f.reply(w, http.StatusTooManyRequests, nil, cfMessage{971, "Please wait and consider throttling your request speed"})
-		return
-	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		f.reply(w, http.StatusBadRequest, nil, cfMessage{6007, "Malformed JSON in request body"})
@@ -195,6 +208,11 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	req, files, msg := f.parse(raw)
 	if msg != "" {
 		f.reply(w, http.StatusBadRequest, nil, cfMessage{1012, msg})
+		return
+	}
+	if !f.take(req) {
+		w.Header().Set("Retry-After", f.retryAfter)
+		f.reply(w, http.StatusTooManyRequests, nil, cfMessage{971, "Please wait and consider throttling your request speed"})
 		return
 	}
 	f.mu.Lock()
@@ -214,14 +232,28 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.reply(w, http.StatusOK, map[string]string{"id": f.zone})
 }
 
-// take takes a token from the account bucket.
-func (f *fakeAPI) take() bool {
+// take takes what req costs from its bucket: one token per URL of a
+// single-file purge, one request token otherwise.
+func (f *fakeAPI) take(req fakeRequest) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := f.now()
+	if req.Kind == "files" {
+		b := &f.urls
+		if b.rate <= 0 {
+			return true
+		}
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+		if b.tokens < float64(len(req.Items)) {
+			return false
+		}
+		b.tokens -= float64(len(req.Items))
+		return true
+	}
 	if f.rate <= 0 {
 		return true
 	}
-	now := f.now()
 	f.tokens = min(f.burst, f.tokens+now.Sub(f.last).Seconds()*f.rate)
 	f.last = now
 	if f.tokens < 1 {
@@ -321,8 +353,12 @@ func (f *fakeAPI) checkItems(req fakeRequest) string {
 	if len(req.Items) == 0 {
 		return req.Kind + " must not be empty"
 	}
-	if len(req.Items) > f.maxItems {
-		return fmt.Sprintf("Too many %s in one request: %d, the maximum is %d", req.Kind, len(req.Items), f.maxItems)
+	limit := f.maxItems
+	if req.Kind == "files" {
+		limit = f.maxFiles
+	}
+	if len(req.Items) > limit {
+		return fmt.Sprintf("Too many %s in one request: %d, the maximum is %d", req.Kind, len(req.Items), limit)
 	}
 	return ""
 }

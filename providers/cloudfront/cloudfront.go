@@ -38,7 +38,8 @@ const Provider = "cloudfront"
 const (
 	DefaultCollapseAbove = 100
 	DefaultCollapseTo    = MaxWildcardsInProgress
-	// statusCompleted is the Status of a finished invalidation.
+	// statusCompleted is the Status of a finished invalidation; it is
+	// compared without regard to case (moto answers "COMPLETED").
 	statusCompleted = "Completed"
 )
 
@@ -70,7 +71,8 @@ type Config struct {
 	// attempts, 250 ms base, 20 s cap).
 	Retry providers.Backoff
 	// Busy is the policy while CloudFront refuses a batch because too many
-	// invalidations are in progress (zero: 20 tries, 5 s base, 60 s cap).
+	// invalidations are in progress (zero: 20 tries, 5 s to 60 s apart:
+	// never sooner than 5 s, an invalidation takes that long at least).
 	Busy providers.Backoff
 	// Poll spaces GetInvalidation polls, while waiting for completion and
 	// for room under the in-progress limits (zero: until the context is
@@ -164,6 +166,9 @@ func newPurger(a api, cfg Config) (*Purger, error) {
 	if cfg.Busy.Max == 0 {
 		cfg.Busy.Max = time.Minute
 	}
+	if cfg.Busy.Min == 0 {
+		cfg.Busy.Min = cfg.Busy.Base
+	}
 	if cfg.Poll.Attempts == 0 {
 		cfg.Poll.Attempts = -1
 	}
@@ -195,6 +200,8 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 		return nil, providers.NotSupported(Provider, "soft purge", "an invalidation removes the objects; purge without --soft")
 	case len(req.Headers) > 0:
 		return nil, providers.NotSupported(Provider, "purge one header variant", "an invalidation removes every variant of a path")
+	case len(req.CPCodes) > 0:
+		return nil, providers.NotSupported(Provider, "purge by CP code", "CP codes are Akamai's; give paths, tags or --all")
 	case req.Empty():
 		return nil, fmt.Errorf("%s: %w: nothing to purge", Provider, providers.ErrInvalidPurge)
 	}
@@ -241,12 +248,18 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 			}
 			paths = append(paths, pth+"*")
 		}
+		seen := map[string]bool{}
 		for _, t := range req.Tags {
 			item, err := tagItem(t)
 			if err != nil {
 				return nil, err
 			}
-			tags = append(tags, item)
+			// CloudFront matches tags without regard to case: #CSS and
+			// #css are one tag, invalidated (and billed) once.
+			if k := strings.ToLower(item); !seen[k] {
+				seen[k] = true
+				tags = append(tags, item)
+			}
 		}
 	}
 	paths = providers.DedupePaths(paths)
@@ -342,7 +355,7 @@ func (p *Purger) create(ctx context.Context, b *providers.PurgeBatch) error {
 			}
 			b.ID = *out.Invalidation.Id
 			b.Status = providers.PurgeInProgress
-			if awssdk.ToString(out.Invalidation.Status) == statusCompleted {
+			if completed(out.Invalidation.Status) {
 				b.Status = providers.PurgeCompleted
 			}
 			return nil
@@ -353,6 +366,13 @@ func (p *Purger) create(ctx context.Context, b *providers.PurgeBatch) error {
 		}
 		return err
 	})
+}
+
+// completed reports whether an invalidation's Status says it finished.
+// The API documents "Completed"; some implementations (moto) answer
+// "COMPLETED".
+func completed(status *string) bool {
+	return strings.EqualFold(awssdk.ToString(status), statusCompleted)
 }
 
 // sdkRetryables are the errors the SDK's standard retryer retries
@@ -423,7 +443,7 @@ func (p *Purger) refresh(ctx context.Context, batches []providers.PurgeBatch) er
 		if err != nil {
 			return fmt.Errorf("%s: get invalidation %s: %w", Provider, b.ID, classify(err))
 		}
-		if out.Invalidation != nil && awssdk.ToString(out.Invalidation.Status) == statusCompleted {
+		if out.Invalidation != nil && completed(out.Invalidation.Status) {
 			b.Status = providers.PurgeCompleted
 		}
 	}

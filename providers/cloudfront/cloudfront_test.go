@@ -473,3 +473,76 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusIsComparedWithoutCase: an API that answers "COMPLETED" (moto)
+// completes --wait instead of running to the timeout.
+func TestStatusIsComparedWithoutCase(t *testing.T) {
+	f := newFakeCloudFront(t, testDist, testKeyID, testSecret)
+	f.upperStatus = true
+	p := newTestPurger(t, f, testSecret, nil)
+	rec, _ := p.Plan(providers.PurgeRequest{URLs: []string{"/a"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Purge(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(ctx, rec, nil); err != nil || rec.Status != providers.PurgeCompleted {
+		t.Errorf("Wait with status COMPLETED = %v, record %s; want completed", err, rec.Status)
+	}
+}
+
+// TestTagsAreCaseInsensitive: CloudFront documents tag values as
+// case-insensitive, so #CSS and #css are one item (billed once).
+func TestTagsAreCaseInsensitive(t *testing.T) {
+	rec, err := planOnly(t, nil).Plan(providers.PurgeRequest{Tags: []string{"CSS", "css", "Css", "js"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := items(rec); !cmp.Equal(got, [][]string{{"#CSS", "#js"}}) || *rec.EstimatedBillablePaths != 2 {
+		t.Errorf("tags CSS css Css js planned as %v (%d billable); want #CSS #js (2)", got, *rec.EstimatedBillablePaths)
+	}
+}
+
+// TestBusyRetriesAreSpacedOut: TooManyInvalidationsInProgress is retried
+// 5 s to 60 s apart as documented, never at once (full jitter could).
+func TestBusyRetriesAreSpacedOut(t *testing.T) {
+	f := newFakeCloudFront(t, testDist, testKeyID, testSecret)
+	f.inject("create",
+		cfFault{status: 400, code: "TooManyInvalidationsInProgress"},
+		cfFault{status: 400, code: "TooManyInvalidationsInProgress"},
+		cfFault{status: 400, code: "TooManyInvalidationsInProgress"},
+	)
+	var waits []time.Duration
+	p := newTestPurger(t, f, testSecret, func(c *Config) {
+		c.Busy = providers.Backoff{Attempts: 5, Rand: func() float64 { return 0 }, Sleep: func(_ context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			return nil
+		}}
+	})
+	rec, _ := p.Plan(providers.PurgeRequest{URLs: []string{"/a"}})
+	if err := p.Purge(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(waits, []time.Duration{5 * time.Second, 5 * time.Second, 5 * time.Second}) {
+		t.Errorf("waits between busy retries with the lowest jitter: %v; want 5 s each (the Busy policy's floor)", waits)
+	}
+}
+
+func TestCheckTags(t *testing.T) {
+	if err := CheckTags([]string{"product:42", "a#b"}); err != nil {
+		t.Errorf("CheckTags(valid) = %v", err)
+	}
+	if err := CheckTags([]string{"café"}); err == nil || !strings.Contains(err.Error(), "CloudFront cache tag is visible ASCII") {
+		t.Errorf("CheckTags(café) = %v; want CloudFront's rule", err)
+	}
+	many := make([]string, 51)
+	for i := range many {
+		many[i] = fmt.Sprint("t", i)
+	}
+	if err := CheckTags(many); err == nil || !strings.Contains(err.Error(), "50 per cached object") {
+		t.Errorf("CheckTags(51 tags) = %v; want the per-object limit", err)
+	}
+	if _, err := planOnly(t, nil).Plan(providers.PurgeRequest{CPCodes: []int{1}}); !errors.Is(err, providers.ErrNotSupported) {
+		t.Errorf("Plan(CP codes) = %v; want not supported", err)
+	}
+}

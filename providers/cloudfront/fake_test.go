@@ -65,7 +65,10 @@ type fakeCloudFront struct {
 	// maxFiles and maxWildcards are the in-progress limits.
 	maxFiles, maxWildcards int
 	// busyFiles occupies room with invalidations of "someone else".
-	busyFiles                    int
+	busyFiles int
+	// upperStatus answers statuses in capitals, as moto does
+	// ("COMPLETED").
+	upperStatus                  bool
 	faults                       map[string][]cfFault // by operation: "create", "get"
 	invalidations                map[string]*fakeInvalidation
 	order                        []string // invalidation IDs, by creation
@@ -367,10 +370,14 @@ func (f *fakeCloudFront) get(w http.ResponseWriter, dist, id string) {
 }
 
 func (f *fakeCloudFront) status(inv *fakeInvalidation) string {
+	st := "InProgress"
 	if inv.polls >= f.completeAfter {
-		return "Completed"
+		st = "Completed"
 	}
-	return "InProgress"
+	if f.upperStatus {
+		st = strings.ToUpper(st)
+	}
+	return st
 }
 
 // writeInvalidation writes an Invalidation document. f.mu must be held.

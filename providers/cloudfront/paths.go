@@ -21,8 +21,11 @@ const (
 	MaxWildcardsInProgress = 15
 	// maxPathLength is the longest invalidation path.
 	maxPathLength = 4000
-	// maxTagLength is the longest cache tag.
-	maxTagLength = 256
+	// MaxTagLength is the longest cache tag.
+	MaxTagLength = 256
+	// MaxTagsPerObject is how many tags CloudFront keeps per cached
+	// object; it ignores the others.
+	MaxTagsPerObject = 50
 )
 
 // itemPaths turns one URL or path given by the user into the invalidation
@@ -125,22 +128,46 @@ func upper(c byte) byte {
 	return c
 }
 
-// tagItem is the invalidation item of a cache tag: "#" and the tag, which
-// is ASCII 33–126 without commas, at most 256 characters, and matched
-// exactly (no wildcard).
+// tagItem is the invalidation item of a cache tag: "#" and the tag. A tag
+// invalidation has no * wildcard (the whole tag is matched, without regard
+// to case).
 func tagItem(tag string) (string, error) {
-	if tag == "" || len(tag) > maxTagLength {
-		return "", providers.InvalidPurge(Provider, tag, fmt.Sprintf("a cache tag has 1 to %d characters", maxTagLength))
+	if err := CheckTag(tag); err != nil {
+		return "", fmt.Errorf("%s: %w: %w", Provider, providers.ErrInvalidPurge, err)
+	}
+	if strings.Contains(tag, "*") {
+		return "", providers.InvalidPurge(Provider, tag, "CloudFront tag invalidations match the whole tag; they have no * wildcard")
+	}
+	return "#" + tag, nil
+}
+
+// CheckTag applies CloudFront's rules for a cache tag: visible ASCII
+// (33–126) without commas, 1 to 256 characters. The error states the rule.
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-tags.html
+func CheckTag(tag string) error {
+	if tag == "" || len(tag) > MaxTagLength {
+		return fmt.Errorf("%q: a CloudFront cache tag has 1 to %d characters", tag, MaxTagLength)
 	}
 	for i := 0; i < len(tag); i++ {
 		if c := tag[i]; c < 33 || c > 126 || c == ',' {
-			return "", providers.InvalidPurge(Provider, tag, "a cache tag is visible ASCII (33–126) without commas")
+			return fmt.Errorf("%q: a CloudFront cache tag is visible ASCII (33–126) without commas", tag)
 		}
 	}
-	if strings.Contains(tag, "*") {
-		return "", providers.InvalidPurge(Provider, tag, "CloudFront tag invalidations match a tag exactly; they have no * wildcard")
+	return nil
+}
+
+// CheckTags applies CheckTag to each tag of one object, and CloudFront's
+// limit of 50 tags per cached object.
+func CheckTags(tags []string) error {
+	for _, t := range tags {
+		if err := CheckTag(t); err != nil {
+			return err
+		}
 	}
-	return "#" + tag, nil
+	if len(tags) > MaxTagsPerObject {
+		return fmt.Errorf("%d tags: CloudFront keeps %d per cached object and ignores the rest", len(tags), MaxTagsPerObject)
+	}
+	return nil
 }
 
 // splitBatches groups invalidation items into the fewest batches that each

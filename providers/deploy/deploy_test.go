@@ -482,3 +482,37 @@ func TestTwoCDNs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployLeavesDotfilesOut: a deploy publishes no dotfile of the
+// source unless both allow-lists name it (fingerprint copies, push
+// uploads), says which it left out, and every PoP answers 404 for them.
+func TestDeployLeavesDotfilesOut(t *testing.T) {
+	s := newSite(t, nil)
+	for name, body := range map[string]string{".env": "SECRET_KEY=deploy-secret", ".htaccess": "Options -Indexes"} {
+		if err := os.WriteFile(filepath.Join(s.src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := s.config(t)
+	cfg.Fingerprint.AllowDotfiles = []string{"/.htaccess"} // copied, but push does not allow it
+	p, _ := mustRun(t, cfg)
+	warnings := strings.Join(p.Warnings, "\n")
+	for _, want := range []string{
+		"fingerprint: dotfiles not published (they often hold secrets): .env; fingerprint.allow_dotfiles and origin.allow_dotfiles publish one",
+		"push: dotfiles not uploaded (they often hold secrets): .htaccess; origin.allow_dotfiles uploads one",
+	} {
+		if !strings.Contains(warnings, want) {
+			t.Errorf("plan warnings lack %q:\n%s", want, warnings)
+		}
+	}
+	for _, path := range []string{"/.env", "/.htaccess"} {
+		for pop, r := range s.everyPoP(t, path) {
+			if r.Status != http.StatusNotFound || strings.Contains(r.Body, "deploy-secret") {
+				t.Errorf("%s GET %s = %d %q; want 404", pop, path, r.Status, r.Body)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(s.originDir, path)); err == nil {
+			t.Errorf("%s uploaded to the origin", path)
+		}
+	}
+}

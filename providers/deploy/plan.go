@@ -91,6 +91,16 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 		if n := len(res.Missing); n > 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("fingerprint: %d references to files not in the source (first: %s)", n, res.Missing[0]))
 		}
+		var dotfiles []string
+		for _, s := range res.Skipped {
+			if s.Reason == hashing.ReasonDotfile {
+				dotfiles = append(dotfiles, s.Path)
+			}
+		}
+		if len(dotfiles) > 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("fingerprint: dotfiles not published (they often hold secrets): %s; fingerprint.allow_dotfiles and origin.allow_dotfiles publish one",
+				strings.Join(dotfiles, ", ")))
+		}
 		d.emit(StepFingerprint, StatusDone, st.Files, st.Bytes, nil)
 		p.Site.Source = cfg.Source
 		if cfg.Source == "" {
@@ -127,6 +137,14 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 	}
 	p.Site.Dir = cfg.Dir
 	p.Warnings = append(p.Warnings, set.Warnings...)
+	if len(set.SkippedDotfiles) > 0 {
+		names := make([]string, len(set.SkippedDotfiles))
+		for i, s := range set.SkippedDotfiles {
+			names[i] = s.Path
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("push: dotfiles not uploaded (they often hold secrets): %s; origin.allow_dotfiles uploads one",
+			strings.Join(names, ", ")))
+	}
 	pusher.ManifestDigest = set.ManifestDigest
 	p.Site.ManifestDigest = set.ManifestDigest
 

@@ -102,6 +102,8 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 	switch {
 	case len(req.Headers) > 0:
 		return nil, providers.NotSupported(PurgeProvider, "purge one header variant", "the local edge purges every variant of a URL")
+	case len(req.CPCodes) > 0:
+		return nil, providers.NotSupported(PurgeProvider, "purge by CP code", "CP codes are Akamai's; the local edge purges by host, tag or prefix")
 	case req.Empty():
 		return nil, fmt.Errorf("%s: %w: nothing to purge", PurgeProvider, providers.ErrInvalidPurge)
 	}

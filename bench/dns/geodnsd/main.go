@@ -83,6 +83,7 @@ func run(addr string, queryLog bool) error {
 	cfg.Logger = logger
 	if queryLog {
 		cfg.QueryLog = logger
+		cfg.QueryLogRate = -1 // every query, as the flag says
 	}
 	s, err := geodns.New(cfg)
 	if err != nil {
