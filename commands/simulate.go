@@ -80,7 +80,7 @@ topology and policy flags (--no-shield, --pops, --cache-size, --ttl,
 --versioned, --purge, ...). See docs/simulate.md.`,
 		Example: `  cdnctl simulate --spec flash.yaml
   cdnctl simulate --log access.log.gz --scenario 'shield: --shield' --scenario 'no shield: --no-shield'
-  cdnctl simulate --log cloudfront.log --ttl '/img/*=public, max-age=604800' --cache-size 10GiB
+  cdnctl simulate --log cloudfront.log --ttl '/img/**=public, max-age=604800' --cache-size 10GiB
   cdnctl simulate --spec banner.yaml --plot charts/
   cdnctl --json simulate --spec banner.yaml | jq '.scenarios[].origin'`,
 		Args: wrapArgs(cobra.NoArgs),
@@ -150,9 +150,9 @@ func (v *variantFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&v.shieldSz, "shield-cache-size", "", "cache size of the shield (default: the PoPs')")
 	fl.StringVar(&v.maxObject, "max-object-size", "", "largest response cached (default serve.cache.max_object_size)")
 	fl.StringVar(&v.eviction, "eviction", "", "eviction: tinylfu (serve's memory store) or lru (body bytes, as libCacheSim)")
-	fl.StringArrayVar(&v.ttl, "ttl", nil, "Cache-Control for paths matching a pattern, as CDN rules: '/img/*=public, max-age=86400' (repeatable)")
+	fl.StringArrayVar(&v.ttl, "ttl", nil, "Cache-Control for paths matching a glob, as CDN rules: '/img/**=public, max-age=86400' (repeatable)")
 	fl.StringVar(&v.defaultCC, "default-cache-control", "", "origin Cache-Control when the workload gives none (default serve.default_cache_control)")
-	fl.StringArrayVar(&v.versioned, "versioned", nil, "paths whose changes get a new URL (fingerprinted names), e.g. '/assets/*' (repeatable)")
+	fl.StringArrayVar(&v.versioned, "versioned", nil, "paths whose changes get a new URL (fingerprinted names), e.g. '/assets/**' (repeatable)")
 	fl.StringVar(&v.purge, "purge", "", "purge changed content from every cache: none, hard or soft")
 	fl.DurationVar(&v.purgeDelay, "purge-delay", 0, "time a purge takes to reach every cache")
 	fl.DurationVar(&v.originTime, "origin-time", 0, "time the origin takes to answer")
@@ -198,7 +198,7 @@ func (v *variantFlags) variant(fl *pflag.FlagSet) (simulate.Variant, error) {
 	for _, t := range v.ttl {
 		path, cc, ok := strings.Cut(t, "=")
 		if !ok || !strings.HasPrefix(path, "/") || strings.TrimSpace(cc) == "" {
-			return out, usageErrorf("--ttl %q: want PATTERN=CACHE-CONTROL, as '/img/*=public, max-age=86400'", t)
+			return out, usageErrorf("--ttl %q: want GLOB=CACHE-CONTROL, as '/img/**=public, max-age=86400'", t)
 		}
 		out.TTL = append(out.TTL, simulate.Rule{Path: path, CacheControl: strings.TrimSpace(cc)})
 	}

@@ -18,7 +18,7 @@ func TestSimulateLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir()) // no cdnctl.yaml: serve's defaults
-	code, out, errOut := runCLI(t, nil, "--json", "simulate", "--log", log, "--ttl", "/*=public, max-age=600",
+	code, out, errOut := runCLI(t, nil, "--json", "simulate", "--log", log, "--ttl", "/**=public, max-age=600",
 		"--scenario", "shield: --shield", "--scenario", "one PoP: --no-shield --pops 1 --hop-rtt 0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -87,7 +87,7 @@ func TestSimulateErrors(t *testing.T) {
 		{[]string{"simulate", "--spec", "nowork.yaml"}, "no workload"},
 		{[]string{"simulate", "--log", bad, "--scenario", "nameless"}, `--scenario "nameless": want 'NAME: FLAGS'`},
 		{[]string{"simulate", "--log", bad, "--scenario", "x: --bogus"}, `--scenario "x: --bogus": unknown flag: --bogus`},
-		{[]string{"simulate", "--log", bad, "--ttl", "img=max-age=1"}, `--ttl "img=max-age=1": want PATTERN=CACHE-CONTROL`},
+		{[]string{"simulate", "--log", bad, "--ttl", "img=max-age=1"}, `--ttl "img=max-age=1": want GLOB=CACHE-CONTROL`},
 		{[]string{"simulate", "--log", bad, "--pops", "9"}, "9 PoPs running: want 1 to 3"},
 		{[]string{"simulate", "--log", bad, "--eviction", "fifo"}, `eviction "fifo": want tinylfu (serve's) or lru`},
 		{[]string{"simulate", "--log", bad, "--charts", "sometimes"}, `--charts "sometimes": want auto, always or never`},

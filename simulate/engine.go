@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/simulate/workload"
 )
@@ -55,6 +56,8 @@ type engine struct {
 	classes    []*class
 	originTime time.Duration
 	keyOpts    localedge.KeyOptions
+	rules      []*hashing.Glob // of sc.Rules, in order
+	versioned  []*hashing.Glob
 
 	// Routing of clients: each workload region (and each PoP position,
 	// for clients without one) to a running edge, plus the extra round
@@ -125,6 +128,12 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 		tmpls: newTemplates(t.Cache.Heuristic), originTime: t.Origin.ServiceTime, keyOpts: t.Cache.Key,
 		seed: maphash.MakeSeed(), memo: make([]memoSlot, memoSize), bumps: make(map[string]*bump),
 		typeGen: make([]int32, len(info.Types)), typeSince: make([]int64, len(info.Types)), typeChanges: make([][]int64, len(info.Types)),
+	}
+	for _, r := range sc.Rules {
+		e.rules = append(e.rules, hashing.MustCompileGlob(r.Path)) // checked by Validate
+	}
+	for _, v := range sc.Versioned {
+		e.versioned = append(e.versioned, hashing.MustCompileGlob(v))
 	}
 	if len(info.Encodings) == 0 {
 		e.classes = []*class{newClass(0, workload.EncodingDefault)}
@@ -351,14 +360,15 @@ func (e *engine) resolve(ev *workload.Event) *pathInfo {
 		pi = &pathInfo{host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
 		path, query, _ := strings.Cut(ev.Path, "?")
 		pi.k, pi.keyErr = e.keyOpts.Build("https", ev.Host, path, query, nil)
-		for _, r := range e.sc.Rules {
-			if match(r.Path, path) {
-				pi.cc, pi.ruled = r.CacheControl, true
+		name := strings.TrimPrefix(path, "/")
+		for i, g := range e.rules {
+			if g.Match(name) {
+				pi.cc, pi.ruled = e.sc.Rules[i].CacheControl, true
 				break
 			}
 		}
-		for _, v := range e.sc.Versioned {
-			if match(v, path) {
+		for _, g := range e.versioned {
+			if g.Match(name) {
 				pi.versioned = true
 				break
 			}

@@ -46,7 +46,7 @@ func TestLRUMatchesLibCacheSim(t *testing.T) {
 				HopRTT: &zero,
 				Cache:  Cache{Capacity: size, MaxObjectSize: size, Eviction: EvictionLRU},
 			},
-			Rules: []Rule{{Path: "/*", CacheControl: "public, max-age=31536000"}},
+			Rules: []Rule{{Path: "/**", CacheControl: "public, max-age=31536000"}},
 		}
 		r, err := Run(context.Background(), s, log, Options{})
 		log.Close()

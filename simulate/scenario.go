@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"strings"
 	"time"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge"
 )
 
@@ -135,8 +135,10 @@ type Scenario struct {
 	PurgeDelay time.Duration
 }
 
-// Rule sets the Cache-Control of the paths matching a pattern: "*" stands
-// for any characters (slashes included), "?" for one.
+// Rule sets the Cache-Control of the paths matching a pattern: one of
+// cdnctl's path globs (package hashing: "*" within a path segment, "**"
+// across segments, "{a,b}", a pattern without "/" matching the file name
+// at any depth), matched against the path without its query.
 type Rule struct {
 	Path         string `yaml:"path" json:"path"`
 	CacheControl string `yaml:"cache_control" json:"cache_control"`
@@ -225,13 +227,13 @@ func (s *Scenario) Validate() error {
 		bad("scenario %q: negative purge delay", s.Name)
 	}
 	for _, r := range s.Rules {
-		if !strings.HasPrefix(r.Path, "/") && r.Path != "*" {
-			bad("scenario %q: rule path %q: want a path pattern starting with /", s.Name, r.Path)
+		if _, err := hashing.CompileGlob(r.Path); err != nil {
+			bad("scenario %q: ttl rule: %v", s.Name, err)
 		}
 	}
 	for _, v := range s.Versioned {
-		if !strings.HasPrefix(v, "/") && v != "*" {
-			bad("scenario %q: versioned %q: want a path pattern starting with /", s.Name, v)
+		if _, err := hashing.CompileGlob(v); err != nil {
+			bad("scenario %q: versioned: %v", s.Name, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -252,32 +254,4 @@ func rtt(a, b *localedge.Location) time.Duration {
 	km := 2 * earthKm * math.Asin(math.Min(1, math.Sqrt(h)))
 	d := time.Duration(km / 100 * float64(time.Millisecond))
 	return max(d.Round(time.Millisecond), minRTT)
-}
-
-// match reports whether path matches a pattern where "*" is any run of
-// characters (slashes included) and "?" one character.
-func match(pattern, path string) bool {
-	// Iterative wildcard matching with backtracking to the last "*".
-	p, s := 0, 0
-	star, mark := -1, 0
-	for s < len(path) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == path[s]):
-			p++
-			s++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, s
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			s = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
