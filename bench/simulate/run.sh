@@ -14,11 +14,12 @@
 # 2. Throughput on that trace, LRU, both reading the CSV: requests per
 #    second of each, and the ratio.
 # 3. Hit-heavy Zipf through 3 PoPs and a shield (serve's default topology,
-#    W-TinyLFU): simulated requests per second of CPU time (per core).
+#    W-TinyLFU), 10,000 and 100,000 objects: simulated requests per second
+#    of CPU time (per core).
 # 4. A LOGLINES-line nginx combined log (gzip) replayed with serve's
 #    default topology: wall time (target: under 30 s on 2 cores).
-# 5. Memory: a 10 TB catalogue and a 10 GB one through the same 1 GiB
-#    caches: the peak RSS follows the caches, not the catalogue.
+# 5. Memory: 1, 10 and 100 TB catalogues through the same 1 GiB caches:
+#    the peak RSS follows the caches, not the catalogue.
 #
 # libCacheSim (github.com/1a1a11a/libCacheSim, C) is built from source on
 # this machine, never committed: from $LIBCACHESIM_SRC (a checkout), else
@@ -81,7 +82,7 @@ build_libcachesim
 # no shield, nothing expiring, fills without delay (as libCacheSim counts).
 simulate_lru() {
   "$cdnctl" --config "$cfg" --json simulate --log "$1" --format csv --eviction lru --pops 1 --no-shield \
-    --hop-rtt 0 --ttl '/*=public, max-age=31536000' --cache-size "$2" --max-object-size "$2" |
+    --hop-rtt 0 --ttl '/**=public, max-age=31536000' --cache-size "$2" --max-object-size "$2" |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["scenarios"][0]; print(r["requests"]-r["edge"]["hits"])'
 }
 
@@ -111,7 +112,7 @@ if [ -n "$lcs" ]; then
   echo "==> 1. LRU misses, same trace ($REQUESTS requests): libCacheSim vs cdnctl simulate --eviction lru"
   printf "    %-14s %12s %12s  %s\n" "cache bytes" libCacheSim cdnctl equal
   fail=0
-  for size in 268435456 1073741824 4294967296 17179869184; do
+  for size in 67108864 268435456 1073741824 2147483648; do
     a=$("$lcs" "$trace" "$size" | sed -E 's/.*misses=([0-9]+).*/\1/')
     b=$(simulate_lru "$trace" "$size")
     eq=yes; [ "$a" = "$b" ] || { eq=NO; fail=1; }
@@ -119,33 +120,36 @@ if [ -n "$lcs" ]; then
   done
   [ "$fail" = 0 ] || { echo "bench/simulate: the LRU miss counts differ" >&2; exit 1; }
 
-  echo "==> 2. throughput on the same trace, LRU at 1 GiB, reading the CSV (best of 3)"
-  best_lcs=999999; best_sim=999999
+  echo "==> 2. throughput on the same trace, LRU at 1 GiB, reading the CSV (best of 3, wall and CPU time)"
+  best_lcs=999999; best_sim=999999; cpu_lcs=999999; cpu_sim=999999
   for _ in 1 2 3; do
-    s=$("$lcs" "$trace" 1073741824 | sed -E 's/.*seconds=([0-9.]+).*/\1/')
-    best_lcs=$(python3 -c "print(min($best_lcs, $s))")
-    t0=$(date +%s.%N); simulate_lru "$trace" 1073741824 >/dev/null; t1=$(date +%s.%N)
-    best_sim=$(python3 -c "print(min($best_sim, $t1-$t0))")
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time2a" "$lcs" "$trace" 1073741824 >/dev/null
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time2b" "$cdnctl" --config "$cfg" --json simulate --log "$trace" --format csv \
+      --eviction lru --pops 1 --no-shield --hop-rtt 0 --ttl '/**=public, max-age=31536000' \
+      --cache-size 1073741824 --max-object-size 1073741824 >/dev/null
+    read -r w u s <"$WORK/time2a"; best_lcs=$(python3 -c "print(min($best_lcs, $w))"); cpu_lcs=$(python3 -c "print(min($cpu_lcs, $u+$s))")
+    read -r w u s <"$WORK/time2b"; best_sim=$(python3 -c "print(min($best_sim, $w))"); cpu_sim=$(python3 -c "print(min($cpu_sim, $u+$s))")
   done
-  python3 - "$REQUESTS" "$best_lcs" "$best_sim" <<'EOF'
+  python3 - "$REQUESTS" "$best_lcs" "$best_sim" "$cpu_lcs" "$cpu_sim" <<'EOF'
 import sys
-n, lcs, sim = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-print(f"    libCacheSim LRU      {n/lcs/1e6:6.2f} M requests/s ({lcs:.2f} s)")
-print(f"    cdnctl simulate LRU  {n/sim/1e6:6.2f} M requests/s ({sim:.2f} s, process start and JSON included)")
-print(f"    ratio cdnctl/libCacheSim: {lcs/sim:.2f}")
+n, lcs, sim, clcs, csim = int(sys.argv[1]), *map(float, sys.argv[2:])
+print(f"    libCacheSim LRU      {n/lcs/1e6:6.2f} M requests/s wall ({lcs:.2f} s), {n/clcs/1e6:6.2f} M/s of CPU ({clcs:.2f} s)")
+print(f"    cdnctl simulate LRU  {n/sim/1e6:6.2f} M requests/s wall ({sim:.2f} s), {n/csim/1e6:6.2f} M/s of CPU ({csim:.2f} s); process start and JSON included")
+print(f"    ratio cdnctl/libCacheSim: {lcs/sim:.2f} (wall), {clcs/csim:.2f} (CPU)")
 EOF
 fi
 
 # --- 3: hit-heavy Zipf through 3 PoPs and a shield -----------------------------
-echo "==> 3. hit-heavy Zipf (100,000 objects, α 1.0, max-age one day, 4 GiB caches) through 3 PoPs and a shield"
-cat >"$WORK/zipf.yaml" <<'EOF'
+for objects in 10000 100000; do
+  echo "==> 3. hit-heavy Zipf ($objects objects, α 1.0, max-age one day, 4 GiB caches) through 3 PoPs and a shield"
+  cat >"$WORK/zipf.yaml" <<EOF
 workload:
   duration: 2h
   rate: 2500
   content:
     - name: assets
       share: 1
-      objects: 100000
+      objects: $objects
       zipf: 1.0
       path: /a/{id}.js
       size: {lognormal: {median: 20KiB, sigma: 1}}
@@ -153,8 +157,8 @@ workload:
 topology:
   cache: {capacity: 4GiB}
 EOF
-/usr/bin/time -f "%e %U %S %M" -o "$WORK/time3" "$cdnctl" --config "$cfg" --json simulate --spec "$WORK/zipf.yaml" >"$WORK/zipf.json"
-python3 - "$WORK/zipf.json" "$WORK/time3" <<'EOF'
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time3" "$cdnctl" --config "$cfg" --json simulate --spec "$WORK/zipf.yaml" >"$WORK/zipf.json"
+  python3 - "$WORK/zipf.json" "$WORK/time3" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["scenarios"][0]
 wall, user, sys_, rss = open(sys.argv[2]).read().split()
@@ -162,6 +166,7 @@ cpu = float(user) + float(sys_)
 print(f"    {r['requests']:,} requests, edge hit ratio {100*r['edge']['hit_ratio']['requests']:.1f}%, overall {100*r['offload']['requests']:.1f}%")
 print(f"    {r['requests']/cpu/1e6:.2f} M simulated requests/s per core ({cpu:.1f} s CPU), {r['requests']/float(wall)/1e6:.2f} M/s wall ({wall} s), peak RSS {int(rss)//1024} MiB")
 EOF
+done
 
 # --- 4: a 10-million-line access log ---------------------------------------------
 log="$WORK/access-$LOGLINES.log.gz"
@@ -180,8 +185,8 @@ print(f"    {r['requests']:,} lines in {wall} s wall ({float(user)+float(sys_):.
 EOF
 
 # --- 5: memory follows the caches, not the catalogue -----------------------------
-echo "==> 5. memory: a 10 TB and a 10 GB catalogue through the same 1 GiB caches (3 PoPs, shield), 2,000,000 requests"
-for objects in 100000000 100000; do
+echo "==> 5. memory: 1, 10 and 100 TB catalogues (100 KiB objects) through the same 1 GiB caches (3 PoPs, shield), 2,000,000 requests"
+for objects in 10000000 100000000 1000000000; do
   cat >"$WORK/mem.yaml" <<EOF
 workload:
   duration: 1000s
@@ -203,6 +208,6 @@ import json, sys
 objects = int(sys.argv[1])
 r = json.load(open(sys.argv[2]))["scenarios"][0]
 wall, user, sys_, rss = open(sys.argv[3]).read().split()
-print(f"    catalogue {objects*100*1024/1e12:7.2f} TB ({objects:>11,} objects): peak RSS {int(rss)//1024:5d} MiB, edge hit ratio {100*r['edge']['hit_ratio']['requests']:.1f}%, {wall} s")
+print(f"    catalogue {objects*100*1024/1e12:7.1f} TB ({objects:>13,} objects): peak RSS {int(rss)//1024:5d} MiB, edge hit ratio {100*r['edge']['hit_ratio']['requests']:.1f}%")
 EOF
 done
