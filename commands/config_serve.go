@@ -220,7 +220,10 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	tc.Cache.StaleIfError = cc.StaleIfError
 	tc.Cache.StaleTimeout = cc.StaleTimeout
-	if tc.Cache.StaleTimeout == 0 {
+	switch {
+	case tc.Cache.StaleTimeout < 0:
+		return tc, usageErrorf("serve.cache.stale_timeout %s: want a positive duration (0s: wait for the upstream to fail)", cc.StaleTimeout)
+	case tc.Cache.StaleTimeout == 0:
 		tc.Cache.StaleTimeout = -1 // 0 in the file means wait for the upstream
 	}
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
