@@ -15,6 +15,14 @@ import (
 type OriginConfig struct {
 	// Target is s3://bucket/prefix, file:///path, or a folder (--to).
 	Target string `yaml:"target"`
+	// State is where the deploy state (history, snapshots, lock,
+	// rollback copies) lives: s3://bucket/prefix for an S3 target, a
+	// folder for a folder target. Empty: beside the site
+	// (docs/deploy.md#state).
+	State string `yaml:"state"`
+	// LockStaleAfter is how long a deploy lock may go unrefreshed before
+	// another deploy takes it over.
+	LockStaleAfter time.Duration `yaml:"lock_stale_after"`
 	// Endpoint is an S3-compatible service's URL (R2, MinIO); path-style
 	// addressing unless VirtualHostStyle.
 	Endpoint         string `yaml:"endpoint"`
@@ -64,6 +72,7 @@ func defaultOriginConfig() OriginConfig {
 		MultipartThreshold: s3.DefaultMultipartThreshold,
 		PartSize:           s3.DefaultPartSize,
 		MaxDeletes:         providers.DefaultMaxDeletes,
+		LockStaleAfter:     providers.DefaultLockStale,
 		KeepDeploys:        providers.DefaultRetention().Deploys,
 		KeepFor:            providers.DefaultRetention().Age,
 		EntryPoints:        providers.DefaultEntryPoints(),
@@ -95,6 +104,9 @@ func (c OriginConfig) compile() (*compiledOrigin, error) {
 	}
 	if c.KeepDeploys < 0 {
 		return nil, fmt.Errorf("origin.keep_deploys %d: want 0 or more", c.KeepDeploys)
+	}
+	if c.LockStaleAfter < 10*time.Second {
+		return nil, fmt.Errorf("origin.lock_stale_after %s: want 10s or more (the lock is refreshed every fifth of it)", c.LockStaleAfter)
 	}
 	if c.KeepFor < 0 {
 		return nil, fmt.Errorf("origin.keep_for %s: want 0 or more", c.KeepFor)

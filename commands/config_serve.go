@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"strconv"
@@ -70,13 +71,23 @@ type ServeCacheConfig struct {
 	// Capacity and MaxObjectSize are byte sizes: "64MiB", "512k", 1048576.
 	Capacity      string `yaml:"capacity" json:"capacity"`
 	MaxObjectSize string `yaml:"max_object_size" json:"max_object_size"`
+	// FillBudget and SliceSize are byte sizes too; empty: the default
+	// (a SliceSize of 0: no slices).
+	FillBudget string `yaml:"fill_budget" json:"fill_budget"`
+	SliceSize  string `yaml:"slice_size" json:"slice_size"`
 	// Dir keeps each PoP's cache on disk in Dir/<pop>, across restarts.
-	Dir                       string         `yaml:"dir" json:"dir"`
-	SoftPurgeGrace            time.Duration  `yaml:"soft_purge_grace" json:"soft_purge_grace"`
-	StaleIfError              time.Duration  `yaml:"stale_if_error" json:"stale_if_error"`
-	UpstreamTimeout           time.Duration  `yaml:"upstream_timeout" json:"upstream_timeout"`
-	IgnoreRequestCacheControl bool           `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
-	Key                       ServeKeyConfig `yaml:"key" json:"key"`
+	Dir                       string        `yaml:"dir" json:"dir"`
+	SoftPurgeGrace            time.Duration `yaml:"soft_purge_grace" json:"soft_purge_grace"`
+	StaleIfError              time.Duration `yaml:"stale_if_error" json:"stale_if_error"`
+	StaleTimeout              time.Duration `yaml:"stale_timeout" json:"stale_timeout"`
+	UpstreamTimeout           time.Duration `yaml:"upstream_timeout" json:"upstream_timeout"`
+	IdleSendTimeout           time.Duration `yaml:"idle_send_timeout" json:"idle_send_timeout"`
+	SendTimeout               time.Duration `yaml:"send_timeout" json:"send_timeout"`
+	IgnoreRequestCacheControl bool          `yaml:"ignore_request_cache_control" json:"ignore_request_cache_control"`
+	// CookiePaths are path prefixes whose responses to requests with
+	// cookies may be stored without public or s-maxage.
+	CookiePaths []string       `yaml:"cookie_paths" json:"cookie_paths"`
+	Key         ServeKeyConfig `yaml:"key" json:"key"`
 }
 
 // ServeKeyConfig is serve.cache.key.
@@ -99,9 +110,13 @@ func defaultServeConfig() ServeConfig {
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
+			SliceSize:       "1MiB",
 			SoftPurgeGrace:  localedge.DefaultSoftPurgeGrace,
 			StaleIfError:    localedge.DefaultStaleIfError,
+			StaleTimeout:    localedge.DefaultStaleTimeout,
 			UpstreamTimeout: localedge.DefaultUpstreamTimeout,
+			IdleSendTimeout: localedge.DefaultIdleSendTimeout,
+			SendTimeout:     localedge.DefaultSendTimeout,
 		},
 	}
 	for _, p := range def.PoPs {
@@ -183,14 +198,54 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	if tc.Cache.MaxObjectSize > tc.Cache.Capacity && tc.Cache.Capacity > 0 {
 		return tc, usageErrorf("serve.cache.max_object_size %s is larger than serve.cache.capacity %s", cc.MaxObjectSize, cc.Capacity)
 	}
+	if tc.Cache.FillBudget, err = parseByteSize("serve.cache.fill_budget", cc.FillBudget); err != nil {
+		return tc, err
+	}
+	if maxObj := cmp.Or(tc.Cache.MaxObjectSize, localedge.DefaultMaxObjectSize); tc.Cache.FillBudget > 0 && tc.Cache.FillBudget < maxObj {
+		return tc, usageErrorf("serve.cache.fill_budget %s is smaller than serve.cache.max_object_size %s: the largest objects could never be stored", cc.FillBudget, cmp.Or(cc.MaxObjectSize, "8MiB"))
+	}
+	if tc.Cache.SliceSize, err = parseByteSize("serve.cache.slice_size", cc.SliceSize); err != nil {
+		return tc, err
+	}
+	switch {
+	case cc.SliceSize != "" && tc.Cache.SliceSize == 0:
+		tc.Cache.SliceSize = -1 // 0 in the file means no slices
+	case tc.Cache.SliceSize > tc.Cache.MaxObjectSize && tc.Cache.MaxObjectSize > 0:
+		return tc, usageErrorf("serve.cache.slice_size %s is larger than serve.cache.max_object_size %s", cc.SliceSize, cc.MaxObjectSize)
+	}
 	tc.Cache.Dir = cc.Dir
 	tc.Cache.SoftPurgeGrace = cc.SoftPurgeGrace
 	if tc.Cache.SoftPurgeGrace == 0 {
 		tc.Cache.SoftPurgeGrace = -1 // 0 in the file means no grace
 	}
 	tc.Cache.StaleIfError = cc.StaleIfError
+	tc.Cache.StaleTimeout = cc.StaleTimeout
+	switch {
+	case tc.Cache.StaleTimeout < 0:
+		return tc, usageErrorf("serve.cache.stale_timeout %s: want a positive duration (0s: wait for the upstream to fail)", cc.StaleTimeout)
+	case tc.Cache.StaleTimeout == 0:
+		tc.Cache.StaleTimeout = -1 // 0 in the file means wait for the upstream
+	}
 	tc.Cache.UpstreamTimeout = cc.UpstreamTimeout
+	tc.Cache.IdleSendTimeout, tc.Cache.SendTimeout = cc.IdleSendTimeout, cc.SendTimeout
+	for _, t := range []struct {
+		key string
+		d   *time.Duration
+	}{{"idle_send_timeout", &tc.Cache.IdleSendTimeout}, {"send_timeout", &tc.Cache.SendTimeout}} {
+		switch {
+		case *t.d < 0:
+			return tc, usageErrorf("serve.cache.%s %s: want a positive duration (0s: never)", t.key, *t.d)
+		case *t.d == 0:
+			*t.d = -1 // 0 in the file means never
+		}
+	}
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
+	for i, prefix := range cc.CookiePaths {
+		if !strings.HasPrefix(prefix, "/") {
+			return tc, usageErrorf("serve.cache.cookie_paths[%d] %q: want a path prefix starting with / (such as /assets/)", i, prefix)
+		}
+	}
+	tc.Cache.CookiePaths = cc.CookiePaths
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,

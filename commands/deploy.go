@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
+	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/deploy"
 	"github.com/cdnctl/cdnctl/providers/local"
 	"github.com/cdnctl/cdnctl/providers/prewarm"
@@ -41,6 +41,8 @@ type DeployOptions struct {
 	Wait          bool
 	Force         bool
 	NoFingerprint bool
+	State         string
+	Lock          lockFlags
 }
 
 // rollbackPrevious is --rollback without an ID.
@@ -76,9 +78,18 @@ environments.NAME section over them. --plan prints the plan and exits;
 terminal the plan asks for confirmation (--yes skips it); without one it
 runs at once.
 
-Every deploy is recorded in the origin's history (.cdnctl/history.json).
---rollback re-points the site to the previous deploy (or --rollback=ID):
-its fingerprinted assets are still in the origin, and its entry points are
+Every deploy is recorded in the origin's deploy history before its first
+upload (cdnctl history lists them). The history lives in the deploy state,
+beside the site where no CDN serves it (origin.state; docs/deploy.md#state);
+deploy warns at every run, and verify fails, if a CDN serves it. One deploy
+runs at a time: a second one fails naming the deploy that holds the lock
+(--lock-wait waits for it; a lock not refreshed for origin.lock_stale_after,
+or whose holder on this machine is gone, is taken over; --force-unlock takes
+it anyway).
+
+--rollback re-points the site to the previous deploy (or --rollback=ID; on
+a terminal without an ID, it lists the deploys to choose from): its
+fingerprinted assets are still in the origin, and its entry points are
 restored from the copies deploy kept, then purged.
 
 Exit codes: 0 deployed; 3 failed before anything changed; 4 failed after
@@ -118,14 +129,17 @@ deploy never leaves the site broken, and running it again finishes it.`,
 	fl.BoolVar(&opts.Wait, "wait", false, "wait for asynchronous purges (CloudFront, Akamai) to complete (deploy.wait)")
 	fl.BoolVar(&opts.Force, "force", false, "upload every file again")
 	fl.BoolVar(&opts.NoFingerprint, "no-fingerprint", false, "push SITE as it is (it was fingerprinted already)")
+	fl.StringVar(&opts.State, "state", "", "where the deploy state lives, overriding origin.state: s3://bucket/prefix or a folder")
+	opts.Lock.register(fl)
 	return cmd
 }
 
 // deployRun is a deploy ready to plan, and what to clean up after it.
 type deployRun struct {
-	deployer *deploy.Deployer
-	cfg      deploy.Config
-	cleanup  []func()
+	cfg     deploy.Config
+	target  target
+	origin  OriginConfig
+	cleanup []func()
 }
 
 func (r *deployRun) close() {
@@ -141,13 +155,53 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 		return err
 	}
 	defer run.close()
-	d := run.deployer
+	op := "deploy"
+	if opts.RollbackSet {
+		op = "rollback"
+	}
+	unchanged := func(err error) error {
+		ui.stop()
+		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return &ExitError{Code: ExitDeployUnchanged, Err: fmt.Errorf("%w (exit %d: nothing was changed)", err, ExitDeployUnchanged)}
+	}
+	var lock *providers.Lock
+	if opts.PlanOnly {
+		read, closeRead, err := readableState(ctx, f, run.cfg.Store, run.target, run.origin)
+		if err != nil {
+			return unchanged(err)
+		}
+		run.cleanup = append(run.cleanup, closeRead)
+		run.cfg.Store = read
+	} else {
+		l, lctx, err := takeLock(ctx, f, run.cfg.Store, op, run.origin, opts.Lock)
+		if err != nil {
+			return unchanged(err)
+		}
+		lock = l
+		defer func() {
+			if err := lock.Release(ctx); err != nil {
+				f.Logger.Warn("deploy: " + err.Error())
+			}
+		}()
+		ctx = lctx
+		run.cfg.User, run.cfg.CI = holderWho(lock.Held().Holder)
+	}
+	d := deploy.New(run.cfg)
 
 	var plan *deploy.Plan
 	if opts.RollbackSet {
 		id := opts.Rollback
 		if id == rollbackPrevious {
 			id = ""
+			if !opts.Yes && f.IO.CanPrompt() && !f.JSON {
+				ui.stop()
+				if id, err = chooseRollback(ctx, f, run.cfg.Store); err != nil {
+					return unchanged(err)
+				}
+			}
 		}
 		plan, err = d.PlanRollback(ctx, id)
 	} else {
@@ -155,11 +209,12 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 	}
 	ui.stop()
 	if err != nil {
-		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
-		if errors.Is(err, context.Canceled) {
-			return err
+		return unchanged(lostLock(ctx, err))
+	}
+	if lock != nil && plan.ID != "" {
+		if err := lock.SetDeployID(ctx, plan.ID); err != nil {
+			return unchanged(err)
 		}
-		return &ExitError{Code: ExitDeployUnchanged, Err: fmt.Errorf("%w (exit %d: nothing was changed)", err, ExitDeployUnchanged)}
 	}
 	for _, w := range plan.Warnings {
 		f.Logger.Warn("deploy: " + w)
@@ -182,6 +237,7 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 	}
 
 	rep, err := d.Apply(ctx, plan)
+	err = lostLock(ctx, err)
 	ui.stop()
 	if f.JSON {
 		if jerr := writeJSON(f.IO.Out, rep); jerr != nil && err == nil {
@@ -221,7 +277,7 @@ func confirmDeploy(ios *IOStreams, rep *deploy.Report) error {
 		what = "Roll back to " + rep.RollbackOf
 	}
 	fmt.Fprintf(ios.ErrOut, "%s to %s? [y/N] ", what, rep.Origin)
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	line, err := ios.ReadLine()
 	if err != nil && line == "" {
 		return &ExitError{Code: ExitDeployUnchanged, Err: errors.New("deploy: cancelled (no answer); nothing was changed")}
 	}
@@ -269,6 +325,9 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	if opts.To != "" {
 		oc.Target = opts.To
 	}
+	if opts.State != "" {
+		oc.State = opts.State
+	}
 	compiled, err := oc.compile()
 	if err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
@@ -284,7 +343,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: err}
 	}
 
-	run := &deployRun{}
+	run := &deployRun{target: tgt, origin: oc}
 	dcfg := deploy.Config{
 		Target: tgt.String(), KeyPrefix: tgt.prefix,
 		Scan: compiled.scan, Plan: compiled.plan, Concurrency: oc.Concurrency,
@@ -340,6 +399,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			dcfg.Dir = dc.Site
 		}
 		dcfg.GitCommit = gitCommit(ctx, f, dc.Site)
+		dcfg.GitMessage = gitMessage(ctx, f, dc.Site)
 	}
 
 	// The origin.
@@ -375,7 +435,6 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	dcfg.Verify.Verifier.Timeout = dc.Verify.Timeout
 	dcfg.Verify.Verifier.Insecure = dc.Prewarm.Insecure
 	run.cfg = dcfg
-	run.deployer = deploy.New(dcfg)
 	return run, nil
 }
 

@@ -212,7 +212,11 @@ func (u *deployUI) finish(rep *deploy.Report, err error) {
 				if i == 10 {
 					break
 				}
-				u.annotate("error", "stale content: "+f.String())
+				what := "stale content: "
+				if f.Private {
+					what = "deploy state served: "
+				}
+				u.annotate("error", what+f.String())
 			}
 		}
 	} else {
@@ -421,6 +425,10 @@ func printDeploySummary(w io.Writer, rep *deploy.Report) error {
 				continue
 			}
 			for _, f := range t.Report.Failures {
+				if f.Private {
+					fmt.Fprintf(w, "EXPOSED at %s: %s\n", t.CDN, f.String())
+					continue
+				}
 				fmt.Fprintf(w, "STALE at %s: %s\n", t.CDN, f.String())
 				fmt.Fprintf(w, "  status %d, sha256 %s, want %s\n", f.Status, shortDigest(f.Got), shortDigest(f.Want))
 				for _, h := range []string{"Cache-Status", "X-Cache", "CF-Cache-Status", "Age", "X-Served-By", "ETag", "Last-Modified", "Content-Encoding"} {

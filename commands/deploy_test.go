@@ -201,8 +201,12 @@ func TestDeployExitCodes(t *testing.T) {
 		if code != ExitDeployUnchanged || !strings.Contains(errOut, "nothing was changed") {
 			t.Fatalf("exit %d; want %d\n%s", code, ExitDeployUnchanged, errOut)
 		}
-		if ents, _ := os.ReadDir(e.originDir); len(ents) != 0 {
+		// Only the deploy state's folder, without a lock left behind.
+		if ents, _ := os.ReadDir(e.originDir); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != ".cdnctl" {
 			t.Errorf("the origin has %d entries after a failed plan", len(ents))
+		}
+		if _, err := os.Stat(filepath.Join(e.originDir, ".cdnctl", "lock.json")); err == nil {
+			t.Error("a failed deploy left its lock")
 		}
 	})
 }

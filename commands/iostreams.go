@@ -64,3 +64,23 @@ func (s *IOStreams) ColorEnabled() bool { return s.stderrTTY && !s.noColor }
 
 // DisableColor turns colour off (the --no-color flag).
 func (s *IOStreams) DisableColor() { s.noColor = true }
+
+// ReadLine reads one answer line from In, without reading past it (a
+// command that asks twice gets each answer). The newline is not
+// returned; io.EOF comes with what was read before it.
+func (s *IOStreams) ReadLine() (string, error) {
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := s.In.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				return string(bytes.TrimSuffix(line, []byte("\r"))), nil
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			return string(line), err
+		}
+	}
+}

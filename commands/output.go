@@ -27,6 +27,8 @@ type table struct {
 	tty    bool
 	header []string
 	rows   [][]string
+	// pipedHeader prints the header as the first TSV row too.
+	pipedHeader bool
 }
 
 func newTable(ios *IOStreams, header ...string) *table {
@@ -37,6 +39,11 @@ func (t *table) Row(cells ...string) { t.rows = append(t.rows, cells) }
 
 func (t *table) Render(w io.Writer) error {
 	if !t.tty {
+		if t.pipedHeader {
+			if _, err := fmt.Fprintln(w, strings.Join(t.header, "\t")); err != nil {
+				return err
+			}
+		}
 		for _, r := range t.rows {
 			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
 				return err

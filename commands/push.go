@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,7 @@ type PushOptions struct {
 
 	// origin holds the origin: section with flags applied.
 	origin OriginConfig
+	lock   lockFlags
 	// tags are the configured CDNs' tag rules and headers.
 	tags cdnTags
 }
@@ -96,6 +98,7 @@ Credentials come from the AWS default chain (environment, shared config,
 			set("exclude", func() { opts.origin.Exclude = append(opts.origin.Exclude, flags.Exclude...) })
 			set("allow-dotfile", func() { opts.origin.AllowDotfiles = append(opts.origin.AllowDotfiles, flags.AllowDotfiles...) })
 			set("precompressed", func() { opts.origin.Precompressed = flags.Precompressed })
+			set("state", func() { opts.origin.State = flags.State })
 			return runPush(cmd.Context(), f, opts)
 		},
 	}
@@ -117,6 +120,8 @@ Credentials come from the AWS default chain (environment, shared config,
 	fl.StringSliceVar(&flags.Exclude, "exclude", nil, "glob of files not to upload; repeatable (added to origin.exclude)")
 	fl.StringArrayVar(&flags.AllowDotfiles, "allow-dotfile", nil, "glob of dotfiles to upload anyway, e.g. /.htaccess; repeatable (added to origin.allow_dotfiles)")
 	fl.StringVar(&flags.Precompressed, "precompressed", def.Precompressed, "precompressed siblings (.br, .gz): siblings, none, gzip or br (origin.precompressed)")
+	fl.StringVar(&flags.State, "state", "", "where the deploy state lives: s3://bucket/prefix or a folder (origin.state; default beside the site, see docs/deploy.md#state)")
+	opts.lock.register(fl)
 	return cmd
 }
 
@@ -166,6 +171,28 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 		Store: store, Options: compiled.plan, Concurrency: opts.origin.Concurrency,
 		Logger: log, Now: f.Now, Progress: prog, GitCommit: gitCommitFromEnv(f.LookupEnv),
 	}
+	var lock *providers.Lock
+	if opts.DryRun {
+		read, closeRead, err := readableState(ctx, f, store, tgt, opts.origin)
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		defer closeRead()
+		pusher.Store = read
+	} else {
+		l, lctx, err := takeLock(ctx, f, store, "push", opts.origin, opts.lock)
+		if err != nil {
+			return err
+		}
+		lock = l
+		defer func() {
+			if err := lock.Release(ctx); err != nil {
+				log.Warn("push: " + err.Error())
+			}
+		}()
+		ctx = lctx
+		pusher.User, pusher.CI = holderWho(lock.Held().Holder)
+	}
 
 	// Hash the local files while the store is listed.
 	var (
@@ -197,6 +224,14 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	for _, w := range plan.Warnings {
 		log.Warn("push: " + w)
 	}
+	if lock != nil && plan.Record {
+		// The ID the deploy is recorded with, in the lock too, so that
+		// others (and cdnctl history) can tell which push holds it.
+		pusher.DeployID = providers.NewDeployID(f.Now(), plan.ContentDigest)
+		if err := lock.SetDeployID(ctx, pusher.DeployID); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+	}
 	report := pushReport{Target: tgt.String(), DryRun: opts.DryRun, Plan: plan, SkippedDotfiles: set.SkippedDotfiles}
 	if opts.DryRun {
 		if opts.JSON {
@@ -212,6 +247,7 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	stop := watchProgress(f, prog, plan)
 	res, err := pusher.Apply(ctx, plan)
 	stop()
+	err = lostLock(ctx, err)
 	report.Result = res
 	if opts.JSON {
 		if jerr := writeJSON(f.IO.Out, report); jerr != nil && err == nil {
@@ -268,12 +304,15 @@ func (t target) String() string {
 
 // parseTarget reads s3://bucket/prefix, file:///abs/path, file://rel/path
 // (Hugo's form) or a plain folder path.
-func parseTarget(s string) (target, error) {
+func parseTarget(s string) (target, error) { return parseLocation("--to", s) }
+
+// parseLocation is parseTarget for the flag or key named what.
+func parseLocation(what, s string) (target, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		abs, err := filepath.Abs(s)
 		if err != nil {
-			return target{}, fmt.Errorf("--to %q: %w", s, err)
+			return target{}, fmt.Errorf("%s %q: %w", what, s, err)
 		}
 		return target{dir: abs}, nil
 	}
@@ -281,24 +320,24 @@ func parseTarget(s string) (target, error) {
 	case "s3":
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
-			return target{}, fmt.Errorf("--to %q: want s3://bucket/prefix", s)
+			return target{}, fmt.Errorf("%s %q: want s3://bucket/prefix", what, s)
 		}
 		return target{bucket: u.Host, prefix: strings.Trim(u.Path, "/")}, nil
 	case "file":
 		p := rest
 		if p == "" {
-			return target{}, fmt.Errorf("--to %q: want file:///path", s)
+			return target{}, fmt.Errorf("%s %q: want file:///path", what, s)
 		}
 		if unescaped, err := url.PathUnescape(p); err == nil {
 			p = unescaped
 		}
 		abs, err := filepath.Abs(filepath.FromSlash(p))
 		if err != nil {
-			return target{}, fmt.Errorf("--to %q: %w", s, err)
+			return target{}, fmt.Errorf("%s %q: %w", what, s, err)
 		}
 		return target{dir: abs}, nil
 	default:
-		return target{}, fmt.Errorf("--to %q: unsupported scheme %q: want s3://bucket/prefix, file:///path or a folder", s, scheme)
+		return target{}, fmt.Errorf("%s %q: unsupported scheme %q: want s3://bucket/prefix, file:///path or a folder", what, s, scheme)
 	}
 }
 
@@ -319,11 +358,28 @@ func checkNotNested(dir, out string) error {
 	return nil
 }
 
+// openStore opens the origin store of target t, with its deploy state
+// where origin.state says (o.State).
 func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) (providers.Store, func(), error) {
+	var state target
+	if o.State != "" {
+		var err error
+		if state, err = parseLocation("origin.state", o.State); err != nil {
+			return nil, nil, &UsageError{Err: err}
+		}
+		switch {
+		case t.dir != "" && state.dir == "":
+			return nil, nil, usageErrorf("origin.state %q: the origin is a folder (%s): give a folder for its state", o.State, t)
+		case t.dir == "" && state.dir != "":
+			return nil, nil, usageErrorf("origin.state %q: the origin is an S3 bucket (%s): give s3://bucket/prefix for its state", o.State, t)
+		case t.dir == "" && state.bucket == t.bucket && state.prefix == "":
+			return nil, nil, usageErrorf("origin.state %q: name a prefix of the bucket beside the site, such as s3://%s/%s", o.State, t.bucket, s3.DefaultStatePrefix(t.prefix))
+		}
+	}
 	if t.dir != "" {
-		s, err := local.NewStore(t.dir)
+		s, err := local.NewStoreWithState(t.dir, state.dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("push: %w", err)
+			return nil, nil, &UsageError{Err: fmt.Errorf("push: %w", err)}
 		}
 		return s, func() { s.Close() }, nil
 	}
@@ -331,7 +387,11 @@ func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) 
 		Bucket: t.bucket, Prefix: t.prefix, Endpoint: o.Endpoint, VirtualHostStyle: o.VirtualHostStyle,
 		Region: o.Region, Profile: o.Profile, Concurrency: o.Concurrency, Logger: log,
 		MultipartThreshold: o.MultipartThreshold, PartSize: o.PartSize,
+		StateBucket: state.bucket, StatePrefix: state.prefix,
 	})
+	if errors.Is(err, s3.ErrStateLocation) {
+		return nil, nil, &UsageError{Err: fmt.Errorf("origin.state: %w", err)}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)
 	}

@@ -147,6 +147,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdServe(f),
 		newCmdProbe(f),
 		newCmdDeploy(f),
+		newCmdHistory(f),
 		newCmdPrewarm(f),
 		newCmdVerify(f),
 		newCmdDemo(f),

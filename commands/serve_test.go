@@ -62,6 +62,11 @@ func TestServeConfigTopology(t *testing.T) {
 		func(c *ServeConfig) { c.Cache.Capacity = "lots" },
 		func(c *ServeConfig) { c.Cache.MaxObjectSize = "1GiB" },
 		func(c *ServeConfig) { c.Origin, c.Upstream = "dist", "http://x" },
+		func(c *ServeConfig) { c.Cache.FillBudget = "much" },
+		func(c *ServeConfig) { c.Cache.FillBudget = "4MiB" },
+		func(c *ServeConfig) { c.Cache.SliceSize = "16MiB" },
+		func(c *ServeConfig) { c.Cache.IdleSendTimeout = -time.Second },
+		func(c *ServeConfig) { c.Cache.SendTimeout = -time.Second },
 	} {
 		c := defaultServeConfig()
 		bad(&c)
@@ -86,6 +91,12 @@ func TestServeConfigFromFileAndEnv(t *testing.T) {
       delay: 150ms
   cache:
     capacity: 16MiB
+    fill_budget: 24MiB
+    slice_size: 0
+    idle_send_timeout: 0s
+    send_timeout: 2m
+    stale_timeout: 500ms
+    cookie_paths: [/assets/, /static/]
     key:
       sort_query: true
 `)
@@ -99,8 +110,29 @@ func TestServeConfigFromFileAndEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tc.Shield != nil || len(tc.PoPs) != 1 || tc.PoPs[0].Name != "sg" || tc.PoPs[0].Delay != 150*time.Millisecond ||
-		tc.PoPs[0].Location.Lat != 1.35 || tc.Cache.Capacity != 32<<20 || !tc.Cache.Key.SortQuery || tc.Token != "s3cret" || tc.Origin.URL != "http://127.0.0.1:3000" {
+		tc.PoPs[0].Location.Lat != 1.35 || tc.Cache.Capacity != 32<<20 || !tc.Cache.Key.SortQuery || tc.Token != "s3cret" || tc.Origin.URL != "http://127.0.0.1:3000" ||
+		tc.Cache.FillBudget != 24<<20 || tc.Cache.SliceSize >= 0 || tc.Cache.IdleSendTimeout >= 0 || tc.Cache.SendTimeout != 2*time.Minute {
 		t.Errorf("topology from file = %+v", tc)
+	}
+	if tc.Cache.StaleTimeout != 500*time.Millisecond || len(tc.Cache.CookiePaths) != 2 || tc.Cache.CookiePaths[1] != "/static/" {
+		t.Errorf("stale_timeout %s, cookie_paths %q; want 500ms and the two prefixes", tc.Cache.StaleTimeout, tc.Cache.CookiePaths)
+	}
+	for yaml, want := range map[string]string{
+		"serve:\n  cache:\n    cookie_paths: [assets/]\n": `serve.cache.cookie_paths[0] "assets/": want a path prefix starting with /`,
+		"serve:\n  cache:\n    stale_timeout: -1s\n":      "serve.cache.stale_timeout -1s: want a positive duration",
+	} {
+		cfg, err := LoadConfig(writeConfig(t, yaml), true, noEnv)
+		if err == nil {
+			_, err = cfg.Serve.topology(false)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v; want %q", yaml, err, want)
+		}
+	}
+	if cfg, err := LoadConfig(writeConfig(t, "serve:\n  cache:\n    stale_timeout: 0s\n"), true, noEnv); err != nil {
+		t.Error(err)
+	} else if tc, err := cfg.Serve.topology(false); err != nil || tc.Cache.StaleTimeout >= 0 {
+		t.Errorf("stale_timeout 0s: %s, %v; want negative (wait for the upstream)", tc.Cache.StaleTimeout, err)
 	}
 	if _, err := LoadConfig(writeConfig(t, "serve:\n  pops:\n    - nme: x\n"), true, noEnv); err == nil || !strings.Contains(err.Error(), `"nme"`) {
 		t.Errorf("unknown key in serve.pops: %v", err)

@@ -14,8 +14,9 @@ import (
 // whose first line names a file ("# banner.yaml") is written to a folder,
 // and each console block ("$ cdnctl simulate …" and what it printed) is
 // run there and its output compared with the one in the doc. Figures may
-// differ by 1% (or 1 unit): W-TinyLFU admission is randomised, so a run
-// whose caches evict differs from the next in the last digits. With
+// differ by 2.5% (or 1 unit): W-TinyLFU admission is randomised, so a run
+// whose caches evict differs from the next in the last digits (the 99th
+// percentile of a per-second count the most, by up to about 1.5%). With
 // -update the doc is rewritten with this run's outputs.
 //
 // The examples simulate a few million requests: too slow under the race
@@ -85,7 +86,7 @@ func TestSimulateDocs(t *testing.T) {
 var numberRE = regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
 
 // compareOutputs compares two outputs line by line: the text exactly
-// (runs of spaces aside), the numbers within 1% or 1.
+// (runs of spaces aside), the numbers within 2.5% or 1.
 func compareOutputs(want, got string) string {
 	wl := strings.Split(strings.TrimRight(want, "\n"), "\n")
 	gl := strings.Split(strings.TrimRight(got, "\n"), "\n")
@@ -101,7 +102,7 @@ func compareOutputs(want, got string) string {
 		for j := range wn {
 			a, _ := strconv.ParseFloat(strings.ReplaceAll(wn[j], ",", ""), 64)
 			b, _ := strconv.ParseFloat(strings.ReplaceAll(gn[j], ",", ""), 64)
-			if math.Abs(a-b) > math.Max(1, 0.01*math.Max(math.Abs(a), math.Abs(b))) {
+			if math.Abs(a-b) > math.Max(1, 0.025*math.Max(math.Abs(a), math.Abs(b))) {
 				return "line " + strconv.Itoa(i+1) + ": " + gn[j] + "; the doc has " + wn[j] + " (" + strconv.Quote(g) + ")"
 			}
 		}
@@ -117,6 +118,7 @@ func TestCompareOutputs(t *testing.T) {
 		{"hits   55.6% / 55.4%\n", "hits 55.5% / 55.4%\n", true},
 		{"origin 235,199\n", "origin 235,286\n", true},
 		{"origin 235,199\n", "origin 245,286\n", false},
+		{"p99 284\n", "p99 280\n", true},
 		{"p50 16 ms\n", "p50 17 ms\n", true},
 		{"p50 16 ms\n", "p50 19 ms\n", false},
 		{"shield\n", "no shield\n", false},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -98,6 +100,7 @@ func runVerify(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Verify
 	if err != nil {
 		return err
 	}
+	private := privatePaths(ctx, f, cfg, opts.To)
 	site := verify.NewSite(files, manifest)
 	entries, assets := site.Keys()
 	keys := opts.Keys
@@ -127,8 +130,8 @@ func runVerify(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Verify
 	}
 	v := verify.Verifier{Encodings: opts.Encodings, Concurrency: opts.Concurrency, Timeout: opts.Timeout,
 		Insecure: opts.edge.Insecure || cfg.Deploy.Prewarm.Insecure}
-	f.Logger.Info("verify: checking", "what", what, "urls", len(exp), "pops", len(edges))
-	rep, err := v.Verify(ctx, verify.Checks(base, exp), edges)
+	f.Logger.Info("verify: checking", "what", what, "urls", len(exp), "state paths", len(private), "pops", len(edges))
+	rep, err := v.Verify(ctx, append(verify.Checks(base, exp), verify.PrivateChecks(base, private)...), edges)
 	if rep == nil {
 		return usageErrorf("%v", err)
 	}
@@ -141,9 +144,65 @@ func runVerify(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Verify
 	}
 	var ve *verify.Error
 	if errors.As(err, &ve) {
+		exposed := 0
+		for _, fl := range ve.Failures {
+			if fl.Private {
+				exposed++
+			}
+		}
+		if exposed > 0 {
+			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs; cdnctl's deploy state answered 200 at %d: make the CDN refuse /.cdnctl/, or move the state with origin.state (docs/deploy.md#state)", len(ve.Failures)-exposed, len(exp), exposed)}
+		}
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs", len(ve.Failures), len(exp))}
 	}
 	return err
+}
+
+// privatePaths are the paths under the base URL that must not serve
+// cdnctl's deploy state: /.cdnctl/history.json always, and, when the
+// origin is configured, the state's own history.json wherever a CDN of
+// cdnctl.yaml (by its origin_path) or the site's own tree would serve it.
+func privatePaths(ctx context.Context, f *Factory, cfg *Config, to string) []string {
+	legacy := "/" + providers.StateDir + "/" + providers.HistoryName
+	paths := []string{legacy}
+	oc := cfg.Origin
+	if to != "" {
+		oc.Target = to
+	}
+	if oc.Target == "" {
+		return paths
+	}
+	tgt, err := parseTarget(oc.Target)
+	if err != nil {
+		return paths
+	}
+	store, closeStore, err := openStore(ctx, tgt, oc, f.Logger)
+	if err != nil {
+		return paths
+	}
+	defer closeStore()
+	loc := store.StateLocation()
+	if loc.Key == "" {
+		return paths
+	}
+	add := func(p string) {
+		if !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	key := loc.Key + "/" + providers.HistoryName
+	if rel, ok := strings.CutPrefix(key, tgt.prefix+"/"); ok || tgt.prefix == "" {
+		if tgt.prefix == "" {
+			rel = key
+		}
+		add("/" + rel)
+	}
+	for _, c := range cfg.CDNs {
+		if ps, err := providers.KeyPaths(key, c.OriginPath); err == nil {
+			add(ps[0])
+		}
+	}
+	return paths
 }
 
 // verifyFiles returns the files to expect: DIR scanned, or a deploy of
@@ -176,6 +235,12 @@ func verifyFiles(ctx context.Context, f *Factory, cfg *Config, opts *VerifyOptio
 		return nil, nil, "", err
 	}
 	defer closeStore()
+	read, closeRead, err := readableState(ctx, f, store, tgt, cfg.Origin)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("verify: %w", err)
+	}
+	defer closeRead()
+	store = read
 	h, err := providers.ReadHistory(ctx, store)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("verify: %w", err)
@@ -208,6 +273,10 @@ func printVerify(w io.Writer, rep *verify.Report, base *url.URL) error {
 		return err
 	}
 	for _, f := range rep.Failures {
+		if f.Private {
+			fmt.Fprintf(w, "EXPOSED %s\n  status %d\n", f.String(), f.Status)
+			continue
+		}
 		fmt.Fprintf(w, "STALE %s\n  status %d, sha256 %s, want %s\n", f.String(), f.Status, shortDigest(f.Got), shortDigest(f.Want))
 		for _, h := range []string{"Cache-Status", "X-Cache", "CF-Cache-Status", "Age", "X-Served-By", "ETag", "Last-Modified", "Content-Encoding"} {
 			if v := f.Headers[h]; v != "" {

@@ -26,7 +26,7 @@ type admin struct {
 }
 
 func newAdmin(t *Topology) http.Handler {
-	a := &admin{t: t, token: []byte("Bearer " + t.token), mux: http.NewServeMux()}
+	a := &admin{t: t, token: []byte(t.token), mux: http.NewServeMux()}
 	a.mux.HandleFunc("/healthz", a.only(http.MethodGet, a.healthz))
 	a.mux.Handle("/metrics", a.auth(a.only(http.MethodGet, promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{}).ServeHTTP)))
 	a.mux.Handle("/api/v1/topology", a.auth(a.only(http.MethodGet, a.topology)))
@@ -41,11 +41,13 @@ func newAdmin(t *Topology) http.Handler {
 	return a.mux
 }
 
-// auth requires the bearer token, compared in constant time.
+// auth requires the bearer token, compared in constant time. The scheme
+// name is case-insensitive (RFC 9110 §11.1): "bearer" works too.
 func (a *admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, a.token) != 1 {
+		got := r.Header.Get("Authorization")
+		scheme, cred, _ := strings.Cut(strings.TrimSpace(got), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(cred)), a.token) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cdnctl"`)
 			msg := "missing bearer token"
 			if len(got) > 0 {

@@ -92,7 +92,11 @@ func StaleIfError(e *Entry, reqd RequestDirectives, now time.Time, grace time.Du
 		}
 	}
 	explicit := sie >= 0
-	if grace > sie {
+	if grace > sie && e.lifetime > 0 {
+		// The configured grace only for a response that had a freshness
+		// lifetime: one stored only for validation (max-age=0, no freshness
+		// information) was never meant to be served without asking the
+		// origin.
 		sie = grace
 	}
 	if sie < 0 || !e.directives.allowsStale(explicit) {
@@ -102,16 +106,22 @@ func StaleIfError(e *Entry, reqd RequestDirectives, now time.Time, grace time.Du
 	return ttl > 0 || -ttl <= sie
 }
 
-// SelectVariant picks the stored response matching the request's Vary
-// fields, the most recent when several do (RFC 9111 §4.1). fwd says why
-// none was found.
-func SelectVariant(variants []*Entry, h http.Header) (*Entry, string) {
+// selectVariant picks the stored response matching the request's Vary
+// fields as forwarded (see forwardedField).
+func (p *Proxy) selectVariant(variants []*Entry, r *http.Request, k CacheKey) (*Entry, string) {
+	return SelectVariant(variants, func(v []VaryValue) bool { return p.varyMatches(v, r, k) })
+}
+
+// SelectVariant picks the stored response whose Vary selecting values the
+// request matches (matches, given them), the most recent when several do
+// (RFC 9111 §4.1). fwd says why none was found.
+func SelectVariant(variants []*Entry, matches func([]VaryValue) bool) (*Entry, string) {
 	if len(variants) == 0 {
 		return nil, FwdURIMiss
 	}
 	var best *Entry
 	for _, e := range variants {
-		if len(e.Vary) > 0 && !VaryMatches(e.Vary, h) {
+		if len(e.Vary) > 0 && !matches(e.Vary) {
 			continue
 		}
 		if best == nil || e.ResponseTime.After(best.ResponseTime) {
@@ -146,7 +156,7 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 	if err != nil {
 		p.log.Warn("cache read failed", "pop", p.Name, "key", k.Key, "err", err)
 	}
-	e, fwd := SelectVariant(variants, r.Header)
+	e, fwd := p.selectVariant(variants, r, k)
 	now := p.now()
 	detail := ""
 	if e != nil {
@@ -171,6 +181,24 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		p.stats.misses.Add(1)
 		return p.errorResponse(w, http.StatusGatewayTimeout, "only-if-cached and no usable stored response", fwd, "only-if-cached")
 	}
+	if e == nil && r.Method == http.MethodGet && p.sliceSize > 0 {
+		if size, large := p.large.get(k.Key); large {
+			if size == notSliceable {
+				if len(r.Header["Range"]) > 0 {
+					p.stats.misses.Add(1)
+					return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "not-sliceable"})
+				}
+			} else {
+				out := p.serveSlices(w, r, k, reqd)
+				if out.cs.Hit {
+					p.stats.hits.Add(1)
+				} else {
+					p.stats.misses.Add(1)
+				}
+				return out
+			}
+		}
+	}
 	p.stats.misses.Add(1)
 	return p.fetch(w, r, k, e, reqd, fwd, detail)
 }
@@ -183,7 +211,7 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 		p.flightsMu.Unlock()
 		return
 	}
-	f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+	f := newFlight(k, stale, reqd, p.budget)
 	p.flights[k.Key] = f
 	p.flightsMu.Unlock()
 	p.launch(f, r)
@@ -192,15 +220,23 @@ func (p *Proxy) refresh(r *http.Request, k CacheKey, stale *Entry, reqd RequestD
 // fetch answers a request the store could not: it joins the flight under
 // way for the key, or starts one, and serves its response.
 func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale *Entry, reqd RequestDirectives, fwd, detail string) outcome {
+	// solo fetches without letting other requests wait for this one.
+	solo := func() outcome {
+		f := newFlight(k, stale, reqd, p.budget)
+		rd := f.join()
+		p.launch(f, r)
+		if out, ok := p.serveStaleOnTimeout(w, r, f, rd, stale, reqd); ok {
+			return out
+		}
+		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
+		out.cs.Collapsed = false
+		return out
+	}
 	if p.recentlyUncacheable(k.Key) {
 		// Hit-for-miss: the last response could not be shared, so
 		// requests do not wait for each other; a storable response is
 		// still stored.
-		f := newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
-		rd := f.join()
-		p.launch(f, r)
-		out, _ := p.serveFlight(w, r, f, rd, true, fwd, detail)
-		return out
+		return solo()
 	}
 	p.flightsMu.Lock()
 	f, ok := p.flights[k.Key]
@@ -209,8 +245,15 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 		rd = f.join()
 	}
 	leader := rd == nil
+	if leader && !p.mayLead(r, k, reqd) {
+		// Its own fields may keep the response from being shared: others
+		// must not wait for it (it may still join a flight, whose
+		// response is shared only when storable).
+		p.flightsMu.Unlock()
+		return solo()
+	}
 	if leader {
-		f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
+		f = newFlight(k, stale, reqd, p.budget)
 		rd = f.join()
 		p.flights[k.Key] = f
 	}
@@ -220,34 +263,56 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 	} else {
 		p.stats.collapsed.Add(1)
 	}
+	if out, ok := p.serveStaleOnTimeout(w, r, f, rd, stale, reqd); ok {
+		return out
+	}
 	out, released := p.serveFlight(w, r, f, rd, leader, fwd, detail)
 	if !released {
 		return out
 	}
 	// The response cannot be shared with this request: fetch on our own,
 	// without collapsing.
-	f = newFlight(k, p.epoch.Load(), stale, reqd, r.Header.Clone())
-	rd = f.join()
-	p.launch(f, r)
-	out, _ = p.serveFlight(w, r, f, rd, true, fwd, detail)
-	out.cs.Collapsed = false
-	return out
+	return solo()
+}
+
+// mayLead reports whether a request may start a flight other requests wait
+// for: not when its own fields can keep the response from being shared
+// (no-store, Authorization, a Cookie outside CookiePaths, or, at an edge,
+// a Via naming caches a loop check upstream may refuse), or a client could
+// make every request collapsed onto it fetch again on its own.
+func (p *Proxy) mayLead(r *http.Request, k CacheKey, reqd RequestDirectives) bool {
+	h := r.Header
+	switch {
+	case reqd.NoStore, len(h["Authorization"]) > 0:
+		return false
+	case hasCookie(h) && !pathListed(k.Path, p.CookiePaths):
+		return false
+	case p.Role == RoleEdge && len(h["Via"]) > 0:
+		return false
+	}
+	return true
 }
 
 // launch starts the upstream exchange of f in the background. The flight
 // outlives the request that started it, so its context is the proxy's.
 func (p *Proxy) launch(f *flight, r *http.Request) {
 	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
+	f.reqHdr = req.Header // stored Vary selecting values: those forwarded
 	if f.stale != nil {
 		addValidators(req.Header, f.stale.Header)
 	}
+	if f.slice != nil {
+		req.Header["Range"] = []string{"bytes=" + strconv.FormatInt(f.slice.start, 10) + "-" + strconv.FormatInt(f.slice.end, 10)}
+	}
 	ctx, cancel := context.WithTimeout(p.baseCtx, p.FetchTimeout)
 	f.cancel = cancel
+	p.addFill(f)
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
+		defer p.removeFill(f)
 		defer cancel()
-		p.runFlight(ctx, f, req.WithContext(ctx))
+		p.runFlight(ctx, f, req.WithContext(withInterimTrace(ctx, f.addInterim)))
 	}()
 }
 
@@ -294,7 +359,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	}
 	defer publish()
 	defer p.unregister(f)
-
+	defer f.fetched()
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
 		select {
@@ -312,7 +377,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	respTime := p.now()
 	p.stats.observeFetch(time.Since(start))
 	if err != nil {
-		p.log.Warn("upstream request failed", "pop", p.Name, "url", f.key.URL, "err", err)
+		p.log.Warn("upstream request failed", "pop", p.Name, "upstream", p.upstreamName(), "url", f.key.URL, "err", err)
 		if p.staleIfError(f.stale, f.reqd, respTime) {
 			f.entry, f.complete, f.shared, f.hitStale, f.detail = f.stale, true, true, true, "stale-if-error"
 			return
@@ -326,7 +391,14 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
+		if ok && setsCookie {
+			// A 304 that sets a cookie answers the client that asked: the
+			// stored response is not updated with it, nor shared.
+			f.entry, f.complete, f.shared, f.detail = updated, true, false, "set-cookie"
+			return
+		}
 		if !ok {
 			// A 304 for another representation: the stored response can
 			// no longer be trusted.
@@ -335,7 +407,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 			return
 		}
 		f.entry, f.complete, f.shared = updated, true, true
-		f.stored = p.put(ctx, updated, f.epoch)
+		f.stored = p.put(ctx, updated, f)
 		return
 	}
 	if f.stale != nil && isServerError(resp.StatusCode) && p.staleIfError(f.stale, f.reqd, respTime) {
@@ -344,19 +416,41 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
-	e := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
+	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
+	f.own = own
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
+	if f.slice != nil {
+		// A slice is stored when it answers the slice fill and the whole
+		// response would be storable.
+		if complete, ok := sliceOf(e.Status, e.Header, *f.slice); !ok {
+			storing, reason = false, "not-a-slice"
+		} else {
+			storing, reason = Storable(f.reqHdr, f.reqd, http.StatusOK, e.Header, e.directives)
+			if complete > p.maxObj {
+				p.large.set(f.slice.object, complete)
+			}
+		}
+	} else if p.sliceSize > 0 && e.Status == http.StatusOK && resp.ContentLength > p.maxObj {
+		p.large.set(f.key.Key, resp.ContentLength)
+	}
+	if storing {
+		_, source := SelectDirectives(e.Header, p.targeted)
+		storing, reason = sharedForRequest(f.reqHdr, e.Header, e.directives, source, pathListed(f.key.Path, p.CookiePaths))
+	}
 	if storing && resp.ContentLength > p.maxObj {
 		storing, reason = false, "too-large"
 	}
-	if storing && p.purgedSince(f.epoch, e) {
+	if storing && p.purgedSince(f, e) {
 		storing, reason = false, "purged-during-fetch"
+	}
+	if storing && !f.reserve(resp.ContentLength) {
+		storing, reason = false, "fill-budget"
 	}
 	f.entry, f.shared, f.stored, f.detail = e, storing, storing, reason
 	if !storing {
 		// Collapsed clients must fetch on their own; new ones too.
 		p.unregister(f)
-		if reason != "too-large" && reason != "purged-during-fetch" {
+		if marksHitForMiss(reason) && !generatedByCache(resp.Header) {
 			p.markUncacheable(f.key.Key)
 		}
 	} else {
@@ -366,24 +460,20 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	body, err := f.fill(ctx, resp.Body, resp.ContentLength, p.maxObj, storing, p.UpstreamTimeout)
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
-			p.log.Warn("upstream body failed", "pop", p.Name, "url", f.key.URL, "err", err)
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errNoReaders) {
+			p.log.Warn("upstream body failed", "pop", p.Name, "upstream", p.upstreamName(), "url", f.key.URL, "err", err)
 		}
 		return
 	}
 	if body == nil {
 		return
 	}
-	stored := body
-	if int64(cap(body)) > int64(len(body))+int64(len(body))/8+4096 {
-		stored = append([]byte(nil), body...) // do not keep growth slack in the store
-	}
 	final := e.clone()
-	final.Body = stored
+	final.mem = body
 	p.prepare(final)
-	p.put(ctx, final, f.epoch)
+	p.put(ctx, final, f)
 	p.unregister(f)
-	f.end(body)
+	f.end()
 }
 
 func isServerError(status int) bool {
@@ -401,9 +491,10 @@ func (p *Proxy) drain(body io.Reader) {
 
 // newEntry builds the entry for an upstream response (its Body still
 // nil): the stored header without hop-by-hop fields and without the fields
-// a qualified private names (RFC 9111 §5.2.2.7), a Date when the upstream
-// sent none (RFC 9110 §6.6.1), its tags and selecting request values.
-func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, reqTime, respTime time.Time) *Entry {
+// meant for the requesting client alone (see separateFields), which it
+// returns, a Date when the upstream sent none (RFC 9110 §6.6.1), its tags
+// and selecting request values.
+func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, reqTime, respTime time.Time) (*Entry, http.Header) {
 	h := resp.Header
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
@@ -420,14 +511,12 @@ func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, re
 		RequestTime: reqTime, ResponseTime: respTime, StoredAt: respTime,
 	}
 	d, _ := SelectDirectives(h, p.targeted)
-	for _, name := range d.PrivateFields {
-		delete(h, name)
-	}
+	own := separateFields(h, d)
 	names, _ := VaryFields(h)
 	e.Vary = SelectingValues(reqHdr, names)
 	e.Tags = ParseTags(h)
 	p.prepare(e)
-	return e
+	return e, own
 }
 
 // notUpdated are the fields a 304 does not change in a stored response
@@ -449,6 +538,11 @@ func (p *Proxy) freshen(stored *Entry, h http.Header, reqTime, respTime time.Tim
 		}
 	}
 	merged := stored.Header.Clone()
+	if ct, ok := h[edgeContentType]; ok {
+		// From the shield (see notModifiedToEdge).
+		h["Content-Type"] = ct
+		delete(h, edgeContentType)
+	}
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = []string{respTime.UTC().Format(http.TimeFormat)}
 	}
@@ -536,15 +630,15 @@ func (p *Proxy) keyLock(key string) func() {
 	return m.Unlock
 }
 
-// put stores e as a variant of its key, replacing the variant with the
-// same selecting values and dropping the oldest beyond maxVariants. It
-// stores nothing when a purge since epoch (when the fetch started) selects
-// e; the check is made under the key's lock, which purges take too, so a
-// purge never misses a response stored concurrently.
-func (p *Proxy) put(ctx context.Context, e *Entry, epoch uint64) bool {
+// put stores e, the response of fill f, as a variant of its key, replacing
+// the variant with the same selecting values and dropping the oldest
+// beyond maxVariants. It stores nothing when a purge since f asked the
+// upstream selects e; the check is made under the key's lock, which purges
+// take too, so a purge never misses a response stored concurrently.
+func (p *Proxy) put(ctx context.Context, e *Entry, f *flight) bool {
 	unlock := p.keyLock(e.Key)
 	defer unlock()
-	if p.purgedSince(epoch, e) {
+	if p.purgedSince(f, e) {
 		return false
 	}
 	old, err := p.store.Get(ctx, e.Key)

@@ -1,8 +1,10 @@
 package localedge
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +155,26 @@ func firstValue(h http.Header, name string) string {
 // validators and caching fields, not the content's metadata.
 var notModifiedHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Content-Language", "Transfer-Encoding"}
 
+// edgeContentType carries Content-Type in a shield's 304 to its own edges:
+// Go's server removes Content-Type from every 304, and without it a
+// Content-Type that a 304 from the origin updated at the shield would never
+// reach the edges' stored responses (RFC 9111 §4.3.4).
+const edgeContentType = "Cdnctl-Content-Type"
+
+// notModifiedToEdge prepares the fields of a shield's 304 to one of its
+// edges: the representation metadata stays (a downstream cache updates its
+// stored response with it, RFC 9110 §15.4.5 "for the purpose of guiding
+// cache updates"), only the fields describing the stored bytes go.
+func notModifiedToEdge(h http.Header) {
+	for _, name := range []string{"Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding"} {
+		delete(h, name)
+	}
+	if ct, ok := h["Content-Type"]; ok {
+		h[edgeContentType] = ct
+		delete(h, "Content-Type")
+	}
+}
+
 // byteRange is a resolved range: [start, start+length).
 type byteRange struct {
 	start, length int64
@@ -236,6 +258,38 @@ func parseRange(s string, size int64) ([]byteRange, error) {
 		return nil, errNoOverlap
 	}
 	return out, nil
+}
+
+// planRanges decides how to answer a satisfiable range set on a
+// representation of size bytes. When the ranges add up to more than the
+// representation (bytes=0-,0-,… would make a 64-range request of an 8 MB
+// object a 512 MB response), it returns nil: the Range field is ignored and
+// the whole representation sent with 200, as Go's http.ServeContent
+// (sumRangesSize) and nginx's range filter do. Otherwise overlapping and
+// adjacent ranges are merged, in ascending order (RFC 9110 §15.3.7.2 lets
+// a server coalesce them whatever their order), so no byte is sent twice.
+func planRanges(ranges []byteRange, size int64) []byteRange {
+	var sum int64
+	for _, r := range ranges {
+		sum += r.length
+	}
+	if sum > size {
+		return nil
+	}
+	if len(ranges) < 2 {
+		return ranges
+	}
+	sorted := slices.SortedFunc(slices.Values(ranges), func(a, b byteRange) int { return cmp.Compare(a.start, b.start) })
+	out := sorted[:1]
+	for _, r := range sorted[1:] {
+		last := &out[len(out)-1]
+		if end := last.start + last.length; r.start <= end {
+			last.length = max(end, r.start+r.length) - last.start
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func parseDigits(s string) (int64, bool) {

@@ -12,7 +12,7 @@ import (
 func preparedEntry(p *Proxy, h http.Header, body string, reqTime, respTime time.Time) *Entry {
 	e := &Entry{
 		Key: "http://h.test/a", URL: "http://h.test/a", Host: "h.test", Path: "/a",
-		Status: 200, Header: h, Body: []byte(body),
+		Status: 200, Header: h, mem: newMemBody([]byte(body)),
 		RequestTime: reqTime, ResponseTime: respTime, StoredAt: respTime,
 	}
 	p.prepare(e)

@@ -26,9 +26,10 @@ import (
 // DiskStore is a Store that survives restarts: each body is a file under
 // Dir/bodies, and a bbolt database (Dir/index.db) holds every key's
 // variants (headers, times, tags). The metadata of every key is also kept
-// in memory, so lookups, listings and purges never touch the disk; bodies
-// are read from their files (the OS page cache keeps hot ones) through a
-// small in-memory cache of recently used bodies.
+// in memory, so lookups, listings and purges never touch the disk. Bodies
+// are streamed from their files (with sendfile; the OS page cache keeps
+// hot ones), except small ones (up to 64 KiB), served from a small
+// in-memory cache of recently used bodies.
 //
 // Writes to the database are not synced one by one: Close (on graceful
 // shutdown) syncs them. After a crash, an index that does not open is set
@@ -38,7 +39,7 @@ type DiskStore struct {
 	db       *bbolt.DB
 	capacity int64
 	log      *slog.Logger
-	hot      *otter.Cache[string, []byte] // file name → body
+	hot      *otter.Cache[string, *memBody] // file name → small body
 	onEvict  atomic.Pointer[func(string, []*Entry)]
 
 	mu    sync.RWMutex
@@ -48,7 +49,7 @@ type DiskStore struct {
 
 // diskObject is one key's variants on disk.
 type diskObject struct {
-	variants []*Entry // Body nil; load reads the file
+	variants []*Entry // bodies on disk
 	files    []string
 	size     int64
 	used     atomic.Int64 // unix nanoseconds of the last Get
@@ -59,8 +60,8 @@ type DiskStoreOptions struct {
 	// Capacity bounds the bytes stored (as counted by Entry.Size); the
 	// least recently used keys are evicted beyond it. Default 1 GiB.
 	Capacity int64
-	// HotCapacity bounds the in-memory cache of bodies. Default: a
-	// quarter of Capacity, at most 64 MiB.
+	// HotCapacity bounds the in-memory cache of small bodies (up to 64
+	// KiB each). Default: a quarter of Capacity, at most 64 MiB.
 	HotCapacity int64
 	Logger      *slog.Logger
 }
@@ -105,10 +106,10 @@ func OpenDiskStore(dir string, opts DiskStoreOptions) (*DiskStore, error) {
 		return nil, fmt.Errorf("disk cache: %w", err)
 	}
 	s := &DiskStore{dir: dir, capacity: opts.Capacity, log: opts.Logger, keys: make(map[string]*diskObject)}
-	s.hot = otter.Must(&otter.Options[string, []byte]{
+	s.hot = otter.Must(&otter.Options[string, *memBody]{
 		MaximumWeight: uint64(opts.HotCapacity),
-		Weigher: func(_ string, b []byte) uint32 {
-			return uint32(min(int64(len(b))+64, math.MaxUint32))
+		Weigher: func(_ string, b *memBody) uint32 {
+			return uint32(min(b.size+64, math.MaxUint32))
 		},
 	})
 	dbPath := filepath.Join(dir, "index.db")
@@ -158,7 +159,7 @@ func (s *DiskStore) load() error {
 				}
 				e := &Entry{Key: rec.Key, URL: dv.URL, Host: dv.Host, Path: dv.Path, Status: dv.Status, Header: dv.Header,
 					Vary: dv.Vary, RequestTime: dv.RequestTime, ResponseTime: dv.ResponseTime, StoredAt: dv.StoredAt,
-					Tags: dv.Tags, InvalidatedAt: dv.InvalidatedAt, bodyLen: dv.Size, load: s.loader(dv.File, dv.Size), file: dv.File}
+					Tags: dv.Tags, InvalidatedAt: dv.InvalidatedAt, disk: &diskBody{s: s, file: dv.File, size: dv.Size}}
 				if e.Header == nil {
 					e.Header = http.Header{}
 				}
@@ -205,22 +206,47 @@ func (s *DiskStore) bodyPath(file string) string {
 	return filepath.Join(s.dir, "bodies", file[:2], file)
 }
 
-// loader reads a body through the hot cache.
-func (s *DiskStore) loader(file string, size int64) func() ([]byte, error) {
-	return func() ([]byte, error) {
-		if b, ok := s.hot.GetIfPresent(file); ok {
-			return b, nil
+// diskBody is a body in a DiskStore file.
+type diskBody struct {
+	s    *DiskStore
+	file string
+	size int64
+}
+
+// hotMax is the largest body the hot cache keeps in memory: larger ones
+// are streamed from their files.
+const hotMax = chunkSize
+
+// open returns a small body from the hot cache (reading it into the cache
+// if needed), or the open file of a larger one.
+func (d *diskBody) open() (openBody, error) {
+	if d.size <= hotMax {
+		if b, ok := d.s.hot.GetIfPresent(d.file); ok {
+			return openBody{mem: b, size: b.size}, nil
 		}
-		b, err := os.ReadFile(s.bodyPath(file))
+		b, err := os.ReadFile(d.s.bodyPath(d.file))
 		if err != nil {
-			return nil, fmt.Errorf("disk cache: %w", err)
+			return openBody{}, fmt.Errorf("disk cache: %w", err)
 		}
-		if int64(len(b)) != size {
-			return nil, fmt.Errorf("disk cache: %s: %d bytes, want %d", file, len(b), size)
+		if int64(len(b)) != d.size {
+			return openBody{}, fmt.Errorf("disk cache: %s: %d bytes, want %d", d.file, len(b), d.size)
 		}
-		s.hot.Set(file, b)
-		return b, nil
+		m := newMemBody(b)
+		d.s.hot.Set(d.file, m)
+		return openBody{mem: m, size: m.size}, nil
 	}
+	f, err := os.Open(d.s.bodyPath(d.file))
+	if err != nil {
+		return openBody{}, fmt.Errorf("disk cache: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != d.size {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s: %d bytes, want %d", d.file, fi.Size(), d.size)
+		}
+		return openBody{}, fmt.Errorf("disk cache: %w", err)
+	}
+	return openBody{file: f, size: d.size}, nil
 }
 
 // Get implements Store.
@@ -247,28 +273,33 @@ func (s *DiskStore) Set(ctx context.Context, key string, variants []*Entry) erro
 	obj := &diskObject{}
 	rec := diskRecord{Key: key}
 	for _, e := range variants {
-		file := ""
-		if e.Body == nil && e.file != "" && old != nil && slices.Contains(old.files, e.file) {
+		var db *diskBody
+		if e.disk != nil && e.disk.s == s && old != nil && slices.Contains(old.files, e.disk.file) {
 			// A variant this store already holds (cloned for a soft purge
 			// or a 304 update) keeps its file.
-			file = e.file
+			db = e.disk
 		}
-		if file == "" {
-			body, err := e.body()
+		if db == nil {
+			ob, err := e.open()
 			if err != nil {
 				return err
 			}
-			if file, err = s.writeBody(body); err != nil {
+			file, err := s.writeBody(ob)
+			ob.close()
+			if err != nil {
 				return err
 			}
-			s.hot.Set(file, body)
+			db = &diskBody{s: s, file: file, size: ob.size}
+			if ob.mem != nil && ob.size <= hotMax {
+				s.hot.Set(file, ob.mem)
+			}
 		}
-		me := e.withoutBody(file, s.loader(file, e.BodyLen()))
+		me := e.onDisk(db)
 		obj.variants = append(obj.variants, me)
-		obj.files = append(obj.files, file)
+		obj.files = append(obj.files, db.file)
 		obj.size += me.Size()
 		rec.Variants = append(rec.Variants, diskVariant{
-			File: file, Size: e.BodyLen(), URL: e.URL, Host: e.Host, Path: e.Path, Status: e.Status, Header: e.Header,
+			File: db.file, Size: db.size, URL: e.URL, Host: e.Host, Path: e.Path, Status: e.Status, Header: e.Header,
 			Vary: e.Vary, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, StoredAt: e.StoredAt,
 			Tags: e.Tags, InvalidatedAt: e.InvalidatedAt,
 		})
@@ -300,7 +331,7 @@ func (s *DiskStore) Set(ctx context.Context, key string, variants []*Entry) erro
 }
 
 // writeBody writes a body to a new file (temporary name, then rename).
-func (s *DiskStore) writeBody(body []byte) (string, error) {
+func (s *DiskStore) writeBody(body openBody) (string, error) {
 	var b [16]byte
 	rand.Read(b[:])
 	file := hex.EncodeToString(b[:])
@@ -309,11 +340,18 @@ func (s *DiskStore) writeBody(body []byte) (string, error) {
 		return "", fmt.Errorf("disk cache: %w", err)
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, body, 0o644); err != nil {
-		os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return "", fmt.Errorf("disk cache: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	_, err = body.writeRange(f, 0, body.size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("disk cache: %w", err)
 	}

@@ -37,10 +37,10 @@ func fillStore(tb testing.TB, p *Proxy, n int, now time.Time) {
 		}
 		at := now.Add(-time.Duration(i%3600) * time.Second)
 		e := &Entry{Key: k.Key, URL: k.URL, Host: k.Host, Path: k.Path, Status: status, Header: h,
-			Body: make([]byte, 100+i%1000), RequestTime: at, ResponseTime: at, StoredAt: at, Tags: tags}
+			mem: newMemBody(make([]byte, 100+i%1000)), RequestTime: at, ResponseTime: at, StoredAt: at, Tags: tags}
 		e.hits.Store(int64(i % 97))
 		p.prepare(e)
-		if !p.put(ctx, e, p.epoch.Load()) {
+		if !p.put(ctx, e, nil) {
 			tb.Fatalf("put %s failed", e.Key)
 		}
 	}

@@ -18,7 +18,6 @@ type Entry struct {
 	Path   string // normalised path, for purges by path and prefix
 	Status int    // response status code
 	Header http.Header
-	Body   []byte
 	// Vary holds the request's values of the fields named by the
 	// response's Vary, to select this variant (RFC 9111 §4.1).
 	Vary []VaryValue
@@ -42,11 +41,12 @@ type Entry struct {
 	hits atomic.Int64
 	_    [56]byte
 
-	// A stored body may live outside memory (DiskStore): then Body is nil,
-	// bodyLen its length and load reads it.
-	bodyLen int64
-	load    func() ([]byte, error)
-	file    string // the DiskStore file load reads
+	// The body: in memory (mem), or in a DiskStore file (disk); neither
+	// while it is still arriving (the entry of a flight).
+	mem  *memBody
+	disk *diskBody
+	// notKept is the length of a body a cache only accounts (SetDerived).
+	notKept int64
 
 	// Derived by prepare from the fields above and the proxy's policy.
 	directives  ResponseDirectives
@@ -71,25 +71,32 @@ type hitHeaders struct {
 	statusV  []string
 }
 
-// BodyLen is the length of the stored body.
+// BodyLen is the length of the stored body (0 while it is arriving).
 func (e *Entry) BodyLen() int64 {
-	if e.Body != nil {
-		return int64(len(e.Body))
+	switch {
+	case e.mem != nil:
+		return e.mem.size
+	case e.disk != nil:
+		return e.disk.size
 	}
-	return e.bodyLen // kept elsewhere (DiskStore) or not at all (SetDerived)
+	return e.notKept // 0 while it arrives; its size when not kept (SetDerived)
 }
 
-// body returns the stored body, reading it from the store if it is not in
-// memory.
-func (e *Entry) body() ([]byte, error) {
-	if e.Body != nil || e.load == nil {
-		return e.Body, nil
+// open makes the body ready to be written. A body in memory is marked in
+// use until the returned body is closed.
+func (e *Entry) open() (openBody, error) {
+	switch {
+	case e.mem != nil:
+		e.mem.ref(0, 1)
+		return openBody{mem: e.mem, size: e.mem.size}, nil
+	case e.disk != nil:
+		return e.disk.open()
 	}
-	return e.load()
+	return openBody{}, nil
 }
 
-// complete reports whether the entry holds (or can load) its whole body.
-func (e *Entry) complete() bool { return e.Body != nil || e.load != nil }
+// complete reports whether the entry holds its whole body.
+func (e *Entry) complete() bool { return e.mem != nil || e.disk != nil }
 
 // Hits returns how many times the entry was served from the cache.
 func (e *Entry) Hits() int64 { return e.hits.Load() }
@@ -154,20 +161,20 @@ func (e *Entry) Stale(now time.Time) bool { return e.TTL(now) <= 0 }
 func (e *Entry) clone() *Entry {
 	c := &Entry{
 		Key: e.Key, URL: e.URL, Host: e.Host, Path: e.Path, Status: e.Status,
-		Header: e.Header, Body: e.Body, Vary: e.Vary,
+		Header: e.Header, Vary: e.Vary,
 		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, StoredAt: e.StoredAt,
 		Tags: e.Tags, InvalidatedAt: e.InvalidatedAt,
-		bodyLen: e.bodyLen, load: e.load, file: e.file,
+		mem: e.mem, disk: e.disk, notKept: e.notKept,
 	}
 	c.hits.Store(e.hits.Load())
 	return c
 }
 
-// withoutBody returns a copy of a prepared entry (derived fields
-// included) whose body is read by load: what a DiskStore keeps in memory.
-func (e *Entry) withoutBody(file string, load func() ([]byte, error)) *Entry {
+// onDisk returns a copy of a prepared entry (derived fields included)
+// whose body is the DiskStore file d: what a DiskStore keeps in memory.
+func (e *Entry) onDisk(d *diskBody) *Entry {
 	c := e.clone()
-	c.Body, c.bodyLen, c.load, c.file = nil, e.BodyLen(), load, file
+	c.mem, c.disk = nil, d
 	c.copyDerived(e)
 	return c
 }
@@ -203,8 +210,8 @@ type Derived struct {
 }
 
 // SetDerived gives an entry that Proxy.prepare did not prepare its derived
-// values, and the length of a body that is not kept (Body nil): an entry of
-// a cache that only accounts sizes, such as a simulation's. Such an entry
+// values, and the length of a body that is not kept: an entry of a cache
+// that only accounts sizes, such as a simulation's. Such an entry
 // is selected (SelectVariant), decided on (Decide), purged (PurgeMatcher,
 // SoftPurged), replaced (AddVariant) and weighed (Size) like any other, but
 // cannot be served over HTTP. Call it before the entry is shared.
@@ -212,8 +219,8 @@ func (e *Entry) SetDerived(d Derived, bodyLen int64) {
 	e.directives, e.lifetime, e.heuristic, e.initialAge = d.Directives, d.Lifetime, d.Heuristic, d.InitialAge
 	e.hasNoCacheF = len(d.Directives.NoCacheFields) > 0
 	e.variant = variantID(e.Vary)
-	if e.Body == nil && e.load == nil {
-		e.bodyLen = bodyLen
+	if e.mem == nil && e.disk == nil {
+		e.notKept = bodyLen
 	}
 	e.size = entrySize(e)
 	e.prepared = true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -14,48 +15,76 @@ import (
 // collapsed onto it. The body streams to every reader while it is being
 // received, and is stored when complete (if the response is storable).
 //
+// The body is received into chunks that are never reallocated, so readers
+// write from them without copies. A body being stored is charged to the
+// proxy's fill budget as it grows; a body that is not stored (or turned
+// out too large, or over the budget) is kept only in a window ahead of the
+// slowest reader, older chunks being dropped.
+//
 // Lifecycle: the fetching goroutine fills in the response head, then closes
 // ready; afterwards entry, shared, complete, err and the other head fields
 // are read-only. The body grows under mu.
 type flight struct {
 	key    CacheKey
-	epoch  uint64 // the proxy's purge epoch when the flight started
 	stale  *Entry // the stored response being revalidated, if any
 	reqd   RequestDirectives
-	reqHdr http.Header   // the starting client's request fields (for Vary)
+	reqHdr http.Header   // the fields of the request forwarded (for Vary); set by launch
 	ready  chan struct{} // closed when the response head is known
+	budget *fillBudget   // the proxy's
+	slice  *sliceSpec    // the range a slice fill asks for (nil: the whole)
 
 	// Written once before ready is closed.
-	entry     *Entry // the response; Body is nil while it streams
-	shared    bool   // storable: collapsed clients may use it
-	complete  bool   // entry.Body is final (a 304 update or a stale entry)
-	err       error  // no response could be obtained
-	fwdStatus int    // status the upstream returned
-	stored    bool   // the response was (or is being) stored
-	detail    string // Cache-Status detail
-	hitStale  bool   // a stale response is served (stale-if-error)
+	entry     *Entry      // the response; its body is nil while it streams
+	shared    bool        // storable: collapsed clients may use it
+	complete  bool        // entry's body is final (a 304 update or a stale entry)
+	err       error       // no response could be obtained
+	fwdStatus int         // status the upstream returned
+	stored    bool        // the response was (or is being) stored
+	detail    string      // Cache-Status detail
+	hitStale  bool        // a stale response is served (stale-if-error)
+	own       http.Header // fields for the client that started the flight alone (never stored)
 	cancel    context.CancelFunc
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when the body grows or ends
-	buf     []byte        // body bytes from offset base
-	base    int64
-	done    bool  // the body is complete (or failed)
-	bodyErr error // why the body ended early
-	trim    bool  // not stored: drop bytes every reader has written
-	readers map[*reader]struct{}
+	// Purges since the flight asked the upstream (see recordPurge),
+	// guarded by the proxy's purgeMu.
+	purged    bool            // a purge selected its URL
+	tagPurges []*PurgeMatcher // purges by tag: compared with the response's tags
+
+	interim []interimResponse // 1xx responses before the head, guarded by mu
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced when the body grows or ends
+	chunks   [][]byte      // body bytes from offset base, csize bytes each but the last
+	csize    int64
+	base     int64
+	avail    int64 // body bytes readers may write (from offset 0)
+	done     bool  // the body is complete (or failed)
+	bodyErr  error // why the body ended early
+	trim     bool  // not stored: drop bytes every reader has written
+	readers  map[*reader]struct{}
+	filling  bool     // the fetching goroutine has not finished
+	reserved int64    // bytes charged to the budget for the body
+	body     *memBody // the complete body, in use by the flight until its readers leave
+	released bool     // reserved, body and stale were given back
 }
 
 // reader is one client reading a flight's body; off is how far it has
 // written, guarded by flight.mu.
-type reader struct{ off int64 }
+type reader struct {
+	off     int64
+	interim int // interim responses relayed (the reader's own goroutine only)
+}
 
-func newFlight(k CacheKey, epoch uint64, stale *Entry, reqd RequestDirectives, reqHdr http.Header) *flight {
+func newFlight(k CacheKey, stale *Entry, reqd RequestDirectives, budget *fillBudget) *flight {
+	if stale != nil {
+		stale.mem.ref(0, 1) // until the flight ends: it may serve it
+	}
 	return &flight{
-		key: k, epoch: epoch, stale: stale, reqd: reqd, reqHdr: reqHdr,
+		key: k, stale: stale, reqd: reqd, budget: budget,
 		ready:   make(chan struct{}),
 		changed: make(chan struct{}),
 		readers: make(map[*reader]struct{}),
+		filling: true,
 	}
 }
 
@@ -82,9 +111,39 @@ func (f *flight) leave(rd *reader) {
 	delete(f.readers, rd)
 	abandon := f.trim && len(f.readers) == 0 && !f.done
 	f.broadcastLocked()
+	f.releaseLocked()
 	f.mu.Unlock()
 	if abandon && f.cancel != nil {
 		f.cancel()
+	}
+}
+
+// fetched is called when the fetching goroutine is done with the flight.
+func (f *flight) fetched() {
+	f.mu.Lock()
+	f.filling = false
+	f.releaseLocked()
+	f.mu.Unlock()
+}
+
+// releaseLocked gives back, once the flight is fetched and has no readers
+// left, the memory it accounted: the reservation of its body (or its use
+// of the complete body, whose store now accounts for it) and of the stale
+// entry it held.
+func (f *flight) releaseLocked() {
+	if f.filling || len(f.readers) > 0 || f.released {
+		return
+	}
+	f.released = true
+	if f.body != nil {
+		f.body.ref(0, -1)
+	}
+	if f.reserved > 0 {
+		f.budget.release(f.reserved)
+		f.reserved = 0
+	}
+	if f.stale != nil {
+		f.stale.mem.ref(0, -1)
 	}
 }
 
@@ -99,9 +158,11 @@ func (f *flight) broadcastLocked() {
 func (f *flight) next(rd *reader) (chunk []byte, wait <-chan struct{}, done bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	end := f.base + int64(len(f.buf))
-	if rd.off < end {
-		return f.buf[rd.off-f.base:], nil, false, nil
+	if rd.off < f.avail {
+		i := (rd.off - f.base) / f.csize
+		start := f.base + i*f.csize
+		c := f.chunks[i]
+		return c[rd.off-start : min(int64(len(c)), f.avail-start)], nil, false, nil
 	}
 	if f.done {
 		return nil, nil, true, f.bodyErr
@@ -119,26 +180,40 @@ func (f *flight) advance(rd *reader, off int64) {
 	f.mu.Unlock()
 }
 
-// trimWindow is how much unsent body a flight that is not storing buffers
-// before it waits for its slowest reader.
-const trimWindow = 256 << 10
+// reserve charges the whole body of a response to be stored to the fill
+// budget when its length is known (a body of unknown length is charged
+// chunk by chunk as it arrives). It reports false when the budget cannot
+// take it.
+func (f *flight) reserve(contentLength int64) bool {
+	if contentLength < 0 {
+		return true
+	}
+	if !f.budget.tryCharge(contentLength) {
+		f.budget.refused.Add(1)
+		return false
+	}
+	f.mu.Lock()
+	f.reserved = contentLength
+	f.mu.Unlock()
+	return true
+}
 
 // fill reads the upstream body into the flight. limit is the size limit
-// while storing; once exceeded, or when not storing, the flight keeps only
-// what readers have not written yet. idle bounds each wait for upstream
-// bytes.
+// while storing; once exceeded (or the fill budget spent), or when not
+// storing, the flight keeps only what readers have not written yet. idle
+// bounds each wait for upstream bytes. A body of known length being stored
+// was reserved first (reserve).
 //
 // When the whole body was kept, fill returns it without publishing its end
 // (nor, for a body of known length, its last bytes): the caller stores it
 // first and then calls end, so a client that has the whole response can
 // count on the cache holding it too.
-func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit int64, storing bool, idle time.Duration) ([]byte, error) {
-	capacity := int64(32 << 10)
-	if storing && contentLength >= 0 && contentLength <= limit {
-		capacity = contentLength
-	}
+func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit int64, storing bool, idle time.Duration) (*memBody, error) {
 	f.mu.Lock()
-	f.buf = make([]byte, 0, capacity)
+	f.csize = chunkSize
+	if !storing {
+		f.csize = passChunk
+	}
 	f.trim = !storing
 	f.mu.Unlock()
 
@@ -150,7 +225,6 @@ func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit 
 	defer timer.Stop()
 
 	var total int64
-	buf := f.buf
 	for {
 		// Waiting for slow readers is not the upstream's pause.
 		timer.Stop()
@@ -158,33 +232,24 @@ func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit 
 			return nil, f.finish(err)
 		}
 		timer.Reset(idle)
-		f.mu.Lock()
-		if f.trim {
-			buf = f.buf // makeRoom may have started a new buffer
-		}
-		f.mu.Unlock()
-		if cap(buf)-len(buf) < 4096 {
-			grow := cap(buf)
-			if grow < 32<<10 {
-				grow = 32 << 10
+		cur, i := f.current()
+		if cur == nil {
+			if cur, i, storing = f.grow(total, contentLength, storing); cur == nil {
+				continue // switched to passing through: make room first
 			}
-			nb := make([]byte, len(buf), cap(buf)+grow)
-			copy(nb, buf)
-			buf = nb
 		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
+		n, err := body.Read(cur[len(cur):cap(cur)])
 		if n > 0 {
 			total += int64(n)
-			buf = buf[:len(buf)+n]
 			f.mu.Lock()
+			f.chunks[i] = cur[:len(cur)+n]
 			if !f.trim && total > limit {
 				// Too large to store: from now on pass it through.
 				f.trim = true
 				storing = false
 			}
-			last := storing && contentLength >= 0 && total >= contentLength
-			if !last {
-				f.buf = buf
+			if last := storing && contentLength >= 0 && total >= contentLength; !last {
+				f.avail = total
 				f.broadcastLocked()
 			}
 			f.mu.Unlock()
@@ -194,9 +259,9 @@ func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit 
 				return nil, f.finish(io.ErrUnexpectedEOF)
 			}
 			if storing {
-				return buf, nil
+				return f.completeBody(total), nil
 			}
-			f.end(nil)
+			f.end()
 			return nil, nil
 		}
 		if err != nil {
@@ -208,20 +273,92 @@ func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit 
 	}
 }
 
-// end publishes the end of a complete body (and body, the whole of it,
-// when given).
-func (f *flight) end(body []byte) {
+// current returns the last chunk and its index when it has room left.
+func (f *flight) current() ([]byte, int) {
 	f.mu.Lock()
-	if body != nil {
-		f.buf = body
+	defer f.mu.Unlock()
+	if n := len(f.chunks); n > 0 && len(f.chunks[n-1]) < cap(f.chunks[n-1]) {
+		return f.chunks[n-1], n - 1
+	}
+	return nil, 0
+}
+
+// grow adds a chunk for the body bytes after total. While storing a body
+// of unknown length, the chunk is charged to the fill budget first; when
+// the budget cannot take it, the flight passes the body through from now
+// on (storing false, no chunk).
+func (f *flight) grow(total, contentLength int64, storing bool) ([]byte, int, bool) {
+	size := f.csize
+	switch {
+	case storing && contentLength >= 0:
+		size = max(min(size, contentLength-total), 1)
+	case storing:
+		if !f.budget.tryCharge(size) {
+			f.budget.refused.Add(1)
+			f.mu.Lock()
+			f.trim = true
+			f.mu.Unlock()
+			return nil, 0, false
+		}
+		f.mu.Lock()
+		f.reserved += size
+		f.mu.Unlock()
+	}
+	c := make([]byte, 0, size)
+	f.mu.Lock()
+	f.chunks = append(f.chunks, c)
+	i := len(f.chunks) - 1
+	f.mu.Unlock()
+	return c, i, storing
+}
+
+// completeBody builds the stored body from the chunks, moving the flight's
+// reservation to it: the flight uses the body until its readers leave,
+// and the store accounts for it once it holds it.
+func (f *flight) completeBody(size int64) *memBody {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	chunks := slices.Clone(f.chunks)
+	if n := len(chunks); n > 0 {
+		if last := chunks[n-1]; cap(last)-len(last) > 4096 {
+			chunks[n-1] = slices.Clone(last) // do not keep growth slack
+		}
+	}
+	m := &memBody{chunks: chunks, size: size}
+	if size > chunkSize {
+		m.budget, m.users, m.charged = f.budget, 1, true
+		f.budget.charge(size)
+	}
+	f.body = m
+	f.budget.release(f.reserved)
+	f.reserved = 0
+	return m
+}
+
+// whole returns the complete body of a flight that kept it all.
+func (f *flight) whole() *memBody {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.body
+}
+
+// end publishes the end of a complete body.
+func (f *flight) end() {
+	f.mu.Lock()
+	f.avail = f.base
+	for _, c := range f.chunks {
+		f.avail += int64(len(c))
 	}
 	f.done = true
 	f.broadcastLocked()
 	f.mu.Unlock()
 }
 
+// errNoReaders ends a body that is not stored once nobody reads it.
+var errNoReaders = errors.New("no client is reading the response")
+
 // makeRoom waits, when the flight is not storing, until its readers have
-// caught up, then drops the bytes they all wrote.
+// caught up, dropping the chunks they all wrote.
 func (f *flight) makeRoom(ctx context.Context) error {
 	for {
 		f.mu.Lock()
@@ -229,26 +366,22 @@ func (f *flight) makeRoom(ctx context.Context) error {
 			f.mu.Unlock()
 			return nil
 		}
-		end := f.base + int64(len(f.buf))
-		low := end
-		for rd := range f.readers {
-			if rd.off < low {
-				low = rd.off
-			}
-		}
 		if len(f.readers) == 0 {
 			f.mu.Unlock()
-			return errors.New("no client is reading the response")
+			return errNoReaders
 		}
-		if low == end {
-			// Everyone has written everything: start a new buffer (readers
-			// may still hold slices of the old one).
-			f.base = end
-			f.buf = make([]byte, 0, 32<<10)
-			f.mu.Unlock()
-			return nil
+		low := f.avail
+		for rd := range f.readers {
+			low = min(low, rd.off)
 		}
-		if end-low < trimWindow {
+		// Drop the full chunks everyone has written (readers may still
+		// hold slices of them: they are never written again).
+		for len(f.chunks) > 0 && int64(len(f.chunks[0])) == f.csize && f.base+f.csize <= low {
+			f.chunks[0] = nil
+			f.chunks = f.chunks[1:]
+			f.base += f.csize
+		}
+		if f.avail-low < passWindow {
 			f.mu.Unlock()
 			return nil
 		}
@@ -272,15 +405,19 @@ func (f *flight) finish(err error) error {
 	return err
 }
 
-// copyTo writes the flight's body to w for reader rd until the body ends,
-// the client goes away (ctx) or a write fails. It returns the bytes
-// written and whether the whole body was.
-func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) (int64, bool) {
+// copyTo writes the flight's body to w for reader rd until the body ends
+// (or, when end ≥ 0, up to offset end), the client goes away (ctx) or a
+// write fails. It returns the bytes written and whether the whole body (up
+// to end) was.
+func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader, end int64) (int64, bool) {
 	var written int64
 	flusher := http.NewResponseController(w)
-	for {
+	for end < 0 || rd.off < end {
 		chunk, wait, done, err := f.next(rd)
 		if len(chunk) > 0 {
+			if end >= 0 && int64(len(chunk)) > end-rd.off {
+				chunk = chunk[:end-rd.off]
+			}
 			n, werr := w.Write(chunk)
 			written += int64(n)
 			f.advance(rd, rd.off+int64(n))
@@ -290,7 +427,7 @@ func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) 
 			continue
 		}
 		if done {
-			return written, err == nil
+			return written, err == nil && end < 0
 		}
 		// Nothing buffered: push what was written so far to the client.
 		_ = flusher.Flush()
@@ -300,4 +437,5 @@ func (f *flight) copyTo(ctx context.Context, w http.ResponseWriter, rd *reader) 
 			return written, false
 		}
 	}
+	return written, true
 }

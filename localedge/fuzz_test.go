@@ -88,3 +88,83 @@ func FuzzKeyBuild(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAcceptLanguage checks that the normal form is stable (normalising
+// it again changes nothing), so one preference is always one variant, and
+// that any two orders of the same members give the same form.
+func FuzzAcceptLanguage(f *testing.F) {
+	for _, s := range []string{"en, de", "en-US,en;q=0.9,de;q=0.8", "*;q=0.1, fr;q=0", "da;level=1;q=0.7", " EN ,de;q=1.0", "x;q=abc,,", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := NormalizeAcceptLanguage([]string{s})
+		if again := NormalizeAcceptLanguage(got); again[0] != got[0] {
+			t.Fatalf("NormalizeAcceptLanguage(%q) = %q, then %q: not stable", s, got[0], again[0])
+		}
+		parts := strings.Split(s, ",")
+		for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+			parts[i], parts[j] = parts[j], parts[i]
+		}
+		// Reversing the order changes which of two spellings of one range
+		// comes first, and the first is kept: compare only lists of
+		// distinct ranges.
+		if seen := map[string]bool{}; distinctRanges(parts, seen) {
+			if rev := NormalizeAcceptLanguage([]string{strings.Join(parts, ",")}); rev[0] != got[0] {
+				t.Fatalf("order matters: %q gives %q, reversed %q", s, got[0], rev[0])
+			}
+		}
+	})
+}
+
+func distinctRanges(parts []string, seen map[string]bool) bool {
+	for _, p := range parts {
+		tag, _, _ := strings.Cut(p, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if tag == "" {
+			continue
+		}
+		if seen[tag] {
+			return false
+		}
+		seen[tag] = true
+	}
+	return true
+}
+
+// FuzzRanges checks the Range and Content-Range parsers on arbitrary
+// values: ranges lie within the representation, and the plan that answers
+// them sends no byte twice and never more than the representation.
+func FuzzRanges(f *testing.F) {
+	f.Add("bytes=0-,0-,0-", int64(8<<20))
+	f.Add("bytes=-1,5-9,0-0,2-", int64(11))
+	f.Add("bytes=100-199,0-99", int64(1000))
+	f.Add("bytes 0-9/100", int64(0))
+	f.Fuzz(func(t *testing.T, s string, size int64) {
+		if size < 0 || size > 1<<50 {
+			return
+		}
+		if first, last, complete, ok := parseContentRange(s); ok && (first < 0 || last < first || last >= complete) {
+			t.Fatalf("parseContentRange(%q) = %d-%d/%d", s, first, last, complete)
+		}
+		ranges, err := parseRange(s, size)
+		if err != nil {
+			return
+		}
+		for _, r := range ranges {
+			if r.start < 0 || r.length <= 0 || r.start+r.length > size {
+				t.Fatalf("parseRange(%q, %d) = %v: %v outside the representation", s, size, ranges, r)
+			}
+		}
+		var sum int64
+		plan := planRanges(ranges, size)
+		for i, r := range plan {
+			sum += r.length
+			if i > 0 && r.start <= plan[i-1].start+plan[i-1].length {
+				t.Fatalf("planRanges(%v) = %v: not ascending and apart", ranges, plan)
+			}
+		}
+		if sum > size {
+			t.Fatalf("planRanges(%v, %d) = %v: %d bytes", ranges, size, plan, sum)
+		}
+	})
+}

@@ -25,6 +25,7 @@ type index struct {
 	order   []int32          // live or dead rows sorted by key, guarded by mu
 	pending []int32          // rows added since order was built, guarded by mu
 	dead    int              // tombstones in rows, guarded by mu
+	slices  int              // keys of range slices, guarded by mu
 }
 
 type indexRow struct {
@@ -56,6 +57,9 @@ func (ix *index) set(key string, variants []*Entry) {
 		ix.rows = append(ix.rows, row)
 		ix.pos[key] = i
 		ix.pending = append(ix.pending, i)
+		if strings.Contains(key, sliceSep) {
+			ix.slices++
+		}
 	}
 	ix.mu.Unlock()
 }
@@ -75,6 +79,9 @@ func (ix *index) del(key string, only []*Entry) {
 	ix.rows[i] = indexRow{}
 	delete(ix.pos, key)
 	ix.dead++
+	if strings.Contains(key, sliceSep) {
+		ix.slices--
+	}
 	if ix.dead > 1024 && ix.dead > len(ix.rows)/4 {
 		ix.compactLocked()
 	}
@@ -149,6 +156,14 @@ func (ix *index) sortedLocked() {
 
 func sameVariants(a, b []*Entry) bool {
 	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
+// hasSlices reports whether range slices are indexed: their keys are not
+// their URLs.
+func (ix *index) hasSlices() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.slices > 0
 }
 
 func (ix *index) len() int {

@@ -27,8 +27,9 @@ type edgeCollector struct {
 // NewEdgeCollector returns a Prometheus collector of the proxies' counters:
 // cdnctl_edge_requests_total, _hits_total, _misses_total, _stale_total,
 // _collapsed_total, _origin_fetches_total, _bytes_served_total,
-// _purges_total, _upstream_wait_seconds_total, and the gauges _entries,
-// _bytes_stored, _capacity_bytes and _healthy.
+// _purges_total, _upstream_wait_seconds_total, _fills_over_budget_total,
+// _send_timeouts_total, and the gauges _entries, _bytes_stored,
+// _capacity_bytes, _fill_bytes, _fill_budget_bytes and _healthy.
 func NewEdgeCollector(pops func() []*Proxy) prometheus.Collector {
 	counter := func(name, help string, v func(Stats, *Proxy) float64) metricDesc {
 		return metricDesc{edgeDesc(name, help), prometheus.CounterValue, v}
@@ -48,6 +49,10 @@ func NewEdgeCollector(pops func() []*Proxy) prometheus.Collector {
 		counter("upstream_wait_seconds_total", "Time spent waiting for upstream response headers.", func(_ Stats, p *Proxy) float64 {
 			return float64(p.stats.fetchNanos.Load()) / 1e9
 		}),
+		counter("fills_over_budget_total", "Responses passed through without being stored because the fill budget was spent.", func(s Stats, _ *Proxy) float64 { return float64(s.FillsOverBudget) }),
+		counter("send_timeouts_total", "Clients disconnected because they stopped reading a response (idle send timeout or send timeout).", func(s Stats, _ *Proxy) float64 { return float64(s.SendTimeouts) }),
+		gauge("fill_bytes", "Response bodies in memory outside the store: fills being stored, and bodies the store let go of that clients are still receiving.", func(s Stats, _ *Proxy) float64 { return float64(s.FillBytes) }),
+		gauge("fill_budget_bytes", "The bound of fill_bytes: past it, responses pass through without being stored.", func(s Stats, _ *Proxy) float64 { return float64(s.FillBudget) }),
 		gauge("entries", "Keys stored.", func(s Stats, _ *Proxy) float64 { return float64(s.Entries) }),
 		gauge("bytes_stored", "Bytes stored, as counted against the capacity.", func(s Stats, _ *Proxy) float64 { return float64(s.BytesStored) }),
 		gauge("capacity_bytes", "Configured cache capacity.", func(s Stats, _ *Proxy) float64 { return float64(s.CapacityBytes) }),

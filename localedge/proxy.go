@@ -45,8 +45,8 @@ const (
 	// no-cache or s-maxage forbid it. A Proxy's own default is 0.
 	DefaultStaleIfError = 10 * time.Second
 	maxVariants         = 32
-	// maxRequestFields bounds the fields of a request: more are refused
-	// with 431 whatever the server's byte limit.
+	// maxRequestFields bounds the field lines of a request: more are
+	// refused with 431 whatever the server's byte limit.
 	maxRequestFields = 256
 )
 
@@ -82,6 +82,28 @@ type Proxy struct {
 	// MaxObjectSize is the largest body stored; larger responses pass
 	// through uncached. Default DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// FillBudget bounds the response bodies held in memory outside the
+	// store: fills being stored, and stored bodies larger than 64 KiB
+	// that clients are still receiving after the store let them go
+	// (evicted, purged or replaced). A response that does not fit passes
+	// through without being stored (Cache-Status detail fill-budget),
+	// buffering at most 32 KiB ahead of its slowest client. Default:
+	// DefaultFillBudget.
+	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are fetched, stored and served in (see slice.go):
+	// ranges of them cost the slices they cover. Default
+	// DefaultSliceSize, at most MaxObjectSize; negative: such objects
+	// pass through whole.
+	SliceSize int64
+	// IdleSendTimeout disconnects a client that accepts no part of a
+	// response for this long (Varnish's idle_send_timeout, nginx's
+	// send_timeout). Default DefaultIdleSendTimeout; negative: never.
+	IdleSendTimeout time.Duration
+	// SendTimeout disconnects a client that has not received a whole
+	// response after this long (Varnish's send_timeout). Default
+	// DefaultSendTimeout; negative: never.
+	SendTimeout time.Duration
 	// Heuristic configures heuristic freshness (RFC 9111 §4.2.2).
 	Heuristic Heuristic
 	// TargetedFields are the targeted cache-control fields honoured, in
@@ -96,6 +118,12 @@ type Proxy struct {
 	// be served for this long when the upstream fails (like Varnish's
 	// grace). Default 0: only as the response allows.
 	StaleIfError time.Duration
+	// StaleTimeout is how long a request waits for the upstream before it
+	// is served a stale response that stale-if-error (or StaleIfError)
+	// allows, rather than only once the upstream has failed: a hung
+	// upstream costs clients at most this (see serveStaleOnTimeout).
+	// Default DefaultStaleTimeout; negative: wait for the upstream.
+	StaleTimeout time.Duration
 	// UpstreamTimeout bounds connecting, waiting for response headers and
 	// each pause in a response body. Default DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
@@ -110,9 +138,33 @@ type Proxy struct {
 	// max-stale, min-fresh, no-cache, only-if-cached and stale-if-error
 	// are honoured (RFC 9111 §5.2.1).
 	IgnoreRequestCacheControl bool
-	// TrustForwarded keeps the X-Forwarded-* fields a client sends (for a
-	// shield whose clients are edges); by default they are replaced.
+	// CookiePaths are path prefixes ("/assets/") under which responses to
+	// requests with a Cookie field are stored by the ordinary rules, as
+	// nginx does everywhere. Elsewhere such a response is stored only when
+	// the origin marks it for shared caches (public, s-maxage,
+	// CDN-Cache-Control, Surrogate-Control): a page rendered for a logged-in
+	// user is never served to another. A response that sets a cookie is
+	// never stored, here or anywhere.
+	CookiePaths []string
+	// TrustForwarded keeps the X-Forwarded-For, -Proto and -Host fields a
+	// client sends, which edges set (for a shield whose clients are
+	// edges); by default they are replaced. With EdgeSecret set, only
+	// requests carrying it are trusted. Other forwarding and override
+	// fields (Forwarded, X-Original-URL, X-HTTP-Method-Override, …; see
+	// untrustedField) are removed from every request.
 	TrustForwarded bool
+	// EdgeSecret is the secret of a topology's tiers: an edge sends it to
+	// its upstream in the Cdnctl-Edge-Secret field, and a shield with
+	// TrustForwarded trusts only the requests that carry it, so a client
+	// that reaches the shield directly is treated as an edge treats its
+	// clients. It is never forwarded further: set it on an edge only when
+	// its upstream is a shield.
+	EdgeSecret string
+	// KeepAcceptLanguage leaves the Accept-Language of cache fills as
+	// clients send it; by default it is normalised (NormalizeAcceptLanguage)
+	// before going upstream and before comparing with stored variants, so
+	// Vary: Accept-Language does not split the cache by spelling.
+	KeepAcceptLanguage bool
 	// KeepAcceptEncoding leaves the Accept-Encoding of GET and HEAD
 	// requests as clients send it; by default it is reduced to the
 	// acceptable codings among br, zstd and gzip in a canonical form (see
@@ -127,17 +179,20 @@ type Proxy struct {
 	// what verifies deploys. Never set it in production.
 	IgnorePurges bool
 
-	initOnce sync.Once
-	now      func() time.Time
-	store    Store
-	log      *slog.Logger
-	rt       http.RoundTripper
-	targeted []string
-	maxObj   int64
-	via      string // "1.1 pop1"
-	baseCtx  context.Context
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
+	initOnce  sync.Once
+	now       func() time.Time
+	store     Store
+	log       *slog.Logger
+	rt        http.RoundTripper
+	targeted  []string
+	maxObj    int64
+	budget    *fillBudget
+	sliceSize int64        // 0: no slices
+	large     largeObjects // objects too large to store whole
+	via       string       // "1.1 pop1"
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
 
 	flightsMu sync.Mutex
 	flights   map[string]*flight // guarded by flightsMu
@@ -152,9 +207,8 @@ type Proxy struct {
 	keyLocks [64]sync.Mutex // serialise read-modify-write of one key's variants
 
 	purgeMu  sync.Mutex
-	purges   purgeLog      // recent purges, guarded by purgeMu
-	epoch    atomic.Uint64 // incremented by each purge
-	down     atomic.Bool   // marked down by the admin API
+	fills    map[*flight]struct{} // fills asking the upstream, guarded by purgeMu
+	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
 	stats counters
@@ -188,6 +242,22 @@ func (p *Proxy) init() {
 		if p.maxObj <= 0 {
 			p.maxObj = DefaultMaxObjectSize
 		}
+		p.budget = &fillBudget{limit: p.FillBudget}
+		if p.budget.limit <= 0 {
+			p.budget.limit = DefaultFillBudget(p.maxObj, memoryCapacity(p.store))
+		}
+		switch {
+		case p.SliceSize == 0:
+			p.sliceSize = min(DefaultSliceSize, p.maxObj)
+		case p.SliceSize > 0:
+			p.sliceSize = min(p.SliceSize, p.maxObj)
+		}
+		if p.IdleSendTimeout == 0 {
+			p.IdleSendTimeout = DefaultIdleSendTimeout
+		}
+		if p.SendTimeout == 0 {
+			p.SendTimeout = DefaultSendTimeout
+		}
 		if p.UpstreamTimeout <= 0 {
 			p.UpstreamTimeout = DefaultUpstreamTimeout
 		}
@@ -204,6 +274,7 @@ func (p *Proxy) init() {
 		p.via = "1.1 " + p.Name
 		p.baseCtx, p.cancel = context.WithCancel(context.Background())
 		p.flights = make(map[string]*flight)
+		p.fills = make(map[*flight]struct{})
 		p.idx = newIndex()
 		if n, ok := p.store.(evictionNotifier); ok {
 			n.NotifyEvictions(func(key string, variants []*Entry) {
@@ -216,6 +287,25 @@ func (p *Proxy) init() {
 			p.log.Warn("cache index rebuild failed", "pop", p.Name, "err", err)
 		}
 	})
+}
+
+// DefaultFillBudget is the fill budget of a proxy whose FillBudget is 0:
+// an eighth of the capacity of its memory store (memoryCapacity; 0 for a
+// disk store), and at least the largest object stored, so that one can
+// always be filled.
+func DefaultFillBudget(maxObjectSize, memoryCapacity int64) int64 {
+	if maxObjectSize <= 0 {
+		maxObjectSize = DefaultMaxObjectSize
+	}
+	return max(maxObjectSize, memoryCapacity/8)
+}
+
+// memoryCapacity is the capacity of a MemoryStore (0 for other stores).
+func memoryCapacity(s Store) int64 {
+	if m, ok := s.(*MemoryStore); ok {
+		return m.capacity
+	}
+	return 0
 }
 
 // newTransport is the default upstream transport: keep-alive pools sized
@@ -262,20 +352,27 @@ type outcome struct {
 }
 
 // ServeHTTP answers a request from the cache or through the upstream.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p.init()
+	start := time.Now()
+	w := p.newSendWriter(rw, start)
+	defer w.release()
 	if r.URL.Path == HealthPath {
 		p.serveHealth(w, r)
 		return
 	}
-	var start time.Time
-	if p.AccessLog != nil {
-		start = time.Now()
-	}
 	p.stats.requests.Add(1)
 	var out outcome
+	if len(r.TransferEncoding) > 0 {
+		// A body with a transfer coding: the request may also have had a
+		// Content-Length, which Go's server removes without saying so,
+		// and RFC 9112 §6.1 then requires closing the connection after
+		// the response (a smuggling defence).
+		w.Header()["Connection"] = []string{"close"}
+	}
+	lines := p.screenRequest(r.Header)
 	switch {
-	case len(r.Header) > maxRequestFields:
+	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")

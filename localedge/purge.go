@@ -263,32 +263,66 @@ func (m *PurgeMatcher) URLKeys() (keys []string, ok bool) {
 	return keys, true
 }
 
-// purgeLog remembers the latest purges so a fetch that started before one
-// does not store what it purged.
-type purgeLog struct {
-	recs [256]purgeRecord
+// MaxTagPurges bounds the tag purges one fill remembers; past it the fill
+// counts as purged.
+const MaxTagPurges = 1024
+
+// addFill registers a fill about to ask the upstream, so purges from now on
+// are recorded on it; removeFill forgets it.
+func (p *Proxy) addFill(f *flight) {
+	p.purgeMu.Lock()
+	p.fills[f] = struct{}{}
+	p.purgeMu.Unlock()
 }
 
-type purgeRecord struct {
-	epoch uint64
-	m     *PurgeMatcher
+func (p *Proxy) removeFill(f *flight) {
+	p.purgeMu.Lock()
+	delete(p.fills, f)
+	p.purgeMu.Unlock()
 }
 
-// purgedSince reports whether a purge after epoch selects e (true also
-// when too many purges happened to tell).
-func (p *Proxy) purgedSince(epoch uint64, e *Entry) bool {
-	cur := p.epoch.Load()
-	if cur == epoch {
-		return false
+// recordPurge notes a purge on every fill under way that it may select
+// (with purgeMu held). A purge of other URLs touches no fill, at any rate
+// (unsafe methods invalidate their own URL on every response): only a
+// purge by tag is kept to compare with the response's tags once known.
+func (p *Proxy) recordPurge(m *PurgeMatcher) {
+	for f := range p.fills {
+		f.purged, f.tagPurges = m.OnFill(f.key, f.purged, f.tagPurges)
 	}
-	if cur-epoch > uint64(len(p.purges.recs)) {
-		return true
+}
+
+// OnFill records the purge on a fill under way for k (a request gone
+// upstream before the purge): purged when the purge selects its URL (or
+// the fill remembers too many tag purges already), else, for a purge by
+// tag, added to tagPurges to compare with the response's tags once known
+// (Matches). A purge of other URLs changes nothing.
+func (m *PurgeMatcher) OnFill(k CacheKey, purged bool, tagPurges []*PurgeMatcher) (bool, []*PurgeMatcher) {
+	switch {
+	case purged:
+	case m.all || m.urlMatch(k.URL, pathAndQuery(k), k.Host):
+		purged = true
+	case len(m.tags) > 0:
+		if len(tagPurges) >= MaxTagPurges {
+			return true, nil
+		}
+		tagPurges = append(tagPurges, m)
+	}
+	return purged, tagPurges
+}
+
+// purgedSince reports whether a purge since fill f asked the upstream
+// selects e, f's response (never for a nil f: an entry made here).
+func (p *Proxy) purgedSince(f *flight, e *Entry) bool {
+	if f == nil {
+		return false
 	}
 	p.purgeMu.Lock()
 	defer p.purgeMu.Unlock()
-	for ep := epoch + 1; ep <= cur; ep++ {
-		rec := p.purges.recs[ep%uint64(len(p.purges.recs))]
-		if rec.epoch != ep || rec.m.Matches(e) {
+	if f.purged {
+		return true
+	}
+	for _, m := range f.tagPurges {
+		if m.Matches(e) {
 			return true
 		}
 	}
@@ -310,8 +344,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 		return 0, nil
 	}
 	p.purgeMu.Lock()
-	ep := p.epoch.Add(1)
-	p.purges.recs[ep%uint64(len(p.purges.recs))] = purgeRecord{epoch: ep, m: m}
+	p.recordPurge(m)
 	p.purgeMu.Unlock()
 
 	// New requests must not join a fetch that began before the purge.
@@ -324,7 +357,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	p.flightsMu.Unlock()
 
 	keys, ok := m.URLKeys()
-	if !ok || len(p.Key.Headers) > 0 {
+	if !ok || len(p.Key.Headers) > 0 || p.idx.hasSlices() {
 		keys = p.idx.match(m)
 	}
 	now := p.now()

@@ -198,3 +198,57 @@ func TestEntriesSurviveUnrelatedPurgeWhileFilling(t *testing.T) {
 		t.Errorf("an unrelated purge kept a response from being stored")
 	}
 }
+
+// TestInvalidationFloodKeepsCaching: a flood of POSTs to another URL (each
+// invalidating its own URL) and of purges of other tags while a response
+// is being fetched do not stop that response from being stored; a purge
+// of its own tag still does (issue 12, Medium 4).
+func TestInvalidationFloodKeepsCaching(t *testing.T) {
+	o := newOrigin(t, nil)
+	release := make(chan struct{}) // one send per fill
+	o.handle("/slow", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Surrogate-Key", "slow-tag")
+		io.WriteString(w, "slow")
+	})
+	o.static("/form", 200, "ok")
+	p, srv := newProxy(t, o.URL, nil, nil)
+
+	done := make(chan *http.Response)
+	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	waitFor(t, "the fill at the origin", func() bool { return o.count("/slow") == 1 })
+	for i := range 600 {
+		if r, _ := do(t, http.MethodPost, srv.URL+"/form"); r.StatusCode != 200 {
+			t.Fatalf("POST %d: %d", i, r.StatusCode)
+		}
+	}
+	for i := range 600 {
+		if _, err := p.Purge(t.Context(), PurgeRequest{Tags: []string{fmt.Sprintf("other-%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release <- struct{}{}
+	r := <-done
+	if cs := r.Header.Get("Cache-Status"); !strings.Contains(cs, "stored") {
+		t.Errorf("fill after 600 unrelated invalidations: Cache-Status %q; want stored", cs)
+	}
+	if r, _ := get(t, srv.URL+"/slow"); xcache(r) != "HIT" {
+		t.Errorf("next request: X-Cache %s; want HIT", xcache(r))
+	}
+
+	// Its own tag, purged during the fill, keeps it from being stored.
+	if _, err := p.Purge(t.Context(), PurgeRequest{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	waitFor(t, "the second fill at the origin", func() bool { return o.count("/slow") == 2 })
+	if _, err := p.Purge(t.Context(), PurgeRequest{Tags: []string{"slow-tag"}}); err != nil {
+		t.Fatal(err)
+	}
+	release <- struct{}{}
+	<-done
+	if r, _ := get(t, srv.URL+"/slow", "Cache-Control", "only-if-cached"); r.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("a response whose tag was purged during its fill was stored (only-if-cached: %d)", r.StatusCode)
+	}
+}

@@ -25,6 +25,7 @@ type counters struct {
 	originFetches atomic.Int64
 	purges        atomic.Int64
 	fetchNanos    atomic.Int64 // total time waiting for upstream response heads
+	sendTimeouts  atomic.Int64 // clients disconnected by a send timeout
 }
 
 func (c *counters) observeFetch(d time.Duration) { c.fetchNanos.Add(int64(d)) }
@@ -47,6 +48,14 @@ type Stats struct {
 	BytesStored   int64   `json:"bytes_stored"`
 	CapacityBytes int64   `json:"capacity_bytes"`
 	Purges        int64   `json:"purges"`
+	// FillBytes is what the fill budget holds now (FillBudget its
+	// limit); FillsOverBudget counts the responses passed through
+	// without being stored because it was spent, SendTimeouts the clients
+	// disconnected because they stopped reading.
+	FillBytes       int64 `json:"fill_bytes"`
+	FillBudget      int64 `json:"fill_budget"`
+	FillsOverBudget int64 `json:"fills_over_budget"`
+	SendTimeouts    int64 `json:"send_timeouts"`
 }
 
 // Stats returns the proxy's counters and store size.
@@ -64,6 +73,11 @@ func (p *Proxy) Stats() Stats {
 		OriginFetches: p.stats.originFetches.Load(),
 		BytesServed:   p.stats.bytesServed.Load(),
 		Purges:        p.stats.purges.Load(),
+
+		FillBytes:       p.budget.used.Load(),
+		FillBudget:      p.budget.limit,
+		FillsOverBudget: p.budget.refused.Load(),
+		SendTimeouts:    p.stats.sendTimeouts.Load(),
 	}
 	if lookups := s.Hits + s.Misses; lookups > 0 {
 		s.HitRatio = float64(s.Hits) / float64(lookups)

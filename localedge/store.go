@@ -41,6 +41,10 @@ type statser interface {
 // MemoryStore is a Store in memory, bounded by bytes: when full, the
 // W-TinyLFU policy of github.com/maypok86/otter decides which keys to keep,
 // so a burst of one-off objects does not flush the popular ones.
+//
+// The store marks the bodies it holds, so a large body it lets go of while
+// clients are still receiving it is charged to the fill budget of the
+// proxy that fetched it until they are done.
 type MemoryStore struct {
 	capacity int64
 	cache    *otter.Cache[string, []*Entry]
@@ -77,6 +81,13 @@ func newMemoryStore(capacity int64, executor func(func())) *MemoryStore {
 	s.cache = otter.Must(&otter.Options[string, []*Entry]{
 		Executor:      executor,
 		MaximumWeight: uint64(capacity),
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, []*Entry]) {
+			// Every value that leaves the cache (evicted, invalidated or
+			// replaced) releases the bodies Set marked.
+			for _, v := range e.Value {
+				v.mem.ref(-1, 0)
+			}
+		},
 		OnDeletion: func(e otter.DeletionEvent[string, []*Entry]) {
 			if !e.WasEvicted() {
 				return
@@ -116,6 +127,9 @@ func (s *MemoryStore) Set(_ context.Context, key string, variants []*Entry) erro
 	if len(variants) == 0 {
 		s.cache.Invalidate(key)
 		return nil
+	}
+	for _, v := range variants {
+		v.mem.ref(1, 0) // before the value can be evicted
 	}
 	s.cache.Set(key, variants)
 	return nil

@@ -53,14 +53,33 @@ type CacheConfig struct {
 	// MaxObjectSize is the largest response stored
 	// (DefaultMaxObjectSize when 0).
 	MaxObjectSize int64
+	// FillBudget bounds each PoP's response bodies in memory outside its
+	// store (see Proxy.FillBudget; DefaultFillBudget when 0).
+	FillBudget int64
+	// SliceSize is the size of the slices objects larger than
+	// MaxObjectSize are cached in (see Proxy.SliceSize; DefaultSliceSize
+	// when 0, none when negative).
+	SliceSize int64
+	// IdleSendTimeout and SendTimeout disconnect clients that stop
+	// reading (see Proxy; defaults when 0, never when negative).
+	IdleSendTimeout time.Duration
+	SendTimeout     time.Duration
 	// Dir, when set, makes each PoP keep its cache on disk in Dir/<name>,
 	// surviving restarts.
-	Dir                       string
-	Key                       KeyOptions
-	SoftPurgeGrace            time.Duration
-	StaleIfError              time.Duration
+	Dir            string
+	Key            KeyOptions
+	SoftPurgeGrace time.Duration
+	StaleIfError   time.Duration
+	// StaleTimeout: see Proxy.StaleTimeout.
+	StaleTimeout time.Duration
+	// UpstreamTimeout is every cache's wait for its upstream; an edge in
+	// front of the shield waits shieldAnswerMargin more, so the shield's
+	// own answer at its timeout (a stale response, a 504) reaches it.
 	UpstreamTimeout           time.Duration
 	IgnoreRequestCacheControl bool
+	// CookiePaths are the path prefixes under which responses to requests
+	// with cookies are stored by the ordinary rules (Proxy.CookiePaths).
+	CookiePaths []string
 }
 
 // OriginConfig says where the topology's content comes from: an existing
@@ -204,6 +223,7 @@ type Topology struct {
 	cfg      TopologyConfig
 	log      *slog.Logger
 	token    string
+	secret   string // the edges' proof to the shield (Proxy.EdgeSecret)
 	registry *prometheus.Registry
 
 	edges  []*PoP
@@ -244,6 +264,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.token = base64.RawURLEncoding.EncodeToString(b[:])
 	}
+	var s [24]byte
+	if _, err := rand.Read(s[:]); err != nil {
+		return nil, fmt.Errorf("topology: edge secret: %w", err)
+	}
+	t.secret = base64.RawURLEncoding.EncodeToString(s[:])
 	if cfg.Origin.URL != "" {
 		u, err := url.Parse(cfg.Origin.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -397,13 +422,17 @@ func (t *Topology) Start(ctx context.Context) (err error) {
 	}
 	upstream := t.originURL
 	if t.shield != nil {
-		if err := t.startPoP(ctx, t.shield, upstream); err != nil {
+		if err := t.startPoP(ctx, t.shield, upstream, t.secret); err != nil {
 			return err
 		}
 		upstream = &url.URL{Scheme: "http", Host: t.shield.Addr()}
 	}
 	for _, p := range t.edges {
-		if err := t.startPoP(ctx, p, upstream); err != nil {
+		secret := ""
+		if t.shield != nil {
+			secret = t.secret // only to the shield, never to the origin
+		}
+		if err := t.startPoP(ctx, p, upstream, secret); err != nil {
 			return err
 		}
 	}
@@ -416,13 +445,20 @@ func (t *Topology) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) error {
+func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secret string) error {
 	store, err := t.newStore(p.Name)
 	if err != nil {
 		return err
 	}
 	p.store = store
 	c := t.cfg.Cache
+	upstreamTimeout := c.UpstreamTimeout
+	if upstreamTimeout <= 0 {
+		upstreamTimeout = DefaultUpstreamTimeout
+	}
+	if p.Role == RoleEdge && t.shield != nil {
+		upstreamTimeout += shieldAnswerMargin
+	}
 	p.Proxy = &Proxy{
 		Name:                      p.Name,
 		Role:                      p.Role,
@@ -433,12 +469,19 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 		AccessLog:                 t.cfg.AccessLog,
 		Key:                       c.Key,
 		MaxObjectSize:             c.MaxObjectSize,
+		FillBudget:                c.FillBudget,
+		SliceSize:                 c.SliceSize,
+		IdleSendTimeout:           c.IdleSendTimeout,
+		SendTimeout:               c.SendTimeout,
 		SoftPurgeGrace:            c.SoftPurgeGrace,
 		StaleIfError:              c.StaleIfError,
-		UpstreamTimeout:           c.UpstreamTimeout,
+		StaleTimeout:              c.StaleTimeout,
+		UpstreamTimeout:           upstreamTimeout,
 		IgnoreRequestCacheControl: c.IgnoreRequestCacheControl,
+		CookiePaths:               c.CookiePaths,
 		Delay:                     p.cfg.Delay,
 		TrustForwarded:            p.Role == RoleShield,
+		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
@@ -449,6 +492,11 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL) erro
 	p.srv = t.newServer(p.Proxy)
 	return nil
 }
+
+// shieldAnswerMargin is how much longer than the shield an edge waits for
+// its upstream: with equal timeouts the edge would give up at the moment
+// the shield answers.
+const shieldAnswerMargin = 5 * time.Second
 
 // newStore builds a PoP's cache store: on disk under Cache.Dir, or in
 // memory.

@@ -129,6 +129,31 @@ func TestAdminAPI(t *testing.T) {
 	if r, _ := api(t, top, "GET", "/api/v1/stats", tok+"x", ""); r.StatusCode != 401 {
 		t.Errorf("wrong token = %d", r.StatusCode)
 	}
+	// The scheme name is case-insensitive (RFC 9110 §11.1).
+	for _, auth := range []string{"bearer " + tok, "BEARER " + tok, "Bearer  " + tok} {
+		req, _ := http.NewRequest("GET", top.Info().Admin.URL+"/api/v1/stats", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Authorization %q... = %d; want 200", auth[:8], resp.StatusCode)
+		}
+	}
+	for _, auth := range []string{"Basic " + tok, tok, "Bearer"} {
+		req, _ := http.NewRequest("GET", top.Info().Admin.URL+"/api/v1/stats", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("Authorization without the Bearer scheme = %d; want 401", resp.StatusCode)
+		}
+	}
 	if r, _ := api(t, top, "GET", "/metrics", "", ""); r.StatusCode != 401 {
 		t.Errorf("metrics without token = %d", r.StatusCode)
 	}
@@ -252,6 +277,9 @@ func TestAdminAPI(t *testing.T) {
 		`cdnctl_edge_requests_total{pop="pop1",role="edge"} 4`,
 		`cdnctl_edge_hits_total{pop="shield",role="shield"}`,
 		`cdnctl_edge_capacity_bytes{pop="pop3",role="edge"}`,
+		`cdnctl_edge_fill_budget_bytes{pop="pop1",role="edge"} 8.388608e+06`,
+		`cdnctl_edge_fill_bytes{pop="pop1",role="edge"} 0`,
+		`cdnctl_edge_send_timeouts_total{pop="pop1",role="edge"} 0`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(string(b), want) {

@@ -3,34 +3,17 @@ package localedge
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 )
 
-// untrustedRequestFields are removed from every upstream request of an edge:
-// a client could otherwise make the origin answer differently to a request
-// the cache stores for everyone (unkeyed-header cache poisoning).
-var untrustedRequestFields = []string{
-	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
-	"X-Forwarded-Server", "X-Forwarded-Scheme", "Forwarded", "X-Real-Ip",
-	"X-Original-Url", "X-Rewrite-Url", "X-Original-Host", "X-Host",
-	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
-}
-
-// fillSkipFields are client fields a cache fill never forwards: it fetches
-// the whole current response and answers conditions and ranges itself.
-var fillSkipFields = []string{
-	"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
-	"If-Range", "Range", "Content-Length", "Content-Type", "Expect",
-}
-
-// upstreamRequest builds the request sent upstream for a client request:
-// the normalised key's path and query on the upstream URL, the client's
-// Host, hop-by-hop fields removed, Via and X-Forwarded-* set. A fill (GET
-// for the cache) carries no body and no conditions of the client.
+// upstreamRequest builds the request sent upstream for a client request
+// (already screened by screenRequest): the normalised key's path and query
+// on the upstream URL, the client's Host, and the fields forwardedField
+// gives. A fill (GET for the cache) carries no body and no conditions of
+// the client.
 func (p *Proxy) upstreamRequest(r *http.Request, k CacheKey, method string, fill bool) *http.Request {
 	u := *p.Upstream
 	escaped := singleJoin(p.Upstream.EscapedPath(), k.Path)
@@ -41,36 +24,18 @@ func (p *Proxy) upstreamRequest(r *http.Request, k CacheKey, method string, fill
 
 	h := make(http.Header, len(r.Header)+4)
 	for name, values := range r.Header {
+		if fill && fillSkip(name) {
+			continue
+		}
 		h[name] = values
 	}
-	// Connection-listed names come from the client's own header.
-	removeHopByHop(h)
-	if !p.TrustForwarded {
-		for _, name := range untrustedRequestFields {
+	removeHopByHop(h) // screened already; kept as a second guard
+	for _, name := range setFields {
+		if v, ok := p.forwardedField(r, k, name, fill); ok {
+			h[name] = v
+		} else {
 			delete(h, name)
 		}
-	}
-	if fill {
-		for _, name := range fillSkipFields {
-			delete(h, name)
-		}
-		if p.IgnoreRequestCacheControl {
-			delete(h, "Cache-Control")
-			delete(h, "Pragma")
-		}
-	}
-	h["Via"] = []string{joinList(r.Header["Via"], p.via)}
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		h["X-Forwarded-For"] = []string{joinList(h["X-Forwarded-For"], ip)}
-	}
-	if _, ok := h["X-Forwarded-Proto"]; !ok {
-		h["X-Forwarded-Proto"] = []string{k.Scheme}
-	}
-	if _, ok := h["X-Forwarded-Host"]; !ok {
-		h["X-Forwarded-Host"] = []string{k.Host}
-	}
-	if _, ok := h["User-Agent"]; !ok {
-		h["User-Agent"] = []string{""} // not Go's default
 	}
 	out := &http.Request{
 		Method:     method,
@@ -114,7 +79,13 @@ func safeMethod(m string) bool {
 // Location and Content-Location URIs (RFC 9111 §4.4).
 func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k CacheKey) outcome {
 	p.stats.misses.Add(1)
-	cs := CacheStatus{Cache: p.Name, Fwd: FwdMethod}
+	return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: FwdMethod})
+}
+
+// forward sends a request upstream as it is (its body, conditions and
+// range included), invalidates after an unsafe method, and passes the
+// response through uncached; cs is the Cache-Status it reports.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, k CacheKey, cs CacheStatus) outcome {
 	ctx, cancel := context.WithTimeout(r.Context(), p.FetchTimeout)
 	defer cancel()
 	if p.Delay > 0 {
@@ -126,13 +97,15 @@ func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k Cache
 			return outcome{status: 499, cs: cs}
 		}
 	}
-	req := p.upstreamRequest(r, k, r.Method, false).WithContext(ctx)
+	// The handler goroutine waits in RoundTrip while the trace relays.
+	ictx := withInterimTrace(ctx, func(ir interimResponse) { writeInterim(w, r, ir) })
+	req := p.upstreamRequest(r, k, r.Method, false).WithContext(ictx)
 	p.stats.originFetches.Add(1)
 	resp, err := p.rt.RoundTrip(req)
 	if err != nil {
-		p.log.Warn("upstream request failed", "pop", p.Name, "method", r.Method, "url", k.URL, "err", err)
+		p.log.Warn("upstream request failed", "pop", p.Name, "upstream", p.upstreamName(), "method", r.Method, "url", k.URL, "err", err)
 		status, detail := upstreamError(err)
-		return p.errorResponse(w, status, "upstream "+p.upstreamName()+" failed: "+err.Error(), FwdMethod, detail)
+		return p.errorResponse(w, status, upstreamFailure(detail), cs.Fwd, detail)
 	}
 	defer resp.Body.Close()
 	removeHopByHop(resp.Header)

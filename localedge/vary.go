@@ -2,6 +2,7 @@ package localedge
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,14 +95,20 @@ func SelectingValues(req http.Header, names []string) []VaryValue {
 func VaryMatches(stored []VaryValue, req http.Header) bool {
 	for _, v := range stored {
 		values, ok := req[v.Name]
-		if ok != v.Present {
-			return false
-		}
-		if ok && NormalizeFieldValue(values) != v.Value {
+		if !fieldMatches(v, values, ok) {
 			return false
 		}
 	}
 	return true
+}
+
+// fieldMatches compares a request field's lines (present: ok) with a
+// stored selecting value.
+func fieldMatches(v VaryValue, values []string, ok bool) bool {
+	if ok != v.Present {
+		return false
+	}
+	return !ok || NormalizeFieldValue(values) == v.Value
 }
 
 // variantID names a variant by its selecting values, for use as a stable
@@ -185,4 +192,71 @@ func NormalizeAcceptEncoding(values []string) []string {
 		accepted |= (brBit | zstdBit | gzipBit) &^ mentioned
 	}
 	return aeForms[accepted]
+}
+
+// NormalizeAcceptLanguage rewrites a request's Accept-Language in a
+// canonical form, so that the spellings of one preference select one
+// stored variant under Vary: Accept-Language: language ranges lower-cased
+// (they are case-insensitive, RFC 4647 §2), whitespace removed, weights
+// written without a redundant q=1 or trailing zeros, and the ranges sorted
+// by weight, then alphabetically among equal weights, which RFC 9110
+// §12.4.2 makes equal preferences ("en, de" and "de, en" ask for the
+// same). Browsers send decreasing weights, so their order is kept. A range
+// given twice keeps its first weight; parameters other than q are dropped.
+// The normalised value is also what goes upstream, so the origin chooses
+// from exactly what selects the stored response.
+func NormalizeAcceptLanguage(values []string) []string {
+	type member struct {
+		tag string
+		q   int // thousandths
+	}
+	var ms []member
+	for _, line := range values {
+		for _, part := range strings.Split(line, ",") {
+			tag, params, _ := strings.Cut(part, ";")
+			tag = strings.ToLower(strings.TrimSpace(tag))
+			if tag == "" || !isToken(tag) {
+				continue
+			}
+			q := 1000
+			for params != "" {
+				var p string
+				p, params, _ = strings.Cut(params, ";")
+				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
+						q = int(f*1000 + 0.5)
+					}
+				}
+			}
+			dup := false
+			for _, m := range ms {
+				if m.tag == tag {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				ms = append(ms, member{tag: tag, q: q})
+			}
+		}
+	}
+	slices.SortStableFunc(ms, func(a, b member) int {
+		if a.q != b.q {
+			return b.q - a.q
+		}
+		return strings.Compare(a.tag, b.tag)
+	})
+	var b strings.Builder
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.tag)
+		if m.q < 1000 {
+			b.WriteString(";q=")
+			b.WriteString(strings.TrimRight(strings.TrimRight(strconv.FormatFloat(float64(m.q)/1000, 'f', 3, 64), "0"), "."))
+		}
+	}
+	return []string{b.String()}
 }

@@ -64,16 +64,21 @@ func TestSelectVariant(t *testing.T) {
 	br := &Entry{Vary: SelectingValues(hdr("Accept-Encoding", "br"), []string{"Accept-Encoding"}), ResponseTime: t0}
 	plainOld := &Entry{ResponseTime: t0}
 	plainNew := &Entry{ResponseTime: t0.Add(1)}
-	if e, _ := SelectVariant([]*Entry{gz, br}, hdr("Accept-Encoding", "br")); e != br {
-		t.Errorf("SelectVariant(br) picked %+v; want the br variant", e)
+	p := &Proxy{Name: "pop1"}
+	sel := func(variants []*Entry, h http.Header) (*Entry, string) {
+		r := &http.Request{Header: h, RemoteAddr: "127.0.0.1:1234"}
+		return p.selectVariant(variants, r, CacheKey{Scheme: "http", Host: "h"})
 	}
-	if e, fwd := SelectVariant([]*Entry{gz, br}, hdr("Accept-Encoding", "zstd")); e != nil || fwd != FwdVaryMiss {
-		t.Errorf("SelectVariant(zstd) = %v, %q; want nil, vary-miss", e, fwd)
+	if e, _ := sel([]*Entry{gz, br}, hdr("Accept-Encoding", "br")); e != br {
+		t.Errorf("selectVariant(br) picked %+v; want the br variant", e)
 	}
-	if e, fwd := SelectVariant(nil, hdr()); e != nil || fwd != FwdURIMiss {
-		t.Errorf("SelectVariant(none) = %v, %q; want nil, uri-miss", e, fwd)
+	if e, fwd := sel([]*Entry{gz, br}, hdr("Accept-Encoding", "zstd")); e != nil || fwd != FwdVaryMiss {
+		t.Errorf("selectVariant(zstd) = %v, %q; want nil, vary-miss", e, fwd)
 	}
-	if e, _ := SelectVariant([]*Entry{plainOld, plainNew}, hdr()); e != plainNew {
+	if e, fwd := sel(nil, hdr()); e != nil || fwd != FwdURIMiss {
+		t.Errorf("selectVariant(none) = %v, %q; want nil, uri-miss", e, fwd)
+	}
+	if e, _ := sel([]*Entry{plainOld, plainNew}, hdr()); e != plainNew {
 		t.Errorf("selectVariant picked the older of two matching responses")
 	}
 }

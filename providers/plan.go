@@ -219,6 +219,9 @@ type Plan struct {
 	History *History `json:"-"`
 	// HistoryChanged says whether History differs from what was read.
 	HistoryChanged bool `json:"-"`
+	// HistoryVersion is the version of the history file the plan was
+	// computed from ("": none): Apply rewrites only that version.
+	HistoryVersion string `json:"-"`
 }
 
 // Pending reports whether the plan changes anything in the store.
@@ -270,7 +273,7 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 	}
 
 	// Orphans: remote objects no local file names.
-	seq := hist.nextSeq()
+	seq := hist.NextSeq()
 	var orphans []RemoteObject
 	for _, o := range in.Remote {
 		if _, ok := local[o.Key]; !ok {
@@ -301,7 +304,9 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 			if a.UnreferencedSince.IsZero() {
 				a.UnreferencedSince = now
 			}
-			unrefDeploys := seq - a.LastDeploy
+			// Deploys that replaced the entry points since (complete
+			// ones; interrupted attempts do not age assets), and this one.
+			unrefDeploys := 1 + hist.CompletedAfter(a.LastDeploy)
 			unrefFor := now.Sub(a.UnreferencedSince)
 			r := opts.Retention
 			if unrefDeploys >= r.Deploys && unrefFor >= r.Age {
@@ -342,7 +347,7 @@ func ComputePlan(in PlanInput) (*Plan, error) {
 	}
 
 	last := hist.Last()
-	p.Record = p.Pending() || last == nil || last.ContentDigest != p.ContentDigest
+	p.Record = p.Pending() || last == nil || last.ContentDigest != p.ContentDigest || !last.Complete()
 	refSeq := seq
 	if p.Record {
 		p.Seq = seq
@@ -497,7 +502,7 @@ func remoteFingerprinted(o RemoteObject, h *History) bool {
 // files marked as referenced by deploy refSeq, retained assets with their
 // clocks, deleted or vanished ones dropped.
 func nextHistory(h *History, local []*LocalFile, changes []Change, retained map[string]Asset, refSeq int) (*History, bool) {
-	next := h.clone()
+	next := h.Clone()
 	next.Assets = make(map[string]Asset, len(h.Assets))
 	for _, f := range local {
 		if f.Fingerprinted {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/hashing"
 )
 
@@ -461,5 +463,70 @@ func TestFingerprintedName(t *testing.T) {
 		if got := fingerprintedName(name); got != want {
 			t.Errorf("fingerprintedName(%q) = %v; want %v", name, got, want)
 		}
+	}
+}
+
+// TestPlanRetentionKeyedOnLiveDeploys: an asset's retention counts the
+// deploys that replaced the entry points since a deploy named it; a
+// deploy recorded when it started names its assets even if it was
+// interrupted (killed while uploading entry points), whatever their
+// names look like.
+func TestPlanRetentionKeyedOnLiveDeploys(t *testing.T) {
+	day := 24 * time.Hour
+	// Deploys 1..5; statuses by seq.
+	hist := func(statuses map[int]string, assets map[string]Asset) *History {
+		h := NewHistory()
+		for i := 1; i <= 5; i++ {
+			h.Deploys = append(h.Deploys, DeployRecord{Seq: i, ID: fmt.Sprintf("d%d", i), Status: statuses[i], ContentDigest: "sha256:old"})
+		}
+		h.Assets = assets
+		return h
+	}
+	const digits = "js/a145.3336109849.js"  // all digits: no hex letter in the hash
+	unknown := foreign(digits, bodyA, md5A) // listed without headers (an index lost with kill -9)
+	for _, tc := range []struct {
+		name       string
+		history    *History
+		retention  Retention
+		wantOp     Op
+		wantDetail string
+	}{
+		{"all-digit asset of the interrupted last deploy", hist(map[int]string{5: deploystate.StatusRunning}, map[string]Asset{digits: {LastDeploy: 5}}),
+			DefaultRetention(), OpRetain, "unreferenced for 1 of 3 deploys"},
+		{"even with no age limit", hist(map[int]string{5: deploystate.StatusInterrupted}, map[string]Asset{digits: {LastDeploy: 5}}),
+			Retention{Deploys: 2}, OpRetain, "1 of 2 deploys"},
+		{"interrupted attempts do not age an asset", hist(map[int]string{3: deploystate.StatusInterrupted, 4: deploystate.StatusInterrupted, 5: deploystate.StatusRunning},
+			map[string]Asset{digits: {LastDeploy: 2, UnreferencedSince: t0.Add(-30 * day)}}), Retention{Deploys: 2}, OpRetain, "1 of 2 deploys"},
+		{"complete deploys do", hist(nil, map[string]Asset{digits: {LastDeploy: 4, UnreferencedSince: t0.Add(-30 * day)}}),
+			Retention{Deploys: 2}, OpDelete, "2 of 2 deploys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultPlanOptions()
+			opts.Retention = tc.retention
+			p, err := ComputePlan(PlanInput{Remote: []RemoteObject{unknown}, History: tc.history, Now: t0, Options: opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := findChange(t, p, digits)
+			if c.Op != tc.wantOp || !strings.Contains(c.Detail, tc.wantDetail) {
+				t.Errorf("%s: %s/%s %q; want %s (%q)", digits, c.Op, c.Reason, c.Detail, tc.wantOp, tc.wantDetail)
+			}
+		})
+	}
+}
+
+// TestPlanRecordsAfterAnInterruptedDeploy: a rerun with the same content
+// as an interrupted deploy records a deploy of its own, which completes.
+func TestPlanRecordsAfterAnInterruptedDeploy(t *testing.T) {
+	f := file("index.html", bodyA, Metadata{ContentType: "text/html", CacheControl: "no-cache"}, false)
+	digest := ContentDigest([]*LocalFile{f})
+	h := NewHistory()
+	h.Deploys = []DeployRecord{{Seq: 1, ID: "d1", Status: deploystate.StatusRunning, ContentDigest: digest}}
+	p, err := ComputePlan(PlanInput{Local: []*LocalFile{f}, Remote: []RemoteObject{remoteOf("index.html", bodyA, f.Meta)}, History: h, Now: t0, Options: DefaultPlanOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pending() || !p.Record || p.Seq != 2 {
+		t.Errorf("plan: pending %v, record %v, seq %d; want nothing to upload, deploy 2 recorded", p.Pending(), p.Record, p.Seq)
 	}
 }

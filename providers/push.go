@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/cdnctl/cdnctl/deploystate"
 )
 
 // DefaultConcurrency is how many objects push writes at once.
@@ -40,7 +42,10 @@ type Pusher struct {
 	Source         string // "push" if empty
 	DeployID       string // generated from the time and content digest if empty
 	GitCommit      string
+	GitMessage     string
 	ManifestDigest string
+	// User ("alice@laptop") and CI (the CI job) say who deploys.
+	User, CI string
 	// RollbackOf is the ID of the deploy whose objects this push
 	// restores (recorded as the deploy's rollback_of).
 	RollbackOf string
@@ -51,6 +56,13 @@ type Pusher struct {
 	// HistoryLimit is how many deploy records history keeps
 	// (DefaultHistoryLimit if 0); older snapshots are deleted.
 	HistoryLimit int
+	// KeepRunning leaves the deploy's record running when the push
+	// completes: the caller (deploy, which purges and verifies after)
+	// records the outcome with Finish.
+	KeepRunning bool
+
+	// rec records the deploy of the last Apply (for Finish).
+	rec *recorder
 
 	// OnStage, if set, is called as each group of changes starts (uploads
 	// and updates group by group, then GroupDeletes), with its changes.
@@ -121,6 +133,9 @@ func (p *Pusher) concurrency() int {
 type Remote struct {
 	Objects []RemoteObject
 	History *History
+	// HistoryVersion is the version of the history file read ("" when
+	// there was none): Apply rewrites it only if it is still that one.
+	HistoryVersion string
 }
 
 // Fetch lists the store and reads its history (concurrently). Callers can
@@ -135,7 +150,7 @@ func (p *Pusher) Fetch(ctx context.Context) (*Remote, error) {
 	})
 	g.Go(func() error {
 		var err error
-		r.History, err = ReadHistory(gctx, p.Store)
+		r.History, r.HistoryVersion, err = ReadHistoryVersion(gctx, p.Store)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -172,7 +187,12 @@ func (p *Pusher) PlanAgainst(ctx context.Context, files []*LocalFile, r *Remote)
 	if err != nil {
 		return nil, err
 	}
-	return ComputePlan(PlanInput{Local: files, Remote: remote, History: r.History, Now: p.now(), Options: p.Options})
+	plan, err := ComputePlan(PlanInput{Local: files, Remote: remote, History: r.History, Now: p.now(), Options: p.Options})
+	if err != nil {
+		return nil, err
+	}
+	plan.HistoryVersion = r.HistoryVersion
+	return plan, nil
 }
 
 // ReadHistory reads a store's deploy history (empty if it has none).
@@ -185,6 +205,20 @@ func ReadHistory(ctx context.Context, s StateStore) (*History, error) {
 		return nil, err
 	}
 	return ParseHistory(data)
+}
+
+// ReadHistoryVersion reads a store's deploy history and its version ("",
+// with an empty history, when it has none).
+func ReadHistoryVersion(ctx context.Context, s StateVersions) (*History, string, error) {
+	data, v, err := s.ReadStateVersion(ctx, HistoryName)
+	if errors.Is(err, ErrStateNotFound) {
+		return NewHistory(), "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	h, err := ParseHistory(data)
+	return h, v, err
 }
 
 // ReadSnapshot reads the objects a recorded deploy referenced (for a
@@ -275,6 +309,20 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		return res, fmt.Errorf("push interrupted before any change: %w", err)
 	}
 
+	// Record the deploy as running before its first change, with the
+	// assets it references: a deploy interrupted from here on (even by
+	// kill -9) is in the history, and retention keeps its assets.
+	rec := &recorder{p: p, plan: plan, version: plan.HistoryVersion}
+	p.rec = rec
+	if err := rec.begin(ctx, res); err != nil {
+		return res, err
+	}
+	defer func() {
+		if !res.Complete {
+			rec.interrupted(ctx, res, nil)
+		}
+	}()
+
 	// Uploads and updates, stage by stage.
 	for i := 0; i < len(work); {
 		j := i
@@ -334,7 +382,7 @@ func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	if err := p.Store.Commit(ctx); err != nil {
 		return res, fmt.Errorf("push: save object index: %w", err)
 	}
-	if err := p.record(ctx, plan, res); err != nil {
+	if err := rec.complete(ctx, res); err != nil {
 		return res, err
 	}
 	res.Complete = true
@@ -463,29 +511,43 @@ func (p *Pusher) incomplete(ctx context.Context, res *Result, total int) error {
 		len(res.Failures), total, f.Op, f.Key, f.Error, more)
 }
 
-// record writes the deploy's snapshot and the history with the new deploy
-// record (or only the history, when retention clocks moved).
-func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
+// NewDeployID is the ID a deploy recorded at t with this content digest
+// gets by default: the UTC time and the digest's first 8 hex digits
+// ("20261123T130405Z-3f9a1c0e").
+func NewDeployID(t time.Time, contentDigest string) string {
+	return t.UTC().Format("20060102T150405Z") + "-" + strings.TrimPrefix(contentDigest, "sha256:")[:8]
+}
+
+// recorder writes a push's deploy record: running before the first
+// change, then complete (or interrupted). Every history write replaces
+// exactly the version read before (If-Match), so a deploy that raced
+// another one fails instead of dropping its record.
+type recorder struct {
+	p        *Pusher
+	plan     *Plan
+	version  string   // of the history file, as last read or written
+	hist     *History // as last written (nil before the first write)
+	recorded bool     // begin recorded the deploy, at hist.Deploys[index]
+	index    int
+}
+
+// begin writes the deploy's snapshot and its running record.
+func (r *recorder) begin(ctx context.Context, res *Result) error {
+	p, plan := r.p, r.plan
 	if !plan.Record {
-		if plan.HistoryChanged {
-			return p.writeHistory(ctx, plan.History)
-		}
 		return nil
 	}
 	now := p.now().UTC()
-	h := plan.History.clone()
+	h := plan.History.Clone()
 	id := p.DeployID
 	if id == "" {
-		id = now.Format("20060102T150405Z") + "-" + strings.TrimPrefix(plan.ContentDigest, "sha256:")[:8]
+		id = NewDeployID(now, plan.ContentDigest)
 	}
 	if h.Find(id) != nil {
 		id = fmt.Sprintf("%s-%d", id, plan.Seq)
 	}
 	snap := &DeploySnapshot{Version: HistoryVersion, ID: id, Seq: plan.Seq, Time: now, Objects: map[string]SnapshotEntry{}}
-	counts := DeployCounts{
-		Uploaded: res.Uploaded, Updated: res.Updated, Kept: res.Kept, Deleted: res.Deleted,
-		Retained: res.Retained, BytesUploaded: res.BytesUploaded,
-	}
+	var counts DeployCounts
 	for _, c := range plan.Changes {
 		if c.File == nil {
 			continue
@@ -507,9 +569,40 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 		source = "push"
 	}
 	h.Deploys = append(h.Deploys, DeployRecord{
-		Seq: plan.Seq, ID: id, Time: now, Source: source, GitCommit: p.GitCommit, RollbackOf: p.RollbackOf,
+		Seq: plan.Seq, ID: id, Time: now, Status: deploystate.StatusRunning, Source: source,
+		User: p.User, CI: p.CI, GitCommit: p.GitCommit, GitMessage: p.GitMessage, RollbackOf: p.RollbackOf,
 		ManifestDigest: p.ManifestDigest, ContentDigest: plan.ContentDigest, Snapshot: name, Counts: counts,
 	})
+	r.index = len(h.Deploys) - 1
+	if err := r.write(ctx, h); err != nil {
+		if derr := p.Store.DeleteState(ctx, name); derr != nil {
+			p.logger().Warn("push: could not delete the snapshot of an unrecorded deploy", "snapshot", name, "err", derr)
+		}
+		return err
+	}
+	r.recorded = true
+	res.DeployID, res.Seq, res.Recorded = id, plan.Seq, true
+	return nil
+}
+
+// complete records the deploy as complete with its counts, keeps
+// HistoryLimit records and deletes older snapshots. A push that records
+// no deploy writes the history only when retention clocks moved.
+func (r *recorder) complete(ctx context.Context, res *Result) error {
+	p, plan := r.p, r.plan
+	if !r.recorded {
+		if plan.HistoryChanged {
+			return r.write(ctx, plan.History.Clone())
+		}
+		return nil
+	}
+	h := r.hist.Clone()
+	d := &h.Deploys[r.index]
+	if !p.KeepRunning {
+		d.Status, d.Finished = deploystate.StatusComplete, p.now().UTC()
+	}
+	d.Counts.Uploaded, d.Counts.Updated, d.Counts.Kept = res.Uploaded, res.Updated, res.Kept
+	d.Counts.Deleted, d.Counts.Retained, d.Counts.BytesUploaded = res.Deleted, res.Retained, res.BytesUploaded
 	limit := p.HistoryLimit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit
@@ -519,7 +612,7 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 		pruned = append(pruned, h.Deploys[:len(h.Deploys)-limit]...)
 		h.Deploys = append([]DeployRecord(nil), h.Deploys[len(h.Deploys)-limit:]...)
 	}
-	if err := p.writeHistory(ctx, h); err != nil {
+	if err := r.write(ctx, h); err != nil {
 		return err
 	}
 	for _, d := range pruned {
@@ -530,17 +623,73 @@ func (p *Pusher) record(ctx context.Context, plan *Plan, res *Result) error {
 			p.logger().Warn("push: could not delete an old deploy snapshot", "snapshot", d.Snapshot, "err", err)
 		}
 	}
-	res.DeployID, res.Seq, res.Recorded = id, plan.Seq, true
 	return nil
 }
 
-func (p *Pusher) writeHistory(ctx context.Context, h *History) error {
+// interrupted records why a running deploy stopped (best effort, even
+// when ctx was cancelled). A deploy killed before it gets here stays
+// "running" in the history, which readers show as interrupted once no
+// lock of it is held.
+func (r *recorder) interrupted(ctx context.Context, res *Result, why error) {
+	if !r.recorded {
+		return
+	}
+	cause := context.Cause(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	h := r.hist.Clone()
+	d := &h.Deploys[r.index]
+	d.Status, d.Finished = deploystate.StatusInterrupted, r.p.now().UTC()
+	if res != nil {
+		d.Counts.Uploaded, d.Counts.Updated, d.Counts.Deleted, d.Counts.BytesUploaded = res.Uploaded, res.Updated, res.Deleted, res.BytesUploaded
+	}
+	switch {
+	case why != nil:
+		d.Error = why.Error()
+	case res != nil && len(res.Failures) > 0:
+		d.Error = fmt.Sprintf("%d changes failed (first: %s %s: %s)", len(res.Failures), res.Failures[0].Op, res.Failures[0].Key, res.Failures[0].Error)
+	default:
+		d.Error = "stopped before completing"
+		if cause != nil {
+			d.Error += ": " + cause.Error()
+		}
+	}
+	if err := r.write(ctx, h); err != nil {
+		r.p.logger().Warn("push: could not record the deploy as interrupted", "deploy", d.ID, "err", err)
+	}
+}
+
+// Finish records the outcome of the deploy the last Apply left running
+// (KeepRunning): complete when err is nil, else interrupted with err. It
+// does nothing when Apply recorded no deploy.
+func (p *Pusher) Finish(ctx context.Context, err error) error {
+	r := p.rec
+	if r == nil || !r.recorded || !p.KeepRunning {
+		return nil
+	}
+	if err != nil {
+		r.interrupted(ctx, nil, err)
+		return nil
+	}
+	h := r.hist.Clone()
+	d := &h.Deploys[r.index]
+	d.Status, d.Finished = deploystate.StatusComplete, p.now().UTC()
+	return r.write(ctx, h)
+}
+
+// write replaces the history, only if it is still the version read.
+func (r *recorder) write(ctx context.Context, h *History) error {
 	data, err := h.Marshal()
 	if err != nil {
-		return fmt.Errorf("push: deploy history: %w", err)
+		return fmt.Errorf("push: %w", err)
 	}
-	if err := p.Store.WriteState(ctx, HistoryName, data); err != nil {
+	v, err := r.p.Store.WriteStateIf(ctx, HistoryName, data, r.version)
+	if errors.Is(err, ErrStateConflict) {
+		return fmt.Errorf("push: the deploy history changed since it was read: another deploy or push ran meanwhile (run again to plan against it): %w", err)
+	}
+	if err != nil {
 		return fmt.Errorf("push: write deploy history: %w", err)
 	}
+	r.version, r.hist = v, h
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/storetest"
@@ -57,15 +58,19 @@ func TestApplyStopsBeforeNextGroupOnFailure(t *testing.T) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
 	}
-	if len(res.Failures) != 1 || res.Failures[0].Key != "js/app.0c1d2e3f4a.js" || res.Complete || res.Recorded {
-		t.Errorf("result = %+v; want one failure, incomplete, unrecorded", res)
+	if len(res.Failures) != 1 || res.Failures[0].Key != "js/app.0c1d2e3f4a.js" || res.Complete {
+		t.Errorf("result = %+v; want one failure, incomplete", res)
 	}
 	// The other asset of the group went up; nothing after the group did.
 	if got := strings.Join(m.Keys(), " "); got != "css/app.3f9a1c0e2b.css" {
 		t.Errorf("stored %q; want only the asset that did not fail", got)
 	}
-	if m.State(providers.HistoryName) != nil {
-		t.Error("history written by a failed push")
+	// The deploy is in the history as interrupted, with why; none is
+	// live.
+	h, err := providers.ReadHistory(context.Background(), m)
+	if err != nil || len(h.Deploys) != 1 || h.Live() != nil || h.Deploys[0].Status != deploystate.StatusInterrupted ||
+		!strings.Contains(h.Deploys[0].Error, "js/app.0c1d2e3f4a.js") {
+		t.Errorf("history after a failed push: %+v, %v; want one interrupted deploy naming the failure", h, err)
 	}
 
 	// Fixed: the rerun does only what is left.
@@ -261,5 +266,39 @@ func TestApplyWaitsPastFreshModTimes(t *testing.T) {
 	cancel()
 	if _, err := p.Apply(ctx, plan); !errors.Is(err, context.Canceled) || s2.firstPut.Load() != nil {
 		t.Errorf("cancelled during the wait: err %v, uploaded %v; want context.Canceled and no upload", err, s2.firstPut.Load() != nil)
+	}
+}
+
+// TestApplyRefusesAHistoryChangedSincePlanning: two pushes planned against
+// the same history (no lock: the history's version check alone) cannot
+// both record; the second fails before changing anything, and the first's
+// record stays.
+func TestApplyRefusesAHistoryChangedSincePlanning(t *testing.T) {
+	ctx := context.Background()
+	m := &storetest.Memory{}
+	a := &providers.Pusher{Store: m, Options: providers.DefaultPlanOptions(), DeployID: "a"}
+	b := &providers.Pusher{Store: m, Options: providers.DefaultPlanOptions(), DeployID: "b"}
+	planA, err := a.Plan(ctx, scan(t, site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	planB, err := b.Plan(ctx, scan(t, site.With(storetest.Site{"index.html": "<h1>b</h1>"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Apply(ctx, planA); err != nil {
+		t.Fatal(err)
+	}
+	puts := m.Calls().Put
+	res, err := b.Apply(ctx, planB)
+	if err == nil || !strings.Contains(err.Error(), "another deploy or push ran meanwhile") || !errors.Is(err, providers.ErrStateConflict) {
+		t.Fatalf("second Apply = %v; want a conflict saying another deploy ran", err)
+	}
+	if m.Calls().Put != puts || res.Recorded || m.State(providers.SnapshotName("b")) != nil {
+		t.Errorf("the refused push uploaded %d files, recorded %v, left its snapshot %v; want nothing changed", m.Calls().Put-puts, res.Recorded, m.State(providers.SnapshotName("b")) != nil)
+	}
+	h, err := providers.ReadHistory(ctx, m)
+	if err != nil || len(h.Deploys) != 1 || h.Deploys[0].ID != "a" || !h.Deploys[0].Complete() {
+		t.Errorf("history = %+v, %v; want deploy a, complete", h, err)
 	}
 }

@@ -7,83 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"net/http"
-	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/cdnctl/cdnctl/deploystate"
 )
 
-// StateDir is the folder, under a store's root, where cdnctl keeps its own
-// state (the object index, the deploy history). Stores never list it as
-// objects and push never deletes or overwrites it with site files.
-const StateDir = ".cdnctl"
+// StateDir is the folder, under a site's root, where cdnctl keeps its
+// state when it lives with the site (the folder origin's default, and the
+// legacy S3 location): stores never list it as objects and push never
+// deletes or overwrites it with site files.
+const StateDir = deploystate.Dir
 
-// State file names, relative to StateDir.
+// State file names, relative to the state's folder.
 const (
-	IndexName   = "objects.json" // the object index (ObjectIndex)
-	HistoryName = "history.json" // the deploy history (History)
+	IndexName   = deploystate.IndexName   // the object index (ObjectIndex)
+	HistoryName = deploystate.HistoryName // the deploy history (History)
+	LockName    = deploystate.LockName    // the deploy lock
 )
 
 // Metadata is what a store keeps beside an object's body and serves as
-// response headers.
-type Metadata struct {
-	ContentType     string `json:"content_type"`
-	CacheControl    string `json:"cache_control"`
-	ContentEncoding string `json:"content_encoding,omitempty"`
-	// Tags are cache tags (served as Cache-Tag / Surrogate-Key by the
-	// local origin, kept as user metadata on S3).
-	Tags []string `json:"tags,omitempty"`
-	// Headers are other response headers (Content-Disposition, …), keyed
-	// by canonical header name.
-	Headers map[string]string `json:"headers,omitempty"`
-}
-
-// Normalize returns m with tags sorted and deduplicated and header names
-// canonical, so two Metadata that mean the same compare equal.
-func (m Metadata) Normalize() Metadata {
-	if len(m.Tags) > 0 {
-		tags := slices.Clone(m.Tags)
-		sort.Strings(tags)
-		m.Tags = slices.Compact(tags)
-	} else {
-		m.Tags = nil
-	}
-	if len(m.Headers) > 0 {
-		h := make(map[string]string, len(m.Headers))
-		for k, v := range m.Headers {
-			h[http.CanonicalHeaderKey(k)] = v
-		}
-		m.Headers = h
-	} else {
-		m.Headers = nil
-	}
-	return m
-}
-
-// Diff lists, in a fixed order, the fields of want that differ from m,
-// each as `field: "old" → "new"`. Nil means equal.
-func (m Metadata) Diff(want Metadata) []string {
-	a, b := m.Normalize(), want.Normalize()
-	var d []string
-	if a.ContentType != b.ContentType {
-		d = append(d, fmt.Sprintf("content-type: %q → %q", a.ContentType, b.ContentType))
-	}
-	if a.CacheControl != b.CacheControl {
-		d = append(d, fmt.Sprintf("cache-control: %q → %q", a.CacheControl, b.CacheControl))
-	}
-	if a.ContentEncoding != b.ContentEncoding {
-		d = append(d, fmt.Sprintf("content-encoding: %q → %q", a.ContentEncoding, b.ContentEncoding))
-	}
-	if !slices.Equal(a.Tags, b.Tags) {
-		d = append(d, fmt.Sprintf("tags: %q → %q", a.Tags, b.Tags))
-	}
-	if !maps.Equal(a.Headers, b.Headers) {
-		d = append(d, fmt.Sprintf("headers: %v → %v", a.Headers, b.Headers))
-	}
-	return d
-}
+// response headers (deploystate.Metadata).
+type Metadata = deploystate.Metadata
 
 // LocalFile is one object to be stored: its key in the store, its content
 // hash and size, the headers it is served with, and how to read it.
@@ -250,8 +195,11 @@ type TimeGranularity interface {
 	TimeGranularity() time.Duration
 }
 
-// StateStore reads and writes cdnctl's own small files under StateDir
-// (name is relative to it: "history.json", "deploys/ID.json").
+// StateStore reads and writes cdnctl's own small files: the deploy state
+// (docs/deploy.md#state). Names are relative to the state's folder
+// ("history.json", "deploys/ID.json"); where that folder is — beside the
+// site, under another prefix, in another bucket — is the store's
+// business.
 type StateStore interface {
 	// ReadState returns an error wrapping ErrStateNotFound when name does
 	// not exist.
@@ -260,8 +208,70 @@ type StateStore interface {
 	DeleteState(ctx context.Context, name string) error
 }
 
+// StateVersions writes state files only if nobody else did meanwhile:
+// the deploy lock is created and taken over with them, and the history is
+// rewritten with them, so two deploys can neither both hold the lock nor
+// lose each other's record. On S3 they are conditional requests
+// (If-None-Match: * and If-Match on the ETag); on a folder, an exclusive
+// link and a compare-and-rename.
+type StateVersions interface {
+	// ReadStateVersion returns a file and its version, an opaque string
+	// that changes with every write (an ETag, a hash); an error wrapping
+	// ErrStateNotFound when it does not exist.
+	ReadStateVersion(ctx context.Context, name string) (data []byte, version string, err error)
+	// WriteStateIf writes name only if its version is still version, or,
+	// with version "", only if it does not exist; otherwise it changes
+	// nothing and returns an error wrapping ErrStateConflict. It returns
+	// the new version.
+	WriteStateIf(ctx context.Context, name string, data []byte, version string) (string, error)
+	// DeleteStateIf deletes name only if its version is still version
+	// (ErrStateConflict otherwise); a file already gone is not an error.
+	DeleteStateIf(ctx context.Context, name, version string) error
+}
+
+// State is a store's deploy state: its files, conditional writes, a
+// listing (to move it) and where it is.
+type State interface {
+	StateStore
+	StateVersions
+	// ListState returns the names of every state file, sorted.
+	ListState(ctx context.Context) ([]string, error)
+	// StateLocation says where the state is.
+	StateLocation() StateLocation
+}
+
+// StateLocation says where a store keeps its state and who can read it.
+type StateLocation struct {
+	// URL names it: "s3://bucket/cdnctl-state/www",
+	// "file:///srv/origin/.cdnctl".
+	URL string `json:"url"`
+	// Key is the state folder's key in the bucket or folder where the
+	// site's objects are ("cdnctl-state/www"; ".cdnctl" beside a site at
+	// the root), so that a CDN's origin path tells whether the CDN can
+	// serve it; "" when the state is in another bucket or folder.
+	Key string `json:"key,omitempty"`
+	// InSite says the state lies under the site's own prefix: whatever
+	// serves the site serves it too, unless it refuses /.cdnctl/.
+	InSite bool `json:"in_site"`
+	// HiddenByOrigin says the origin that serves the site never serves
+	// it (cdnctl's folder origin refuses /.cdnctl/).
+	HiddenByOrigin bool `json:"hidden_by_origin,omitempty"`
+}
+
+// FormerStates is implemented by stores whose state may still be where an
+// earlier configuration or version kept it (the .cdnctl/ folder under an
+// S3 site, the default location before origin.state was set):
+// MigrateState moves it from there.
+type FormerStates interface {
+	FormerStates() []State
+}
+
 // ErrStateNotFound is wrapped by ReadState when the file does not exist.
 var ErrStateNotFound = errors.New("state file not found")
+
+// ErrStateConflict is wrapped by conditional writes when the file changed
+// (or appeared) since it was read.
+var ErrStateConflict = errors.New("state file changed by someone else")
 
 // Store is what push needs from an origin store. MetadataUpdater and
 // Stater are optional and found by type assertion.
@@ -270,7 +280,7 @@ type Store interface {
 	Putter
 	Deleter
 	Committer
-	StateStore
+	State
 }
 
 // ValidateKey checks that key can name an object: slash-separated,

@@ -152,7 +152,7 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 		return &node{
 			e: e, idx: idx, name: name, store: newStore(capacity), maxObj: t.Cache.MaxObjectSize,
 			grace: t.Cache.SoftPurgeGrace, sie: t.Cache.StaleIfError,
-			flights: make(map[string]*flight), hfm: make(map[string]int64),
+			flights: make(map[string]*flight), fills: make(map[*flight]struct{}), hfm: make(map[string]int64),
 		}
 	}
 	if t.Shield != nil {
@@ -538,7 +538,7 @@ func (e *engine) request(ev *workload.Event, t int64) {
 	k, version := e.key(pi, ev.Type)
 	edge.st.requests++
 	variants, _ := edge.store.Get(bg, k.Key)
-	ent, _ := localedge.SelectVariant(variants, cls.h)
+	ent, _ := localedge.SelectVariant(variants, cls.matches)
 	if ent != nil {
 		u, _, _ := localedge.Decide(ent, e.reqd, e.time(t), edge.grace)
 		if u != localedge.UseValidate {

@@ -22,21 +22,13 @@ type node struct {
 	grace   time.Duration // SoftPurgeGrace
 	sie     time.Duration // StaleIfError
 	flights map[string]*flight
+	// fills are the fills under way, registered or not: purges are
+	// recorded on them (as on the Proxy's).
+	fills map[*flight]struct{}
 	// hfm is the hit-for-miss table: keys whose last response could not
 	// be stored, until when requests for them do not collapse.
-	hfm    map[string]int64
-	epoch  uint64
-	purges [purgeLogSize]purgeRec
-	st     tierStats
-}
-
-// purgeLogSize is how many recent purges a cache remembers to keep fills
-// that began before them from storing what they purged (as the Proxy).
-const purgeLogSize = 256
-
-type purgeRec struct {
-	epoch uint64
-	m     *localedge.PurgeMatcher
+	hfm map[string]int64
+	st  tierStats
 }
 
 var bg = context.Background()
@@ -46,7 +38,7 @@ var bg = context.Background()
 func (n *node) serve(obj *object, w waiter, t int64) {
 	n.st.requests++
 	variants, _ := n.store.Get(bg, obj.k.Key)
-	ent, _ := localedge.SelectVariant(variants, w.cls.h)
+	ent, _ := localedge.SelectVariant(variants, w.cls.matches)
 	if ent != nil {
 		u, _, _ := localedge.Decide(ent, n.e.reqd, n.e.time(t), n.grace)
 		if u != localedge.UseValidate {
@@ -99,7 +91,7 @@ func (n *node) refresh(obj *object, cls *class, stale *localedge.Entry, t int64)
 }
 
 func (n *node) newFlight(obj *object, cls *class, stale *localedge.Entry, t int64, registered bool, leader *waiter) *flight {
-	f := &flight{n: n, obj: obj, cls: cls, stale: stale, start: t, epoch: n.epoch, registered: registered}
+	f := &flight{n: n, obj: obj, cls: cls, stale: stale, start: t, registered: registered}
 	if leader != nil {
 		f.leader, f.hasLeader = *leader, true
 	}
@@ -115,6 +107,7 @@ func (n *node) newFlight(obj *object, cls *class, stale *localedge.Entry, t int6
 // launch sends a fill's request upstream.
 func (n *node) launch(f *flight, t int64) {
 	n.st.fills++
+	n.fills[f] = struct{}{}
 	if n.up == nil {
 		n.e.q.push(event{at: t + n.rtt/2 + int64(n.e.originTime), kind: evOrigin, n: n, f: f})
 		return
@@ -157,6 +150,7 @@ func (n *node) complete(f *flight, r response, t int64) {
 	if f.registered && n.flights[key] == f {
 		delete(n.flights, key)
 	}
+	delete(n.fills, f)
 	now := e.time(t)
 	if r.failed || (f.stale != nil && isServerError(r.status)) {
 		if localedge.StaleIfError(f.stale, e.reqd, now, n.sie) {
@@ -174,7 +168,7 @@ func (n *node) complete(f *flight, r response, t int64) {
 	}
 	if f.stale != nil && r.notMod {
 		fresh := n.freshen(f.stale, r, f.start, t)
-		n.put(fresh, f.epoch)
+		n.put(fresh, f)
 		fr := n.fromEntry(fresh, t)
 		n.answerAll(f, fr, t, true)
 		return
@@ -185,7 +179,7 @@ func (n *node) complete(f *flight, r response, t int64) {
 	if storing && r.size > n.maxObj {
 		storing, reason = false, "too-large"
 	}
-	if storing && n.purgedSince(f.epoch, ent) {
+	if storing && n.purgedSince(f, ent) {
 		storing, reason = false, "purged-during-fetch"
 	}
 	if !storing {
@@ -194,7 +188,7 @@ func (n *node) complete(f *flight, r response, t int64) {
 		}
 	} else {
 		delete(n.hfm, key)
-		n.put(ent, f.epoch)
+		n.put(ent, f)
 	}
 	r.hit, r.stale = false, false
 	n.answerAll(f, r, t, storing)
@@ -266,10 +260,10 @@ func (n *node) freshen(stale *localedge.Entry, r response, start, t int64) *loca
 	return ent
 }
 
-// put stores an entry among its key's variants unless a purge since the
-// fill began selects it (Proxy.put).
-func (n *node) put(ent *localedge.Entry, epoch uint64) bool {
-	if n.purgedSince(epoch, ent) {
+// put stores an entry among its key's variants unless a purge since its
+// fill asked selects it (Proxy.put).
+func (n *node) put(ent *localedge.Entry, f *flight) bool {
+	if n.purgedSince(f, ent) {
 		return false
 	}
 	old, _ := n.store.Get(bg, ent.Key)
@@ -278,30 +272,27 @@ func (n *node) put(ent *localedge.Entry, epoch uint64) bool {
 	return true
 }
 
-// purgedSince reports whether a purge after epoch selects ent (true also
-// when too many purges happened to tell), as Proxy.purgedSince.
-func (n *node) purgedSince(epoch uint64, ent *localedge.Entry) bool {
-	if n.epoch == epoch {
-		return false
-	}
-	if n.epoch-epoch > purgeLogSize {
+// purgedSince reports whether a purge since fill f asked selects ent, f's
+// response (Proxy.purgedSince).
+func (n *node) purgedSince(f *flight, ent *localedge.Entry) bool {
+	if f.purged {
 		return true
 	}
-	for ep := epoch + 1; ep <= n.epoch; ep++ {
-		rec := n.purges[ep%purgeLogSize]
-		if rec.epoch != ep || rec.m.Matches(ent) {
+	for _, m := range f.tagPurges {
+		if m.Matches(ent) {
 			return true
 		}
 	}
 	return false
 }
 
-// purge applies a purge to the cache, as Proxy.Purge: new requests stop
-// joining fills it selects, and stored variants it selects are deleted
-// (or marked stale).
+// purge applies a purge to the cache, as Proxy.Purge: it is recorded on
+// the fills under way, new requests stop joining fills it may select, and
+// stored variants it selects are deleted (or marked stale).
 func (n *node) purge(m *localedge.PurgeMatcher, soft bool, t int64) {
-	n.epoch++
-	n.purges[n.epoch%purgeLogSize] = purgeRec{epoch: n.epoch, m: m}
+	for f := range n.fills {
+		f.purged, f.tagPurges = m.OnFill(f.obj.k, f.purged, f.tagPurges)
+	}
 	for key, f := range n.flights {
 		if m.MatchesFetch(f.obj.k) {
 			delete(n.flights, key)

@@ -150,9 +150,12 @@ type flight struct {
 	stale      *localedge.Entry
 	cond       http.Header
 	start      int64
-	epoch      uint64
 	registered bool // in the cache's table: later requests collapse onto it
-	hasLeader  bool // false for a background refresh
-	leader     waiter
-	waiters    []waiter // collapsed requests
+	// purged: a purge since the fill asked selects its URL; tagPurges,
+	// purges by tag to compare with the response's tags.
+	purged    bool
+	tagPurges []*localedge.PurgeMatcher
+	hasLeader bool // false for a background refresh
+	leader    waiter
+	waiters   []waiter // collapsed requests
 }

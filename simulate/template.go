@@ -134,12 +134,17 @@ func (ts *templates) entryTemplate(e *localedge.Entry) (*template, int32) {
 }
 
 // A class is what clients send that responses may vary on: their
-// Accept-Encoding, normalised as the edge normalises it.
+// Accept-Encoding, normalised as the edge normalises it (and forwards it).
 type class struct {
 	idx int
 	h   http.Header
+	// matches tells whether the class selects a stored variant (for
+	// localedge.SelectVariant).
+	matches func([]localedge.VaryValue) bool
 }
 
 func newClass(idx int, acceptEncoding string) *class {
-	return &class{idx: idx, h: http.Header{"Accept-Encoding": localedge.NormalizeAcceptEncoding([]string{acceptEncoding})}}
+	c := &class{idx: idx, h: http.Header{"Accept-Encoding": localedge.NormalizeAcceptEncoding([]string{acceptEncoding})}}
+	c.matches = func(v []localedge.VaryValue) bool { return localedge.VaryMatches(v, c.h) }
+	return c
 }

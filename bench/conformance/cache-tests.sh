@@ -2,16 +2,18 @@
 # bench/conformance/cache-tests.sh — runs the HTTP caching conformance suite
 # behind https://cache-tests.fyi (github.com/http-tests/cache-tests) against
 # one cdnctl edge, on loopback, and prints the pass counts per kind
-# (required / optimal / check, with the suite's own dependency rules). Not
-# run by CI; fetches nothing.
+# (required / optimal / check, classified by the suite's own
+# determineTestResult, dependencies honoured). Not run by CI.
 #
 #   SUITE=/tmp/cache-tests bash bench/conformance/cache-tests.sh
 #   ID=freshness-max-age bash bench/conformance/cache-tests.sh   # one test, dumped
 #
 # The suite is not vendored here (its code must stay out of this
 # repository) and has no npm package: check out http-tests/cache-tests
-# (test-engine/ + tests/ layout, Node >= 18) into $SUITE yourself. Its
-# client and its test server are plain Node; nothing needs installing.
+# (test-engine/ + tests/ layout, Node >= 18) into $SUITE yourself. Its test
+# server is plain Node; its client needs the npm package undici for the
+# interim-response (1xx) tests, which this script installs into $SUITE
+# (pinned, with npm, once) when it is missing.
 #
 # Layout of the run:
 #
@@ -30,6 +32,19 @@ ID=${ID:-}
   exit 1
 }
 command -v node >/dev/null || { echo "cache-tests: node not found" >&2; exit 1; }
+UNDICI_VERSION=7.16.0
+if [ ! -f "$SUITE/node_modules/undici/package.json" ]; then
+  # Only undici (no dependencies of its own), not the suite's other
+  # packages (linters, the site's renderer).
+  npmdir=$(mktemp -d)
+  (cd "$npmdir" && npm install --no-save --no-package-lock --no-audit --no-fund "undici@$UNDICI_VERSION" >/dev/null 2>&1) &&
+    mkdir -p "$SUITE/node_modules" && cp -r "$npmdir/node_modules/undici" "$SUITE/node_modules/" || {
+    echo "cache-tests: npm install undici@$UNDICI_VERSION failed (the interim-response tests need it)" >&2
+    rm -rf "$npmdir"
+    exit 1
+  }
+  rm -rf "$npmdir"
+fi
 
 tmp=$(mktemp -d)
 pids=()
@@ -73,32 +88,49 @@ EOF
 pids+=($!)
 waitport "$edge"
 
+# The suite's CLI reads its settings as npm would pass them from
+# package.json: npm_config_id, else npm_package_config_id. Both are set,
+# because an empty npm_config_id alone falls through to an unset
+# npm_package_config_id and the CLI then looks for a test named "undefined".
 if [ -n "$ID" ]; then
-  (cd "$SUITE" && npm_config_base="http://127.0.0.1:$edge" npm_config_id="$ID" node --no-warnings test-engine/cli.mjs)
+  (cd "$SUITE" && npm_config_base="http://127.0.0.1:$edge" npm_config_id="$ID" npm_package_config_id="$ID" \
+    node --no-warnings test-engine/cli.mjs)
   exit 0
 fi
-(cd "$SUITE" && npm_config_base="http://127.0.0.1:$edge" npm_config_id= node --no-warnings test-engine/cli.mjs) >"$OUT"
+(cd "$SUITE" && npm_config_base="http://127.0.0.1:$edge" npm_config_id= npm_package_config_id= \
+  node --no-warnings test-engine/cli.mjs) >"$OUT"
 
-# Summary with the suite's own rules (kinds, dependencies).
+# Summary with the suite's own rules: each test of the suite (run or not) is
+# classified by its determineTestResult (dependencies honoured), whose
+# result names are counted per kind and overall.
 (cd "$SUITE" && node --input-type=module - "$OUT") <<'EOF'
 import fs from 'fs'
 import path from 'path'
 import { pathToFileURL } from 'url'
 const dir = process.cwd()
 const { default: suites } = await import(pathToFileURL(path.join(dir, 'tests/index.mjs')))
-const { determineTestResult, resultTypes, testLookup } = await import(pathToFileURL(path.join(dir, 'test-engine/lib/results.mjs')))
+const { determineTestResult, resultTypes } = await import(pathToFileURL(path.join(dir, 'test-engine/lib/results.mjs')))
 const results = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
 const names = new Map(Object.entries(resultTypes).map(([k, v]) => [v, k]))
 const counts = {}
+const total = {}
 const failed = []
-for (const id of Object.keys(results)) {
-  const kind = testLookup(suites, id).kind || 'required'
-  const res = names.get(determineTestResult(suites, id, results))
-  counts[kind] = counts[kind] || {}
-  counts[kind][res] = (counts[kind][res] || 0) + 1
-  if (res !== 'pass' && res !== 'yes') failed.push(`${kind.padEnd(8)} ${res.padEnd(15)} ${id}: ${results[id] === true ? '' : results[id][1]}`)
+for (const suite of suites) {
+  for (const test of suite.tests) {
+    if (test.browser_only === true) continue // never run against a proxy
+    const kind = test.kind || 'required'
+    const res = names.get(determineTestResult(suites, test.id, results))
+    counts[kind] = counts[kind] || {}
+    counts[kind][res] = (counts[kind][res] || 0) + 1
+    total[res] = (total[res] || 0) + 1
+    if (res !== 'pass' && res !== 'yes') {
+      const r = results[test.id]
+      failed.push(`${kind.padEnd(8)} ${res.padEnd(15)} ${test.id}: ${r === undefined || r === true ? '' : r[1]}`)
+    }
+  }
 }
 for (const [kind, c] of Object.entries(counts)) console.log(kind.padEnd(8), JSON.stringify(c))
+console.log('total   ', JSON.stringify(total))
 console.log(failed.sort().join('\n'))
 EOF
 echo "full results: $OUT"

@@ -2,11 +2,13 @@
 # bench/edge/run.sh — cache hits of cdnctl serve next to nginx proxy_cache,
 # on loopback, in one run: requests/s and p99 latency for a 1 KiB and a
 # 100 KiB object (same origin, same objects), the memory of a full cdnctl
-# cache against its configured size, and request collapsing (200 clients
-# on a cold URL of a 200 ms origin). Not run by CI.
+# cache against its configured size, the memory under SLOW_CLIENTS clients
+# that request distinct 8 MiB objects and never read (issue 12), and
+# request collapsing (200 clients on a cold URL of a 200 ms origin). Not
+# run by CI.
 #
 #   sudo apt-get install -y wrk nginx          # once
-#   bash bench/edge/run.sh                     # DURATION=10 ROUNDS=3 CONNS=64 THREADS=1 CACHE_MB=128
+#   bash bench/edge/run.sh                     # DURATION=10 ROUNDS=3 CONNS=64 THREADS=1 CACHE_MB=128 SLOW_CLIENTS=250
 #
 # Both servers get the same setup: two worker processes for nginx, the Go
 # runtime's default two Ps for cdnctl (the machine has two cores), access
@@ -23,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 CACHE_MB=${CACHE_MB:-128}
+SLOW_CLIENTS=${SLOW_CLIENTS:-250}
 HOST=www.example.test
 
 for tool in wrk nginx python3 curl; do
@@ -46,7 +49,10 @@ firstline() { # wait for the first line of a file
   done
   echo "bench/edge: nothing in $1" >&2; cat "${1%.out}.log" >&2 || true; exit 1
 }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+rss_kb() {
+  [ -r "/proc/$1/status" ] || { echo "bench/edge: process $1 is gone" >&2; tail -n 30 "$tmp/cdnctl.log" >&2; exit 1; }
+  awk '/^VmRSS/ {print $2}' "/proc/$1/status"
+}
 
 echo "==> building"
 go build -o "$tmp/cdnctl" ./cmd/cdnctl
@@ -70,10 +76,11 @@ serve:
   cache:
     capacity: ${CACHE_MB}MiB
     max_object_size: 8MiB
+    idle_send_timeout: 5s   # 60s by default: shortened to show the slow clients dropped
 dns:
   enabled: false
 EOF
-"$tmp/cdnctl" --config "$tmp/cdnctl.yaml" --log-level warn --json serve >"$tmp/cdnctl.out" 2>"$tmp/cdnctl.log" &
+"$tmp/cdnctl" --config "$tmp/cdnctl.yaml" --log-level error --json serve >"$tmp/cdnctl.out" 2>"$tmp/cdnctl.log" &
 cdnctl_pid=$!
 pids+=($cdnctl_pid)
 info=$(firstline "$tmp/cdnctl.out")
@@ -119,7 +126,8 @@ http {
 }
 EOF
 nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr.log" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 nginx_url="http://127.0.0.1:$nport"
 for _ in $(seq 1 100); do curl -s -o /dev/null "$nginx_url/" && break; sleep 0.05; done
 
@@ -196,16 +204,76 @@ limit_kb=$(( CACHE_MB * 1024 * 13 / 10 + 50 * 1024 ))
 printf 'RSS %d MiB after filling (%d MiB before); %d MiB stored of %d MiB configured; target RSS <= 1.3 x %d + 50 = %d MiB\n' \
   $(( rss_full / 1024 )) $(( rss_before / 1024 )) $(( stored / 1048576 )) "$CACHE_MB" "$CACHE_MB" $(( limit_kb / 1024 ))
 
+# --- memory under clients that never read -----------------------------------
+# Each client opens a connection, asks for a distinct 8 MiB object and reads
+# nothing: without bounds, every body stays pinned in memory (issue 12:
+# 2.5 GB with 250 clients). The figure is cdnctl's peak RSS while they hold
+# their connections, against the same target as a full cache; nginx's RSS
+# (master and workers) under the same attack is shown for scale.
+cat >"$tmp/slowclients.py" <<'PY'
+import socket, sys, time, urllib.parse
+url, n, prefix, hold = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+u = urllib.parse.urlparse(url)
+socks = []
+for i in range(n):
+    s = socket.create_connection((u.hostname, u.port))
+    s.sendall(f"GET /big/{prefix}{i} HTTP/1.1\r\nHost: www.example.test\r\n\r\n".encode())
+    socks.append(s)
+print("sent", flush=True)
+time.sleep(hold)
+open_ = 0
+for s in socks:  # a connection the server closed reads EOF (or a reset) once drained
+    s.setblocking(False)
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+    except BlockingIOError:
+        open_ += 1
+    except OSError:
+        pass
+print(open_, flush=True)
+PY
+peak_rss() { # peak_rss PIDS...: the largest summed VmRSS (KiB) over 10 samples, 0.3 s apart
+  local peak=0 sum p
+  for _ in $(seq 1 10); do
+    sum=0; for p in "$@"; do sum=$(( sum + $(rss_kb "$p") )); done
+    [ "$sum" -gt "$peak" ] && peak=$sum
+    sleep 0.3
+  done
+  echo "$peak"
+}
+slow_attack() { # slow_attack URL PREFIX PIDS...: RSS peak while the clients hold on
+  local url=$1 prefix=$2; shift 2
+  python3 "$tmp/slowclients.py" "$url" "$SLOW_CLIENTS" "$prefix" 12 >"$tmp/slow.$prefix.out" &
+  local py=$!
+  for _ in $(seq 1 600); do grep -q sent "$tmp/slow.$prefix.out" 2>/dev/null && break; sleep 0.05; done
+  sleep 1
+  peak_rss "$@"
+  wait "$py"
+}
+echo "==> memory: $SLOW_CLIENTS clients request distinct 8 MiB objects and never read (held 12 s; cdnctl idle_send_timeout 5s)"
+slow_rss=$(slow_attack "$edge" c "$cdnctl_pid")
+slow_open=$(tail -n1 "$tmp/slow.c.out")
+stats=$(curl -s -H 'Authorization: Bearer bench' "$admin/api/v1/stats")
+read -r fill_over send_timeouts fill_budget < <(python3 -c 'import json,sys; p=json.loads(sys.argv[1])["pops"][0]; print(p["fills_over_budget"], p["send_timeouts"], p["fill_budget"])' "$stats")
+nginx_procs=("$nginx_pid" $(pgrep -P "$nginx_pid" || true))
+nginx_slow_rss=$(slow_attack "$nginx_url" n "${nginx_procs[@]}")
+printf 'cdnctl RSS peak %d MiB (target <= %d MiB; fill budget %d MiB); %d fills passed through over budget; %d clients dropped by the send timeout, %d of %d still connected after 12 s\n' \
+  $(( slow_rss / 1024 )) $(( limit_kb / 1024 )) $(( fill_budget / 1048576 )) "$fill_over" "$send_timeouts" "$slow_open" "$SLOW_CLIENTS"
+printf 'nginx RSS peak %d MiB (master + workers, for scale: its cache is on disk)\n' $(( nginx_slow_rss / 1024 ))
+
 echo "==> ratios (target: throughput >= 1.0x nginx, p99 <= nginx, RSS within target, 1 origin request)"
 python3 - "${result[1k.c.rps]}" "${result[1k.n.rps]}" "${result[1k.c.p99]}" "${result[1k.n.p99]}" \
   "${result[100k.c.rps]}" "${result[100k.n.rps]}" "${result[100k.c.p99]}" "${result[100k.n.p99]}" \
-  "$rss_full" "$limit_kb" "$c_coll" "${result[1k.o.rps]}" "${result[100k.o.rps]}" <<'PY'
+  "$rss_full" "$limit_kb" "$c_coll" "${result[1k.o.rps]}" "${result[100k.o.rps]}" "$slow_rss" <<'PY'
 import sys
-c1, n1, cp1, np1, c100, n100, cp100, np100, rss, limit, coll, o1, o100 = map(float, sys.argv[1:])
+c1, n1, cp1, np1, c100, n100, cp100, np100, rss, limit, coll, o1, o100, slow = map(float, sys.argv[1:])
 def ok(b): return "ok" if b else "MISSED"
 print(f"1 KiB hits:   throughput {c1/n1:.2f}x nginx [{ok(c1 >= n1)}], p99 {cp1/np1:.2f}x nginx [{ok(cp1 <= np1)}]")
 print(f"100 KiB hits: throughput {c100/n100:.2f}x nginx [{ok(c100 >= n100)}], p99 {cp100/np100:.2f}x nginx [{ok(cp100 <= np100)}]")
-print(f"memory:       RSS {rss/limit:.2f}x the target [{ok(rss <= limit)}]")
+print(f"memory:       RSS {rss/limit:.2f}x the target with a full cache [{ok(rss <= limit)}], {slow/limit:.2f}x with slow clients [{ok(slow <= limit)}]")
 print(f"collapsing:   {coll:.0f} origin request(s) [{ok(coll == 1)}]")
 print(f"for scale:    plain net/http (the origin, no cache) serves {o1/n1:.2f}x nginx's 1 KiB hits and {o100/n100:.2f}x its 100 KiB hits;")
 print(f"              cdnctl's hits run at {c1/o1:.2f}x / {c100/o100:.2f}x of that ceiling")

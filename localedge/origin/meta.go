@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/hashing"
-	"github.com/cdnctl/cdnctl/providers"
 )
 
 // metadata is one consistent view of the origin's index and manifest. It
@@ -23,8 +23,8 @@ type metadata struct {
 	// The FileInfos the view was built from (nil: absent).
 	indexFI, manifestFI, stateFI fs.FileInfo
 
-	index    map[string]providers.IndexEntry // by key
-	manifest map[string]hashing.Entry        // by output path (hashing.Manifest.ByPath)
+	index    map[string]deploystate.IndexEntry // by key
+	manifest map[string]hashing.Entry          // by output path (hashing.Manifest.ByPath)
 	// stateFiles are the files in the state folder, so that a symlink or a
 	// hard link elsewhere in the tree cannot serve them.
 	stateFiles []fs.FileInfo
@@ -91,7 +91,7 @@ func (s *metaSource) get() *metadata {
 	return next
 }
 
-func (s *metaSource) loadIndex() map[string]providers.IndexEntry {
+func (s *metaSource) loadIndex() map[string]deploystate.IndexEntry {
 	f, err := s.root.Open(IndexName)
 	if err != nil {
 		s.warn("origin: metadata index unreadable; serving without it", "file", IndexName, "err", err)

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/hashing"
-	"github.com/cdnctl/cdnctl/providers"
 )
 
 // writeTree creates files (slash paths → content) under a new temp dir.
@@ -431,7 +431,7 @@ func mustSymlink(t *testing.T, target, link string) {
 
 func TestStateFolderNeverServed(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.txt": "a"})
-	if err := writeIndex(dir, &Index{Objects: map[string]providers.IndexEntry{"a.txt": {SHA256: sum("a"), Size: 1}}}); err != nil {
+	if err := writeIndex(dir, &Index{Objects: map[string]deploystate.IndexEntry{"a.txt": {SHA256: sum("a"), Size: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, ".cdnctl", "history.json"), []byte(`{"deploys":[]}`), 0o644); err != nil {
@@ -480,14 +480,14 @@ func TestMetadataIndex(t *testing.T) {
 		"app.css":    "css",
 		"app.css.br": "css-br",
 	})
-	idx := &Index{Objects: map[string]providers.IndexEntry{
-		"index.html": {SHA256: sum("<p>v1</p>"), Size: 9, Metadata: providers.Metadata{ContentType: "text/html; charset=utf-8",
+	idx := &Index{Objects: map[string]deploystate.IndexEntry{
+		"index.html": {SHA256: sum("<p>v1</p>"), Size: 9, Metadata: deploystate.Metadata{ContentType: "text/html; charset=utf-8",
 			CacheControl: "public, max-age=0, must-revalidate", Tags: []string{"html", "home"},
 			Headers: map[string]string{"X-Frame-Options": "DENY", "Content-Length": "1"}}},
-		"data.bin":  {SHA256: strings.Repeat("ab", 32), Size: 7, Metadata: providers.Metadata{ContentType: "application/x-custom"}},
-		"stored.js": {SHA256: sum("GZIPPED-JS"), Size: 10, Metadata: providers.Metadata{ContentEncoding: "gzip", CacheControl: "public, max-age=31536000, immutable"}},
+		"data.bin":  {SHA256: strings.Repeat("ab", 32), Size: 7, Metadata: deploystate.Metadata{ContentType: "application/x-custom"}},
+		"stored.js": {SHA256: sum("GZIPPED-JS"), Size: 10, Metadata: deploystate.Metadata{ContentEncoding: "gzip", CacheControl: "public, max-age=31536000, immutable"}},
 		"stale.txt": {SHA256: strings.Repeat("cd", 32), Size: 3},
-		"app.css":   {SHA256: sum("css"), Size: 3, Metadata: providers.Metadata{Tags: []string{"css"}}},
+		"app.css":   {SHA256: sum("css"), Size: 3, Metadata: deploystate.Metadata{Tags: []string{"css"}}},
 	}}
 	if err := writeIndex(dir, idx); err != nil {
 		t.Fatal(err)
@@ -533,7 +533,7 @@ func TestMetadataIndex(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>v2!</p>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	idx.Objects["index.html"] = providers.IndexEntry{SHA256: sum("<p>v2!</p>"), Size: 10, Metadata: providers.Metadata{CacheControl: "no-cache", Tags: []string{"v2"}}}
+	idx.Objects["index.html"] = deploystate.IndexEntry{SHA256: sum("<p>v2!</p>"), Size: 10, Metadata: deploystate.Metadata{CacheControl: "no-cache", Tags: []string{"v2"}}}
 	if err := writeIndex(dir, idx); err != nil {
 		t.Fatal(err)
 	}
@@ -631,7 +631,7 @@ func TestManifest(t *testing.T) {
 	}
 
 	// The index takes precedence over the manifest.
-	if err := writeIndex(dir, &Index{Objects: map[string]providers.IndexEntry{"index.html": {SHA256: sum(html), Size: int64(len(html)), Metadata: providers.Metadata{CacheControl: "private"}}}}); err != nil {
+	if err := writeIndex(dir, &Index{Objects: map[string]deploystate.IndexEntry{"index.html": {SHA256: sum(html), Size: int64(len(html)), Metadata: deploystate.Metadata{CacheControl: "private"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	r = do(t, "GET", srv.URL+"/", nil)
@@ -654,7 +654,7 @@ func TestConcurrentReload(t *testing.T) {
 			default:
 			}
 			cc := fmt.Sprintf("max-age=%d", i)
-			if err := writeIndex(dir, &Index{Objects: map[string]providers.IndexEntry{"a.txt": {SHA256: sum("a"), Size: 1, Metadata: providers.Metadata{CacheControl: cc}}}}); err != nil {
+			if err := writeIndex(dir, &Index{Objects: map[string]deploystate.IndexEntry{"a.txt": {SHA256: sum("a"), Size: 1, Metadata: deploystate.Metadata{CacheControl: cc}}}}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -686,7 +686,7 @@ func TestConcurrentReload(t *testing.T) {
 // providers/local does after writing objects.
 func writeIndex(dir string, idx *Index) error {
 	if idx.Version == 0 {
-		idx.Version = providers.IndexVersion
+		idx.Version = deploystate.IndexVersion
 	}
 	b, err := idx.Marshal()
 	if err != nil {

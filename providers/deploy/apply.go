@@ -78,6 +78,12 @@ func (d *Deployer) Apply(ctx context.Context, p *Plan) (*Report, error) {
 		st.switched.Store(true)
 	}
 	finish := func(step string, err error) (*Report, error) {
+		// The deploy's record: complete, or interrupted with why.
+		if p.applied != nil {
+			if ferr := p.applied.Finish(ctx, err); ferr != nil && err == nil {
+				rep.Warnings = append(rep.Warnings, "the deploy is done but could not be recorded as complete: "+ferr.Error())
+			}
+		}
 		rep.DurationMS = time.Since(start).Milliseconds()
 		if err == nil {
 			rep.Status = OutcomeSucceeded
@@ -248,6 +254,7 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 	}
 	timer := map[string]time.Time{}
 	pusher := *p.pusher
+	p.applied = &pusher
 	pusher.OnStage = func(g providers.Group, _ []providers.Change) {
 		name := groupStep(g)
 		if _, ok := timer[name]; !ok {

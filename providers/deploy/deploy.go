@@ -76,9 +76,14 @@ type Config struct {
 
 	// Environment names the cdnctl.yaml environment (for the report).
 	Environment string
-	GitCommit   string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// GitCommit and GitMessage (its subject) of the site's source; User
+	// ("alice@laptop") and CI (the CI job) say who deploys: all recorded
+	// in the history.
+	GitCommit  string
+	GitMessage string
+	User, CI   string
+	Logger     *slog.Logger
+	Now        func() time.Time
 	// OnEvent, if set, is called as steps start and end (from the
 	// goroutine running Apply). Progress has the live counters.
 	OnEvent func(Event)

@@ -26,6 +26,8 @@ type Plan struct {
 
 	pusher *providers.Pusher
 	push   *providers.Plan
+	// applied is the pusher Apply ran (it records the deploy's outcome).
+	applied *providers.Pusher
 	// purgeKeys are the logical keys purged at every CDN: changed
 	// un-fingerprinted files, deleted ones, and those of an unfinished
 	// deploy.
@@ -172,6 +174,9 @@ func (d *Deployer) newPlan(kind string) *Plan {
 		Status: OutcomePlanned,
 	}}
 	p.Site.GitCommit = d.cfg.GitCommit
+	if d.cfg.Store != nil {
+		p.State = d.cfg.Store.StateLocation().URL
+	}
 	for _, name := range StepNames() {
 		p.Steps = append(p.Steps, Step{Name: name, Status: StatusSkipped})
 	}
@@ -182,7 +187,8 @@ func (d *Deployer) newPusher(source string) *providers.Pusher {
 	cfg := d.cfg
 	return &providers.Pusher{
 		Store: cfg.Store, Options: cfg.Plan, Concurrency: cfg.Concurrency, Logger: d.log, Now: cfg.Now,
-		Source: source, GitCommit: cfg.GitCommit, HistoryLimit: cfg.HistoryLimit,
+		Source: source, GitCommit: cfg.GitCommit, GitMessage: cfg.GitMessage, User: cfg.User, CI: cfg.CI,
+		HistoryLimit: cfg.HistoryLimit, KeepRunning: true,
 	}
 }
 
@@ -227,7 +233,7 @@ func (d *Deployer) finishPlan(ctx context.Context, p *Plan, pusher *providers.Pu
 	p.Warnings = append(p.Warnings, push.Warnings...)
 	p.Site.Files, p.Site.Bytes, p.Site.ContentDigest = push.Summary.Files, push.Summary.Bytes, push.ContentDigest
 	if push.Record {
-		p.ID = cfg.Now().UTC().Format("20060102T150405Z") + "-" + strings.TrimPrefix(push.ContentDigest, "sha256:")[:8]
+		p.ID = providers.NewDeployID(cfg.Now(), push.ContentDigest)
 		pusher.DeployID = p.ID
 	} else if last := remote.History.Last(); last != nil {
 		p.ID = last.ID
@@ -526,6 +532,12 @@ func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[s
 	}
 	vs := p.step(StepVerify)
 	vs.Verify = &Check{Paths: checks, Targets: []CheckTarget{}}
+	loc := cfg.Store.StateLocation()
+	stateServed := loc.InSite && !loc.HiddenByOrigin
+	if stateServed {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the deploy state (%s) is inside what the site is served from: a CDN in front of it serves the deploy history, git commits and object list unless it refuses /%s/*; deploy checks through every CDN that it does; move it out with origin.state (docs/deploy.md#state)", loc.URL, providers.StateDir))
+	}
+	private := 0
 	for i, cp := range p.cdns {
 		c := cp.cdn
 		if c.BaseURL == nil || edges[i] == nil {
@@ -545,7 +557,14 @@ func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[s
 			}
 			cp.checks = append(cp.checks, verify.Check{URL: u, Key: e.Key, SHA256: e.SHA256, Encoded: e.Encoded})
 		}
-		vs.Verify.Targets = append(vs.Verify.Targets, CheckTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i]})
+		paths, served := d.statePaths(c, loc)
+		if served && !loc.InSite {
+			stateServed = true
+			p.Warnings = append(p.Warnings, fmt.Sprintf("cdn %s serves the deploy state (%s) at %s: its origin_path %q includes it; give it the site's prefix as origin_path, or move the state to another bucket with origin.state (docs/deploy.md#state)", c.Name, loc.URL, paths[len(paths)-1], c.OriginPath))
+		}
+		cp.checks = append(cp.checks, verify.PrivateChecks(c.BaseURL, paths)...)
+		private += len(paths)
+		vs.Verify.Targets = append(vs.Verify.Targets, CheckTarget{CDN: c.Name, BaseURL: c.BaseURL.String(), Pops: edges[i], Private: paths})
 		pw.Files += len(urls) * len(edges[i])
 		vs.Files += len(cp.checks) * len(edges[i])
 	}
@@ -567,14 +586,55 @@ func (d *Deployer) planCDNs(p *Plan, files []*providers.LocalFile, changed map[s
 		vs.Files = 0
 	case len(vs.Verify.Targets) == 0:
 		vs.Reason = "no CDN with a base URL and PoPs to check"
+	case len(checks) == 0 && stateServed:
+		// Every deploy checks a state that lies where a CDN may serve it.
+		vs.Status = StatusPlanned
+		vs.Reason = fmt.Sprintf("nothing changed; %s through every PoP: none may serve it", statePathsText(private))
 	case len(checks) == 0:
 		vs.Reason = "nothing changed"
+		for _, cp := range p.cdns {
+			cp.checks = nil
+		}
+		vs.Files = 0
 	default:
 		vs.Status = StatusPlanned
-		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's",
-			len(checks), len(checkKeys)-entryChecks)
+		vs.Reason = fmt.Sprintf("%d URLs (changed entry points and un-fingerprinted files, %d sampled assets) through every PoP: body SHA-256 must equal the deployed file's; %s: none may serve it",
+			len(checks), len(checkKeys)-entryChecks, statePathsText(private))
 	}
 	return nil
+}
+
+func statePathsText(n int) string {
+	if n == 1 {
+		return "1 path of cdnctl's deploy state"
+	}
+	return fmt.Sprintf("%d paths of cdnctl's deploy state", n)
+}
+
+// statePaths returns the paths at CDN c that must not serve cdnctl's
+// deploy state: /.cdnctl/history.json (where cdnctl kept it beside the
+// site, and where people look for it), and the state's own history.json
+// when the CDN's origin path includes it (served).
+func (d *Deployer) statePaths(c CDN, loc providers.StateLocation) (paths []string, served bool) {
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			paths = append(paths, p)
+		}
+	}
+	legacy := providers.StateDir + "/" + providers.HistoryName
+	add("/" + legacy)
+	if ps, err := providers.KeyPaths(d.prefixed(legacy), c.OriginPath); err == nil {
+		add(ps[0])
+	}
+	if loc.Key != "" {
+		if ps, err := providers.KeyPaths(loc.Key+"/"+providers.HistoryName, c.OriginPath); err == nil {
+			add(ps[0])
+			served = true
+		}
+	}
+	return paths, served
 }
 
 func countPops(ts []WarmTarget) int {

@@ -24,7 +24,9 @@ type Report struct {
 	RollbackOf  string `json:"rollback_of,omitempty"`
 	Environment string `json:"environment,omitempty"`
 	Origin      string `json:"origin"`
-	Site        Site   `json:"site"`
+	// State is where the origin's deploy state (history, lock) is.
+	State string `json:"state,omitempty"`
+	Site  Site   `json:"site"`
 	// Resumes names the unfinished deploy whose purge this one redoes.
 	Resumes string `json:"resumes,omitempty"`
 	// Status is OutcomePlanned in a plan, then an Outcome.
@@ -139,6 +141,9 @@ type CheckTarget struct {
 	CDN     string         `json:"cdn"`
 	BaseURL string         `json:"base_url"`
 	Pops    []prewarm.Edge `json:"pops"`
+	// Private are the paths at this CDN that must not serve cdnctl's
+	// deploy state (docs/deploy.md#state).
+	Private []string       `json:"private,omitempty"`
 	Error   string         `json:"error,omitempty"`
 	Report  *verify.Report `json:"report,omitempty"`
 }

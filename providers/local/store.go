@@ -38,7 +38,8 @@ import (
 // has an entry of the same size and the file is not newer than the index;
 // otherwise (changed or added by hand) the file is hashed again.
 type Store struct {
-	dir string
+	dir   string
+	state *folderState // the deploy state: dir/.cdnctl, or a folder of its own
 
 	mu       sync.Mutex // guards the fields below
 	root     *os.Root   // opened on first use
@@ -47,10 +48,17 @@ type Store struct {
 	dirty    bool      // idx has changes not yet committed
 }
 
-// NewStore returns a store rooted at dir. The folder is created on the
-// first write, so planning against a folder that does not exist yet (a
-// dry run) creates nothing.
-func NewStore(dir string) (*Store, error) {
+// NewStore returns a store rooted at dir, with its deploy state in
+// dir/.cdnctl/ (which cdnctl's origin never serves). The folder is created
+// on the first write, so planning against a folder that does not exist
+// yet (a dry run) creates nothing.
+func NewStore(dir string) (*Store, error) { return NewStoreWithState(dir, "") }
+
+// NewStoreWithState returns a store rooted at dir whose deploy state
+// (history, snapshots, lock, rollback copies) lives in stateDir instead,
+// a folder outside dir ("" for dir/.cdnctl/). The object index, which
+// the origin serves headers from, stays in dir/.cdnctl/objects.json.
+func NewStoreWithState(dir, stateDir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
@@ -58,7 +66,29 @@ func NewStore(dir string) (*Store, error) {
 	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("local store %s: not a directory", dir)
 	}
-	return &Store{dir: abs}, nil
+	s := &Store{dir: abs, state: newSiteState(abs)}
+	if stateDir != "" {
+		sabs, err := filepath.Abs(stateDir)
+		if err != nil {
+			return nil, fmt.Errorf("local store state %s: %w", stateDir, err)
+		}
+		if sabs != filepath.Join(abs, providers.StateDir) {
+			if inside(sabs, abs) || inside(abs, sabs) {
+				return nil, fmt.Errorf("local store: state folder %s and site folder %s overlap: pick a state folder outside the site (or %s)", sabs, abs, filepath.Join(abs, providers.StateDir))
+			}
+			if st, err := os.Stat(sabs); err == nil && !st.IsDir() {
+				return nil, fmt.Errorf("local store state %s: not a directory", stateDir)
+			}
+			s.state = newFolderState(sabs)
+		}
+	}
+	return s, nil
+}
+
+// inside reports whether path child is parent or under it.
+func inside(child, parent string) bool {
+	rel, err := filepath.Rel(parent, child)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Dir returns the store's root folder.
@@ -66,14 +96,15 @@ func (s *Store) Dir() string { return s.dir }
 
 // Close releases the folder handle.
 func (s *Store) Close() error {
+	serr := s.state.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.root == nil {
-		return nil
+		return serr
 	}
 	err := s.root.Close()
 	s.root = nil
-	return err
+	return errors.Join(err, serr)
 }
 
 const (
@@ -312,37 +343,59 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // writeAtomic writes name (a slash path inside root) through a temporary
 // file under .cdnctl/tmp/, renamed into place only when fill succeeds.
 func writeAtomic(root *os.Root, name string, fill func(io.Writer) error) error {
-	if err := root.MkdirAll(tmpDir, 0o755); err != nil {
-		return err
-	}
-	if dir := path.Dir(name); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create folder %s: %w", dir, err)
-		}
-	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := tmpDir + "/" + hex.EncodeToString(rnd[:]) + ".tmp"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	return writeAtomicVia(root, tmpDir, name, fill)
+}
+
+// writeAtomicVia is writeAtomic with the temporary file in folder tmpFolder.
+func writeAtomicVia(root *os.Root, tmpFolder, name string, fill func(io.Writer) error) error {
+	tmp, err := writeTemp(root, tmpFolder, fill)
 	if err != nil {
 		return err
 	}
-	err = fill(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if st, serr := root.Lstat(name); serr == nil && st.IsDir() {
-			err = fmt.Errorf("a folder exists where the file should go")
-		} else {
-			err = root.Rename(tmp, name)
-		}
+	if st, serr := root.Lstat(name); serr == nil && st.IsDir() {
+		err = fmt.Errorf("a folder exists where the file should go")
+	} else if err = mkdirFor(root, name); err == nil {
+		err = root.Rename(tmp, name)
 	}
 	if err != nil {
 		_ = root.Remove(tmp)
 		return err
 	}
 	return nil
+}
+
+// mkdirFor creates the folder name goes in.
+func mkdirFor(root *os.Root, name string) error {
+	if dir := path.Dir(name); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create folder %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// writeTemp writes a new temporary file in folder dir with fill and
+// returns its name; nothing is left behind when fill fails.
+func writeTemp(root *os.Root, dir string, fill func(io.Writer) error) (string, error) {
+	if err := root.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := dir + "/" + hex.EncodeToString(rnd[:]) + ".tmp"
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	err = fill(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // UpdateMetadata implements providers.MetadataUpdater: only the index
@@ -437,81 +490,57 @@ func (s *Store) Commit(ctx context.Context) error {
 // serves headers from objects.json as soon as it changes.
 func (s *Store) CommitEachGroup() bool { return true }
 
-func stateName(name string) (string, error) {
-	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
-		return "", fmt.Errorf("state file %q: invalid name", name)
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("state file %q: invalid name", name)
-		}
-	}
-	return providers.StateDir + "/" + name, nil
-}
+// The deploy state (providers.State) is s.state's.
 
 // ReadState implements providers.StateStore.
 func (s *Store) ReadState(ctx context.Context, name string) ([]byte, error) {
-	p, err := stateName(name)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	root, err := s.openRoot(false)
-	s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if root == nil {
-		return nil, fmt.Errorf("local store: %s: %w", name, providers.ErrStateNotFound)
-	}
-	data, err := root.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("local store: %s: %w", name, providers.ErrStateNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("local store: %w", err)
-	}
-	return data, nil
+	return s.state.ReadState(ctx, name)
 }
 
 // WriteState implements providers.StateStore (atomically).
 func (s *Store) WriteState(ctx context.Context, name string, data []byte) error {
-	p, err := stateName(name)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	root, err := s.openRoot(true)
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(root, p, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
-		return fmt.Errorf("local store: write %s: %w", name, err)
-	}
-	return nil
+	return s.state.WriteState(ctx, name, data)
 }
 
 // DeleteState implements providers.StateStore.
 func (s *Store) DeleteState(ctx context.Context, name string) error {
-	p, err := stateName(name)
-	if err != nil {
-		return err
+	return s.state.DeleteState(ctx, name)
+}
+
+// ReadStateVersion implements providers.StateVersions.
+func (s *Store) ReadStateVersion(ctx context.Context, name string) ([]byte, string, error) {
+	return s.state.ReadStateVersion(ctx, name)
+}
+
+// WriteStateIf implements providers.StateVersions.
+func (s *Store) WriteStateIf(ctx context.Context, name string, data []byte, version string) (string, error) {
+	return s.state.WriteStateIf(ctx, name, data, version)
+}
+
+// DeleteStateIf implements providers.StateVersions.
+func (s *Store) DeleteStateIf(ctx context.Context, name, version string) error {
+	return s.state.DeleteStateIf(ctx, name, version)
+}
+
+// ListState implements providers.State.
+func (s *Store) ListState(ctx context.Context) ([]string, error) { return s.state.ListState(ctx) }
+
+// StateLocation implements providers.State.
+func (s *Store) StateLocation() providers.StateLocation { return s.state.StateLocation() }
+
+// FormerStates implements providers.FormerStates: with a state folder of
+// its own, the .cdnctl/ folder under the site, where the state was by
+// default.
+func (s *Store) FormerStates() []providers.State {
+	if s.state.sub != "" {
+		return nil
 	}
-	s.mu.Lock()
-	root, err := s.openRoot(false)
-	s.mu.Unlock()
-	if err != nil || root == nil {
-		return err
-	}
-	if err := root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("local store: %w", err)
-	}
-	return nil
+	return []providers.State{newSiteState(s.dir)}
 }
 
 var (
 	_ providers.Store           = (*Store)(nil)
 	_ providers.MetadataUpdater = (*Store)(nil)
 	_ providers.GroupCommitter  = (*Store)(nil)
+	_ providers.FormerStates    = (*Store)(nil)
 )

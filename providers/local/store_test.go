@@ -327,3 +327,44 @@ func TestIndexCommittedBeforeEntryPoints(t *testing.T) {
 		t.Fatal("index.html was never uploaded")
 	}
 }
+
+// TestStateSuite runs the state suite on the state beside the site and on
+// a state folder of its own, each opened again for every writer as
+// another process would.
+func TestStateSuite(t *testing.T) {
+	t.Run("InSite", func(t *testing.T) {
+		storetest.RunState(t, func(t *testing.T) func() providers.State {
+			dir := t.TempDir()
+			return func() providers.State { return openStore(t, dir, "") }
+		})
+	})
+	t.Run("OwnFolder", func(t *testing.T) {
+		storetest.RunState(t, func(t *testing.T) func() providers.State {
+			dir, state := t.TempDir(), filepath.Join(t.TempDir(), "state")
+			return func() providers.State { return openStore(t, dir, state) }
+		})
+	})
+}
+
+func openStore(t *testing.T, dir, state string) *Store {
+	t.Helper()
+	s, err := NewStoreWithState(dir, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStateFolderMustNotOverlapSite(t *testing.T) {
+	dir := t.TempDir()
+	for _, state := range []string{dir, filepath.Join(dir, "private"), filepath.Dir(dir)} {
+		if _, err := NewStoreWithState(dir, state); err == nil || !strings.Contains(err.Error(), "overlap") {
+			t.Errorf("NewStoreWithState(%s, %s) = %v; want an error saying they overlap", dir, state, err)
+		}
+	}
+	s, err := NewStoreWithState(dir, filepath.Join(dir, ".cdnctl"))
+	if err != nil || !s.StateLocation().InSite {
+		t.Errorf("NewStoreWithState(dir, dir/.cdnctl) = %v; want the default state in the site", err)
+	}
+}

@@ -30,7 +30,10 @@ func startLocal(t *testing.T) (*edgetest.Env, localedge.TopologyInfo) {
 	for i := range cfg.PoPs {
 		cfg.PoPs[i].HealthURL = env.PoP(t, cfg.PoPs[i].Name).URL + localedge.HealthPath
 	}
-	cfg.Health = geodns.HealthConfig{Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond, Fall: 1, Rise: 1}
+	// A PoP counts as down after 3 failed checks in a row, each given
+	// 2 s: on a loaded machine a single slow check must not turn the
+	// GeoDNS's answers into SERVFAIL (every PoP down).
+	cfg.Health = geodns.HealthConfig{Interval: 50 * time.Millisecond, Timeout: 2 * time.Second, Fall: 3, Rise: 1}
 	_, addr := geodnstest.Start(t, cfg)
 	info := env.Info
 	info.DNS = &localedge.DNSInfo{Addr: addr, Zone: "cdn.test."}

@@ -27,7 +27,7 @@ func startLocal(t *testing.T) (*edgetest.Env, string) {
 	for i := range cfg.PoPs {
 		cfg.PoPs[i].HealthURL = env.PoP(t, cfg.PoPs[i].Name).URL + "/.cdnctl/health"
 	}
-	cfg.Health = geodns.HealthConfig{Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond, Fall: 1, Rise: 1}
+	cfg.Health = geodns.HealthConfig{Interval: 50 * time.Millisecond, Timeout: 2 * time.Second, Fall: 3, Rise: 1} // not flapping on a loaded machine
 	_, addr := geodnstest.Start(t, cfg)
 	return env, addr
 }

@@ -25,6 +25,11 @@ func (s *Store) explain(op, key string, err error) error {
 	if key != "" {
 		target = "s3://" + s.bucket + "/" + s.key(key)
 	}
+	return s.explainAt(op, target, err)
+}
+
+// explainAt is explain for a target named in full.
+func (s *Store) explainAt(op, target string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("s3: %s %s: %w", op, target, err)
 	}
@@ -38,7 +43,8 @@ func (s *Store) explain(op, key string, err error) error {
 		code := api.ErrorCode()
 		switch code {
 		case "NoSuchBucket":
-			return fmt.Errorf("s3: %s %s: %w: %q%s; create it or check the target URL, --endpoint and --region", op, target, ErrBucketNotFound, s.bucket, where)
+			bucket, _, _ := strings.Cut(strings.TrimPrefix(target, "s3://"), "/")
+			return fmt.Errorf("s3: %s %s: %w: %q%s; create it or check the target URL, --endpoint and --region", op, target, ErrBucketNotFound, bucket, where)
 		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "InvalidSecurity",
 			"XAdminUserNotFound": // versitygw's InvalidAccessKeyId
 			return fmt.Errorf("s3: %s %s: %w: the service answered %s%s; check AWS_PROFILE / --profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or refresh the session", op, target, ErrCredentials, code, where)

@@ -335,8 +335,8 @@ func TestMultipartWithoutMD5GetsIt(t *testing.T) {
 	if len(plan.Changes) != 1 || plan.Changes[0].Op != providers.OpUpdate || res.BytesUploaded != 0 {
 		t.Errorf("repair plan %+v, result %+v; want one header update", plan.Changes, res)
 	}
-	if d := c.get().Sub(before); d.Copy != 1 || d.Post != 0 || d.Put != 3 { // index, snapshot, history
-		t.Errorf("repair requests %+v; want 1 copy, no multipart upload, 3 state writes", d)
+	if d := c.get().Sub(before); d.Copy != 1 || d.Post != 0 || d.Put != 4 { // index, snapshot, history (running, complete)
+		t.Errorf("repair requests %+v; want 1 copy, no multipart upload, 4 state writes", d)
 	}
 	head, err = raw.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &bucket, Key: aws.String("big.bin")})
 	if err != nil {

@@ -9,14 +9,12 @@
 package s3
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -74,6 +72,12 @@ type Config struct {
 	// Prefix is the key prefix the site lives under ("" for the bucket's
 	// root); slashes around it are ignored.
 	Prefix string
+	// StateBucket and StatePrefix say where the deploy state lives
+	// (docs/deploy.md#state). Both empty: DefaultStatePrefix in the same
+	// bucket. StateBucket empty: the same bucket. The state may not
+	// overlap the site's prefix, except as <prefix>/.cdnctl.
+	StateBucket string
+	StatePrefix string
 	// Endpoint is an S3-compatible service's URL (R2, MinIO, versitygw);
 	// it implies path-style addressing unless VirtualHostStyle is set.
 	Endpoint         string
@@ -110,6 +114,8 @@ type Store struct {
 	region    string
 	threshold int64
 	log       *slog.Logger
+
+	state *stateArea // where the deploy state is
 
 	mu    sync.Mutex // guards the fields below
 	idx   *providers.ObjectIndex
@@ -198,10 +204,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{
+	s := &Store{
 		client: client, tm: tm, bucket: cfg.Bucket, prefix: prefix,
 		endpoint: cfg.Endpoint, region: awsCfg.Region, threshold: threshold, log: log,
-	}, nil
+	}
+	st, err := s.newStateArea(cfg.StateBucket, cfg.StatePrefix)
+	if err != nil {
+		return nil, err
+	}
+	s.state = st
+	return s, nil
 }
 
 // validBucket checks the bucket name rules that matter for a clear error
@@ -224,8 +236,6 @@ func (s *Store) String() string {
 }
 
 func (s *Store) key(k string) string { return s.prefix + k }
-
-func (s *Store) stateKey(name string) string { return s.prefix + providers.StateDir + "/" + name }
 
 // sdkBackoff adapts providers.Backoff (full jitter) to the SDK retryer.
 type sdkBackoff struct{ b providers.Backoff }
@@ -437,7 +447,7 @@ func (s *Store) readIndex(ctx context.Context) (*providers.ObjectIndex, error) {
 	idx, err := providers.ParseObjectIndex(data)
 	if err != nil {
 		// A damaged index costs a full re-verification, not a failure.
-		s.log.Warn("s3: ignoring a damaged object index; objects will be verified again", "index", s.stateKey(providers.IndexName), "err", err)
+		s.log.Warn("s3: ignoring a damaged object index; objects will be verified again", "index", s.state.url(providers.IndexName), "err", err)
 		return providers.NewObjectIndex(), nil
 	}
 	return idx, nil
@@ -757,56 +767,11 @@ func (s *Store) Commit(ctx context.Context) error {
 	return nil
 }
 
-// ReadState implements providers.StateStore.
-func (s *Store) ReadState(ctx context.Context, name string) ([]byte, error) {
-	out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.stateKey(name))})
-	if err != nil {
-		var nsk *types.NoSuchKey
-		if errors.As(err, &nsk) {
-			return nil, fmt.Errorf("s3: %s: %w", name, providers.ErrStateNotFound)
-		}
-		return nil, s.explain("read", providers.StateDir+"/"+name, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, fmt.Errorf("s3: read %s: %w", name, err)
-	}
-	return data, nil
-}
-
-// WriteState implements providers.StateStore.
-func (s *Store) WriteState(ctx context.Context, name string, data []byte) error {
-	sum := sha256Hex(data)
-	raw, _ := hex.DecodeString(sum)
-	_, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
-		Bucket:         aws.String(s.bucket),
-		Key:            aws.String(s.stateKey(name)),
-		Body:           bytes.NewReader(data),
-		ContentLength:  aws.Int64(int64(len(data))),
-		ContentType:    aws.String("application/json"),
-		CacheControl:   aws.String("no-store"),
-		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(raw)),
-	}, withPayloadHash(sum))
-	if err != nil {
-		return s.explain("write", providers.StateDir+"/"+name, err)
-	}
-	return nil
-}
-
-// DeleteState implements providers.StateStore.
-func (s *Store) DeleteState(ctx context.Context, name string) error {
-	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.stateKey(name))})
-	if err != nil {
-		return s.explain("delete", providers.StateDir+"/"+name, err)
-	}
-	return nil
-}
-
 var (
 	_ providers.Store           = (*Store)(nil)
 	_ providers.MetadataUpdater = (*Store)(nil)
 	_ providers.Stater          = (*Store)(nil)
 	_ providers.FileChecker     = (*Store)(nil)
 	_ providers.TimeGranularity = (*Store)(nil)
+	_ providers.FormerStates    = (*Store)(nil)
 )

@@ -175,11 +175,20 @@ func target(prefix string) func(t *testing.T) storetest.Target {
 					for _, o := range page.Contents {
 						k := aws.ToString(o.Key)
 						if prefix != "" {
+							// The state is beside the site, never under
+							// the prefix the site is served from.
+							if strings.HasPrefix(k, DefaultStatePrefix(prefix)+"/") {
+								continue
+							}
 							if !strings.HasPrefix(k, prefix+"/") {
-								t.Errorf("object %q outside the prefix %q", k, prefix)
+								t.Errorf("object %q outside the prefix %q and its state", k, prefix)
 								continue
 							}
 							k = strings.TrimPrefix(k, prefix+"/")
+							if strings.HasPrefix(k, ".cdnctl/") {
+								t.Errorf("state object %q under the prefix %q the site is served from", aws.ToString(o.Key), prefix)
+								continue
+							}
 						}
 						if !strings.HasPrefix(k, ".cdnctl/") {
 							keys = append(keys, k)
@@ -339,12 +348,13 @@ func TestRetriesThrottlingAndNetworkErrors(t *testing.T) {
 		t.Errorf("result = %+v; want every file uploaded", res)
 	}
 
-	// Exhausted retries fail with the cause named.
+	// Exhausted retries fail with the cause named (the first request
+	// that fails is the deploy's record, written before any upload).
 	fp.slowDowns.Store(1000)
 	cfg.MaxAttempts = 3
 	_, _, err = pushSite(t, open(t, cfg), site.With(storetest.Site{"index.html": "<h1>v2</h1>"}), providers.ScanOptions{})
-	if err == nil || !strings.Contains(err.Error(), "SlowDown") || !strings.Contains(err.Error(), "index.html") {
-		t.Errorf("error = %v; want it to name the key and SlowDown", err)
+	if err == nil || !strings.Contains(err.Error(), "SlowDown") || !strings.Contains(err.Error(), "s3://"+bucket+"/cdnctl-state/site/deploys/") {
+		t.Errorf("error = %v; want it to name the object and SlowDown", err)
 	}
 }
 

@@ -30,8 +30,14 @@ type Memory struct {
 
 	mu      sync.Mutex // guards the fields below
 	objects map[string]memObject
-	state   map[string][]byte
+	state   map[string]memState
+	version int // last state version handed out
 	calls   Calls
+}
+
+type memState struct {
+	data    []byte
+	version string
 }
 
 type memObject struct {
@@ -60,7 +66,7 @@ func (m *Memory) Calls() Calls {
 func (m *Memory) init() {
 	if m.objects == nil {
 		m.objects = map[string]memObject{}
-		m.state = map[string][]byte{}
+		m.state = map[string]memState{}
 	}
 }
 
@@ -160,28 +166,52 @@ func (m *Memory) Commit(context.Context) error {
 
 // ReadState implements providers.StateStore.
 func (m *Memory) ReadState(ctx context.Context, name string) ([]byte, error) {
+	b, _, err := m.ReadStateVersion(ctx, name)
+	return b, err
+}
+
+// ReadStateVersion implements providers.StateVersions.
+func (m *Memory) ReadStateVersion(ctx context.Context, name string) ([]byte, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
 	m.calls.ReadState++
-	b, ok := m.state[name]
+	st, ok := m.state[name]
 	if !ok {
-		return nil, fmt.Errorf("memory: %s: %w", name, providers.ErrStateNotFound)
+		return nil, "", fmt.Errorf("memory: %s: %w", name, providers.ErrStateNotFound)
 	}
-	return append([]byte(nil), b...), nil
+	return append([]byte(nil), st.data...), st.version, nil
 }
 
 // WriteState implements providers.StateStore.
 func (m *Memory) WriteState(ctx context.Context, name string, data []byte) error {
+	_, err := m.writeState(ctx, name, data, nil)
+	return err
+}
+
+// WriteStateIf implements providers.StateVersions.
+func (m *Memory) WriteStateIf(ctx context.Context, name string, data []byte, version string) (string, error) {
+	return m.writeState(ctx, name, data, &version)
+}
+
+func (m *Memory) writeState(ctx context.Context, name string, data []byte, ifVersion *string) (string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return "", err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
 	m.calls.WriteState++
-	m.state[name] = append([]byte(nil), data...)
-	return nil
+	if ifVersion != nil && m.state[name].version != *ifVersion {
+		return "", fmt.Errorf("memory: write %s: %w", name, providers.ErrStateConflict)
+	}
+	m.version++
+	v := fmt.Sprintf("v%d", m.version)
+	m.state[name] = memState{data: append([]byte(nil), data...), version: v}
+	return v, nil
 }
 
 // DeleteState implements providers.StateStore.
@@ -192,6 +222,37 @@ func (m *Memory) DeleteState(ctx context.Context, name string) error {
 	m.calls.DeleteState++
 	delete(m.state, name)
 	return nil
+}
+
+// DeleteStateIf implements providers.StateVersions.
+func (m *Memory) DeleteStateIf(ctx context.Context, name, version string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	m.calls.DeleteState++
+	if st, ok := m.state[name]; ok && st.version != version {
+		return fmt.Errorf("memory: delete %s: %w", name, providers.ErrStateConflict)
+	}
+	delete(m.state, name)
+	return nil
+}
+
+// ListState implements providers.State.
+func (m *Memory) ListState(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.state))
+	for n := range m.state {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// StateLocation implements providers.State: the state is not reachable
+// by any CDN.
+func (m *Memory) StateLocation() providers.StateLocation {
+	return providers.StateLocation{URL: "memory:state"}
 }
 
 // PutForeign stores an object as another tool would: no recorded hash or
@@ -227,7 +288,7 @@ func (m *Memory) Keys() []string {
 func (m *Memory) State(name string) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.state[name]
+	return m.state[name].data
 }
 
 func readAll(f *providers.LocalFile) ([]byte, error) {

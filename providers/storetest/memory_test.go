@@ -24,3 +24,10 @@ func TestMemory(t *testing.T) {
 		}
 	})
 }
+
+func TestMemoryState(t *testing.T) {
+	RunState(t, func(*testing.T) func() providers.State {
+		m := &Memory{}
+		return func() providers.State { return m }
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/deploystate"
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 )
@@ -381,10 +382,11 @@ func testHeaderOnlyChange(t *testing.T, tg Target) {
 	}
 	if tg.Requests != nil {
 		d := tg.Requests().Sub(before)
-		if d.Put != 3 || d.Copy != 2 {
+		if d.Put != 4 || d.Copy != 2 {
 			// The HTML goes by copy; the only bodies are cdnctl's state:
-			// the index, the deploy's snapshot and the history.
-			t.Errorf("requests = %+v; want 2 copies and 3 PUTs (index, snapshot, history)", d)
+			// the index, the deploy's snapshot and the history (running,
+			// then complete).
+			t.Errorf("requests = %+v; want 2 copies and 4 PUTs (index, snapshot, history twice)", d)
 		}
 	}
 	verify(t, tg, r.files(t))
@@ -516,8 +518,8 @@ func testInterrupted(t *testing.T, tg Target) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted push error = %v; want context.Canceled", err)
 	}
-	if res.Complete || res.Recorded || res.Uploaded >= len(s) {
-		t.Errorf("interrupted result = %+v; want incomplete, unrecorded", res)
+	if res.Complete || !res.Recorded || res.Seq != 1 || res.Uploaded >= len(s) {
+		t.Errorf("interrupted result = %+v; want incomplete, recorded as deploy 1", res)
 	}
 	// The live site is never broken: no entry point was uploaded before
 	// every asset was.
@@ -526,9 +528,19 @@ func testInterrupted(t *testing.T, tg Target) {
 			t.Errorf("entry point %s stored by an interrupted first deploy", k)
 		}
 	}
+	// The deploy was recorded before its first upload, with its assets,
+	// and marked interrupted when it stopped.
 	h, err := providers.ReadHistory(context.Background(), tg.Open(t))
-	if err != nil || len(h.Deploys) != 0 {
-		t.Errorf("history after interruption: %+v, %v; want no deploy", h, err)
+	if err != nil || len(h.Deploys) != 1 || h.Deploys[0].Status != deploystate.StatusInterrupted || h.Live() != nil {
+		t.Fatalf("history after interruption: %+v, %v; want deploy 1 interrupted, none live", h, err)
+	}
+	for k := range s {
+		if _, ok := h.Assets[k]; ok != strings.Contains(k, "photo") && !strings.HasPrefix(k, "css/") && !strings.HasPrefix(k, "img/") {
+			t.Errorf("history asset %s recorded: %v", k, ok)
+		}
+	}
+	if _, ok := h.Assets["img/photo23.000000180a.jpg"]; !ok {
+		t.Error("an asset of the interrupted deploy is not in the history: retention would not know it")
 	}
 
 	// Rerun: finishes the job without redoing what was done.
@@ -537,8 +549,12 @@ func testInterrupted(t *testing.T, tg Target) {
 	if res2.Uploaded+res2.Updated > len(s)-res.Uploaded {
 		t.Errorf("rerun did %d uploads and %d updates; want at most the %d not done before", res2.Uploaded, res2.Updated, len(s)-res.Uploaded)
 	}
-	if res2.Uploaded == 0 || !res2.Recorded || res2.Seq != 1 {
-		t.Errorf("rerun result = %+v; want uploads and deploy 1 recorded", res2)
+	if res2.Uploaded == 0 || !res2.Recorded || res2.Seq != 2 {
+		t.Errorf("rerun result = %+v; want uploads and deploy 2 recorded", res2)
+	}
+	h, err = providers.ReadHistory(context.Background(), tg.Open(t))
+	if err != nil || len(h.Deploys) != 2 || h.Live() == nil || h.Live().Seq != 2 {
+		t.Errorf("history after the rerun: %+v, %v; want deploy 1 interrupted and deploy 2 live", h, err)
 	}
 	verify(t, tg, r.files(t))
 }
@@ -563,8 +579,9 @@ func testForeign(t *testing.T, tg Target) {
 	}
 	if tg.Requests != nil {
 		d := tg.Requests().Sub(before)
-		// Bodies: every file but robots.txt, plus the index, snapshot and history.
-		if want := len(siteV1) - 1 + 3; d.Put != want || d.Copy != 1 {
+		// Bodies: every file but robots.txt, plus the index, the
+		// snapshot and the history (running, then complete).
+		if want := len(siteV1) - 1 + 4; d.Put != want || d.Copy != 1 {
 			t.Errorf("requests = %+v; want %d PUTs and 1 copy", d, want)
 		}
 	}

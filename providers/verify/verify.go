@@ -12,10 +12,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -47,6 +49,10 @@ type Check struct {
 	// precompressed body ("br" → hash of index.html.br), so a body the
 	// edge passed through as stored matches without decoding.
 	Encoded map[string]string `json:"encoded,omitempty"`
+	// Private marks a URL that must not serve cdnctl's deploy state
+	// (PrivateChecks): it fails when it answers 200 with a state file,
+	// and SHA256 is not used.
+	Private bool `json:"private,omitempty"`
 }
 
 // Verifier fetches and compares. The zero value uses the defaults.
@@ -96,6 +102,8 @@ type Failure struct {
 	Want   string `json:"want_sha256"`
 	Got    string `json:"got_sha256,omitempty"`
 	Reason string `json:"reason"`
+	// Private is set when the URL must not serve cdnctl's state and did.
+	Private bool `json:"private,omitempty"`
 	// Headers are the response headers as the PoP sent them.
 	Headers map[string]string `json:"headers,omitempty"`
 }
@@ -140,7 +148,7 @@ func (v *Verifier) Verify(ctx context.Context, checks []Check, edges []prewarm.E
 	}
 	urls := make([]string, len(checks))
 	for i, c := range checks {
-		if len(c.SHA256) != 64 {
+		if len(c.SHA256) != 64 && !c.Private {
 			return nil, fmt.Errorf("verify: %s: missing SHA-256", c.URL)
 		}
 		urls[i] = c.URL
@@ -269,6 +277,9 @@ func (v *Verifier) check(ctx context.Context, client *http.Client, timeout time.
 	defer resp.Body.Close()
 	varies := prewarm.VariesOnEncoding(resp.Header)
 	headers := flatten(resp.Header)
+	if c.Private {
+		return v.checkPrivate(resp, c, fail, headers), false
+	}
 	if resp.StatusCode != http.StatusOK {
 		f := fail(fmt.Sprintf("status %d, want 200", resp.StatusCode))
 		f.Status, f.Headers = resp.StatusCode, headers
@@ -287,6 +298,67 @@ func (v *Verifier) check(ctx context.Context, client *http.Client, timeout time.
 	f := fail("stale or wrong content: the body's SHA-256 is not the deployed one's")
 	f.Status, f.Got, f.Headers = resp.StatusCode, got, headers
 	return f, varies
+}
+
+// checkPrivate fails a private check that answered 200 with cdnctl's
+// state. Any other answer passes: 403 and 404 are what a CDN in front of
+// a private bucket says, and a 200 with another body is a fallback page
+// (a single-page app's index.html served for every path).
+func (v *Verifier) checkPrivate(resp *http.Response, c Check, fail func(string) *Failure, headers map[string]string) *Failure {
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxStateBody))
+	if err != nil {
+		return nil
+	}
+	body := raw
+	if ce := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); ce != "" && ce != "identity" {
+		if d, err := decode(raw, ce); err == nil {
+			body = d
+		}
+	}
+	if !LooksLikeState(body) {
+		return nil
+	}
+	f := fail("cdnctl's deploy state is served to anyone (deploy history, git commits, the object list): " +
+		"make the CDN refuse this path, or move the state out of what it serves with origin.state (docs/deploy.md#state)")
+	f.Status, f.Got, f.Headers, f.Private = resp.StatusCode, hexSum(raw), headers, true
+	return f
+}
+
+// maxStateBody bounds what a private check reads.
+const maxStateBody = 16 << 20
+
+// LooksLikeState reports whether body is one of cdnctl's state files: a
+// JSON object with a version and deploys (the history), objects (the
+// index) or a token (the lock).
+func LooksLikeState(body []byte) bool {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return false
+	}
+	if _, ok := doc["version"]; !ok {
+		return false
+	}
+	for _, k := range []string{"deploys", "objects", "token"} {
+		if _, ok := doc[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// PrivateChecks returns the checks that the URLs of paths (under base)
+// do not serve cdnctl's state.
+func PrivateChecks(base *url.URL, paths []string) []Check {
+	out := make([]Check, 0, len(paths))
+	for _, p := range paths {
+		u := *base
+		u.Path = strings.TrimSuffix(base.Path, "/") + p
+		out = append(out, Check{URL: u.String(), Key: strings.TrimPrefix(p, "/"), Private: true})
+	}
+	return out
 }
 
 // matches reports whether a body as received is the check's content: as

@@ -174,3 +174,55 @@ func TestSite(t *testing.T) {
 		t.Errorf("Checks()[1].URL = %q", c[1].URL)
 	}
 }
+
+// TestPrivateChecks: a URL that must not serve cdnctl's state fails only
+// when it answers 200 with a state file (also compressed); a 404, a 403
+// and a fallback page pass.
+func TestPrivateChecks(t *testing.T) {
+	history := []byte(`{"version": 1, "deploys": [{"seq": 1, "id": "20261207T100000Z-3f9a1c0e", "git_commit": "abc"}], "assets": {}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/www/.cdnctl/history.json":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(history)
+		case "/gz/.cdnctl/history.json":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(gz(history))
+		case "/spa/.cdnctl/history.json":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<!doctype html><div id=app></div>"))
+		case "/denied/.cdnctl/history.json":
+			http.Error(w, "AccessDenied", http.StatusForbidden)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	edges := []prewarm.Edge{{Name: "pop1", Addr: strings.TrimPrefix(srv.URL, "http://")}}
+	base, err := prewarm.ParseBase("http://www.example.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v verify.Verifier
+	checks := verify.PrivateChecks(base, []string{"/www/.cdnctl/history.json", "/gz/.cdnctl/history.json", "/spa/.cdnctl/history.json", "/denied/.cdnctl/history.json", "/none/.cdnctl/history.json"})
+	rep, err := v.Verify(t.Context(), checks, edges)
+	var ve *verify.Error
+	if !errors.As(err, &ve) {
+		t.Fatalf("Verify = %v; want a *verify.Error", err)
+	}
+	var failed []string
+	for _, f := range rep.Failures {
+		failed = append(failed, f.URL)
+		if !strings.Contains(f.Reason, "origin.state") || f.Status != 200 {
+			t.Errorf("failure %+v; want status 200 and a reason naming the fix", f)
+		}
+	}
+	want := []string{"http://www.example.test/gz/.cdnctl/history.json", "http://www.example.test/www/.cdnctl/history.json"}
+	slices.Sort(failed)
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed %v; want %v (the state answered 200)", failed, want)
+	}
+	if !verify.LooksLikeState([]byte(`{"version":1,"objects":{}}`)) || verify.LooksLikeState([]byte(`{"deploys":[]}`)) || verify.LooksLikeState([]byte("<html>")) {
+		t.Error("LooksLikeState: want an index recognised, and JSON without a version or HTML not")
+	}
+}

@@ -3,6 +3,7 @@
 //
 //	/obj/1k, /obj/100k   fixed bodies, Cache-Control: public, max-age=3600
 //	/fill/N              a distinct cacheable body of -fill bytes per N
+//	/big/N               a distinct cacheable body of -big bytes per N
 //	/slow/NAME           waits -slow (200ms), then a cacheable body; counted
 //	/count/NAME          how many requests /slow/NAME received
 package main
@@ -24,6 +25,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	fill := flag.Int("fill", 256<<10, "size of /fill/N bodies")
+	bigSize := flag.Int("big", 8<<20, "size of /big/N bodies")
 	slow := flag.Duration("slow", 200*time.Millisecond, "delay of /slow/NAME")
 	flag.Parse()
 
@@ -62,6 +64,19 @@ func main() {
 		b := body(*fill)
 		copy(b, r.URL.Path) // distinct per URL
 		serve(w, b)
+	})
+	// /big/N bodies share everything but their first bytes, so hundreds
+	// of them in flight cost the origin one body.
+	big := body(*bigSize)
+	mux.HandleFunc("/big/", func(w http.ResponseWriter, r *http.Request) {
+		head := []byte(r.URL.Path)
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("ETag", etag(head))
+		h.Set("Content-Length", strconv.Itoa(len(big)))
+		w.Write(head)
+		w.Write(big[len(head):])
 	})
 	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()

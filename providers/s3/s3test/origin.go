@@ -24,7 +24,17 @@ import (
 // a 304). A path ending in "/" reads its index.html. The local edge can
 // use it as its upstream, so tests run deploy → S3 → edge → client
 // offline without making the bucket public.
-func (s *Server) Origin(bucket, prefix string) http.Handler {
+func (s *Server) Origin(bucket, prefix string) http.Handler { return s.origin(bucket, prefix, true) }
+
+// PublicOrigin is Origin without its refusal of /.cdnctl/: a CDN (or a
+// public bucket) that serves every key under prefix, as CloudFront and
+// Cloudflare do unless told otherwise. Tests use it to check that cdnctl
+// notices its state being served.
+func (s *Server) PublicOrigin(bucket, prefix string) http.Handler {
+	return s.origin(bucket, prefix, false)
+}
+
+func (s *Server) origin(bucket, prefix string, hideState bool) http.Handler {
 	client := s.Client(nil)
 	prefix = strings.Trim(prefix, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +48,7 @@ func (s *Server) Origin(bucket, prefix string) http.Handler {
 			p = path.Join(p, "index.html")
 		}
 		key := strings.TrimPrefix(p, "/")
-		if key == "" || key == ".cdnctl" || strings.HasPrefix(key, ".cdnctl/") {
+		if key == "" || hideState && (key == ".cdnctl" || strings.HasPrefix(key, ".cdnctl/")) {
 			http.NotFound(w, r)
 			return
 		}

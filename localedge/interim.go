@@ -1,0 +1,94 @@
+package localedge
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+)
+
+// This file relays interim (1xx) responses, 102 Processing and 103 Early
+// Hints, from the upstream to clients, as RFC 9110 §15.2 requires of a
+// proxy. They are never stored: a later hit has none (RFC 9111 §3), and
+// their fields never become the final response's.
+
+// interimResponse is one 1xx response received from the upstream.
+type interimResponse struct {
+	code   int
+	header http.Header
+}
+
+// maxInterim bounds the interim responses kept per flight (Go's
+// transport accepts 5 before it gives up).
+const maxInterim = 8
+
+// relayable reports whether an interim status is passed on: not 100
+// Continue (each hop's own business, answered by Go's server) nor 101.
+func relayable(code int) bool {
+	return code >= 102 && code <= 199
+}
+
+// withInterimTrace returns ctx with a client trace that hands each
+// relayable 1xx response the upstream sends to fn, without hop-by-hop
+// fields.
+func withInterimTrace(ctx context.Context, fn func(interimResponse)) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			if relayable(code) {
+				hh := http.Header(h).Clone()
+				removeHopByHop(hh)
+				fn(interimResponse{code: code, header: hh})
+			}
+			return nil
+		},
+	})
+}
+
+// addInterim records an interim response on a flight for its readers.
+func (f *flight) addInterim(ir interimResponse) {
+	f.mu.Lock()
+	if len(f.interim) < maxInterim {
+		f.interim = append(f.interim, ir)
+		f.broadcastLocked()
+	}
+	f.mu.Unlock()
+}
+
+// writeInterim sends a 1xx response to a client (HTTP/1.1 or later only,
+// RFC 9110 §15.2), then removes its fields from the header map Go's server
+// keeps for the final response.
+func writeInterim(w http.ResponseWriter, r *http.Request, ir interimResponse) {
+	if !r.ProtoAtLeast(1, 1) {
+		return
+	}
+	h := w.Header()
+	for name, values := range ir.header {
+		h[name] = values
+	}
+	w.WriteHeader(ir.code)
+	for name := range ir.header {
+		delete(h, name)
+	}
+}
+
+// awaitHead waits until f's response head is known, relaying the interim
+// responses the upstream sends meanwhile; false when the client went away.
+func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, f *flight, rd *reader) bool {
+	for {
+		f.mu.Lock()
+		pending := f.interim[rd.interim:]
+		wait := f.changed
+		f.mu.Unlock()
+		for _, ir := range pending {
+			writeInterim(w, r, ir)
+			rd.interim++
+		}
+		select {
+		case <-f.ready:
+			return true
+		case <-wait:
+		case <-r.Context().Done():
+			return false
+		}
+	}
+}
