@@ -133,7 +133,7 @@ func TestHTTPSDocExamples(t *testing.T) {
 		Transport: &http.Transport{DialContext: dial, ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	for host, want := range map[string]int{"www.example.test": 301, "app.example.test": 403} {
 		for scheme, client := range map[string]*http.Client{"http": plain, "https": secure} {
-			resp, err := client.Get(scheme + "://" + host + "/index.html")
+			resp, err := client.Get(scheme + "://" + host + "/")
 			if err != nil {
 				t.Fatalf("%s://%s: %v", scheme, host, err)
 			}
@@ -146,7 +146,7 @@ func TestHTTPSDocExamples(t *testing.T) {
 				}
 			}
 			if resp.StatusCode != w {
-				t.Errorf("%s://%s/index.html: %d; want %d (the section's policies)", scheme, host, resp.StatusCode, w)
+				t.Errorf("%s://%s/: %d; want %d (the section's policies)", scheme, host, resp.StatusCode, w)
 			}
 		}
 	}
