@@ -159,7 +159,11 @@ func printKeep(w io.Writer, info localedge.TopologyInfo, token, originDir string
 			truststores.ShellQuote(info.HTTPS.CAFile), demo.Host, popPort, popHost, demo.Host, popPort)
 		fmt.Fprintf(w, "  cdnctl trust   (then browsers open https://%s:%s/ once %s resolves to %s, e.g. in /etc/hosts)\n", demo.Host, popPort, demo.Host, popHost)
 	}
-	fmt.Fprintf(w, "  curl -si -H 'Host: %s' %s/about/\n", demo.Host, pop.URL)
+	plainNote := ""
+	if info.HTTPS != nil && info.HTTPS.HostPolicies[demo.Host] == localedge.RedirectToHTTPS {
+		plainNote = "   (301 to https: the site's viewer protocol policy)"
+	}
+	fmt.Fprintf(w, "  curl -si -H 'Host: %s' %s/about/%s\n", demo.Host, pop.URL, plainNote)
 	fmt.Fprintf(w, "  dig @%s -p %s %s +subnet=127.2.0.0/16\n", host, port, demo.Host)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/stats\n", token, info.Admin.URL)
 	fmt.Fprintf(w, "  %s=%s cdnctl inspect --admin %s\n", AdminTokenEnv, token, info.Admin.URL)
