@@ -169,7 +169,9 @@ func TestServeHTTPSPrintsWorkingCurl(t *testing.T) {
 	f := &Factory{IO: ios, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, Now: time.Now}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	go func() { done <- f.Run(ctx, []string{"serve", "--https", "--free-ports", "--no-dns", "--access-log=false", "--stop-after", "60s"}) }()
+	go func() {
+		done <- f.Run(ctx, []string{"serve", "--https", "--free-ports", "--no-dns", "--access-log=false", "--stop-after", "60s"})
+	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != 0 {
