@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/origin"
+	"github.com/cdnctl/cdnctl/siterules"
 )
 
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
@@ -27,6 +29,8 @@ type ServeConfig struct {
 	// AllowDotfiles are globs of dotfiles the folder origin serves (the
 	// others, but /.well-known/, are not found).
 	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
+	// Static are the folder origin's static-host rules.
+	Static ServeStaticConfig `yaml:"static" json:"static"`
 	// Admin is the admin API's address; Token its bearer token ("":
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`
@@ -41,6 +45,46 @@ type ServeConfig struct {
 	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
 	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
 	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
+}
+
+// ServeStaticConfig is serve.static: how the folder origin behaves as a
+// static host (localedge/origin's Options).
+type ServeStaticConfig struct {
+	// HTMLHandling is the clean-URL and trailing-slash policy:
+	// auto-trailing-slash, force-trailing-slash, drop-trailing-slash or
+	// none.
+	HTMLHandling string `yaml:"html_handling" json:"html_handling"`
+	// NotFound is 404-page, single-page-application or none.
+	NotFound string `yaml:"not_found" json:"not_found"`
+	// Redirects and Headers read the site's _redirects and _headers.
+	Redirects bool `yaml:"redirects" json:"redirects"`
+	Headers   bool `yaml:"headers" json:"headers"`
+	// RedirectStatus is the status of _redirects rules that give none.
+	RedirectStatus int `yaml:"redirect_status" json:"redirect_status"`
+	// ForceRedirects applies every _redirects rule even where a file
+	// answers the path (Cloudflare Pages), not only those marked "!".
+	ForceRedirects bool `yaml:"force_redirects" json:"force_redirects"`
+}
+
+// originOptions checks the section and turns it into the origin's options.
+func (c ServeStaticConfig) originOptions() (origin.Options, error) {
+	var o origin.Options
+	var err error
+	if o.HTMLHandling, err = origin.ParseHTMLHandling(c.HTMLHandling); err != nil {
+		return o, usageErrorf("serve.static.html_handling (--html-handling) %v", err)
+	}
+	if o.NotFound, err = origin.ParseNotFoundHandling(c.NotFound); err != nil {
+		return o, usageErrorf("serve.static.not_found (--not-found) %v", err)
+	}
+	switch c.RedirectStatus {
+	case 301, 302, 303, 307, 308:
+	default:
+		return o, usageErrorf("serve.static.redirect_status %d: want 301, 302, 303, 307 or 308", c.RedirectStatus)
+	}
+	o.RedirectStatus = c.RedirectStatus
+	o.IgnoreRedirectsFile, o.IgnoreHeadersFile = !c.Redirects, !c.Headers
+	o.ForceRedirects = c.ForceRedirects
+	return o, nil
 }
 
 // ServeShieldConfig is serve.shield.
@@ -103,10 +147,17 @@ func defaultServeConfig() ServeConfig {
 	cfg := ServeConfig{
 		OriginAddr:          def.Origin.Addr,
 		DefaultCacheControl: "public, max-age=60",
-		Admin:               def.AdminAddr,
-		AccessLog:           true,
-		ShutdownTimeout:     10 * time.Second,
-		Shield:              ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
+		Static: ServeStaticConfig{
+			HTMLHandling:   string(origin.AutoTrailingSlash),
+			NotFound:       string(origin.NotFoundPage),
+			Redirects:      true,
+			Headers:        true,
+			RedirectStatus: siterules.DefaultStatus,
+		},
+		Admin:           def.AdminAddr,
+		AccessLog:       true,
+		ShutdownTimeout: 10 * time.Second,
+		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",

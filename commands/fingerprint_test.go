@@ -251,3 +251,40 @@ func TestFingerprintCommandDotfiles(t *testing.T) {
 		t.Errorf("bad glob: exit %d, %s", code, stderr)
 	}
 }
+
+// TestFingerprintKeepsRulesFiles: _redirects and _headers are entry
+// points (hashing.DefaultKeep): fingerprint copies them under their names,
+// byte for byte, without precompressed copies.
+func TestFingerprintKeepsRulesFiles(t *testing.T) {
+	rules := map[string]string{
+		"_redirects": strings.Repeat("# a long comment so that the file is over the compression threshold\n", 30) + "/old /about 301\n/app /index.html 200\n",
+		"_headers":   strings.Repeat("# a long comment so that the file is over the compression threshold\n", 30) + "/*\n  X-Frame-Options: DENY\n/css/*\n  Cache-Control: public, max-age=60\n",
+	}
+	files := map[string]string{
+		"index.html":  `<link rel="stylesheet" href="css/app.css">`,
+		"about.html":  "<h1>about</h1>",
+		"css/app.css": strings.Repeat("body { color: red }\n", 100),
+	}
+	for k, v := range rules {
+		files[k] = v
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := runCLI(t, nil, "fingerprint", writeSite(t, files), "--out", out); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	m := loadManifest(t, out, "")
+	for name, body := range rules {
+		e, ok := m.Files[name]
+		if !ok || e.Fingerprinted || e.Path != name || len(e.Encodings) != 0 {
+			t.Errorf("manifest entry of %s = %+v; want kept under its name, no encodings", name, e)
+		}
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != body {
+			t.Errorf("%s in the output differs from the source (%v)", name, err)
+		}
+		for _, ext := range []string{".br", ".gz"} {
+			if _, err := os.Stat(filepath.Join(out, name+ext)); err == nil {
+				t.Errorf("%s%s written", name, ext)
+			}
+		}
+	}
+}

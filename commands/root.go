@@ -152,6 +152,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdVerify(f),
 		newCmdDemo(f),
 		newCmdInspect(f),
+		newCmdSimulate(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

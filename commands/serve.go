@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/sample"
+	"github.com/cdnctl/cdnctl/siterules"
 )
 
 // ServeOptions are the inputs of `cdnctl serve`.
@@ -105,6 +107,17 @@ flushed.`,
 				more, _ := fl.GetStringArray("allow-dotfile")
 				sc.AllowDotfiles = append(sc.AllowDotfiles, more...)
 			}
+			for _, name := range []struct {
+				flag string
+				dst  *string
+			}{{"html-handling", &sc.Static.HTMLHandling}, {"not-found", &sc.Static.NotFound}} {
+				if fl.Changed(name.flag) {
+					if sc.Upstream != "" {
+						return usageErrorf("--%s applies to a folder origin (--origin), not to --upstream", name.flag)
+					}
+					*name.dst, _ = fl.GetString(name.flag)
+				}
+			}
 			if fl.Changed("access-log") {
 				sc.AccessLog, _ = fl.GetBool("access-log")
 			}
@@ -164,6 +177,8 @@ flushed.`,
 	fl.String("origin-addr", localedge.DefaultOriginAddr, "address of the folder origin")
 	fl.String("default-cache-control", "public, max-age=60", "Cache-Control of origin files without metadata")
 	fl.StringArray("allow-dotfile", nil, "glob of dotfiles the folder origin serves, e.g. /.htaccess (repeatable; added to serve.allow_dotfiles)")
+	fl.String("html-handling", string(origin.AutoTrailingSlash), "clean URLs of the folder origin: auto-trailing-slash, force-trailing-slash, drop-trailing-slash or none (serve.static.html_handling)")
+	fl.String("not-found", string(origin.NotFoundPage), "what the folder origin answers for a missing path: 404-page (the nearest 404.html), single-page-application (200.html or index.html) or none (serve.static.not_found)")
 	fl.String("admin", localedge.DefaultAdminAddr, "address of the admin API")
 	fl.String("token", "", "admin API bearer token (default: generated and printed; env CDNCTL_SERVE_TOKEN)")
 	fl.StringArrayVar(&pops, "pop", nil, "set a PoP's address, or add a PoP: NAME=HOST:PORT (repeatable)")
@@ -346,8 +361,17 @@ func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err er
 		if err != nil {
 			return nil, usageErrorf("serve.allow_dotfiles (--allow-dotfile): %v", err)
 		}
-		h, err := origin.New(dir, origin.Options{DefaultCacheControl: sc.DefaultCacheControl, Logger: log, AllowDotfiles: allow})
+		oo, err := sc.Static.originOptions()
 		if err != nil {
+			return nil, err
+		}
+		oo.DefaultCacheControl, oo.Logger, oo.AllowDotfiles = sc.DefaultCacheControl, log, allow
+		h, err := origin.New(dir, oo)
+		var lineErr *siterules.LineError
+		switch {
+		case errors.As(err, &lineErr):
+			return nil, usageErrorf("serve: %v\n(serve.static.redirects: false or serve.static.headers: false leaves the file unread)", err)
+		case err != nil:
 			return nil, fmt.Errorf("serve: %w", err)
 		}
 		l.cleanup = append(l.cleanup, func() { h.Close() })

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -341,5 +342,100 @@ func TestServeFolderDotfiles(t *testing.T) {
 				t.Errorf("%s GET %s = %d %q; want 200 %q", p.Name, path, code, body, want)
 			}
 		}
+	}
+}
+
+// TestServeStatic runs `cdnctl serve --origin` over a site with clean
+// URLs, a 404.html, _redirects and _headers, with serve.static from the
+// config file and --not-found on the command line, and checks the answers
+// through a PoP.
+func TestServeStatic(t *testing.T) {
+	dir := writeSite(t, map[string]string{
+		"index.html": "<h1>home</h1>",
+		"about.html": "<h1>about</h1>",
+		"404.html":   "<h1>not here</h1>",
+		"_redirects": "/old /about 301\n",
+		"_headers":   "/*\n  X-Frame-Options: DENY\n",
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(pop, path string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", pop+path, nil)
+		req.Host = "www.example.test"
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	info, stop := startServeCmd(t, "--json", "serve", "--origin", dir, "--free-ports", "--no-dns", "--token", "tok", "--access-log=false")
+	pop := info.PoPs[0].URL
+	for path, want := range map[string]string{"/about": "200 <h1>about</h1>", "/missing": "404 <h1>not here</h1>", "/old": "301 ", "/about.html": "308 ", "/_redirects": "404 <h1>not here</h1>"} {
+		resp, body := get(pop, path)
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, body); !strings.HasPrefix(got, want) || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("GET %s = %s (X-Frame-Options %q); want %s… with DENY", path, got, resp.Header.Get("X-Frame-Options"), want)
+		}
+	}
+	stop()
+
+	cfg := writeConfig(t, "serve:\n  static:\n    html_handling: none\n    headers: false\n")
+	info, stop = startServeCmd(t, "--json", "--config", cfg, "serve", "--origin", dir, "--free-ports", "--no-dns", "--token", "tok", "--access-log=false", "--not-found", "single-page-application")
+	defer stop()
+	pop = info.PoPs[0].URL
+	for path, want := range map[string]string{"/about.html": "200 <h1>about</h1>", "/about": "200 <h1>home</h1>", "/old": "301 "} {
+		resp, body := get(pop, path)
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, body); !strings.HasPrefix(got, want) || resp.Header.Get("X-Frame-Options") != "" {
+			t.Errorf("none + SPA: GET %s = %s (X-Frame-Options %q); want %s… without _headers", path, got, resp.Header.Get("X-Frame-Options"), want)
+		}
+	}
+}
+
+// TestServeStaticErrors: bad values and a _redirects that does not parse
+// are usage errors naming the key or the file's line.
+func TestServeStaticErrors(t *testing.T) {
+	bad := writeSite(t, map[string]string{"_redirects": "/a /b 301\n/c /d 30\n"})
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"serve", "--origin", t.TempDir(), "--free-ports", "--no-dns", "--html-handling", "auto"}, nil,
+			`serve.static.html_handling (--html-handling) "auto": want auto-trailing-slash, force-trailing-slash, drop-trailing-slash or none`},
+		{[]string{"serve", "--origin", t.TempDir(), "--free-ports", "--no-dns", "--not-found", "spa"}, nil, `"spa": want 404-page, single-page-application or none`},
+		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--not-found", "none"}, nil, "--not-found applies to a folder origin"},
+		{[]string{"serve", "--origin", t.TempDir(), "--free-ports", "--no-dns"}, map[string]string{"CDNCTL_SERVE_STATIC_REDIRECT_STATUS": "200"}, "serve.static.redirect_status 200: want 301, 302, 303, 307 or 308"},
+		{[]string{"serve", "--origin", bad, "--free-ports", "--no-dns"}, nil, `_redirects:2: unknown status "30"; want 301, 302, 303, 307, 308 or 200`},
+	} {
+		ios, _, _, errOut := TestStreams()
+		f := &Factory{IO: ios, LookupEnv: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }, Now: time.Now}
+		if code := f.Run(context.Background(), tt.args); code != ExitUsage || !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("cdnctl %v = exit %d, %s; want %d and %q", tt.args, code, errOut, ExitUsage, tt.want)
+		}
+	}
+}
+
+// TestDocsServeConfigExample: the serve example of docs/config.md decodes
+// strictly and its static section is valid.
+func TestDocsServeConfigExample(t *testing.T) {
+	found := false
+	for _, y := range fencedBlocks(t, filepath.Join("..", "docs", "config.md"), "yaml") {
+		if !strings.HasPrefix(y, "serve:") {
+			continue
+		}
+		found = true
+		cfg, err := LoadConfig(writeConfig(t, y), true, noEnv)
+		if err != nil {
+			t.Fatalf("docs/config.md serve example: %v", err)
+		}
+		o, err := cfg.Serve.Static.originOptions()
+		if err != nil || o.NotFound != "single-page-application" || o.HTMLHandling != "auto-trailing-slash" || o.RedirectStatus != 302 {
+			t.Errorf("serve.static of the example = %+v, %v", o, err)
+		}
+	}
+	if !found {
+		t.Error("docs/config.md has no serve example")
 	}
 }

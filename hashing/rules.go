@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/cdnctl/cdnctl/httpfield"
 )
 
 // Cache-Control defaults: fingerprinted files never change under their
@@ -117,30 +119,14 @@ func compileRules(rules []Rule) ([]compiledRule, error) {
 }
 
 func checkHeaderValue(v string) error {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return fmt.Errorf("control character in header value")
-		}
+	if !httpfield.ValidValue(v) {
+		return fmt.Errorf("control character in header value")
 	}
 	return nil
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validHeaderName(s string) bool { return httpfield.ValidName(s) }
 
 // headersFor returns what the rules say about the logical path name, on top
 // of the defaults.

@@ -159,7 +159,7 @@ func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 func PurgeAll(ctx context.Context, pops []*PoP, req PurgeRequest) (PurgeResponse, error) {
 	start := time.Now()
 	// Validate once, before touching any PoP.
-	if _, err := (KeyOptions{}).compilePurge(req); err != nil {
+	if _, err := (KeyOptions{}).CompilePurge(req); err != nil {
 		return PurgeResponse{}, err
 	}
 	resp := PurgeResponse{ID: newID(), Soft: req.Soft, PoPs: make([]PoPPurge, len(pops))}

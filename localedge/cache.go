@@ -10,63 +10,75 @@ import (
 	"time"
 )
 
-// use is the decision for a selected stored response (RFC 9111 §4).
-type use int
+// Use is the decision for a selected stored response (RFC 9111 §4).
+type Use int
 
+// The decisions of Decide.
 const (
-	useFresh        use = iota // fresh enough: serve it
-	useStale                   // stale but the request accepts it (max-stale)
-	useStaleRefresh            // stale-while-revalidate or soft-purge grace: serve, refresh in the background
-	useValidate                // must be validated (or replaced) by the upstream first
+	UseFresh        Use = iota // fresh enough: serve it
+	UseStale                   // stale but the request accepts it (max-stale)
+	UseStaleRefresh            // stale-while-revalidate or soft-purge grace: serve, refresh in the background
+	UseValidate                // must be validated (or replaced) by the upstream first
 )
 
 var noRequestDirectives = RequestDirectives{MaxAge: absent, MaxStale: absent, MinFresh: absent, StaleIfError: absent}
 
-// decide applies RFC 9111 §4.2 and §5.2.1 (and RFC 5861) to a stored
-// response for a request; fwd is the Cache-Status reason when it must be
-// validated.
-func (p *Proxy) decide(e *Entry, reqd RequestDirectives, now time.Time) (u use, fwd, detail string) {
+func (p *Proxy) decide(e *Entry, reqd RequestDirectives, now time.Time) (Use, string, string) {
+	return Decide(e, reqd, now, p.SoftPurgeGrace)
+}
+
+// Decide applies RFC 9111 §4.2 and §5.2.1 (and RFC 5861) to a stored
+// response for a request at now; fwd is the Cache-Status reason when it
+// must be validated. softPurgeGrace is how long a soft-purged response may
+// still be served while it is revalidated (Proxy.SoftPurgeGrace).
+func Decide(e *Entry, reqd RequestDirectives, now time.Time, softPurgeGrace time.Duration) (u Use, fwd, detail string) {
 	if reqd.NoCache {
-		return useValidate, FwdRequest, "request-no-cache"
+		return UseValidate, FwdRequest, "request-no-cache"
 	}
 	if e.directives.NoCache {
-		return useValidate, FwdStale, "no-cache"
+		return UseValidate, FwdStale, "no-cache"
 	}
 	age := e.Age(now)
 	ttl := e.TTL(now)
 	if ttl > 0 {
 		if reqd.MaxAge >= 0 && age > time.Duration(reqd.MaxAge)*time.Second {
-			return useValidate, FwdRequest, "request-max-age"
+			return UseValidate, FwdRequest, "request-max-age"
 		}
 		if reqd.MinFresh >= 0 && ttl < time.Duration(reqd.MinFresh)*time.Second {
-			return useValidate, FwdRequest, "request-min-fresh"
+			return UseValidate, FwdRequest, "request-min-fresh"
 		}
-		return useFresh, "", ""
+		return UseFresh, "", ""
 	}
 	staleness := -ttl
 	if reqd.MaxStale >= 0 && e.directives.allowsStale(false) &&
 		staleness <= time.Duration(reqd.MaxStale)*time.Second &&
 		(reqd.MaxAge < 0 || age <= time.Duration(reqd.MaxAge)*time.Second) {
-		return useStale, "", "max-stale"
+		return UseStale, "", "max-stale"
 	}
 	if reqd.MaxAge >= 0 || reqd.MinFresh >= 0 {
 		// The client asked for something fresher than what is stored.
-		return useValidate, FwdStale, ""
+		return UseValidate, FwdStale, ""
 	}
-	if !e.InvalidatedAt.IsZero() && p.SoftPurgeGrace > 0 && e.directives.allowsStale(true) &&
-		now.Sub(e.InvalidatedAt) <= p.SoftPurgeGrace {
-		return useStaleRefresh, "", "soft-purge-grace"
+	if !e.InvalidatedAt.IsZero() && softPurgeGrace > 0 && e.directives.allowsStale(true) &&
+		now.Sub(e.InvalidatedAt) <= softPurgeGrace {
+		return UseStaleRefresh, "", "soft-purge-grace"
 	}
 	if swr := e.directives.StaleWhileRevalidate; swr >= 0 && e.directives.allowsStale(true) &&
 		staleness <= time.Duration(swr)*time.Second {
-		return useStaleRefresh, "", "stale-while-revalidate"
+		return UseStaleRefresh, "", "stale-while-revalidate"
 	}
-	return useValidate, FwdStale, ""
+	return UseValidate, FwdStale, ""
 }
 
-// staleIfError reports whether a stale stored response may be served
-// because the upstream failed (RFC 5861 §4, RFC 9111 §4.2.4).
 func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bool {
+	return StaleIfError(e, reqd, now, p.StaleIfError)
+}
+
+// StaleIfError reports whether a stale stored response may be served at
+// now because the upstream failed (RFC 5861 §4, RFC 9111 §4.2.4). grace is
+// how long a response without a stale-if-error directive may be
+// (Proxy.StaleIfError).
+func StaleIfError(e *Entry, reqd RequestDirectives, now time.Time, grace time.Duration) bool {
 	if e == nil {
 		return false
 	}
@@ -80,12 +92,12 @@ func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bo
 		}
 	}
 	explicit := sie >= 0
-	if p.StaleIfError > sie && e.lifetime > 0 {
+	if grace > sie && e.lifetime > 0 {
 		// The configured grace only for a response that had a freshness
 		// lifetime: one stored only for validation (max-age=0, no freshness
 		// information) was never meant to be served without asking the
 		// origin.
-		sie = p.StaleIfError
+		sie = grace
 	}
 	if sie < 0 || !e.directives.allowsStale(explicit) {
 		return false
@@ -95,15 +107,21 @@ func (p *Proxy) staleIfError(e *Entry, reqd RequestDirectives, now time.Time) bo
 }
 
 // selectVariant picks the stored response matching the request's Vary
-// fields as forwarded (see forwardedField), the most recent when several
-// do (RFC 9111 §4.1). fwd says why none was found.
+// fields as forwarded (see forwardedField).
 func (p *Proxy) selectVariant(variants []*Entry, r *http.Request, k CacheKey) (*Entry, string) {
+	return SelectVariant(variants, func(v []VaryValue) bool { return p.varyMatches(v, r, k) })
+}
+
+// SelectVariant picks the stored response whose Vary selecting values the
+// request matches (matches, given them), the most recent when several do
+// (RFC 9111 §4.1). fwd says why none was found.
+func SelectVariant(variants []*Entry, matches func([]VaryValue) bool) (*Entry, string) {
 	if len(variants) == 0 {
 		return nil, FwdURIMiss
 	}
 	var best *Entry
 	for _, e := range variants {
-		if len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, k) {
+		if len(e.Vary) > 0 && !matches(e.Vary) {
 			continue
 		}
 		if best == nil || e.ResponseTime.After(best.ResponseTime) {
@@ -142,16 +160,16 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 	now := p.now()
 	detail := ""
 	if e != nil {
-		var u use
+		var u Use
 		u, fwd, detail = p.decide(e, reqd, now)
-		if u != useValidate {
+		if u != UseValidate {
 			out, ok := p.serveEntry(w, r, e, CacheStatus{Cache: p.Name, Hit: true, Detail: detail}, now, false)
 			if ok {
 				p.stats.hits.Add(1)
-				if u != useFresh {
+				if u != UseFresh {
 					p.stats.stale.Add(1)
 				}
-				if u == useStaleRefresh {
+				if u == UseStaleRefresh {
 					p.refresh(r, k, e, reqd)
 				}
 				return out
@@ -495,7 +513,7 @@ func (p *Proxy) newEntry(k CacheKey, reqHdr http.Header, resp *http.Response, re
 	d, _ := SelectDirectives(h, p.targeted)
 	own := separateFields(h, d)
 	names, _ := VaryFields(h)
-	e.Vary = selectingValues(reqHdr, names)
+	e.Vary = SelectingValues(reqHdr, names)
 	e.Tags = ParseTags(h)
 	p.prepare(e)
 	return e, own
@@ -627,6 +645,20 @@ func (p *Proxy) put(ctx context.Context, e *Entry, f *flight) bool {
 	if err != nil {
 		p.log.Warn("cache read failed", "pop", p.Name, "key", e.Key, "err", err)
 	}
+	variants := AddVariant(old, e)
+	if err := p.store.Set(ctx, e.Key, variants); err != nil {
+		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
+		return false
+	}
+	p.reindex(ctx, e.Key, variants)
+	return true
+}
+
+// AddVariant returns the variants of a key once e is stored among old: e
+// first, replacing the variant with the same selecting values (RFC 9111
+// §4.1), then the others, the oldest dropped beyond a bound. old is not
+// modified.
+func AddVariant(old []*Entry, e *Entry) []*Entry {
 	variants := make([]*Entry, 0, len(old)+1)
 	variants = append(variants, e)
 	for _, o := range old {
@@ -637,12 +669,7 @@ func (p *Proxy) put(ctx context.Context, e *Entry, f *flight) bool {
 			variants = append(variants, o)
 		}
 	}
-	if err := p.store.Set(ctx, e.Key, variants); err != nil {
-		p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
-		return false
-	}
-	p.reindex(ctx, e.Key, variants)
-	return true
+	return variants
 }
 
 // reindex updates the index after key was set to variants. A store that
@@ -678,13 +705,13 @@ func (p *Proxy) deleteVariant(ctx context.Context, e *Entry) {
 	p.reindex(ctx, e.Key, keep)
 }
 
-// hitForMissTTL is how long requests for a key whose last response could
+// HitForMissTTL is how long requests for a key whose last response could
 // not be stored skip collapsing (Varnish's hit-for-miss).
-const hitForMissTTL = 30 * time.Second
+const HitForMissTTL = 30 * time.Second
 
 func (p *Proxy) markUncacheable(key string) {
 	now := time.Now()
-	p.uncacheable.Store(key, now.Add(hitForMissTTL))
+	p.uncacheable.Store(key, now.Add(HitForMissTTL))
 	if p.uncacheableMarks.Add(1)%1024 == 0 {
 		// Forget expired marks now and then, so they cannot pile up.
 		p.uncacheable.Range(func(k, v any) bool {

@@ -45,6 +45,8 @@ type Entry struct {
 	// while it is still arriving (the entry of a flight).
 	mem  *memBody
 	disk *diskBody
+	// notKept is the length of a body a cache only accounts (SetDerived).
+	notKept int64
 
 	// Derived by prepare from the fields above and the proxy's policy.
 	directives  ResponseDirectives
@@ -77,7 +79,7 @@ func (e *Entry) BodyLen() int64 {
 	case e.disk != nil:
 		return e.disk.size
 	}
-	return 0
+	return e.notKept // 0 while it arrives; its size when not kept (SetDerived)
 }
 
 // open makes the body ready to be written. A body in memory is marked in
@@ -162,7 +164,7 @@ func (e *Entry) clone() *Entry {
 		Header: e.Header, Vary: e.Vary,
 		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, StoredAt: e.StoredAt,
 		Tags: e.Tags, InvalidatedAt: e.InvalidatedAt,
-		mem: e.mem, disk: e.disk,
+		mem: e.mem, disk: e.disk, notKept: e.notKept,
 	}
 	c.hits.Store(e.hits.Load())
 	return c
@@ -173,10 +175,55 @@ func (e *Entry) clone() *Entry {
 func (e *Entry) onDisk(d *diskBody) *Entry {
 	c := e.clone()
 	c.mem, c.disk = nil, d
-	c.directives, c.lifetime, c.heuristic, c.initialAge = e.directives, e.lifetime, e.heuristic, e.initialAge
-	c.variant, c.size, c.out, c.upstreamCS = e.variant, e.size, e.out, e.upstreamCS
-	c.hasNoCacheF, c.prepared = e.hasNoCacheF, e.prepared
+	c.copyDerived(e)
 	return c
+}
+
+// SoftPurged returns a copy of a prepared entry marked stale from at (a
+// soft purge, PurgeRequest.Soft), its derived fields kept: they do not
+// depend on InvalidatedAt.
+func (e *Entry) SoftPurged(at time.Time) *Entry {
+	c := e.clone()
+	c.InvalidatedAt = at
+	c.copyDerived(e)
+	return c
+}
+
+func (e *Entry) copyDerived(src *Entry) {
+	e.directives, e.lifetime, e.heuristic, e.initialAge = src.directives, src.lifetime, src.heuristic, src.initialAge
+	e.variant, e.size, e.out, e.upstreamCS = src.variant, src.size, src.out, src.upstreamCS
+	e.hasNoCacheF, e.prepared = src.hasNoCacheF, src.prepared
+}
+
+// Derived are the values a cache derives from a stored response's header
+// for its decisions. Proxy.prepare parses them from each entry's header; a
+// cache whose entries share a few headers (the simulator's) parses each
+// header once and gives them to SetDerived.
+type Derived struct {
+	// Directives are the header's SelectDirectives.
+	Directives ResponseDirectives
+	// Lifetime and Heuristic are its FreshnessLifetime.
+	Lifetime  time.Duration
+	Heuristic bool
+	// InitialAge is its CorrectedInitialAge (or InitialAge).
+	InitialAge time.Duration
+}
+
+// SetDerived gives an entry that Proxy.prepare did not prepare its derived
+// values, and the length of a body that is not kept: an entry of a cache
+// that only accounts sizes, such as a simulation's. Such an entry
+// is selected (SelectVariant), decided on (Decide), purged (PurgeMatcher,
+// SoftPurged), replaced (AddVariant) and weighed (Size) like any other, but
+// cannot be served over HTTP. Call it before the entry is shared.
+func (e *Entry) SetDerived(d Derived, bodyLen int64) {
+	e.directives, e.lifetime, e.heuristic, e.initialAge = d.Directives, d.Lifetime, d.Heuristic, d.InitialAge
+	e.hasNoCacheF = len(d.Directives.NoCacheFields) > 0
+	e.variant = variantID(e.Vary)
+	if e.mem == nil && e.disk == nil {
+		e.notKept = bodyLen
+	}
+	e.size = entrySize(e)
+	e.prepared = true
 }
 
 // ParseTags collects the tags of a response, without duplicates.

@@ -47,8 +47,8 @@ type flight struct {
 
 	// Purges since the flight asked the upstream (see recordPurge),
 	// guarded by the proxy's purgeMu.
-	purged    bool       // a purge selected its URL
-	tagPurges []*matcher // purges by tag: compared with the response's tags
+	purged    bool            // a purge selected its URL
+	tagPurges []*PurgeMatcher // purges by tag: compared with the response's tags
 
 	interim []interimResponse // 1xx responses before the head, guarded by mu
 

@@ -166,11 +166,19 @@ func DateValue(h http.Header, responseTime time.Time) time.Time {
 //	corrected_age_value = age_value + (response_time - request_time)
 //	corrected_initial_age = max(apparent_age, corrected_age_value)
 func CorrectedInitialAge(h http.Header, requestTime, responseTime time.Time) time.Duration {
-	apparent := responseTime.Sub(DateValue(h, responseTime))
+	age, _ := AgeValue(h)
+	return InitialAge(DateValue(h, responseTime), age, requestTime, responseTime)
+}
+
+// InitialAge is CorrectedInitialAge from a response's date_value (its Date,
+// or responseTime when it has none) and age_value (its Age in seconds, 0
+// when it has none), for callers that hold them already parsed.
+func InitialAge(dateValue time.Time, ageValue int64, requestTime, responseTime time.Time) time.Duration {
+	apparent := responseTime.Sub(dateValue)
 	if apparent < 0 {
 		apparent = 0
 	}
-	age, _ := AgeValue(h)
+	age := ageValue
 	delay := responseTime.Sub(requestTime)
 	if delay < 0 {
 		delay = 0

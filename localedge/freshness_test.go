@@ -84,6 +84,10 @@ func TestCorrectedInitialAge(t *testing.T) {
 			if got, ok := AgeValue(tt.h); got != tt.wantAgeHeader || ok != tt.ageOK {
 				t.Errorf("AgeValue(%v) = %d, %v; want %d, %v", tt.h, got, ok, tt.wantAgeHeader, tt.ageOK)
 			}
+			// The parsed form gives the same age.
+			if got := InitialAge(DateValue(tt.h, tt.resp), tt.wantAgeHeader, tt.req, tt.resp); got != tt.want {
+				t.Errorf("InitialAge(%v) = %v; want %v", tt.h, got, tt.want)
+			}
 		})
 	}
 	if got := CurrentAge(10*time.Second, t0, t0.Add(5*time.Second)); got != 15*time.Second {

@@ -228,7 +228,7 @@ func (ix *index) rebuild(ctx context.Context, s Store, prepare func(*Entry)) err
 }
 
 // match returns the keys with a variant the purge selects.
-func (ix *index) match(m *matcher) []string {
+func (ix *index) match(m *PurgeMatcher) []string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var keys []string
@@ -242,7 +242,7 @@ func (ix *index) match(m *matcher) []string {
 			continue
 		}
 		for _, e := range r.variants {
-			if m.matchEntry(e) {
+			if m.Matches(e) {
 				keys = append(keys, r.key)
 				break
 			}

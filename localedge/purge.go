@@ -51,8 +51,9 @@ func (e *PurgeError) Error() string {
 
 func (e *PurgeError) Unwrap() error { return e.Err }
 
-// matcher is a compiled PurgeRequest.
-type matcher struct {
+// PurgeMatcher is a compiled PurgeRequest: it tells which stored
+// responses the request selects.
+type PurgeMatcher struct {
 	all          bool
 	urls         map[string]bool // normalised absolute URLs
 	paths        map[string]bool // normalised path?query, any host
@@ -63,14 +64,14 @@ type matcher struct {
 	hostNames    map[string]bool // host without port: any port
 }
 
-// compilePurge validates and normalises a purge request with the key
+// CompilePurge validates and normalises a purge request with the key
 // options, so a URL purged is spelled as the key that stored it.
-func (o KeyOptions) compilePurge(req PurgeRequest) (*matcher, error) {
+func (o KeyOptions) CompilePurge(req PurgeRequest) (*PurgeMatcher, error) {
 	if req.Empty() {
 		return nil, ErrEmptyPurge
 	}
 	o.Headers = nil
-	m := &matcher{all: req.All}
+	m := &PurgeMatcher{all: req.All}
 	for i, raw := range req.URLs {
 		u, isPath, err := o.normalizeTarget(raw, false)
 		if err != nil {
@@ -183,8 +184,8 @@ func entryPathQuery(e *Entry) string {
 	return "/"
 }
 
-// matchEntry reports whether the purge selects a stored response.
-func (m *matcher) matchEntry(e *Entry) bool {
+// Matches reports whether the purge selects a stored response.
+func (m *PurgeMatcher) Matches(e *Entry) bool {
 	if m.all {
 		return true
 	}
@@ -199,7 +200,7 @@ func (m *matcher) matchEntry(e *Entry) bool {
 	return false
 }
 
-func (m *matcher) urlMatch(url, pq, host string) bool {
+func (m *PurgeMatcher) urlMatch(url, pq, host string) bool {
 	if m.urls[url] || m.paths[pq] {
 		return true
 	}
@@ -232,10 +233,11 @@ func (m *matcher) urlMatch(url, pq, host string) bool {
 	return false
 }
 
-// matchFlight reports whether a response being fetched may be selected:
-// by its URL, or by tags (unknown until the response head arrives).
-func (m *matcher) matchFlight(f *flight) bool {
-	if m.all || m.urlMatch(f.key.URL, pathAndQuery(f.key), f.key.Host) {
+// MatchesFetch reports whether a response being fetched for k may be
+// selected: by its URL, or by tags (unknown until the response head
+// arrives).
+func (m *PurgeMatcher) MatchesFetch(k CacheKey) bool {
+	if m.all || m.urlMatch(k.URL, pathAndQuery(k), k.Host) {
 		return true
 	}
 	return len(m.tags) > 0
@@ -243,14 +245,27 @@ func (m *matcher) matchFlight(f *flight) bool {
 
 // onlyURLs reports whether the purge names exact absolute URLs only, which
 // can be looked up without scanning the store.
-func (m *matcher) onlyURLs() bool {
+func (m *PurgeMatcher) onlyURLs() bool {
 	return !m.all && len(m.paths) == 0 && len(m.urlPrefixes) == 0 && len(m.pathPrefixes) == 0 &&
 		len(m.tags) == 0 && len(m.hosts) == 0 && len(m.hostNames) == 0
 }
 
-// maxTagPurges bounds the tag purges one fill remembers; past it the fill
+// URLKeys returns the cache keys of a purge that names exact absolute URLs
+// only (ok false otherwise): with KeyOptions without Headers, those keys
+// are all it can select, so they are looked up instead of scanning a store.
+func (m *PurgeMatcher) URLKeys() (keys []string, ok bool) {
+	if !m.onlyURLs() {
+		return nil, false
+	}
+	for u := range m.urls {
+		keys = append(keys, u)
+	}
+	return keys, true
+}
+
+// MaxTagPurges bounds the tag purges one fill remembers; past it the fill
 // counts as purged.
-const maxTagPurges = 1024
+const MaxTagPurges = 1024
 
 // addFill registers a fill about to ask the upstream, so purges from now on
 // are recorded on it; removeFill forgets it.
@@ -270,21 +285,29 @@ func (p *Proxy) removeFill(f *flight) {
 // (with purgeMu held). A purge of other URLs touches no fill, at any rate
 // (unsafe methods invalidate their own URL on every response): only a
 // purge by tag is kept to compare with the response's tags once known.
-func (p *Proxy) recordPurge(m *matcher) {
+func (p *Proxy) recordPurge(m *PurgeMatcher) {
 	for f := range p.fills {
-		switch {
-		case f.purged:
-		case m.all || m.urlMatch(f.key.URL, pathAndQuery(f.key), f.key.Host):
-			f.purged = true
-		case len(m.tags) > 0:
-			if len(f.tagPurges) >= maxTagPurges {
-				f.purged = true
-				f.tagPurges = nil
-				break
-			}
-			f.tagPurges = append(f.tagPurges, m)
-		}
+		f.purged, f.tagPurges = m.OnFill(f.key, f.purged, f.tagPurges)
 	}
+}
+
+// OnFill records the purge on a fill under way for k (a request gone
+// upstream before the purge): purged when the purge selects its URL (or
+// the fill remembers too many tag purges already), else, for a purge by
+// tag, added to tagPurges to compare with the response's tags once known
+// (Matches). A purge of other URLs changes nothing.
+func (m *PurgeMatcher) OnFill(k CacheKey, purged bool, tagPurges []*PurgeMatcher) (bool, []*PurgeMatcher) {
+	switch {
+	case purged:
+	case m.all || m.urlMatch(k.URL, pathAndQuery(k), k.Host):
+		purged = true
+	case len(m.tags) > 0:
+		if len(tagPurges) >= MaxTagPurges {
+			return true, nil
+		}
+		tagPurges = append(tagPurges, m)
+	}
+	return purged, tagPurges
 }
 
 // purgedSince reports whether a purge since fill f asked the upstream
@@ -299,7 +322,7 @@ func (p *Proxy) purgedSince(f *flight, e *Entry) bool {
 		return true
 	}
 	for _, m := range f.tagPurges {
-		if m.matchEntry(e) {
+		if m.Matches(e) {
 			return true
 		}
 	}
@@ -312,7 +335,7 @@ func (p *Proxy) purgedSince(f *flight, e *Entry) bool {
 // (variants) purged. A tag nothing carries purges nothing: not an error.
 func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	p.init()
-	m, err := p.Key.compilePurge(req)
+	m, err := p.Key.CompilePurge(req)
 	if err != nil {
 		return 0, err
 	}
@@ -327,18 +350,14 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	// New requests must not join a fetch that began before the purge.
 	p.flightsMu.Lock()
 	for key, f := range p.flights {
-		if m.matchFlight(f) {
+		if m.MatchesFetch(f.key) {
 			delete(p.flights, key)
 		}
 	}
 	p.flightsMu.Unlock()
 
-	var keys []string
-	if m.onlyURLs() && len(p.Key.Headers) == 0 && !p.idx.hasSlices() {
-		for u := range m.urls {
-			keys = append(keys, u)
-		}
-	} else {
+	keys, ok := m.URLKeys()
+	if !ok || len(p.Key.Headers) > 0 || p.idx.hasSlices() {
 		keys = p.idx.match(m)
 	}
 	now := p.now()
@@ -357,32 +376,36 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	return purged, nil
 }
 
-// purgeKey applies a purge to one key's variants.
-func (p *Proxy) purgeKey(ctx context.Context, key string, m *matcher, soft bool, now time.Time) (int, error) {
-	unlock := p.keyLock(key)
-	defer unlock()
-	variants, err := p.store.Get(ctx, key)
-	if err != nil || len(variants) == 0 {
-		return 0, err
-	}
-	keep := make([]*Entry, 0, len(variants))
-	n := 0
+// Apply applies the purge to one key's variants at now: it returns the
+// variants to keep (without those it selects, or with them marked stale
+// when soft) and how many it selected. variants is not modified.
+func (m *PurgeMatcher) Apply(variants []*Entry, soft bool, now time.Time) (keep []*Entry, n int) {
+	keep = make([]*Entry, 0, len(variants))
 	for _, e := range variants {
-		if !m.matchEntry(e) {
+		if !m.Matches(e) {
 			keep = append(keep, e)
 			continue
 		}
 		n++
 		if soft {
 			if e.InvalidatedAt.IsZero() {
-				c := e.clone()
-				c.InvalidatedAt = now
-				p.prepare(c)
-				e = c
+				e = e.SoftPurged(now)
 			}
 			keep = append(keep, e)
 		}
 	}
+	return keep, n
+}
+
+// purgeKey applies a purge to one key's variants.
+func (p *Proxy) purgeKey(ctx context.Context, key string, m *PurgeMatcher, soft bool, now time.Time) (int, error) {
+	unlock := p.keyLock(key)
+	defer unlock()
+	variants, err := p.store.Get(ctx, key)
+	if err != nil || len(variants) == 0 {
+		return 0, err
+	}
+	keep, n := m.Apply(variants, soft, now)
 	if n == 0 {
 		return 0, nil
 	}

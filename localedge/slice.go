@@ -198,9 +198,9 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 	e, fwd := p.selectVariant(variants, r, k)
 	detail := ""
 	if e != nil {
-		var u use
+		var u Use
 		u, fwd, detail = p.decide(e, reqd, p.now())
-		if u == useFresh || u == useStale {
+		if u == UseFresh || u == UseStale {
 			body, err := e.open()
 			if err == nil {
 				return &sliceSource{entry: e, body: body, hit: true, cs: CacheStatus{Cache: p.Name, Hit: true, Detail: detail}}, nil

@@ -58,11 +58,28 @@ const DefaultMemoryCapacity = 64 << 20
 // NewMemoryStore returns a memory store holding at most capacity bytes
 // (DefaultMemoryCapacity when capacity ≤ 0), as counted by Entry.Size.
 func NewMemoryStore(capacity int64) *MemoryStore {
+	return newMemoryStore(capacity, nil)
+}
+
+// NewInlineMemoryStore returns a MemoryStore with the same eviction policy
+// whose upkeep (applying the policy, evicting) runs in the goroutine that
+// reads or writes it, during that call, rather than in a goroutine started
+// soon after: one goroutine driving caches on a virtual clock (the
+// simulator) sees each eviction at the write that causes it. Not for
+// concurrent use by many goroutines: they would do the upkeep in turn.
+func NewInlineMemoryStore(capacity int64) *MemoryStore {
+	return newMemoryStore(capacity, func(fn func()) { fn() })
+}
+
+// newMemoryStore makes a MemoryStore; executor runs the cache's upkeep
+// (nil: otter's default, a new goroutine).
+func newMemoryStore(capacity int64, executor func(func())) *MemoryStore {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
 	s := &MemoryStore{capacity: capacity}
 	s.cache = otter.Must(&otter.Options[string, []*Entry]{
+		Executor:      executor,
 		MaximumWeight: uint64(capacity),
 		OnAtomicDeletion: func(e otter.DeletionEvent[string, []*Entry]) {
 			// Every value that leaves the cache (evicted, invalidated or

@@ -2,6 +2,7 @@ package localedge
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -13,6 +14,10 @@ import (
 // defaultTargetedFields are the targeted fields a Proxy honours, in order of
 // precedence.
 var defaultTargetedFields = []string{"CDN-Cache-Control", "Surrogate-Control"}
+
+// DefaultTargetedFields returns the targeted fields a Proxy honours when
+// its TargetedFields is nil.
+func DefaultTargetedFields() []string { return slices.Clone(defaultTargetedFields) }
 
 // SelectDirectives returns the caching directives that govern a response
 // for this cache (RFC 9213 §2.2): those of the first targeted field in

@@ -72,9 +72,9 @@ func NormalizeFieldValue(values []string) string {
 	return b.String()
 }
 
-// selectingValues captures the request's values of the fields a response
-// varies on, for storing with that response.
-func selectingValues(req http.Header, names []string) []VaryValue {
+// SelectingValues captures the request's values of the fields a response
+// varies on (VaryFields), for storing with that response.
+func SelectingValues(req http.Header, names []string) []VaryValue {
 	if len(names) == 0 {
 		return nil
 	}

@@ -32,7 +32,7 @@ func TestVaryFields(t *testing.T) {
 func TestVaryMatches(t *testing.T) {
 	// RFC 9111 §4.1: selecting fields must match, normalised by combining
 	// lines and removing whitespace; absent must match absent.
-	stored := func(h http.Header, names ...string) []VaryValue { return selectingValues(h, names) }
+	stored := func(h http.Header, names ...string) []VaryValue { return SelectingValues(h, names) }
 	tests := []struct {
 		name   string
 		stored []VaryValue
@@ -60,8 +60,8 @@ func TestVaryMatches(t *testing.T) {
 
 func TestSelectVariant(t *testing.T) {
 	// RFC 9111 §4.1: with several matching responses, use the most recent.
-	gz := &Entry{Vary: selectingValues(hdr("Accept-Encoding", "gzip"), []string{"Accept-Encoding"}), ResponseTime: t0}
-	br := &Entry{Vary: selectingValues(hdr("Accept-Encoding", "br"), []string{"Accept-Encoding"}), ResponseTime: t0}
+	gz := &Entry{Vary: SelectingValues(hdr("Accept-Encoding", "gzip"), []string{"Accept-Encoding"}), ResponseTime: t0}
+	br := &Entry{Vary: SelectingValues(hdr("Accept-Encoding", "br"), []string{"Accept-Encoding"}), ResponseTime: t0}
 	plainOld := &Entry{ResponseTime: t0}
 	plainNew := &Entry{ResponseTime: t0.Add(1)}
 	p := &Proxy{Name: "pop1"}

@@ -38,6 +38,25 @@ func KeyPaths(key, originPath string) ([]string, error) {
 	return []string{p}, nil
 }
 
+// CleanURLPaths returns the other URL paths a static host with clean URLs
+// may cache the page at path p under, whatever its trailing-slash policy
+// (cdnctl serve's serve.static.html_handling, Cloudflare Pages, Netlify):
+// "/about" and "/about/" for "/about.html", "/docs" for
+// "/docs/index.html" (whose "/docs/" KeyPaths returns). Other paths have
+// none.
+func CleanURLPaths(p string) []string {
+	switch {
+	case p == "/index.html" || !strings.HasSuffix(p, ".html"):
+		return nil
+	case strings.HasSuffix(p, "/index.html"):
+		return []string{strings.TrimSuffix(p, "/index.html")}
+	case path.Base(p) == ".html":
+		return nil
+	}
+	base := strings.TrimSuffix(p, ".html")
+	return []string{base, base + "/"}
+}
+
 // IsWildcard reports whether a path ends in the "*" wildcard.
 func IsWildcard(p string) bool { return strings.HasSuffix(p, "*") }
 

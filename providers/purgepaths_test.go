@@ -43,6 +43,22 @@ func TestKeyPaths(t *testing.T) {
 	}
 }
 
+func TestCleanURLPaths(t *testing.T) {
+	for p, want := range map[string][]string{
+		"/about.html":           {"/about", "/about/"},
+		"/blog/first-post.html": {"/blog/first-post", "/blog/first-post/"},
+		"/docs/index.html":      {"/docs"},
+		"/index.html":           nil,
+		"/app.css":              nil,
+		"/about.htm":            nil,
+		"/a/.html":              nil,
+	} {
+		if got := CleanURLPaths(p); !slices.Equal(got, want) {
+			t.Errorf("CleanURLPaths(%q) = %q; want %q", p, got, want)
+		}
+	}
+}
+
 func TestDedupePaths(t *testing.T) {
 	tests := []struct {
 		in, want []string

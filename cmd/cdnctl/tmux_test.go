@@ -59,7 +59,7 @@ func TestTmuxInspect(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &info); err != nil || info.Token == "" {
 		t.Fatalf("startup line %q: %v", line, err)
 	}
-	for _, path := range []string{"/index.html", "/css/main.css", "/css/base.css", "/blog/"} {
+	for _, path := range []string{"/", "/css/main.css", "/css/base.css", "/blog/"} {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, info.PoPs[0].URL+path, nil)
 		req.Host = "www.example.test"
 		resp, err := http.DefaultClient.Do(req)

@@ -126,7 +126,13 @@ func TestHiddenSiblingNotServed(t *testing.T) {
 // has one URL (and one cache key).
 func TestTrailingSlashOnFile(t *testing.T) {
 	dir := writeTree(t, map[string]string{"index.html": "<h1>home</h1>", "a.txt": "a", "docs/index.html": "<h1>docs</h1>"})
-	srv := startOrigin(t, dir, Options{})
+	for _, policy := range HTMLHandlings {
+		t.Run(string(policy), func(t *testing.T) { testTrailingSlashOnFile(t, dir, policy) })
+	}
+}
+
+func testTrailingSlashOnFile(t *testing.T, dir string, policy HTMLHandling) {
+	srv := startOrigin(t, dir, Options{HTMLHandling: policy})
 	for _, line := range []string{
 		"GET /index.html/ HTTP/1.1",
 		"GET /a.txt/ HTTP/1.1",
@@ -141,7 +147,17 @@ func TestTrailingSlashOnFile(t *testing.T) {
 			t.Errorf("%s = %d %q; want 404", line, r.status, r.body)
 		}
 	}
-	for path, want := range map[string]string{"/": "<h1>home</h1>", "/index.html": "<h1>home</h1>", "/a.txt": "a", "/docs/": "<h1>docs</h1>"} {
+	want := map[string]string{"/": "<h1>home</h1>", "/index.html": "<h1>home</h1>", "/a.txt": "a", "/docs/": "<h1>docs</h1>"}
+	switch policy {
+	case NoHTMLHandling:
+	case DropTrailingSlash:
+		delete(want, "/index.html") // redirected to /, as /docs/ to /docs
+		delete(want, "/docs/")
+		want["/docs"] = "<h1>docs</h1>"
+	default:
+		delete(want, "/index.html")
+	}
+	for path, want := range want {
 		if r := do(t, "GET", srv.URL+path, nil); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %q; want 200 %q", path, r.status, r.body, want)
 		}
@@ -150,10 +166,12 @@ func TestTrailingSlashOnFile(t *testing.T) {
 
 // TestPeers compares the folder origin with what nginx and Apache httpd
 // answered on the same site (testdata/peers/peers.tsv, recorded by
-// testdata/peers/record.sh): the same status for ordinary paths and for a
-// file's path with a trailing slash (404), and 404 for every dotfile but
-// /.well-known/, where nginx serves them (200) unless told to deny them
-// (403) and Apache denies only .ht* (403).
+// testdata/peers/record.sh): with html_handling none (their behaviour),
+// the same status for ordinary paths and for a file's path with a trailing
+// slash (404), and 404 for every dotfile but /.well-known/, where nginx
+// serves them (200) unless told to deny them (403) and Apache denies only
+// .ht* (403). The default auto-trailing-slash answers the same but for
+// /index.html, redirected to /.
 func TestPeers(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "peers", "peers.tsv"))
 	if err != nil {
@@ -169,7 +187,10 @@ func TestPeers(t *testing.T) {
 		".git/config":              "[core]\n",
 		".well-known/security.txt": "Contact: mailto:security@example.test\n",
 	})
-	srv := startOrigin(t, dir, Options{})
+	// NoHTMLHandling is the nginx and Apache behaviour; the clean-URL
+	// policies answer the same but for /index.html, redirected to /.
+	srv := startOrigin(t, dir, Options{HTMLHandling: NoHTMLHandling})
+	auto := startOrigin(t, dir, Options{})
 	rows := 0
 	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
 		if strings.HasPrefix(line, "#") {
@@ -182,6 +203,15 @@ func TestPeers(t *testing.T) {
 		path, nginx, nginxDeny, apache := f[0], f[1], f[2], f[3]
 		rows++
 		got := fmt.Sprint(rawRequest(t, srv, "GET "+path+" HTTP/1.1").status)
+		gotAuto := fmt.Sprint(rawRequest(t, auto, "GET "+path+" HTTP/1.1").status)
+		switch {
+		case path == "/index.html":
+			if gotAuto != "308" {
+				t.Errorf("auto-trailing-slash: GET %s = %s; want 308 to /", path, gotAuto)
+			}
+		case gotAuto != got:
+			t.Errorf("auto-trailing-slash: GET %s = %s; want %s as with none", path, gotAuto, got)
+		}
 		switch {
 		case dotfile.Hidden(path):
 			if got != "404" {

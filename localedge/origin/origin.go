@@ -13,14 +13,24 @@
 // under a hidden folder but "/.well-known/") are answered 404 unless
 // Options.AllowDotfiles names them, and so is a file's path with a
 // trailing slash ("/index.html/"), as nginx and Apache answer.
+//
+// It behaves as the static hosts do (Cloudflare Pages, Netlify): clean URLs
+// with one trailing-slash policy (HTMLHandling: /about serves about.html,
+// other spellings redirect to the canonical one), the nearest 404.html for
+// a missing path or a single-page-application fallback (NotFoundHandling),
+// and the site's _redirects and _headers files (package siterules), which
+// are themselves never served.
 package origin
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
@@ -29,6 +39,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/dotfile"
 	"github.com/cdnctl/cdnctl/hashing"
+	"github.com/cdnctl/cdnctl/siterules"
 )
 
 // DefaultCacheControl is served for files that neither the metadata index
@@ -49,6 +60,25 @@ type Options struct {
 	// AllowDotfiles names the dotfiles served anyway (".htaccess",
 	// "/.config/public/"); the others are not found.
 	AllowDotfiles hashing.Globs
+
+	// HTMLHandling is the clean-URL and trailing-slash policy; ""
+	// means AutoTrailingSlash.
+	HTMLHandling HTMLHandling
+	// NotFound says what a path that names no file gets; "" means
+	// NotFoundPage.
+	NotFound NotFoundHandling
+	// IgnoreRedirectsFile and IgnoreHeadersFile leave _redirects and
+	// _headers unread (they are never served either way).
+	IgnoreRedirectsFile, IgnoreHeadersFile bool
+	// RedirectStatus is the status of the _redirects rules that give
+	// none: 0 means siterules.DefaultStatus (302, Cloudflare Pages';
+	// Netlify's is 301).
+	RedirectStatus int
+	// ForceRedirects applies every _redirects rule even where a file
+	// answers the path, as Cloudflare Pages does; by default a rule
+	// applies there only when marked "!" (Netlify's shadowing), so that
+	// "/* /index.html 200" leaves the site's files alone.
+	ForceRedirects bool
 }
 
 // Handler is an http.Handler serving one folder. Create it with New and
@@ -61,20 +91,47 @@ type Handler struct {
 	meta         metaSource
 	etags        etagCache
 	allowDot     hashing.Globs
+	rules        rulesSource
+
+	htmlHandling     HTMLHandling
+	notFoundHandling NotFoundHandling
+	redirectStatus   int
+	forceRedirects   bool
 }
 
-// New opens dir as the origin's root.
+// New opens dir as the origin's root. An invalid option, or a _redirects
+// or _headers file that does not parse, is an error naming the line.
 func New(dir string, opts Options) (*Handler, error) {
+	htmlHandling, err := ParseHTMLHandling(string(opts.HTMLHandling))
+	if err != nil {
+		return nil, fmt.Errorf("origin: HTML handling %w", err)
+	}
+	notFound, err := ParseNotFoundHandling(string(opts.NotFound))
+	if err != nil {
+		return nil, fmt.Errorf("origin: not-found handling %w", err)
+	}
+	redirectStatus := opts.RedirectStatus
+	switch redirectStatus {
+	case 0:
+		redirectStatus = siterules.DefaultStatus
+	case 301, 302, 303, 307, 308:
+	default:
+		return nil, fmt.Errorf("origin: default redirect status %d: want 301, 302, 303, 307 or 308", redirectStatus)
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	h := &Handler{
-		root:         root,
-		dir:          dir,
-		cacheControl: opts.DefaultCacheControl,
-		logger:       opts.Logger,
-		allowDot:     opts.AllowDotfiles,
+		root:             root,
+		dir:              dir,
+		cacheControl:     opts.DefaultCacheControl,
+		logger:           opts.Logger,
+		allowDot:         opts.AllowDotfiles,
+		htmlHandling:     htmlHandling,
+		notFoundHandling: notFound,
+		redirectStatus:   redirectStatus,
+		forceRedirects:   opts.ForceRedirects,
 	}
 	if h.cacheControl == "" {
 		h.cacheControl = DefaultCacheControl
@@ -87,6 +144,11 @@ func New(dir string, opts Options) (*Handler, error) {
 		manifest = hashing.DefaultManifestName
 	}
 	h.meta = metaSource{root: root, manifestName: path.Clean(manifest), warn: h.logger.Warn}
+	h.rules = rulesSource{root: root, readRedirects: !opts.IgnoreRedirectsFile, readHeads: !opts.IgnoreHeadersFile, warn: h.logger.Warn}
+	if err := h.rules.load(); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("origin: %s: %w", dir, err)
+	}
 	return h, nil
 }
 
@@ -108,42 +170,160 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	if isStatePath(key) || dotfile.Denied(key, h.allowDot) {
-		http.NotFound(w, r)
+	req := &request{
+		w: w, r: r, key: key, slash: namesFolder(r.URL.Path),
+		host:  requestHost(r),
+		md:    h.meta.get(),
+		rules: h.rules.get(),
+	}
+	req.path = urlPath{key, req.slash || key == ""}.String()
+	if req.rules.headers != nil {
+		// _headers rules apply to every answer, just before its header
+		// is written.
+		req.w = &headerRulesWriter{ResponseWriter: w, rules: req.rules.headers, host: req.host, path: req.path}
+	}
+	if h.hidden(key) {
+		h.notFound(req)
 		return
 	}
-	md := h.meta.get()
-
-	f, fi, err := h.open(md, key)
-	if err == nil && !fi.IsDir() && namesFolder(r.URL.Path) {
-		// "/index.html/" names a folder that does not exist (nginx and
-		// Apache: 404), not the file: one file, one URL.
-		f.Close()
-		http.NotFound(w, r)
-		return
-	}
-	if err == nil && fi.IsDir() {
-		f.Close()
-		// Directories are served by their index.html, at their
-		// slash-terminated URL.
-		if !strings.HasSuffix(r.URL.Path, "/") {
-			target := "/" + key + "/"
-			if r.URL.RawQuery != "" {
-				target += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, target, http.StatusMovedPermanently)
+	if m, ok := req.rules.redirects.Match(req.host, req.path, r.URL.Query()); ok {
+		// A rule applies when forced; otherwise only where no file
+		// answers the path (Netlify's shadowing).
+		if m.Rule.Force || h.forceRedirects || h.route(req.md, key, req.slash).kind == routeNotFound {
+			h.applyRedirect(req, m)
 			return
 		}
-		key = path.Join(key, "index.html")
-		f, fi, err = h.open(md, key)
 	}
+	switch rt := h.route(req.md, key, req.slash); rt.kind {
+	case routeFile:
+		h.serveFile(req, rt.key)
+	case routeRedirect:
+		redirect(req, escapePath(rt.location)+query(r), rt.status)
+	default:
+		h.notFound(req)
+	}
+}
+
+// request is one request being answered.
+type request struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	key   string // cleanKey of the path
+	slash bool   // the path ends with "/"
+	path  string // the cleaned path ("/" + key, with its slash)
+	host  string // lower case, without port
+	md    *metadata
+	rules *siteRules
+	// fellBack is set once notFound has chosen a fallback page, so that
+	// a page that vanishes meanwhile ends in a plain 404, not a loop.
+	fellBack bool
+}
+
+// hidden reports whether key is never served: the state folder, a dotfile
+// the allow-list does not name, or a rules file.
+func (h *Handler) hidden(key string) bool {
+	return isStatePath(key) || dotfile.Denied(key, h.allowDot) || isRulesFile(key)
+}
+
+// route resolves a path with the folder as it is now.
+func (h *Handler) route(md *metadata, key string, slash bool) route {
+	return resolve(key, slash, h.htmlHandling, h.stat(md))
+}
+
+// stat returns what a key names in the folder, hidden keys being absent.
+func (h *Handler) stat(md *metadata) func(string) entryKind {
+	return func(k string) entryKind {
+		if h.hidden(k) {
+			return entryNone
+		}
+		name := k
+		if name == "" {
+			name = "."
+		}
+		fi, err := h.root.Stat(name)
+		switch {
+		case err != nil:
+			return entryNone
+		case fi.IsDir():
+			return entryDir
+		case fi.Mode().IsRegular() && !md.isState(fi):
+			return entryFile
+		}
+		return entryNone
+	}
+}
+
+// applyRedirect answers with a _redirects rule: a redirect, or for a 200
+// rewrite the file its target names.
+func (h *Handler) applyRedirect(req *request, m siterules.Match) {
+	status := m.Rule.Status
+	if status == 0 {
+		status = h.redirectStatus
+	}
+	if status != http.StatusOK {
+		redirect(req, m.Location(req.r.URL.RawQuery), status)
+		return
+	}
+	target, ok := m.RewritePath()
+	if !ok {
+		h.notFound(req)
+		return
+	}
+	key, bad := cleanKey(target)
+	if bad != 0 || h.hidden(key) {
+		// A target in the state folder, a dotfile or a rules file is not
+		// served, whatever the rule says.
+		h.notFound(req)
+		return
+	}
+	k := resolveRewrite(key, namesFolder(target), h.htmlHandling, h.stat(req.md))
+	if k == "" {
+		h.notFound(req)
+		return
+	}
+	h.serveFile(req, k)
+}
+
+// redirect answers with a redirect to location (a URL or an escaped path
+// and query).
+func redirect(req *request, location string, status int) {
+	http.Redirect(req.w, req.r, location, status)
+}
+
+func query(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return "?" + r.URL.RawQuery
+}
+
+// escapePath escapes a decoded path for a Location.
+func escapePath(p string) string {
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// requestHost is the request's host, lower case, without port.
+func requestHost(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// serveFile answers with the file key (a regular file that resolve
+// found): its metadata, a precompressed sibling when the client accepts
+// one, validators, conditional requests and ranges.
+func (h *Handler) serveFile(req *request, key string) {
+	w, r, md := req.w, req.r, req.md
+	f, fi, err := h.open(md, key)
 	if err != nil {
-		h.serveOpenError(w, r, key, err)
+		h.serveOpenError(req, key, err)
 		return
 	}
 	defer f.Close()
 	if fi.IsDir() {
-		http.NotFound(w, r)
+		h.notFound(req)
 		return
 	}
 
@@ -152,24 +332,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Choose the representation: a precompressed sibling when the client
 	// accepts it, else the file itself.
-	served, servedFI, servedKey, coding := f, fi, key, ""
-	if meta.contentEncoding == "" {
-		available := h.siblings(md, key, meta)
-		if len(available) > 0 {
-			wh.Add("Vary", "Accept-Encoding")
-			c := negotiate(parseAcceptEncoding(r.Header.Values("Accept-Encoding")), codingsOf(available))
-			if c != identity {
-				vf, vfi, err := h.open(md, available[c])
-				if err == nil && vfi.Mode().IsRegular() {
-					defer vf.Close()
-					served, servedFI, servedKey, coding = vf, vfi, available[c], c
-				} else if err == nil {
-					vf.Close()
-				}
-			}
-		}
-	} else {
-		coding = meta.contentEncoding
+	served, servedFI, servedKey, coding := h.negotiate(req, key, meta, f, fi)
+	if served != f {
+		defer served.Close()
 	}
 
 	etag, err := h.etag(md, servedKey, served, servedFI, meta, servedKey == key)
@@ -179,22 +344,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	for k, v := range meta.extra {
-		if settable(k) {
-			wh.Set(k, v)
-		}
-	}
-	wh.Set("Content-Type", meta.contentType)
+	setMetaHeaders(wh, meta, coding)
 	wh.Set("Cache-Control", meta.cacheControl)
 	wh.Set("ETag", `"`+etag+`"`)
-	wh.Set("X-Content-Type-Options", "nosniff")
-	if coding != "" {
-		wh.Set("Content-Encoding", coding)
-	}
-	if len(meta.tags) > 0 {
-		wh.Set("Cache-Tag", strings.Join(meta.tags, ","))
-		wh.Set("Surrogate-Key", strings.Join(meta.tags, " "))
-	}
 	if coding != "" {
 		// ServeContent leaves Content-Length out when Content-Encoding is
 		// set (for middleware that compresses on the fly); these bytes are
@@ -203,6 +355,181 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	http.ServeContent(w, r, "", servedFI.ModTime(), served)
 }
+
+// negotiate picks the representation of key to send: a precompressed
+// sibling the client accepts (its file, stat, key and content coding), or
+// the file itself (with the coding the index stores it in, if any).
+func (h *Handler) negotiate(req *request, key string, meta headers, f *os.File, fi fs.FileInfo) (*os.File, fs.FileInfo, string, string) {
+	if meta.contentEncoding != "" {
+		return f, fi, key, meta.contentEncoding
+	}
+	available := h.siblings(req.md, key, meta)
+	if len(available) == 0 {
+		return f, fi, key, ""
+	}
+	req.w.Header().Add("Vary", "Accept-Encoding")
+	c := negotiate(parseAcceptEncoding(req.r.Header.Values("Accept-Encoding")), codingsOf(available))
+	if c == identity {
+		return f, fi, key, ""
+	}
+	vf, vfi, err := h.open(req.md, available[c])
+	if err != nil {
+		return f, fi, key, ""
+	}
+	if !vfi.Mode().IsRegular() {
+		vf.Close()
+		return f, fi, key, ""
+	}
+	return vf, vfi, available[c], c
+}
+
+// setMetaHeaders sets what the metadata says of a file, for the file and
+// for an error page made of it.
+func setMetaHeaders(wh http.Header, meta headers, coding string) {
+	for k, v := range meta.extra {
+		if settable(k) {
+			wh.Set(k, v)
+		}
+	}
+	wh.Set("Content-Type", meta.contentType)
+	wh.Set("X-Content-Type-Options", "nosniff")
+	if coding != "" {
+		wh.Set("Content-Encoding", coding)
+	}
+	if len(meta.tags) > 0 {
+		wh.Set("Cache-Tag", strings.Join(meta.tags, ","))
+		wh.Set("Surrogate-Key", strings.Join(meta.tags, " "))
+	}
+}
+
+// notFound answers a path that names no file, as the NotFound option
+// says.
+func (h *Handler) notFound(req *request) {
+	if req.fellBack {
+		http.NotFound(req.w, req.r)
+		return
+	}
+	req.fellBack = true
+	switch h.notFoundHandling {
+	case SinglePageApplication:
+		stat := h.stat(req.md)
+		for _, k := range []string{"200.html", "index.html"} {
+			if stat(k) == entryFile {
+				h.serveFile(req, k)
+				return
+			}
+		}
+	case NotFoundPage:
+		if k := h.errorPage(req); k != "" {
+			h.serveErrorPage(req, k, http.StatusNotFound)
+			return
+		}
+	}
+	http.NotFound(req.w, req.r)
+}
+
+// errorPage returns the nearest 404.html up the tree from the request's
+// path ("" for none), skipping hidden folders.
+func (h *Handler) errorPage(req *request) string {
+	dir := req.key
+	if !req.slash {
+		dir = path.Dir(dir)
+	}
+	return nearestErrorPage(dir, h.stat(req.md))
+}
+
+// nearestErrorPage looks for 404.html in dir, then in each parent up to
+// the root. It starts from the deepest part of dir that exists as a
+// folder, so a path of many segments that name nothing costs no more
+// stat calls than the folder's real depth allows.
+func nearestErrorPage(dir string, stat func(string) entryKind) string {
+	existing := ""
+	if dir != "." && dir != "" {
+		for seg := range strings.SplitSeq(dir, "/") {
+			next := path.Join(existing, seg)
+			if stat(next) != entryDir {
+				break
+			}
+			existing = next
+		}
+	}
+	for d := existing; ; d = path.Dir(d) {
+		if d == "." {
+			d = ""
+		}
+		if k := path.Join(d, "404.html"); stat(k) == entryFile {
+			return k
+		}
+		if d == "" {
+			return ""
+		}
+	}
+}
+
+// serveErrorPage answers status with the file key as its body: the file's
+// type, tags and extra headers, a precompressed sibling when accepted, but
+// no validators, ranges nor caching policy of its own, which describe the
+// file at its own URL: an error answers conditional requests with the
+// error (RFC 9110 §13.1), and a Last-Modified would make it heuristically
+// fresh for a day in a shared cache (RFC 9111 §4.2.2). The edges cache it
+// only as a _headers rule for the path allows.
+func (h *Handler) serveErrorPage(req *request, key string, status int) {
+	f, fi, err := h.open(req.md, key)
+	if err != nil {
+		http.NotFound(req.w, req.r)
+		return
+	}
+	defer f.Close()
+	meta := req.md.lookup(key, "")
+	served, servedFI, _, coding := h.negotiate(req, key, meta, f, fi)
+	if served != f {
+		defer served.Close()
+	}
+	wh := req.w.Header()
+	setMetaHeaders(wh, meta, coding)
+	wh.Set("Content-Length", strconv.FormatInt(servedFI.Size(), 10))
+	req.w.WriteHeader(status)
+	if req.r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(req.w, io.NewSectionReader(served, 0, servedFI.Size())); err != nil {
+		h.logger.Debug("origin: error page not sent", "path", key, "err", err)
+	}
+}
+
+// headerRulesWriter applies the _headers rules to a response just before
+// its header is written.
+type headerRulesWriter struct {
+	http.ResponseWriter
+	rules      *siterules.Headers
+	host, path string
+	done       bool
+}
+
+func (w *headerRulesWriter) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		w.rules.Apply(w.Header(), w.host, w.path)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headerRulesWriter) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the server's sendfile path for file bodies.
+func (w *headerRulesWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+func (w *headerRulesWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // encodedLengthWriter adds the Content-Length of a full 200 response.
 type encodedLengthWriter struct {
@@ -294,17 +621,17 @@ func (h *Handler) open(md *metadata, key string) (*os.File, fs.FileInfo, error) 
 	return f, fi, nil
 }
 
-func (h *Handler) serveOpenError(w http.ResponseWriter, r *http.Request, key string, err error) {
+func (h *Handler) serveOpenError(req *request, key string, err error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, errNotRegular):
-		http.NotFound(w, r)
+		h.notFound(req)
 	case errors.Is(err, fs.ErrPermission):
-		http.Error(w, "403 forbidden", http.StatusForbidden)
+		http.Error(req.w, "403 forbidden", http.StatusForbidden)
 	default:
 		// Includes paths that escape the root through a symlink: to the
 		// client they do not exist.
 		h.logger.Debug("origin: open failed", "path", key, "err", err)
-		http.NotFound(w, r)
+		h.notFound(req)
 	}
 }
 

@@ -316,8 +316,13 @@ func TestDirectories(t *testing.T) {
 		t.Errorf("GET / = %d %q %q; want home page as text/html", r.status, r.body, r.header.Get("Content-Type"))
 	}
 	r = do(t, "GET", srv.URL+"/docs?x=1", nil)
+	if r.status != 308 || r.header.Get("Location") != "/docs/?x=1" {
+		t.Errorf("GET /docs = %d Location %q; want 308 /docs/?x=1 (Cloudflare Pages)", r.status, r.header.Get("Location"))
+	}
+	exact := startOrigin(t, dir, Options{HTMLHandling: NoHTMLHandling})
+	r = do(t, "GET", exact.URL+"/docs?x=1", nil)
 	if r.status != 301 || r.header.Get("Location") != "/docs/?x=1" {
-		t.Errorf("GET /docs = %d Location %q; want 301 /docs/?x=1", r.status, r.header.Get("Location"))
+		t.Errorf("none: GET /docs = %d Location %q; want 301 /docs/?x=1 (nginx)", r.status, r.header.Get("Location"))
 	}
 	r = do(t, "GET", srv.URL+"/docs/", map[string]string{"Accept-Encoding": "br"})
 	if r.status != 200 || r.body != "BR-DOCS" || r.header.Get("Content-Encoding") != "br" || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
@@ -537,11 +542,11 @@ func TestMetadataIndex(t *testing.T) {
 	if err := writeIndex(dir, idx); err != nil {
 		t.Fatal(err)
 	}
-	r = do(t, "GET", srv.URL+"/index.html", nil)
+	r = do(t, "GET", srv.URL+"/", nil)
 	if r.body != "<p>v2!</p>" {
 		t.Errorf("after deploy body = %q", r.body)
 	}
-	checkHeaders(t, "GET /index.html after deploy", r.header, map[string]string{
+	checkHeaders(t, "GET / after deploy", r.header, map[string]string{
 		"Cache-Control": "no-cache", "Cache-Tag": "v2", "ETag": quoted(sum("<p>v2!</p>")), "X-Frame-Options": "",
 	})
 
@@ -549,7 +554,7 @@ func TestMetadataIndex(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".cdnctl", "objects.json"), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = do(t, "GET", srv.URL+"/index.html", nil)
+	r = do(t, "GET", srv.URL+"/", nil)
 	if r.status != 200 || r.header.Get("Cache-Control") != "public, max-age=60" {
 		t.Errorf("broken index: %d Cache-Control %q; want 200 with the default", r.status, r.header.Get("Cache-Control"))
 	}

@@ -221,8 +221,8 @@ func TestDeployThenChangeOneEntryPoint(t *testing.T) {
 		t.Errorf("entry points uploaded = %q; want about/index.html (and its encodings) only", uploaded)
 	}
 	rec := r3.Step(deploy.StepPurge).Purges[0].Record
-	if rec.Status != providers.PurgeCompleted || rec.Items() != 3 {
-		t.Errorf("purge record = %+v; want completed, 3 URLs (/about/index.html, /about/, /cdnctl-manifest.json)", rec)
+	if rec.Status != providers.PurgeCompleted || rec.Items() != 4 {
+		t.Errorf("purge record = %+v; want completed, 4 URLs (/about/index.html, /about, /about/, /cdnctl-manifest.json)", rec)
 	}
 	for pop, r := range s.everyPoP(t, "/about/") {
 		if !strings.Contains(r.Body, "About, version two") {

@@ -134,7 +134,12 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 			return nil, fmt.Errorf("%s: %w", PurgeProvider, err)
 		}
 		for _, kp := range paths {
-			urls = append(urls, (&url.URL{Path: kp}).EscapedPath())
+			// The folder origin serves pages at their clean URLs too
+			// (serve.static.html_handling): purge every spelling a page
+			// may be cached under.
+			for _, p := range append([]string{kp}, providers.CleanURLPaths(kp)...) {
+				urls = append(urls, (&url.URL{Path: p}).EscapedPath())
+			}
 		}
 	}
 	for _, pre := range req.Prefixes {

@@ -145,7 +145,8 @@ func LocalEdges(ctx context.Context, info localedge.TopologyInfo, host string) (
 // whatever the URL's host, keeping that host as the Host header and TLS
 // server name (SNI), with up to conns connections; it does not decompress
 // bodies (they are measured and hashed as sent) nor follow redirects (a
-// cached redirect is an answer like any other). close closes every
+// cached redirect is an answer like any other: prewarm and verify follow
+// the ones within the site themselves, see SiteRedirect). close closes every
 // connection the client opened, including those a dial still in progress
 // opens later: none is left idle at the PoP (a server shutting down waits
 // for a connection that never sent a request).
@@ -213,4 +214,32 @@ type trackedConn struct {
 func (c *trackedConn) Close() error {
 	c.once.Do(c.forget)
 	return c.Conn.Close()
+}
+
+// MaxRedirects bounds the same-site redirects SiteRedirect's callers
+// follow for one URL.
+const MaxRedirects = 3
+
+// SiteRedirect returns the URL a redirect answer leads to when it stays on
+// the site (same scheme and host): a static host's canonical URL
+// (/about.html → /about, /docs → /docs/, as Cloudflare Pages, Netlify and
+// cdnctl serve answer) or a _redirects rule. Other answers, and redirects
+// to another site, return false.
+func SiteRedirect(resp *http.Response) (string, bool) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return "", false
+	}
+	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.Header.Get("Location") == "" {
+		return "", false
+	}
+	from := resp.Request.URL
+	if loc.Scheme != from.Scheme || !strings.EqualFold(loc.Host, from.Host) {
+		return "", false
+	}
+	loc.Fragment, loc.RawFragment = "", ""
+	return loc.String(), true
 }

@@ -239,11 +239,22 @@ func (w *Warmer) warmEdge(ctx context.Context, method string, urls []string, e E
 							return
 						}
 					}
-					r, varies := w.fetch(ctx, client, method, u, enc)
-					if ctx.Err() != nil {
-						return
+					// A redirect within the site (a static host's
+					// canonical URL) is followed, so the page it leads
+					// to is warmed too; each hop is a request.
+					varies, target := false, u
+					for hop := 0; ; hop++ {
+						r, v, next := w.fetch(ctx, client, method, target, enc)
+						if ctx.Err() != nil {
+							return
+						}
+						record(r)
+						varies = v
+						if next == "" || hop == MaxRedirects {
+							break
+						}
+						target = next
 					}
-					record(r)
 					if i == 0 && !varies {
 						break
 					}
@@ -268,15 +279,16 @@ feed:
 
 // fetch sends one request and reads the body; varies reports whether the
 // response varies on Accept-Encoding (other variants are separate cache
-// entries).
-func (w *Warmer) fetch(ctx context.Context, client *http.Client, method, rawURL, enc string) (Request, bool) {
-	r := Request{URL: rawURL, Encoding: enc}
+// entries), next is where a redirect within the site leads ("" for other
+// answers).
+func (w *Warmer) fetch(ctx context.Context, client *http.Client, method, rawURL, enc string) (r Request, varies bool, next string) {
+	r = Request{URL: rawURL, Encoding: enc}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
 		r.Error = err.Error()
-		return r, false
+		return r, false, ""
 	}
 	for k, vs := range w.Header {
 		req.Header[http.CanonicalHeaderKey(k)] = vs
@@ -291,7 +303,7 @@ func (w *Warmer) fetch(ctx context.Context, client *http.Client, method, rawURL,
 		r.Latency = time.Since(start)
 		r.Error = describe(err)
 		w.logFailure(r)
-		return r, false
+		return r, false, ""
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
@@ -307,7 +319,10 @@ func (w *Warmer) fetch(ctx context.Context, client *http.Client, method, rawURL,
 	if r.Error != "" {
 		w.logFailure(r)
 	}
-	return r, VariesOnEncoding(resp.Header)
+	if r.Error == "" {
+		next, _ = SiteRedirect(resp)
+	}
+	return r, VariesOnEncoding(resp.Header), next
 }
 
 func (w *Warmer) logFailure(r Request) {

@@ -238,6 +238,44 @@ func TestURLs(t *testing.T) {
 
 // TestWarmTLS: through an edge address, over TLS, the URL's host is the
 // TLS server name (SNI) and the Host header.
+// TestWarmFollowsSiteRedirects: a static host's canonical redirect leads
+// to the page, which is warmed too (each hop a request); a redirect to
+// another site is not followed.
+func TestWarmFollowsSiteRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/about.html":
+			http.Redirect(w, r, "/about", http.StatusPermanentRedirect)
+		case "/away":
+			http.Redirect(w, r, "https://other.example/", http.StatusMovedPermanently)
+		default:
+			w.Header().Set("X-Cache", "MISS")
+			w.Write([]byte("page"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	edge, err := prewarm.ParseEdge("pop="+strings.TrimPrefix(srv.URL, "http://"), "80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := prewarm.Warmer{Concurrency: 1}
+	rep, err := w.Warm(t.Context(), []string{"http://www.example.test/about.html", "http://www.example.test/away"}, []prewarm.Edge{edge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 3 || rep.Misses != 1 || rep.Errors != 0 {
+		t.Errorf("report = %+v; want 3 requests (the redirect, the page, the other site's redirect), 1 miss", rep)
+	}
+	if want := []string{"/about.html", "/about", "/away"}; !slices.Equal(paths, want) {
+		t.Errorf("paths requested = %q; want %q", paths, want)
+	}
+}
+
 func TestWarmTLS(t *testing.T) {
 	var mu sync.Mutex
 	var sni, host []string

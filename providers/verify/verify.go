@@ -259,20 +259,34 @@ func (v *Verifier) check(ctx context.Context, client *http.Client, timeout time.
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
-	if err != nil {
-		return fail(err.Error()), false
-	}
-	for k, vs := range v.Header {
-		req.Header[http.CanonicalHeaderKey(k)] = vs
-	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "cdnctl-verify")
-	}
-	req.Header.Set("Accept-Encoding", enc)
-	resp, err := client.Do(req)
-	if err != nil {
-		return fail(err.Error()), false
+	// A redirect within the site (a static host's canonical URL:
+	// /about/index.html → /about/) is followed: the URL serves what the
+	// redirect leads to.
+	target, via := c.URL, ""
+	var resp *http.Response
+	for hop := 0; ; hop++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return fail(err.Error()), false
+		}
+		for k, vs := range v.Header {
+			req.Header[http.CanonicalHeaderKey(k)] = vs
+		}
+		if req.Header.Get("User-Agent") == "" {
+			req.Header.Set("User-Agent", "cdnctl-verify")
+		}
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err = client.Do(req)
+		if err != nil {
+			return fail(err.Error() + via), false
+		}
+		next, ok := prewarm.SiteRedirect(resp)
+		if !ok || hop == prewarm.MaxRedirects {
+			break
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		target, via = next, fmt.Sprintf(" (redirected to %s)", next)
 	}
 	defer resp.Body.Close()
 	varies := prewarm.VariesOnEncoding(resp.Header)
@@ -281,7 +295,7 @@ func (v *Verifier) check(ctx context.Context, client *http.Client, timeout time.
 		return v.checkPrivate(resp, c, fail, headers), false
 	}
 	if resp.StatusCode != http.StatusOK {
-		f := fail(fmt.Sprintf("status %d, want 200", resp.StatusCode))
+		f := fail(fmt.Sprintf("status %d, want 200%s", resp.StatusCode, via))
 		f.Status, f.Headers = resp.StatusCode, headers
 		return f, varies
 	}
@@ -295,7 +309,7 @@ func (v *Verifier) check(ctx context.Context, client *http.Client, timeout time.
 	if match {
 		return nil, varies
 	}
-	f := fail("stale or wrong content: the body's SHA-256 is not the deployed one's")
+	f := fail("stale or wrong content: the body's SHA-256 is not the deployed one's" + via)
 	f.Status, f.Got, f.Headers = resp.StatusCode, got, headers
 	return f, varies
 }

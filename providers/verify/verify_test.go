@@ -52,8 +52,16 @@ type edge struct {
 
 func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.hosts.Store(r.Host)
-	if r.URL.Path == "/gone" {
+	switch r.URL.Path {
+	case "/gone":
 		http.NotFound(w, r)
+		return
+	case "/about/index.html", "/loop":
+		// A static host's canonical URL, and a redirect that never ends.
+		http.Redirect(w, r, map[string]string{"/about/index.html": "/about/", "/loop": "/loop"}[r.URL.Path], http.StatusPermanentRedirect)
+		return
+	case "/elsewhere":
+		http.Redirect(w, r, "https://other.example/about/", http.StatusMovedPermanently)
 		return
 	}
 	w.Header().Set("Vary", "Accept-Encoding")
@@ -124,6 +132,39 @@ func TestVerifyCatchesAStaleVariant(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "pop9") || !strings.Contains(err.Error(), "/about/") {
 		t.Errorf("error %q does not name the PoP and the URL", err)
+	}
+}
+
+// TestVerifyFollowsSiteRedirects: a redirect within the site (a static
+// host's canonical URL) is followed and what it leads to is checked; one
+// to another site, or one that does not end, fails.
+func TestVerifyFollowsSiteRedirects(t *testing.T) {
+	_, pe, c := start(t)
+	var v verify.Verifier
+	moved := c
+	moved.URL = "http://www.example.test/about/index.html"
+	rep, err := v.Verify(t.Context(), []verify.Check{moved}, []prewarm.Edge{pe})
+	if err != nil || !rep.Passed || rep.Requests != 3 {
+		t.Fatalf("report = %+v, %v; want /about/index.html → /about/ checked in 3 variants", rep, err)
+	}
+	loop, away := c, c
+	loop.URL, away.URL = "http://www.example.test/loop", "http://www.example.test/elsewhere"
+	_, err = v.Verify(t.Context(), []verify.Check{loop, away}, []prewarm.Edge{pe})
+	var ve *verify.Error
+	if !errors.As(err, &ve) || len(ve.Failures) != 2 {
+		t.Fatalf("error = %v; want two failures", err)
+	}
+	for _, f := range ve.Failures {
+		switch f.URL {
+		case away.URL:
+			if f.Status != 301 || !strings.Contains(f.Reason, "status 301, want 200") {
+				t.Errorf("redirect to another site: %+v; want status 301 reported", f)
+			}
+		case loop.URL:
+			if f.Status != 308 || !strings.Contains(f.Reason, "(redirected to http://www.example.test/loop)") {
+				t.Errorf("endless redirect: %+v; want status 308 after the redirects", f)
+			}
+		}
 	}
 }
 

@@ -49,7 +49,7 @@ func check(t *testing.T, res *demo.Result, out string) {
 	if len(f) != 3 || f[0].Result != probe.Miss || f[0].Cached || f[1].Result != probe.Hit || f[2].Result != probe.Miss || !f[2].Cached {
 		t.Errorf("fetches = %+v; want a miss, a hit, a miss answered by the shield", f)
 	}
-	if want := []string{"/about/index.html", "/about/", "/cdnctl-manifest.json"}; !slices.Equal(res.Purged, want) {
+	if want := []string{"/about/index.html", "/about", "/about/", "/cdnctl-manifest.json"}; !slices.Equal(res.Purged, want) {
 		t.Errorf("second deploy purged %q; want %q", res.Purged, want)
 	}
 	if len(res.After) != 3 {

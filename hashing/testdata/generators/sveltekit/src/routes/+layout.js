@@ -1,0 +1,3 @@
+// Prerender every page, each as folder/index.html.
+export const prerender = true;
+export const trailingSlash = 'always';

@@ -1,0 +1,1 @@
+import{a as i}from"./index.E2NZU3JX.js";i();

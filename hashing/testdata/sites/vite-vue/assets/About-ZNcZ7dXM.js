@@ -1,0 +1,2 @@
+import{c as e,i as t,n,o as r,r as i,s as a}from"./index-B0ypLGK_.js";import{t as o}from"./Card-DdYFVwSl.js";var s=`/assets/hero-Bjl_rDIk.png`,c={__name:`About`,setup(c){return(c,l)=>(a(),t(n,null,[l[0]||=i(`h1`,{id:`page-about`},`About`,-1),l[1]||=i(`p`,{class:`about`},`A lazy route: its chunk, its CSS and the shared card chunk are preloaded together.`,-1),r(o,{title:`Hero`,src:e(s)},null,8,[`src`])],64))}};export{c as default};
+//# sourceMappingURL=About-ZNcZ7dXM.js.map

@@ -1,0 +1,2 @@
+import{i as e,l as t,r as n,s as r}from"./index-B0ypLGK_.js";var i=(e,t)=>{let n=e.__vccOpts||e;for(let[e,r]of t)n[e]=r;return n},a={class:`card`},o=[`src`,`alt`],s=i({__name:`Card`,props:{title:String,src:String},setup(i){return(s,c)=>(r(),e(`figure`,a,[n(`img`,{src:i.src,alt:i.title,width:`96`,height:`64`},null,8,o),n(`figcaption`,null,t(i.title),1)]))}},[[`__scopeId`,`data-v-1e3fd92c`]]);export{s as t};
+//# sourceMappingURL=Card-DdYFVwSl.js.map

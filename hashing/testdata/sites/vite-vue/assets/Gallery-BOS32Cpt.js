@@ -1,0 +1,2 @@
+import{a as e,c as t,i as n,n as r,o as i,r as a,s as o,t as s}from"./index-B0ypLGK_.js";import{t as c}from"./Card-DdYFVwSl.js";var l=`/assets/gallery-1-LyQyRShD.png`,u={id:`page-gallery`},d={__name:`Gallery`,setup(d){return(d,f)=>(o(),n(r,null,[a(`h1`,u,[f[0]||=e(`Gallery `,-1),i(s,{name:`star`})]),i(c,{title:`One`,src:t(l)},null,8,[`src`]),f[1]||=a(`div`,{class:`two`,role:`img`,"aria-label":`Two`},null,-1)],64))}};export{d as default};
+//# sourceMappingURL=Gallery-BOS32Cpt.js.map

@@ -1,0 +1,1 @@
+const s="/assets/diagram.B1WHFiYw.png";export{s as _};
