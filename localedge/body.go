@@ -28,15 +28,23 @@ import (
 //     IdleSendTimeout, or has not taken the whole response after
 //     SendTimeout, is disconnected.
 const (
-	// chunkSize is the size of the chunks a body in memory is kept in.
-	chunkSize = 64 << 10
+	// chunkSize is the size of the chunks a body of known length is kept
+	// in, streamChunk that of a body of unknown length (allocated as it
+	// arrives, so smaller). A hit writes one chunk per write: a body up to
+	// chunkSize is one write.
+	chunkSize   = 256 << 10
+	streamChunk = 64 << 10
+	// accountMin is the size over which a body in memory is accounted to
+	// the fill budget while in use: a smaller one pinned by a slow client
+	// is that connection's buffer.
+	accountMin = 64 << 10
 	// passChunk is the chunk size of a flight that does not store its
 	// body, and passWindow how much of it a flight buffers ahead of its
 	// slowest reader before it waits.
 	passChunk  = 8 << 10
 	passWindow = 24 << 10
 	// sendPiece is the most written to a client under one deadline.
-	sendPiece = 64 << 10
+	sendPiece = 256 << 10
 )
 
 // Defaults of the Proxy's send timeouts: those of Varnish (idle_send_timeout
@@ -50,7 +58,7 @@ const (
 // memBody is a response body in memory: chunks of at most chunkSize bytes,
 // never modified once the body is built.
 //
-// A body larger than one chunk is accounted to the fill budget of the
+// A body larger than accountMin is accounted to the fill budget of the
 // proxy that fetched it while it is in use (sent to a client, or being
 // finished by its flight) and held by no store: stores count their bodies
 // against their own capacity, so only what they have let go of is charged.
@@ -58,12 +66,14 @@ type memBody struct {
 	chunks [][]byte
 	size   int64
 
-	budget  *fillBudget // nil: not accounted (small)
-	mu      sync.Mutex
-	stores  int32 // stored entries holding the body, guarded by mu
-	users   int32 // senders and flights using it, guarded by mu
-	charged bool  // size is charged to budget, guarded by mu
+	budget *fillBudget // nil: not accounted (small)
+	// refs counts the stored entries holding the body (high 32 bits) and
+	// its users (low 32 bits): senders and flights. The body is charged
+	// to budget while no store holds it and someone uses it.
+	refs atomic.Int64
 }
+
+const storeRef = 1 << 32
 
 // newMemBody wraps b (not copied) as a body held by nobody.
 func newMemBody(b []byte) *memBody {
@@ -82,19 +92,20 @@ func (m *memBody) ref(stores, users int32) {
 	if m == nil || m.budget == nil {
 		return
 	}
-	m.mu.Lock()
-	m.stores += stores
-	m.users += users
-	if want := m.stores <= 0 && m.users > 0; want != m.charged {
-		m.charged = want
-		if want {
+	delta := int64(stores)*storeRef + int64(users)
+	now := m.refs.Add(delta)
+	if was, is := charged(now-delta), charged(now); was != is {
+		if is {
 			m.budget.charge(m.size)
 		} else {
 			m.budget.release(m.size)
 		}
 	}
-	m.mu.Unlock()
 }
+
+// charged reports whether a body with these refs is charged: used, and
+// held by no store.
+func charged(refs int64) bool { return refs>>32 <= 0 && refs&(storeRef-1) > 0 }
 
 // bytes returns the body as one slice (a copy when it has several chunks).
 func (m *memBody) bytes() []byte {
@@ -216,13 +227,11 @@ type sendWriter struct {
 var sendWriters = sync.Pool{New: func() any { return new(sendWriter) }}
 
 // newSendWriter wraps w for one request (release returns it to the pool
-// once the request is answered) and sets its first write deadline.
-func (p *Proxy) newSendWriter(w http.ResponseWriter, start time.Time) *sendWriter {
+// once the request is answered) and sets its first write deadline, which
+// starts the response's SendTimeout.
+func (p *Proxy) newSendWriter(w http.ResponseWriter) *sendWriter {
 	sw := sendWriters.Get().(*sendWriter)
 	*sw = sendWriter{ResponseWriter: w, idle: p.IdleSendTimeout, p: p}
-	if p.SendTimeout > 0 {
-		sw.end = start.Add(p.SendTimeout).UnixNano()
-	}
 	for rw := w; rw != nil; {
 		if d, ok := rw.(writeDeadliner); ok {
 			sw.dl = d
@@ -254,24 +263,26 @@ func (w *sendWriter) extend() {
 	if w.dl == nil {
 		return
 	}
+	now := time.Now().UnixNano()
+	if w.setAt == 0 && w.p.SendTimeout > 0 {
+		w.end = now + int64(w.p.SendTimeout)
+	}
 	var d int64
 	switch {
 	case w.idle > 0:
-		now := time.Now().UnixNano()
 		if w.setAt != 0 && now-w.setAt < int64(w.idle/8) {
 			return
 		}
-		w.setAt = now
 		d = now + int64(w.idle)
 		if w.end != 0 && w.end < d {
 			d = w.end
 		}
 	case w.end != 0 && w.setAt == 0:
-		w.setAt = w.end // SendTimeout alone: one deadline
-		d = w.end
+		d = w.end // SendTimeout alone: one deadline
 	default:
 		return
 	}
+	w.setAt = now
 	_ = w.dl.SetWriteDeadline(time.Unix(0, d))
 }
 

@@ -215,7 +215,7 @@ type diskBody struct {
 
 // hotMax is the largest body the hot cache keeps in memory: larger ones
 // are streamed from their files.
-const hotMax = chunkSize
+const hotMax = accountMin
 
 // open returns a small body from the hot cache (reading it into the cache
 // if needed), or the open file of a larger one.

@@ -210,9 +210,13 @@ func (f *flight) reserve(contentLength int64) bool {
 // count on the cache holding it too.
 func (f *flight) fill(ctx context.Context, body io.Reader, contentLength, limit int64, storing bool, idle time.Duration) (*memBody, error) {
 	f.mu.Lock()
-	f.csize = chunkSize
-	if !storing {
+	switch {
+	case !storing:
 		f.csize = passChunk
+	case contentLength < 0:
+		f.csize = streamChunk
+	default:
+		f.csize = chunkSize
 	}
 	f.trim = !storing
 	f.mu.Unlock()
@@ -325,8 +329,9 @@ func (f *flight) completeBody(size int64) *memBody {
 		}
 	}
 	m := &memBody{chunks: chunks, size: size}
-	if size > chunkSize {
-		m.budget, m.users, m.charged = f.budget, 1, true
+	if size > accountMin {
+		m.budget = f.budget
+		m.refs.Store(1) // the flight uses it
 		f.budget.charge(size)
 	}
 	f.body = m

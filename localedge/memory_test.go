@@ -129,7 +129,7 @@ func TestNonReadingClientsStayWithinTheFillBudget(t *testing.T) {
 	// The heap holds the store, the budget and a window per client, not
 	// every body: 32 x 512 KiB = 16 MiB before the fix.
 	grown := heapInUse() - before
-	if limit := int64(capacity + budget + objSize + clients*(passWindow+chunkSize) + 2<<20); grown > limit {
+	if limit := int64(capacity + budget + objSize + clients*(passWindow+passChunk) + 2<<20); grown > limit {
 		t.Errorf("heap grew by %d bytes with %d non-reading clients; want at most %d", grown, clients, limit)
 	}
 	t.Logf("heap grew by %d KiB; %+v", grown>>10, s)
@@ -160,11 +160,7 @@ func TestEvictedBodyChargedWhileSent(t *testing.T) {
 	body := stored[0].mem
 	slow := nonReader(t, addr, "/big/1")
 	defer slow.Close()
-	waitFor(t, "the hit being sent", func() bool {
-		body.mu.Lock()
-		defer body.mu.Unlock()
-		return body.users == 1
-	})
+	waitFor(t, "the hit being sent", func() bool { return body.refs.Load() == storeRef+1 })
 	if s := p.Stats(); s.FillBytes != 0 {
 		t.Fatalf("fill bytes %d while the body is stored; want 0", s.FillBytes)
 	}

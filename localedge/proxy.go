@@ -354,12 +354,15 @@ type outcome struct {
 // ServeHTTP answers a request from the cache or through the upstream.
 func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p.init()
-	start := time.Now()
-	w := p.newSendWriter(rw, start)
+	w := p.newSendWriter(rw)
 	defer w.release()
 	if r.URL.Path == HealthPath {
 		p.serveHealth(w, r)
 		return
+	}
+	var start time.Time
+	if p.AccessLog != nil {
+		start = time.Now()
 	}
 	p.stats.requests.Add(1)
 	var out outcome

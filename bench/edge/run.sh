@@ -246,21 +246,21 @@ peak_rss() { # peak_rss PIDS...: the largest summed VmRSS (KiB) over 10 samples,
 }
 slow_attack() { # slow_attack URL PREFIX PIDS...: RSS peak while the clients hold on
   local url=$1 prefix=$2; shift 2
-  python3 "$tmp/slowclients.py" "$url" "$SLOW_CLIENTS" "$prefix" 12 >"$tmp/slow.$prefix.out" &
+  python3 "$tmp/slowclients.py" "$url" "$SLOW_CLIENTS" "$prefix" 25 >"$tmp/slow.$prefix.out" &
   local py=$!
   for _ in $(seq 1 600); do grep -q sent "$tmp/slow.$prefix.out" 2>/dev/null && break; sleep 0.05; done
   sleep 1
   peak_rss "$@"
   wait "$py"
 }
-echo "==> memory: $SLOW_CLIENTS clients request distinct 8 MiB objects and never read (held 12 s; cdnctl idle_send_timeout 5s)"
+echo "==> memory: $SLOW_CLIENTS clients request distinct 8 MiB objects and never read (held 25 s; cdnctl idle_send_timeout 5s)"
 slow_rss=$(slow_attack "$edge" c "$cdnctl_pid")
 slow_open=$(tail -n1 "$tmp/slow.c.out")
 stats=$(curl -s -H 'Authorization: Bearer bench' "$admin/api/v1/stats")
 read -r fill_over send_timeouts fill_budget < <(python3 -c 'import json,sys; p=json.loads(sys.argv[1])["pops"][0]; print(p["fills_over_budget"], p["send_timeouts"], p["fill_budget"])' "$stats")
 nginx_procs=("$nginx_pid" $(pgrep -P "$nginx_pid" || true))
 nginx_slow_rss=$(slow_attack "$nginx_url" n "${nginx_procs[@]}")
-printf 'cdnctl RSS peak %d MiB (target <= %d MiB; fill budget %d MiB); %d fills passed through over budget; %d clients dropped by the send timeout, %d of %d still connected after 12 s\n' \
+printf 'cdnctl RSS peak %d MiB (target <= %d MiB; fill budget %d MiB); %d fills passed through over budget; %d clients dropped by the send timeout, %d of %d still connected after 25 s\n' \
   $(( slow_rss / 1024 )) $(( limit_kb / 1024 )) $(( fill_budget / 1048576 )) "$fill_over" "$send_timeouts" "$slow_open" "$SLOW_CLIENTS"
 printf 'nginx RSS peak %d MiB (master + workers, for scale: its cache is on disk)\n' $(( nginx_slow_rss / 1024 ))
 
