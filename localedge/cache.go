@@ -391,6 +391,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		compressNotModified(f.stale, resp.Header)
 		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
 		if ok && setsCookie {
@@ -416,6 +417,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
+	if p.Compress != nil {
+		defer p.compress(f, resp)()
+	}
 	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	f.own = own
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
@@ -578,7 +582,7 @@ func (p *Proxy) prepare(e *Entry) {
 	out := make(http.Header, len(e.Header)+4)
 	for name, values := range e.Header {
 		switch name {
-		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via":
+		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
 			if p.Role == RoleEdge && !p.KeepTagHeaders {
