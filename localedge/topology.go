@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
@@ -116,6 +117,9 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Rules are the edge rules every edge applies (package edgerules);
+	// the shield applies none.
+	Rules *edgerules.Rules
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
@@ -528,6 +532,9 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		TrustForwarded:            p.Role == RoleShield,
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
+	}
+	if p.Role == RoleEdge {
+		p.Proxy.Rules = t.cfg.Rules
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {
