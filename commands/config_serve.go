@@ -48,6 +48,9 @@ type ServeConfig struct {
 	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
 	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
 	HTTPS           ServeHTTPSConfig  `yaml:"https" json:"https"`
+	// EdgeRules are the edges' rules: header changes, redirects, rewrites
+	// and fixed responses by host and path (package edgerules).
+	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
 }
 
 // ServeHTTPSConfig is serve.https: HTTPS and HTTP/2 at every edge, with
@@ -321,6 +324,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
+	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,

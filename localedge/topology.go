@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
@@ -117,6 +118,9 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Rules are the edge rules every edge applies (package edgerules);
+	// the shield applies none.
+	Rules *edgerules.Rules
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
@@ -545,6 +549,9 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
 		Compress:                  compressor,
+	}
+	if p.Role == RoleEdge {
+		p.Proxy.Rules = t.cfg.Rules
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {
