@@ -373,7 +373,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
-	lines := p.screenRequest(r.Header)
+	lines, trusted := p.screenRequest(r.Header)
 	switch {
 	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
@@ -381,6 +381,9 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
 	default:
 		k, err := p.Key.KeyFor(r)
+		if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
+			k, err = p.Key.Build(s, k.Host, k.Path, k.RawQuery, r.Header)
+		}
 		if err != nil {
 			out = p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
 			break
