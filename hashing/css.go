@@ -221,7 +221,7 @@ func isSpaceByte(c byte) bool {
 // may be written: url() tokens and strings, but not comments nor the
 // strings of "content", which are text people read.
 func cssRegions(src []byte) []span {
-	var regions []span
+	regions := []span{} // not nil: nil means all of the file
 	buf := make([]byte, len(src), len(src)+1)
 	copy(buf, src)
 	l := css.NewLexer(parse.NewInputBytes(buf))

@@ -23,10 +23,8 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 // values and the contents of <script> (of any type) and <style>; not the
 // text people read.
 func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
-	var (
-		refs    []ref
-		regions []span
-	)
+	var refs []ref
+	regions := []span{} // not nil: nil means all of the file
 	inRaw := false
 	base := doc
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
