@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
@@ -174,6 +175,10 @@ type Proxy struct {
 	// NormalizeAcceptEncoding), so Vary: Accept-Encoding does not split
 	// the cache by browser.
 	KeepAcceptEncoding bool
+	// Compress, when set, compresses eligible responses of cache fills
+	// (see compress.go and package edgecompress): each coding a stored
+	// variant under Vary: Accept-Encoding. Default: no compression.
+	Compress *edgecompress.Compressor
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool

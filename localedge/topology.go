@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 	"github.com/cdnctl/cdnctl/localedge/ratelimit"
@@ -127,6 +128,9 @@ type TopologyConfig struct {
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
+	// Compression, when set, makes every edge compress eligible responses
+	// (the shield stores them as the origin sends them).
+	Compression *CompressionConfig
 }
 
 // Default addresses of the local topology (contract §4).
@@ -345,6 +349,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 			return nil, fmt.Errorf("topology: rate limit: %w", err)
 		}
 	}
+	if cc := cfg.Compression; cc != nil {
+		if err := cc.Policy.Check(); err != nil {
+			return nil, fmt.Errorf("topology: edge compression: %w", err)
+		}
+	}
 	if cfg.HTTPS != nil {
 		hc := *cfg.HTTPS
 		if err := hc.validate(); err != nil {
@@ -362,6 +371,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
 		newRateLimitCollector(t.proxies),
+		NewCompressCollector(t.proxies),
 	)
 	return t, nil
 }
@@ -518,6 +528,12 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	if p.Role == RoleEdge && t.shield != nil {
 		upstreamTimeout += shieldAnswerMargin
 	}
+	var compressor *edgecompress.Compressor
+	if cc := t.cfg.Compression; cc != nil && p.Role == RoleEdge {
+		if compressor, err = edgecompress.New(cc.Policy, cc.MaxConcurrent); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
 	p.Proxy = &Proxy{
 		Name:                      p.Name,
 		Role:                      p.Role,
@@ -542,6 +558,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		TrustForwarded:            p.Role == RoleShield,
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
+		Compress:                  compressor,
 	}
 	if p.Role == RoleEdge {
 		p.Proxy.Rules = t.cfg.Rules
