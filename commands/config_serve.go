@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/siterules"
@@ -48,15 +49,71 @@ type ServeConfig struct {
 	// the PoP sets its own.
 	Delay time.Duration `yaml:"delay" json:"delay"`
 	// ShutdownTimeout bounds the wait for in-flight requests on exit.
-	ShutdownTimeout time.Duration     `yaml:"shutdown_timeout" json:"shutdown_timeout"`
-	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
-	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
-	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
-	HTTPS           ServeHTTPSConfig  `yaml:"https" json:"https"`
+	ShutdownTimeout time.Duration       `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	Shield          ServeShieldConfig   `yaml:"shield" json:"shield"`
+	PoPs            []ServePoPConfig    `yaml:"pops" json:"pops"`
+	Cache           ServeCacheConfig    `yaml:"cache" json:"cache"`
+	HTTPS           ServeHTTPSConfig    `yaml:"https" json:"https"`
+	Compress        ServeCompressConfig `yaml:"compress" json:"compress"`
+	// EdgeRules are the edges' rules: header changes, redirects, rewrites
+	// and fixed responses by host and path (package edgerules).
+	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
 
 	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
 	// address a flag gave: --free-ports leaves their port alone.
 	fixedPorts map[string]bool
+}
+
+// ServeCompressConfig is serve.compress: compression at the edges, with
+// CloudFront's conditions by default (localedge/edgecompress).
+type ServeCompressConfig struct {
+	// Enabled compresses eligible responses at every edge (--compress).
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Encodings are the codings produced, in order of preference among
+	// equal weights: br, zstd, gzip.
+	Encodings []string `yaml:"encodings" json:"encodings"`
+	// MinSize and MaxSize bound the Content-Length of the responses
+	// compressed (byte sizes).
+	MinSize string `yaml:"min_size" json:"min_size"`
+	MaxSize string `yaml:"max_size" json:"max_size"`
+	// Types are the media types compressed (empty: CloudFront's list).
+	Types []string `yaml:"types" json:"types"`
+	// MaxConcurrent bounds the responses each edge compresses at once (0:
+	// twice the processors, at least 4).
+	MaxConcurrent int `yaml:"max_concurrent" json:"max_concurrent"`
+}
+
+// compression checks the section and turns it into the topology's
+// compression (nil when disabled).
+func (c ServeCompressConfig) compression() (*localedge.CompressionConfig, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	pol := edgecompress.DefaultPolicy()
+	if len(c.Encodings) > 0 {
+		pol.Encodings = c.Encodings
+	}
+	if len(c.Types) > 0 {
+		pol.Types = c.Types
+	}
+	var err error
+	if c.MinSize != "" {
+		if pol.MinSize, err = parseByteSize("serve.compress.min_size", c.MinSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxSize != "" {
+		if pol.MaxSize, err = parseByteSize("serve.compress.max_size", c.MaxSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxConcurrent < 0 {
+		return nil, usageErrorf("serve.compress.max_concurrent %d: want 0 (the default) or more", c.MaxConcurrent)
+	}
+	if err := pol.Check(); err != nil {
+		return nil, usageErrorf("serve.compress.%v", err)
+	}
+	return &localedge.CompressionConfig{Policy: pol, MaxConcurrent: c.MaxConcurrent}, nil
 }
 
 // ServeHTTPSConfig is serve.https: HTTPS and HTTP/2 at every edge, with
@@ -194,6 +251,12 @@ func defaultServeConfig() ServeConfig {
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		Compress: ServeCompressConfig{
+			Enabled:   true,
+			Encodings: slices.Clone(edgecompress.DefaultEncodings),
+			MinSize:   strconv.Itoa(edgecompress.DefaultMinSize),
+			MaxSize:   strconv.Itoa(edgecompress.DefaultMaxSize),
+		},
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
@@ -333,9 +396,15 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
+	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,
+	}
+	if tc.Compression, err = c.Compress.compression(); err != nil {
+		return tc, err
 	}
 	return tc, nil
 }

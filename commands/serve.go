@@ -155,6 +155,9 @@ flushed.`,
 			if fl.Changed("https") {
 				sc.HTTPS.Enabled, _ = fl.GetBool("https")
 			}
+			if fl.Changed("compress") {
+				sc.Compress.Enabled, _ = fl.GetBool("compress")
+			}
 			if fl.Changed("delay") {
 				sc.Delay = delay
 				for i := range sc.PoPs {
@@ -236,6 +239,7 @@ flushed.`,
 	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
 	fl.Bool("access-log", true, "log every request with its cache status to stderr")
 	fl.Bool("https", false, "serve HTTPS and HTTP/2 too on every edge's address, with a certificate from your local CA (serve.https.enabled)")
+	fl.Bool("compress", true, "compress responses at the edges (br, zstd, gzip) as CloudFront does; --compress=false: as the origin sends them (serve.compress.enabled)")
 	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
 	fl.BoolVar(&noDNS, "no-dns", false, "do not run the GeoDNS server")
 	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones, but for addresses given as flags (--pop, --admin, --shield, --origin-addr, --dns)")

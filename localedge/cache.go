@@ -149,7 +149,7 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		}
 	}
 	reqd := noRequestDirectives
-	if cc := r.Header["Cache-Control"]; len(cc) > 0 && !p.IgnoreRequestCacheControl {
+	if cc := r.Header["Cache-Control"]; len(cc) > 0 && (!p.IgnoreRequestCacheControl || p.fromOwnEdge(r.Header)) {
 		reqd = ParseRequestCacheControl(cc)
 	}
 	variants, err := p.store.Get(r.Context(), k.Key)
@@ -299,6 +299,14 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
 	f.reqHdr = req.Header // stored Vary selecting values: those forwarded
 	if f.stale != nil {
+		if !f.stale.InvalidatedAt.IsZero() {
+			// A soft-purged response is revalidated with the origin, not
+			// with a copy an upstream cache may still hold (or serve from
+			// its own soft-purge grace): no-cache asks every cache on the
+			// way to validate (RFC 9111 §5.2.1.4).
+			req.Header = req.Header.Clone()
+			req.Header["Cache-Control"] = append(req.Header["Cache-Control"], "no-cache") // Clone caps each slice
+		}
 		addValidators(req.Header, f.stale.Header)
 	}
 	if f.slice != nil {
@@ -391,6 +399,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		compressNotModified(f.stale, resp.Header)
 		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
 		if ok && setsCookie {
@@ -406,6 +415,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 			f.entry, f.complete, f.shared, f.detail = f.stale, true, false, "validator-mismatch"
 			return
 		}
+		if servedInGrace(resp.Header) {
+			updated.InvalidatedAt = respTime
+		}
 		f.entry, f.complete, f.shared = updated, true, true
 		f.stored = p.put(ctx, updated, f)
 		return
@@ -416,8 +428,17 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
+	if p.Compress != nil {
+		defer p.compress(f, resp)()
+	}
 	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	f.own = own
+	if servedInGrace(resp.Header) {
+		// The upstream cache served a copy it holds soft-purged: stored
+		// as soft-purged here too, so it is revalidated with the origin
+		// rather than served as fresh for its whole lifetime.
+		e.InvalidatedAt = respTime
+	}
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
 	if f.slice != nil {
 		// A slice is stored when it answers the slice fill and the whole
@@ -578,7 +599,7 @@ func (p *Proxy) prepare(e *Entry) {
 	out := make(http.Header, len(e.Header)+4)
 	for name, values := range e.Header {
 		switch name {
-		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via":
+		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
 			if p.Role == RoleEdge && !p.KeepTagHeaders {

@@ -108,6 +108,16 @@ func (p *Proxy) trusts(h http.Header) bool {
 	return len(v) == 1 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(p.EdgeSecret)) == 1
 }
 
+// fromOwnEdge reports whether a shield's request comes from one of its
+// topology's edges (it carries the edge secret): such a request's
+// Cache-Control is the edge's own (an edge forwards its clients' only when
+// the topology honours them), so the shield honours it even with
+// IgnoreRequestCacheControl: an edge revalidating a soft-purged response
+// asks with no-cache.
+func (p *Proxy) fromOwnEdge(h http.Header) bool {
+	return p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(h)
+}
+
 // fillSkip reports the client fields a cache fill never forwards: it
 // fetches the whole current response and answers conditions and ranges
 // itself.

@@ -20,6 +20,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 )
 
 // Roles of a Proxy in a topology.
@@ -171,9 +174,18 @@ type Proxy struct {
 	// NormalizeAcceptEncoding), so Vary: Accept-Encoding does not split
 	// the cache by browser.
 	KeepAcceptEncoding bool
+	// Compress, when set, compresses eligible responses of cache fills
+	// (see compress.go and package edgecompress): each coding a stored
+	// variant under Vary: Accept-Encoding. Default: no compression.
+	Compress *edgecompress.Compressor
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
+	// Rules are the edge rules applied to each request before its cache
+	// key is computed (header changes, redirects, rewrites, fixed
+	// responses: see package edgerules). Nil: none. Only edges should
+	// have rules: a shield's requests come from edges that applied them.
+	Rules *edgerules.Rules
 	// IgnorePurges makes Purge succeed without purging anything: a test
 	// knob that simulates a PoP whose purges get lost, for the tests of
 	// what verifies deploys. Never set it in production.
@@ -380,21 +392,32 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
 	default:
-		k, err := p.Key.KeyFor(r)
-		if err != nil {
-			out = p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
-			break
+		var rw http.ResponseWriter = w
+		if p.Rules != nil {
+			var answered bool
+			if r, rw, out, answered = p.applyRules(w, r); answered {
+				break
+			}
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			out = p.serveCacheable(w, r, k)
-		default:
-			out = p.serveUncacheable(w, r, k)
-		}
+		out = p.serveRequest(rw, r)
 	}
 	p.stats.bytesServed.Add(out.bytes)
 	if p.AccessLog != nil {
 		p.logAccess(r, out, time.Since(start))
+	}
+}
+
+// serveRequest answers a screened request from the cache or upstream.
+func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request) outcome {
+	k, err := p.Key.KeyFor(r)
+	if err != nil {
+		return p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return p.serveCacheable(w, r, k)
+	default:
+		return p.serveUncacheable(w, r, k)
 	}
 }
 

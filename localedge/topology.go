@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
@@ -116,9 +118,15 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Rules are the edge rules every edge applies (package edgerules);
+	// the shield applies none.
+	Rules *edgerules.Rules
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
+	// Compression, when set, makes every edge compress eligible responses
+	// (the shield stores them as the origin sends them).
+	Compression *CompressionConfig
 }
 
 // Default addresses of the local topology (contract §4).
@@ -332,6 +340,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.shield = p
 	}
+	if cc := cfg.Compression; cc != nil {
+		if err := cc.Policy.Check(); err != nil {
+			return nil, fmt.Errorf("topology: edge compression: %w", err)
+		}
+	}
 	if cfg.HTTPS != nil {
 		hc := *cfg.HTTPS
 		if err := hc.validate(); err != nil {
@@ -348,6 +361,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
+		NewCompressCollector(t.proxies),
 	)
 	return t, nil
 }
@@ -504,6 +518,12 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	if p.Role == RoleEdge && t.shield != nil {
 		upstreamTimeout += shieldAnswerMargin
 	}
+	var compressor *edgecompress.Compressor
+	if cc := t.cfg.Compression; cc != nil && p.Role == RoleEdge {
+		if compressor, err = edgecompress.New(cc.Policy, cc.MaxConcurrent); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
 	p.Proxy = &Proxy{
 		Name:                      p.Name,
 		Role:                      p.Role,
@@ -528,6 +548,10 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		TrustForwarded:            p.Role == RoleShield,
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
+		Compress:                  compressor,
+	}
+	if p.Role == RoleEdge {
+		p.Proxy.Rules = t.cfg.Rules
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {
