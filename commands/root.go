@@ -166,6 +166,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdSimulate(f),
 		newCmdInit(f),
 		newCmdDoctor(f),
+		newCmdConfig(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root
