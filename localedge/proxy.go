@@ -385,7 +385,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
-	lines := p.screenRequest(r.Header)
+	lines, trusted := p.screenRequest(r.Header)
 	switch {
 	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
@@ -399,7 +399,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		out = p.serveRequest(rw, r)
+		out = p.serveRequest(rw, r, trusted)
 	}
 	p.stats.bytesServed.Add(out.bytes)
 	if p.AccessLog != nil {
@@ -407,9 +407,14 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveRequest answers a screened request from the cache or upstream.
-func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request) outcome {
+// serveRequest answers a screened request from the cache or upstream;
+// trusted says the request came from one of this topology's edges, whose
+// forwarded scheme is then part of the key.
+func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool) outcome {
 	k, err := p.Key.KeyFor(r)
+	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
+		k, err = p.Key.Build(s, k.Host, k.Path, k.RawQuery, r.Header)
+	}
 	if err != nil {
 		return p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
 	}
