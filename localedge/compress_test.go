@@ -98,8 +98,8 @@ func TestCompressPerEncoding(t *testing.T) {
 		{"zstd", "zstd", `W/"v1"`, "MISS"},
 		{"gzip", "gzip", `W/"v1"`, "MISS"},
 		{"gzip;q=1, br;q=0.5", "gzip", `W/"v1"`, "MISS"}, // q-values decide
-		{"", "", `"v1"`, "MISS"},                          // no Accept-Encoding: identity, the origin's strong ETag
-		{"identity", "", `"v1"`, "HIT"},                   // the same variant
+		{"", "", `"v1"`, "MISS"},                         // no Accept-Encoding: identity, the origin's strong ETag
+		{"identity", "", `"v1"`, "HIT"},                  // the same variant
 	}
 	for _, tc := range cases {
 		for round, want := range []string{tc.first, "HIT"} {

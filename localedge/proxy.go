@@ -177,6 +177,13 @@ type Proxy struct {
 	// (see compress.go and package edgecompress): each coding a stored
 	// variant under Vary: Accept-Encoding. Default: no compression.
 	Compress *edgecompress.Compressor
+	// MaxUpgraded bounds the connections switched to another protocol
+	// (WebSockets, see upgrade.go) open at once; more are refused with
+	// 503. Default DefaultMaxUpgraded; negative: no bound.
+	MaxUpgraded int
+	// UpgradeIdleTimeout closes an upgraded connection when no byte has
+	// passed either way for this long. Default DefaultUpgradeIdleTimeout.
+	UpgradeIdleTimeout time.Duration
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
@@ -217,7 +224,8 @@ type Proxy struct {
 	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
-	stats counters
+	stats    counters
+	upgrades upgrades
 }
 
 func (p *Proxy) init() {
@@ -379,6 +387,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
+	upgrade := upgradeOf(r) // before screening removes Upgrade, a hop-by-hop field
 	lines := p.screenRequest(r.Header)
 	switch {
 	case lines > maxRequestFields:
@@ -391,8 +400,10 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			out = p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
 			break
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
+		switch {
+		case upgrade != "":
+			out = p.serveUpgrade(w, r, k, upgrade)
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			out = p.serveCacheable(w, r, k)
 		default:
 			out = p.serveUncacheable(w, r, k)

@@ -358,6 +358,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
 		NewCompressCollector(t.proxies),
+		NewUpgradeCollector(t.proxies),
 	)
 	return t, nil
 }
