@@ -55,6 +55,8 @@ type ServeConfig struct {
 	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
 	// RateLimit limits each client's request rate at the edges.
 	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+	// ESI processes Edge Side Includes at the edges.
+	ESI ServeESIConfig `yaml:"esi" json:"esi"`
 }
 
 // ServeCompressConfig is serve.compress: compression at the edges, with
@@ -242,6 +244,7 @@ func defaultServeConfig() ServeConfig {
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
 		RateLimit:       defaultServeRateLimitConfig(),
+		ESI:             defaultServeESIConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -391,6 +394,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, err
 	}
 	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
+	if tc.ESI, err = c.ESI.esiOptions(); err != nil {
 		return tc, err
 	}
 	tc.Cache.Key = localedge.KeyOptions{
