@@ -9,6 +9,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // ServeEdgeRule is one entry of serve.edge_rules (see package edgerules
@@ -65,4 +66,49 @@ func flattenErrors(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// ServeRateLimitConfig is serve.rate_limit: a token bucket per client
+// address at every edge (package ratelimit), off by default.
+type ServeRateLimitConfig struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Rate is each client's sustained rate in requests per second, Burst
+	// the requests it may make at once.
+	Rate  float64 `yaml:"rate" json:"rate"`
+	Burst int     `yaml:"burst" json:"burst"`
+	// MaxClients bounds the table of buckets (and so the memory).
+	MaxClients int `yaml:"max_clients" json:"max_clients"`
+	// Paths give path patterns their own bucket per client.
+	Paths []ServeRateLimitPath `yaml:"paths" json:"paths,omitempty"`
+}
+
+// ServeRateLimitPath is one entry of serve.rate_limit.paths.
+type ServeRateLimitPath struct {
+	Path  string  `yaml:"path" json:"path"`
+	Rate  float64 `yaml:"rate" json:"rate"`
+	Burst int     `yaml:"burst" json:"burst"`
+}
+
+func defaultServeRateLimitConfig() ServeRateLimitConfig {
+	return ServeRateLimitConfig{Rate: 20, Burst: 100, MaxClients: ratelimit.DefaultMaxClients}
+}
+
+// limiterConfig checks the section; nil when it is not enabled.
+func (c ServeRateLimitConfig) limiterConfig() (*ratelimit.Config, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	rc := &ratelimit.Config{Rate: c.Rate, Burst: c.Burst, MaxClients: c.MaxClients}
+	for _, p := range c.Paths {
+		rc.Rules = append(rc.Rules, ratelimit.Rule{Path: p.Path, Rate: p.Rate, Burst: p.Burst})
+	}
+	if err := rc.Validate(); err != nil {
+		key := "serve.rate_limit."
+		if strings.HasPrefix(err.Error(), "rules[") {
+			key = "serve.rate_limit.paths"
+			err = errors.New(strings.TrimPrefix(err.Error(), "rules"))
+		}
+		return nil, usageErrorf("%s%v", key, err)
+	}
+	return rc, nil
 }

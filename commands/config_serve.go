@@ -58,6 +58,8 @@ type ServeConfig struct {
 	// EdgeRules are the edges' rules: header changes, redirects, rewrites
 	// and fixed responses by host and path (package edgerules).
 	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
+	// RateLimit limits each client's request rate at the edges.
+	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
 
 	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
 	// address a flag gave: --free-ports leaves their port alone.
@@ -251,6 +253,7 @@ func defaultServeConfig() ServeConfig {
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		RateLimit:       defaultServeRateLimitConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -397,6 +400,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
 	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
+	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
 		return tc, err
 	}
 	tc.Cache.Key = localedge.KeyOptions{

@@ -119,7 +119,7 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	fl.StringVar(&opts.Provider, "provider", "", "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
-	fl.StringSliceVar(&opts.Pops, "pop", nil, "purge only this PoP of the local edge; repeatable (default: the entry's pops, then all)")
+	fl.StringSliceVar(&opts.Pops, "pop", nil, "purge only this PoP of the local edge (and the shield it fetches from); repeatable (default: the entry's pops, then all)")
 	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, else the local CDN running for this folder, else serve.admin)")
 	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (Fastly, Akamai invalidate, local edge)")
 	fl.BoolVar(&opts.Delete, "delete", false, "Akamai: delete the objects instead of invalidating them")

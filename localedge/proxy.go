@@ -23,6 +23,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // Roles of a Proxy in a topology.
@@ -186,6 +187,10 @@ type Proxy struct {
 	// responses: see package edgerules). Nil: none. Only edges should
 	// have rules: a shield's requests come from edges that applied them.
 	Rules *edgerules.Rules
+	// RateLimit, when set, limits each client's request rate (package
+	// ratelimit): requests over it get 429 with Retry-After. Only edges
+	// should have one: a shield's clients are the edges.
+	RateLimit *ratelimit.Limiter
 	// IgnorePurges makes Purge succeed without purging anything: a test
 	// knob that simulates a PoP whose purges get lost, for the tests of
 	// what verifies deploys. Never set it in production.
@@ -387,6 +392,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	lines, trusted := p.screenRequest(r.Header)
 	switch {
+	case p.RateLimit != nil && p.overRateLimit(w, r, &out):
 	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
 	case p.loops(r):
