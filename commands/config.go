@@ -93,7 +93,11 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 	if err == nil {
 		return nil
 	}
-	return &UsageError{Err: configDecodeError(path, err)}
+	e := configDecodeError(path, err)
+	if s := suggestKey(data, err); s != "" {
+		e = fmt.Errorf("%w: did you mean %q?", e, s)
+	}
+	return &UsageError{Err: e}
 }
 
 // yamlError is the part of goccy/go-yaml's error types we use; the library
