@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 )
 
@@ -64,7 +63,7 @@ func (a *adminFlags) client(cmd *cobra.Command, f *Factory, cfg *Config) (*admin
 		base = a.admin
 	}
 	if base == "" {
-		base = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
+		base = serveAdminURL(cfg.Serve.Admin)
 	}
 	if !strings.Contains(base, "://") {
 		base = "http://" + base // host:port, as serve.admin is written
