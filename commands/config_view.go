@@ -29,7 +29,9 @@ func newCmdConfig(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Show the configuration cdnctl uses",
-		Args:  unknownCommandArgs,
+		Example: `  cdnctl config view
+  cdnctl config view serve`,
+		Args: unknownCommandArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var env string
