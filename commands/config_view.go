@@ -32,7 +32,7 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Example: `  cdnctl config view
   cdnctl config view serve`,
 		Args: unknownCommandArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var env string
 	view := &cobra.Command{
