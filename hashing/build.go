@@ -214,16 +214,16 @@ type link struct {
 }
 
 type builder struct {
-	src    fs.FS
-	out    Output
-	dir    *DirOutput // out, when it is a folder (reuse by hard link)
-	o      *compiledOptions
-	env    buildEnv
-	site   *site
-	nodes  []*node
-	byPath map[string]*node
-	byBase map[string][]*node // by base name (see indexBases)
-	start  time.Time
+	src      fs.FS
+	out      Output
+	dir      *DirOutput // out, when it is a folder (reuse by hard link)
+	o        *compiledOptions
+	env      buildEnv
+	site     *site
+	nodes    []*node
+	byPath   map[string]*node
+	bySuffix map[string][]*node // see indexBases
+	start    time.Time
 
 	claimMu sync.Mutex
 	claims  map[string]string // output name → logical path that produced it
