@@ -79,6 +79,12 @@ func TestOccurrences(t *testing.T) {
 			pinned: map[string]string{"img/a.png": "", "js/app.js": "", "css/s.css": ""},
 		},
 		{
+			name: "markup in noscript",
+			files: map[string]string{"index.html": page + `<noscript><img src="/img/a.png"></noscript>`, "img/a.png": "png",
+				"css/s.css": "a{}", "js/app.js": "x()"},
+			pinned: map[string]string{"img/a.png": "index.html:1: /img/a.png", "css/s.css": ""},
+		},
+		{
 			name: "an attribute no rule rewrites",
 			files: map[string]string{"index.html": page + `<div data-bg="/img/a.png"></div>`, "img/a.png": "png",
 				"css/s.css": "a{}", "js/app.js": "x()"},
