@@ -19,6 +19,11 @@ import (
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
 // `cdnctl serve` runs. docs/config.md documents every key.
 type ServeConfig struct {
+	// Name names the local CDN (serve --name): serve records where it
+	// listens under this name, and client commands with the same name
+	// find it wherever they run. "": it is known by the directory serve
+	// was started in.
+	Name string `yaml:"name" json:"name"`
 	// Origin is a folder served as the origin ("" with no Upstream: the
 	// built-in sample site).
 	Origin string `yaml:"origin" json:"origin"`
@@ -50,6 +55,15 @@ type ServeConfig struct {
 	Cache           ServeCacheConfig    `yaml:"cache" json:"cache"`
 	HTTPS           ServeHTTPSConfig    `yaml:"https" json:"https"`
 	Compress        ServeCompressConfig `yaml:"compress" json:"compress"`
+	// EdgeRules are the edges' rules: header changes, redirects, rewrites
+	// and fixed responses by host and path (package edgerules).
+	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
+	// RateLimit limits each client's request rate at the edges.
+	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+
+	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
+	// address a flag gave: --free-ports leaves their port alone.
+	fixedPorts map[string]bool
 }
 
 // ServeCompressConfig is serve.compress: compression at the edges, with
@@ -179,6 +193,9 @@ type ServePoPConfig struct {
 	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
 	// Delay overrides serve.delay for this PoP (0: use serve.delay).
 	Delay time.Duration `yaml:"delay" json:"delay"`
+
+	// fixedPort: --pop gave the address, which --free-ports leaves alone.
+	fixedPort bool
 }
 
 // ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
@@ -236,6 +253,7 @@ func defaultServeConfig() ServeConfig {
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		RateLimit:       defaultServeRateLimitConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -268,12 +286,12 @@ func defaultServeConfig() ServeConfig {
 // origin handler, which the command builds). freePorts sets every port to
 // 0.
 func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
-	addr := func(key, a string) (string, error) {
+	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
-		if freePorts {
+		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -287,10 +305,10 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
-	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
-	if tc.AdminAddr, err = addr("admin", c.Admin); err != nil {
+	if tc.AdminAddr, err = addr("admin", c.Admin, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -299,7 +317,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
-		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
 		if err != nil {
 			return tc, err
 		}
@@ -317,7 +335,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.PoPs = append(tc.PoPs, pc)
 	}
 	if c.Shield.Enabled {
-		a, err := addr("shield.addr", c.Shield.Addr)
+		a, err := addr("shield.addr", c.Shield.Addr, c.fixedPorts["shield.addr"])
 		if err != nil {
 			return tc, err
 		}
@@ -381,6 +399,12 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
+	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
+	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,

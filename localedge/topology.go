@@ -24,7 +24,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // Location is a PoP's position, for nearest-PoP answers of the GeoDNS.
@@ -117,6 +119,12 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Rules are the edge rules every edge applies (package edgerules);
+	// the shield applies none.
+	Rules *edgerules.Rules
+	// RateLimit, when set, gives every edge its own rate limiter (package
+	// ratelimit); Now, when set, is its clock too.
+	RateLimit *ratelimit.Config
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
@@ -336,6 +344,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.shield = p
 	}
+	if cfg.RateLimit != nil {
+		if err := cfg.RateLimit.Validate(); err != nil {
+			return nil, fmt.Errorf("topology: rate limit: %w", err)
+		}
+	}
 	if cc := cfg.Compression; cc != nil {
 		if err := cc.Policy.Check(); err != nil {
 			return nil, fmt.Errorf("topology: edge compression: %w", err)
@@ -357,6 +370,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
+		newRateLimitCollector(t.proxies),
 		NewCompressCollector(t.proxies),
 		NewUpgradeCollector(t.proxies),
 	)
@@ -546,6 +560,18 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
 		Compress:                  compressor,
+	}
+	if p.Role == RoleEdge {
+		p.Proxy.Rules = t.cfg.Rules
+		if rl := t.cfg.RateLimit; rl != nil {
+			c := *rl
+			if c.Now == nil {
+				c.Now = t.cfg.Now
+			}
+			if p.Proxy.RateLimit, err = ratelimit.New(c); err != nil {
+				return fmt.Errorf("%s: rate limit: %w", p.Name, err)
+			}
+		}
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {
