@@ -414,6 +414,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		compressNotModified(f.stale, resp.Header)
 		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
 		if ok && setsCookie {
@@ -442,6 +443,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
+	if p.Compress != nil {
+		defer p.compress(f, resp)()
+	}
 	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	f.own = own
 	if servedInGrace(resp.Header) {
@@ -612,7 +616,7 @@ func (p *Proxy) prepare(e *Entry) {
 	out := make(http.Header, len(e.Header)+4)
 	for name, values := range e.Header {
 		switch name {
-		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via":
+		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
 			if p.Role == RoleEdge && !p.KeepTagHeaders {
