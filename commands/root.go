@@ -85,7 +85,7 @@ func (f *Factory) Run(ctx context.Context, args []string) int {
 			fmt.Fprintf(f.IO.ErrOut, "cdnctl: %v\n", err)
 		}
 		var usage *UsageError
-		if errors.As(err, &usage) {
+		if errors.As(err, &usage) && !usage.NoHint {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'cdnctl --help' for usage.")
 		}
 	}
