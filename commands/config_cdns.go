@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/providers/akamai"
 	"github.com/cdnctl/cdnctl/providers/cloudflare"
 	"github.com/cdnctl/cdnctl/providers/fastly"
@@ -99,6 +100,16 @@ var cdnNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 // has no local entry: the default topology's admin API (contracts §4).
 func implicitLocalCDN() CDNConfig {
 	return CDNConfig{Name: providerLocal, Provider: providerLocal}
+}
+
+// withServeAdmin gives a local entry without admin_url the admin API of
+// the topology cdnctl.yaml's serve section describes, as inspect does, so
+// that purge and deploy reach the cdnctl serve the config runs.
+func (c CDNConfig) withServeAdmin(cfg *Config) CDNConfig {
+	if c.Provider == providerLocal && c.AdminURL == "" && cfg.Serve.Admin != "" {
+		c.AdminURL = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
+	}
+	return c
 }
 
 // confirmAbove is the entry's threshold with the default applied.

@@ -418,6 +418,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
 	}
 	for _, c := range cdns {
+		c = c.withServeAdmin(cfg)
 		dc, err := deployCDN(ctx, f, cfg, dc, c)
 		if err != nil {
 			run.close()

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/akamai"
@@ -298,10 +297,7 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		}
 		target.Method = akamai.MethodDelete
 	}
-	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
-		// Like inspect: the topology cdnctl.yaml's serve section describes.
-		target.AdminURL = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
-	}
+	target = target.withServeAdmin(cfg)
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)
 	}
