@@ -134,6 +134,11 @@ func TestTmuxInspect(t *testing.T) {
 	tmux("send-keys", "-t", "inspect", "-l", "css")
 	waitFor("purge tag: css▏")
 	keys("Escape")
+	for deadline := time.Now().Add(20 * time.Second); strings.Contains(screen(), "purge tag:"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("esc did not close the prompt:\n%s", screen())
+		}
+	}
 	keys("q")
 	waitFor("INSPECT-EXIT=0")
 	if s := screen(); strings.Contains(s, "cdnctl inspect") || strings.Contains(s, "filter:") {
