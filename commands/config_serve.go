@@ -19,6 +19,11 @@ import (
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
 // `cdnctl serve` runs. docs/config.md documents every key.
 type ServeConfig struct {
+	// Name names the local CDN (serve --name): serve records where it
+	// listens under this name, and client commands with the same name
+	// find it wherever they run. "": it is known by the directory serve
+	// was started in.
+	Name string `yaml:"name" json:"name"`
 	// Origin is a folder served as the origin ("" with no Upstream: the
 	// built-in sample site).
 	Origin string `yaml:"origin" json:"origin"`
@@ -57,6 +62,10 @@ type ServeConfig struct {
 	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
 	// ESI processes Edge Side Includes at the edges.
 	ESI ServeESIConfig `yaml:"esi" json:"esi"`
+
+	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
+	// address a flag gave: --free-ports leaves their port alone.
+	fixedPorts map[string]bool
 }
 
 // ServeCompressConfig is serve.compress: compression at the edges, with
@@ -186,6 +195,9 @@ type ServePoPConfig struct {
 	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
 	// Delay overrides serve.delay for this PoP (0: use serve.delay).
 	Delay time.Duration `yaml:"delay" json:"delay"`
+
+	// fixedPort: --pop gave the address, which --free-ports leaves alone.
+	fixedPort bool
 }
 
 // ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
@@ -277,12 +289,12 @@ func defaultServeConfig() ServeConfig {
 // origin handler, which the command builds). freePorts sets every port to
 // 0.
 func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
-	addr := func(key, a string) (string, error) {
+	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
-		if freePorts {
+		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -296,10 +308,10 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
-	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
-	if tc.AdminAddr, err = addr("admin", c.Admin); err != nil {
+	if tc.AdminAddr, err = addr("admin", c.Admin, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -308,7 +320,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
-		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
 		if err != nil {
 			return tc, err
 		}
@@ -326,7 +338,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.PoPs = append(tc.PoPs, pc)
 	}
 	if c.Shield.Enabled {
-		a, err := addr("shield.addr", c.Shield.Addr)
+		a, err := addr("shield.addr", c.Shield.Addr, c.fixedPorts["shield.addr"])
 		if err != nil {
 			return tc, err
 		}

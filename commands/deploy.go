@@ -392,6 +392,17 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			}
 			dcfg.Source, dcfg.Dir = dc.Site, out
 			dcfg.Fingerprint = hashing.DirOptions{Options: fo}
+			// The audit ends the fingerprint step: with findings, the
+			// deploy stops before uploading anything.
+			auditor := newAuditor(fo, cfg.Fingerprint.Audit)
+			auditor.Source = os.DirFS(dc.Site)
+			dcfg.Fingerprint.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+				err := auditor.Audit(ctx, dir, res)
+				if err == nil {
+					logAudit(f.Logger, auditor.Report)
+				}
+				return err
+			}
 			if fo.ManifestName != "" {
 				dcfg.Scan.Manifest = fo.ManifestName
 			}
@@ -418,6 +429,13 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
 	}
 	for _, c := range cdns {
+		if err := f.localTarget(ctx, cfg, &c); err != nil {
+			if !opts.PlanOnly {
+				run.close()
+				return nil, fmt.Errorf("deploy: %s: %w", c.noun(), err)
+			}
+			f.Logger.Warn("deploy: " + c.noun() + ": " + err.Error())
+		}
 		dc, err := deployCDN(ctx, f, cfg, dc, c)
 		if err != nil {
 			run.close()
@@ -503,6 +521,9 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 		token := ""
 		if v, ok := f.LookupEnv(c.tokenEnv()); ok {
 			token = strings.TrimSpace(v)
+		}
+		if token == "" {
+			token = c.adminToken
 		}
 		if token == "" {
 			token = cfg.Serve.Token

@@ -16,11 +16,18 @@ import (
 
 // TestMain keeps the tests away from the user's config folder: a test
 // that creates the local CA without naming its folder writes it under a
-// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config.
+// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config. The cache of
+// test tools (versitygw, built once) stays the user's: without
+// CDNCTL_CACHE it would follow HOME and be rebuilt by every run.
 func TestMain(m *testing.M) {
 	tmp, err := os.MkdirTemp("", "cdnctl-commands-test-")
 	if err != nil {
 		panic(err)
+	}
+	if os.Getenv("CDNCTL_CACHE") == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			os.Setenv("CDNCTL_CACHE", filepath.Join(dir, "cdnctl-ci"))
+		}
 	}
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(tmp, "config"))
 	os.Setenv("HOME", filepath.Join(tmp, "home"))

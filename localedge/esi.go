@@ -82,10 +82,10 @@ type esiPage struct {
 // serveESI answers a GET or HEAD, assembling the response when it is an
 // ESI page. A failed include without onerror="continue" aborts the
 // response (the client sees an incomplete one), as Varnish does.
-func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request) outcome {
+func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request, trusted bool) outcome {
 	page := &esiPage{}
 	ew := &esiWriter{ResponseWriter: w, p: p, r: r, page: page}
-	out := p.serveRequest(ew, r)
+	out := p.serveRequest(ew, r, trusted, "")
 	if ew.retry {
 		// A range or a condition answered from the page's template: the
 		// client gets the whole assembled page instead (RFC 9110 lets a
@@ -101,7 +101,7 @@ func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request) outcome {
 			}
 		}
 		ew = &esiWriter{ResponseWriter: w, p: p, r: r2, page: page}
-		out = p.serveRequest(ew, r2)
+		out = p.serveRequest(ew, r2, trusted, "")
 		out.status = ew.status
 	}
 	if ew.proc != nil {
@@ -238,7 +238,7 @@ func (p *Proxy) esiFetch(parent *http.Request, page *esiPage, depth int, out io.
 			sub, rw, _, answered = p.applyRules(fw, sub)
 		}
 		if !answered {
-			p.serveRequest(rw, sub)
+			p.serveRequest(rw, sub, false, "")
 		}
 		if fw.proc != nil {
 			if err := fw.proc.Close(); err != nil && fw.err == nil {

@@ -179,6 +179,13 @@ type Proxy struct {
 	// (see compress.go and package edgecompress): each coding a stored
 	// variant under Vary: Accept-Encoding. Default: no compression.
 	Compress *edgecompress.Compressor
+	// MaxUpgraded bounds the connections switched to another protocol
+	// (WebSockets, see upgrade.go) open at once; more are refused with
+	// 503. Default DefaultMaxUpgraded; negative: no bound.
+	MaxUpgraded int
+	// UpgradeIdleTimeout closes an upgraded connection when no byte has
+	// passed either way for this long. Default DefaultUpgradeIdleTimeout.
+	UpgradeIdleTimeout time.Duration
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
@@ -232,7 +239,8 @@ type Proxy struct {
 	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
-	stats counters
+	stats    counters
+	upgrades upgrades
 }
 
 func (p *Proxy) init() {
@@ -394,7 +402,8 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
-	lines := p.screenRequest(r.Header)
+	upgrade := upgradeOf(r) // before screening removes Upgrade, a hop-by-hop field
+	lines, trusted := p.screenRequest(r.Header)
 	switch {
 	case p.RateLimit != nil && p.overRateLimit(w, r, &out):
 	case lines > maxRequestFields:
@@ -412,11 +421,11 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		if p.ESI != nil && p.Role == RoleEdge && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			out = p.serveESI(rw, r)
+		if p.ESI != nil && p.Role == RoleEdge && upgrade == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			out = p.serveESI(rw, r, trusted)
 			break
 		}
-		out = p.serveRequest(rw, r)
+		out = p.serveRequest(rw, r, trusted, upgrade)
 	}
 	p.stats.bytesServed.Add(out.bytes)
 	if p.AccessLog != nil {
@@ -424,14 +433,21 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveRequest answers a screened request from the cache or upstream.
-func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request) outcome {
+// serveRequest answers a screened request from the cache or upstream;
+// trusted says the request came from one of this topology's edges, whose
+// forwarded scheme is then part of the key.
+func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool, upgrade string) outcome {
 	k, err := p.Key.KeyFor(r)
+	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
+		k, err = p.Key.Build(s, k.Host, k.Path, k.RawQuery, r.Header)
+	}
 	if err != nil {
 		return p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
 	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	switch {
+	case upgrade != "":
+		return p.serveUpgrade(w, r, k, upgrade)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return p.serveCacheable(w, r, k)
 	default:
 		return p.serveUncacheable(w, r, k)

@@ -374,6 +374,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		NewEdgeCollector(t.proxies),
 		newRateLimitCollector(t.proxies),
 		NewCompressCollector(t.proxies),
+		NewUpgradeCollector(t.proxies),
 	)
 	return t, nil
 }
