@@ -214,3 +214,16 @@ func TestCompileErrors(t *testing.T) {
 		t.Errorf("Compile(two bad rules) = %v; want both reported", err)
 	}
 }
+
+func TestSplatWithoutPath(t *testing.T) {
+	rs := mustCompile(t,
+		Spec{ResponseHeaders: &HeaderOps{Set: map[string]string{"X-Path": ":splat", "X-Fixed": "a"}}},
+		Spec{Rewrite: "/all/:splat"},
+	)
+	pl := rs.Evaluate("a.test", "/x/y", "")
+	h := http.Header{}
+	pl.ApplyResponse(h)
+	if h.Get("X-Path") != "x/y" || h.Get("X-Fixed") != "a" || pl.Path != "/all/x/y" {
+		t.Errorf("without a path, :splat = %q, X-Fixed %q, rewrite %q; want the whole path", h.Get("X-Path"), h.Get("X-Fixed"), pl.Path)
+	}
+}
