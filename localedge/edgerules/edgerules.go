@@ -151,6 +151,7 @@ type rule struct {
 	name     string
 	hostAny  bool   // "" host
 	pathAny  bool   // "" path: every path, nothing captured
+	prefix   string // "/assets/" for "/assets/*": matched without a regexp
 	host     string // exact host, lower case
 	suffix   string // ".example.com" for "*.example.com"
 	pattern  siterules.Pattern
@@ -233,6 +234,9 @@ func compile(i int, s Spec) (rule, error) {
 	var err error
 	if r.pattern, err = siterules.ParsePattern(p); err != nil {
 		return fail("path", "%v", err)
+	}
+	if names := r.pattern.Names(); len(names) == 1 && names[0] == "splat" && strings.HasSuffix(p, "*") && !strings.Contains(p, "%") && !strings.Contains(p[:len(p)-1], ":") {
+		r.prefix = p[:len(p)-1]
 	}
 	if s.RequestHeaders != nil {
 		if r.req, err = compileOps(s.RequestHeaders, checkRequestField, r.pattern); err != nil {
@@ -495,7 +499,14 @@ func (rs *Rules) Evaluate(host, reqPath, rawQuery string) Plan {
 			continue
 		}
 		var caps siterules.Captures
-		if !r.pathAny {
+		switch {
+		case r.pathAny:
+		case r.prefix != "":
+			if !strings.HasPrefix(reqPath, r.prefix) {
+				continue
+			}
+			caps = siterules.Captures{"splat": reqPath[len(r.prefix):]}
+		default:
 			var ok bool
 			if caps, ok = r.pattern.Match("", reqPath); !ok {
 				continue
