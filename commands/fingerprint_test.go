@@ -152,15 +152,15 @@ func TestFingerprintCommandErrors(t *testing.T) {
 		want string
 	}{
 		{"no source", []string{"fingerprint", "--out", "x"}, ExitUsage, "no source: give SRC, --sample"},
-		{"source and sample", []string{"fingerprint", src, "--sample", "--out", "x"}, ExitUsage, "give SRC or --sample, not both"},
+		{"source and sample", []string{"fingerprint", src, "--sample-site", "--out", "x"}, ExitUsage, "give SRC or --sample-site, not both"},
 		{"no output", []string{"fingerprint", src}, ExitUsage, "no output folder: give --out DIR"},
 		{"two sources", []string{"fingerprint", src, src, "--out", "x"}, ExitUsage, "accepts at most 1 arg"},
 		{"bad compress", []string{"fingerprint", src, "--out", "x", "--compress", "zstd"}, ExitUsage, `unknown encoding "zstd"`},
 		{"bad keep glob", []string{"fingerprint", src, "--out", "x", "--keep", "{a"}, ExitUsage, `glob "{a"`},
 		{"bad hash length", []string{"fingerprint", src, "--out", "x", "--hash-length", "2"}, ExitUsage, "hash length 2"},
-		{"source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--out", filepath.Join(t.TempDir(), "o")}, ExitFailure, "nope: no such folder"},
+		{"source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--out", filepath.Join(t.TempDir(), "o")}, ExitUsage, "nope: no such folder"},
 		{"output inside source", []string{"fingerprint", src, "--out", filepath.Join(src, "dist")}, ExitFailure, "is inside the source folder"},
-		{"dry run, source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--dry-run"}, ExitFailure, "no such folder"},
+		{"dry run, source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--dry-run"}, ExitUsage, "no such folder"},
 		{"invalid rule glob in the config", []string{"--config", badCfg, "fingerprint", src, "--out", filepath.Join(t.TempDir(), "o")}, ExitFailure, badCfg + `: fingerprint section: rules[0].match[0]: glob "img/[a-": syntax error in pattern`},
 	}
 	for _, tt := range tests {
@@ -175,7 +175,7 @@ func TestFingerprintCommandErrors(t *testing.T) {
 
 func TestFingerprintCommandDryRun(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := runCLI(t, nil, "fingerprint", "--sample", "--out", out, "--dry-run")
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", "--sample-site", "--out", out, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
