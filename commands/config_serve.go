@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/siterules"
@@ -18,6 +20,11 @@ import (
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
 // `cdnctl serve` runs. docs/config.md documents every key.
 type ServeConfig struct {
+	// Name names the local CDN (serve --name): serve records where it
+	// listens under this name, and client commands with the same name
+	// find it wherever they run. "": it is known by the directory serve
+	// was started in.
+	Name string `yaml:"name" json:"name"`
 	// Origin is a folder served as the origin ("" with no Upstream: the
 	// built-in sample site).
 	Origin string `yaml:"origin" json:"origin"`
@@ -33,7 +40,7 @@ type ServeConfig struct {
 	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
 	// Static are the folder origin's static-host rules.
 	Static ServeStaticConfig `yaml:"static" json:"static"`
-	// Admin is the admin API's address; Token its bearer token ("":
+	// Admin is the admin API's URL (or host:port); Token its bearer token ("":
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`
 	Token string `yaml:"token" json:"-"`
@@ -43,11 +50,75 @@ type ServeConfig struct {
 	// the PoP sets its own.
 	Delay time.Duration `yaml:"delay" json:"delay"`
 	// ShutdownTimeout bounds the wait for in-flight requests on exit.
-	ShutdownTimeout time.Duration     `yaml:"shutdown_timeout" json:"shutdown_timeout"`
-	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
-	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
-	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
-	HTTPS           ServeHTTPSConfig  `yaml:"https" json:"https"`
+	ShutdownTimeout time.Duration       `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	Shield          ServeShieldConfig   `yaml:"shield" json:"shield"`
+	PoPs            []ServePoPConfig    `yaml:"pops" json:"pops"`
+	Cache           ServeCacheConfig    `yaml:"cache" json:"cache"`
+	HTTPS           ServeHTTPSConfig    `yaml:"https" json:"https"`
+	Compress        ServeCompressConfig `yaml:"compress" json:"compress"`
+	// EdgeRules are the edges' rules: header changes, redirects, rewrites
+	// and fixed responses by host and path (package edgerules).
+	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
+	// RateLimit limits each client's request rate at the edges.
+	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+	// ESI processes Edge Side Includes at the edges.
+	ESI ServeESIConfig `yaml:"esi" json:"esi"`
+
+	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
+	// address a flag gave: --free-ports leaves their port alone.
+	fixedPorts map[string]bool
+}
+
+// ServeCompressConfig is serve.compress: compression at the edges, with
+// CloudFront's conditions by default (localedge/edgecompress).
+type ServeCompressConfig struct {
+	// Enabled compresses eligible responses at every edge (--compress).
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Encodings are the codings produced, in order of preference among
+	// equal weights: br, zstd, gzip.
+	Encodings []string `yaml:"encodings" json:"encodings"`
+	// MinSize and MaxSize bound the Content-Length of the responses
+	// compressed (byte sizes).
+	MinSize string `yaml:"min_size" json:"min_size"`
+	MaxSize string `yaml:"max_size" json:"max_size"`
+	// Types are the media types compressed (empty: CloudFront's list).
+	Types []string `yaml:"types" json:"types"`
+	// MaxConcurrent bounds the responses each edge compresses at once (0:
+	// twice the processors, at least 4).
+	MaxConcurrent int `yaml:"max_concurrent" json:"max_concurrent"`
+}
+
+// compression checks the section and turns it into the topology's
+// compression (nil when disabled).
+func (c ServeCompressConfig) compression() (*localedge.CompressionConfig, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	pol := edgecompress.DefaultPolicy()
+	if len(c.Encodings) > 0 {
+		pol.Encodings = c.Encodings
+	}
+	if len(c.Types) > 0 {
+		pol.Types = c.Types
+	}
+	var err error
+	if c.MinSize != "" {
+		if pol.MinSize, err = parseByteSize("serve.compress.min_size", c.MinSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxSize != "" {
+		if pol.MaxSize, err = parseByteSize("serve.compress.max_size", c.MaxSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxConcurrent < 0 {
+		return nil, usageErrorf("serve.compress.max_concurrent %d: want 0 (the default) or more", c.MaxConcurrent)
+	}
+	if err := pol.Check(); err != nil {
+		return nil, usageErrorf("serve.compress.%v", err)
+	}
+	return &localedge.CompressionConfig{Policy: pol, MaxConcurrent: c.MaxConcurrent}, nil
 }
 
 // ServeHTTPSConfig is serve.https: HTTPS and HTTP/2 at every edge, with
@@ -125,6 +196,9 @@ type ServePoPConfig struct {
 	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
 	// Delay overrides serve.delay for this PoP (0: use serve.delay).
 	Delay time.Duration `yaml:"delay" json:"delay"`
+
+	// fixedPort: --pop gave the address, which --free-ports leaves alone.
+	fixedPort bool
 }
 
 // ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
@@ -177,11 +251,19 @@ func defaultServeConfig() ServeConfig {
 			Headers:        true,
 			RedirectStatus: siterules.DefaultStatus,
 		},
-		Admin:           def.AdminAddr,
+		Admin:           "http://" + def.AdminAddr,
 		AccessLog:       true,
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		RateLimit:       defaultServeRateLimitConfig(),
+		ESI:             defaultServeESIConfig(),
+		Compress: ServeCompressConfig{
+			Enabled:   true,
+			Encodings: slices.Clone(edgecompress.DefaultEncodings),
+			MinSize:   strconv.Itoa(edgecompress.DefaultMinSize),
+			MaxSize:   strconv.Itoa(edgecompress.DefaultMaxSize),
+		},
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
@@ -208,12 +290,12 @@ func defaultServeConfig() ServeConfig {
 // origin handler, which the command builds). freePorts sets every port to
 // 0.
 func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
-	addr := func(key, a string) (string, error) {
+	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
-		if freePorts {
+		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -227,10 +309,14 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
-	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
-	if tc.AdminAddr, err = addr("admin", c.Admin); err != nil {
+	adminAddr, err := adminHostPort(c.Admin)
+	if err != nil {
+		return tc, usageErrorf("serve.admin %q: %v", c.Admin, err)
+	}
+	if tc.AdminAddr, err = addr("admin", adminAddr, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -239,7 +325,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
-		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
 		if err != nil {
 			return tc, err
 		}
@@ -257,7 +343,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.PoPs = append(tc.PoPs, pc)
 	}
 	if c.Shield.Enabled {
-		a, err := addr("shield.addr", c.Shield.Addr)
+		a, err := addr("shield.addr", c.Shield.Addr, c.fixedPorts["shield.addr"])
 		if err != nil {
 			return tc, err
 		}
@@ -321,9 +407,21 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
+	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
+	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
+	if tc.ESI, err = c.ESI.esiOptions(); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,
+	}
+	if tc.Compression, err = c.Compress.compression(); err != nil {
+		return tc, err
 	}
 	return tc, nil
 }
@@ -408,4 +506,34 @@ func (c ServeHTTPSConfig) topologyHTTPS(dnsCfg DNSConfig, now time.Time) (_ *loc
 		}
 	}
 	return hc, created, nil
+}
+
+// adminHostPort reads serve.admin (and serve --admin): the admin API's URL,
+// http://HOST:PORT as inspect.admin and cdns[].admin_url write it, or
+// HOST:PORT as older configs do. It returns HOST:PORT.
+func adminHostPort(v string) (string, error) {
+	if !strings.Contains(v, "://") {
+		return v, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("want the admin API's URL, such as http://127.0.0.1:8099, or host:port")
+	}
+	if u.Scheme != "http" {
+		return "", fmt.Errorf("the admin API speaks plain HTTP on loopback: want http://%s", u.Host)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("want only http://HOST:PORT, without a path")
+	}
+	return u.Host, nil
+}
+
+// serveAdminURL is the URL a client uses to reach the admin API that
+// serve.admin names ("" when it does not parse; serve reports that).
+func serveAdminURL(v string) string {
+	hp, err := adminHostPort(v)
+	if err != nil {
+		return ""
+	}
+	return "http://" + localedge.ClientAddr(hp)
 }

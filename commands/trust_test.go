@@ -22,6 +22,20 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Tools the tests build (versitygw) and Go's own caches stay where they
+	// are: with HOME moved, they would be downloaded and built again.
+	if home, err := os.UserHomeDir(); err == nil {
+		cache, _ := os.UserCacheDir()
+		for k, v := range map[string]string{
+			"CDNCTL_CACHE": filepath.Join(cache, "cdnctl-ci"),
+			"GOPATH":       filepath.Join(home, "go"),
+			"GOCACHE":      filepath.Join(cache, "go-build"),
+		} {
+			if _, set := os.LookupEnv(k); !set && cache != "" {
+				os.Setenv(k, v)
+			}
+		}
+	}
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(tmp, "config"))
 	os.Setenv("HOME", filepath.Join(tmp, "home"))
 	code := m.Run()

@@ -155,8 +155,10 @@ func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// PurgeAll applies a purge to every given PoP concurrently and returns
-// when all have applied it.
+// PurgeAll applies a purge to the given PoPs and returns when all have
+// applied it: the shield first, then the edges concurrently. In the other
+// order (or all at once), an edge purged before the shield could fetch the
+// shield's old copy and store it again after its purge.
 func PurgeAll(ctx context.Context, pops []*PoP, req PurgeRequest) (PurgeResponse, error) {
 	start := time.Now()
 	// Validate once, before touching any PoP.
@@ -164,19 +166,27 @@ func PurgeAll(ctx context.Context, pops []*PoP, req PurgeRequest) (PurgeResponse
 		return PurgeResponse{}, err
 	}
 	resp := PurgeResponse{ID: newID(), Soft: req.Soft, PoPs: make([]PoPPurge, len(pops))}
-	g, gctx := errgroup.WithContext(ctx)
-	for i, p := range pops {
-		g.Go(func() error {
-			n, err := p.Proxy.Purge(gctx, req)
-			resp.PoPs[i] = PoPPurge{Name: p.Name, Purged: n}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p.Name, err)
+	for _, tier := range []func(*PoP) bool{
+		func(p *PoP) bool { return p.Role == RoleShield },
+		func(p *PoP) bool { return p.Role != RoleShield },
+	} {
+		g, gctx := errgroup.WithContext(ctx)
+		for i, p := range pops {
+			if !tier(p) {
+				continue
 			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return PurgeResponse{}, err
+			g.Go(func() error {
+				n, err := p.Proxy.Purge(gctx, req)
+				resp.PoPs[i] = PoPPurge{Name: p.Name, Purged: n}
+				if err != nil {
+					return fmt.Errorf("%s: %w", p.Name, err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return PurgeResponse{}, err
+		}
 	}
 	for _, pp := range resp.PoPs {
 		resp.Purged += pp.Purged
@@ -267,12 +277,20 @@ func (a *admin) selectPoPs(names []string) ([]*PoP, error) {
 		return a.t.PoPs(), nil
 	}
 	var out []*PoP
+	edge, shield := false, false
 	for i, n := range names {
 		p, ok := a.t.PoP(n)
 		if !ok {
 			return nil, fmt.Errorf("pops[%d]: unknown PoP %q", i, n)
 		}
+		edge = edge || p.Role == RoleEdge
+		shield = shield || p.Role == RoleShield
 		out = append(out, p)
+	}
+	if edge && !shield && a.t.shield != nil {
+		// A purge of an edge alone would not work: the edge would fetch
+		// the shield's copy again. It reaches the shield too.
+		out = append(out, a.t.shield)
 	}
 	return out, nil
 }

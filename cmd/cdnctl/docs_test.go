@@ -35,9 +35,9 @@ import (
 //     say "with cdnctl serve running".
 //   - curl, dig and cdnctl get the default addresses in their arguments
 //     replaced by the running topology's (127.0.1.1:8081 → pop1's port,
-//     127.0.0.1:8099 → the admin API, dig's -p 5353 → the GeoDNS …), and
-//     client commands find the topology through CDNCTL_SERVE_ADMIN and
-//     CDNCTL_DNS_LISTEN (serve.admin, dns.listen).
+//     127.0.0.1:8099 → the admin API, dig's -p 5353 → the GeoDNS …); client
+//     commands find the topology as a user's do, through the state file
+//     serve writes for its folder (under the session's HOME).
 //   - /tmp/ and /srv/ paths go to the temporary folder.
 //
 // An HTML comment before a block changes how it runs, with a reason:
@@ -569,7 +569,9 @@ cdnctl() {
       local me=$BASHPID
       exec cdnctl serve "$@" --json --free-ports --stop-after 10m > >(tee "$DOC_STATE/bg-$me.json")
     fi
-    # A terminal of its own, in the user's world.
+    # A terminal of its own, in the user's world; it replaces the running
+    # one (two in one folder would leave clients asking which).
+    doc_stop
     doc_n=$((doc_n + 1))
     command cdnctl serve "$@" --json --free-ports --stop-after 10m >"$DOC_STATE/serve$doc_n.json" 2>"$DOC_STATE/serve$doc_n.log" &
     doc_load "$DOC_STATE/serve$doc_n.json" $!
@@ -577,7 +579,7 @@ cdnctl() {
     return 0
   fi
   doc_rw "$@"
-  CDNCTL_SERVE_ADMIN=$D_ADMIN CDNCTL_DNS_LISTEN=$D_DNS command cdnctl "${doc_args[@]}"
+  command cdnctl "${doc_args[@]}"
 }
 curl() { doc_rw "$@"; command curl --max-time 20 "${doc_args[@]}"; }
 dig() { doc_rw "$@"; command dig +time=5 +tries=1 "${doc_args[@]}"; }
