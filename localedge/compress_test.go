@@ -349,3 +349,55 @@ func TestCompressCurl(t *testing.T) {
 		t.Errorf("plain curl: %d bytes, headers:\n%s", len(b), h)
 	}
 }
+
+// TestCompressDiskStoreRestart: a compressed variant kept on disk is
+// served after a restart, and its mark survives: the origin's 304 still
+// refreshes it.
+func TestCompressDiskStoreRestart(t *testing.T) {
+	clock := newClock()
+	o := newOrigin(t, clock)
+	o.handle("/app.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Cache-Control", "max-age=10")
+		if r.Header.Get("If-None-Match") == `W/"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Content-Length", cssLength)
+		_, _ = io.WriteString(w, cssBody)
+	})
+	dir := t.TempDir()
+	c, err := edgecompress.New(edgecompress.DefaultPolicy(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() (*Proxy, string) {
+		store, err := OpenDiskStore(dir, DiskStoreOptions{Capacity: 8 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, srv := newProxy(t, o.URL, clock, func(p *Proxy) { p.Compress, p.Store = c, store })
+		return p, srv.URL
+	}
+	p, edge := start()
+	_, first := get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	p.Close()
+	if err := p.StoreOf().(*DiskStore).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, edge = start()
+	resp, body := get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	if xcache(resp) != "HIT" || resp.Header.Get("Content-Encoding") != "br" || body != first || resp.Header.Get(compressedField) != "" {
+		t.Fatalf("after a restart: %s, %q, same body %v", xcache(resp), resp.Header.Get("Content-Encoding"), body == first)
+	}
+	clock.Advance(20 * time.Second)
+	resp, body = get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	if !strings.Contains(resp.Header.Get("Cache-Status"), "fwd-status=304") || body != first || resp.Header.Get("ETag") != `W/"v1"` {
+		t.Errorf("revalidated after a restart: %q, ETag %q, same body %v", resp.Header.Get("Cache-Status"), resp.Header.Get("ETag"), body == first)
+	}
+	if n := o.count("/app.css"); n != 2 {
+		t.Errorf("origin requests = %d; want 2 (the fill, the revalidation)", n)
+	}
+}
