@@ -401,3 +401,24 @@ func TestCompressDiskStoreRestart(t *testing.T) {
 		t.Errorf("origin requests = %d; want 2 (the fill, the revalidation)", n)
 	}
 }
+
+// TestCompressESITemplate: with ESI on, an ESI page is not compressed at
+// the edge, so a browser that accepts br still gets it assembled.
+func TestCompressESITemplate(t *testing.T) {
+	o := newOrigin(t, nil)
+	page := `<html><esi:include src="/frag"/>` + strings.Repeat("<p>filler</p>", 200) + `</html>`
+	o.static("/page", 200, page, "Surrogate-Control", `content="ESI/1.0"`, "Cache-Control", "public, max-age=60",
+		"Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page)))
+	o.static("/frag", 200, "<h1>fragment</h1>", "Cache-Control", "public, max-age=60", "Content-Type", "text/html")
+	c, err := edgecompress.New(edgecompress.DefaultPolicy(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newProxy(t, o.URL, nil, func(p *Proxy) { p.Compress, p.ESI = c, &ESIOptions{MaxIncludes: 8} })
+	for range 2 {
+		resp, body := get(t, srv.URL+"/page", "Accept-Encoding", "gzip, deflate, br, zstd")
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" || !strings.HasPrefix(body, "<html><h1>fragment</h1><p>filler") {
+			t.Fatalf("ESI page for a br client: Content-Encoding %q, body %.40q; want it assembled", ce, body)
+		}
+	}
+}
