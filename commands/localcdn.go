@@ -83,8 +83,8 @@ func (f *Factory) localAdmin(ctx context.Context, cfg *Config) (url, token strin
 	if err == nil {
 		return st.Topology.Admin.URL, st.Topology.Token, nil
 	}
-	if cfg.Serve.Admin != defaultServeConfig().Admin {
-		return "http://" + localedge.ClientAddr(cfg.Serve.Admin), "", nil
+	if u := serveAdminURL(cfg.Serve.Admin); u != "" && u != serveAdminURL(defaultServeConfig().Admin) {
+		return u, "", nil
 	}
 	return "", "", err
 }
