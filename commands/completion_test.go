@@ -18,6 +18,7 @@ func TestDidYouMeanCommand(t *testing.T) {
 		{[]string{"xyzzy"}, `unknown command "xyzzy" for "cdnctl" (see cdnctl --help)`},
 		{[]string{"purge", "--dryrun", "/x"}, "unknown flag: --dryrun: did you mean --dry-run?"},
 		{[]string{"probe", "--dnss", "x", "/"}, "did you mean --dns?"},
+		{[]string{"probe", "--tiemout", "1s", "/"}, "did you mean --timeout?"},
 		{[]string{"serve", "--jsno"}, "did you mean --json?"},
 	} {
 		code, _, errOut := runCLI(t, nil, tt.args...)

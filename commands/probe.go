@@ -98,7 +98,7 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 			}
 			if !opts.ResolverSet && len(opts.Regions) > 0 {
 				if opts.Resolver, err = f.localDNS(cmd.Context(), cfg); err != nil {
-					return fmt.Errorf("probe: --region without --resolver: %w", err)
+					return fmt.Errorf("probe: --subnet without --dns: %w", err)
 				}
 			}
 			if len(opts.Edges) > 0 && len(opts.Pops) > 0 {

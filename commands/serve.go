@@ -242,7 +242,7 @@ flushed.`,
 	fl.Bool("compress", true, "compress responses at the edges (br, zstd, gzip) as CloudFront does; --compress=false: as the origin sends them (serve.compress.enabled)")
 	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
 	fl.BoolVar(&noDNS, "no-dns", false, "do not run the GeoDNS server")
-	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones, but for addresses given as flags (--pop, --admin, --shield, --origin-addr, --dns)")
+	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones, but for addresses given as flags (--edge, --admin, --shield-addr, --origin-addr, --dns)")
 	fl.DurationVar(&opts.StopAfter, "stop-after", 0, "stop gracefully after this long (for scripts and tests)")
 	aliasFlag(cmd, "pop", "edge")
 	aliasFlag(cmd, "shield", "shield-addr")
