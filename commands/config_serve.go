@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ type ServeConfig struct {
 	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
 	// Static are the folder origin's static-host rules.
 	Static ServeStaticConfig `yaml:"static" json:"static"`
-	// Admin is the admin API's address; Token its bearer token ("":
+	// Admin is the admin API's URL (or host:port); Token its bearer token ("":
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`
 	Token string `yaml:"token" json:"-"`
@@ -60,6 +61,8 @@ type ServeConfig struct {
 	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
 	// RateLimit limits each client's request rate at the edges.
 	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+	// ESI processes Edge Side Includes at the edges.
+	ESI ServeESIConfig `yaml:"esi" json:"esi"`
 
 	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
 	// address a flag gave: --free-ports leaves their port alone.
@@ -248,12 +251,13 @@ func defaultServeConfig() ServeConfig {
 			Headers:        true,
 			RedirectStatus: siterules.DefaultStatus,
 		},
-		Admin:           def.AdminAddr,
+		Admin:           "http://" + def.AdminAddr,
 		AccessLog:       true,
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
 		RateLimit:       defaultServeRateLimitConfig(),
+		ESI:             defaultServeESIConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -308,7 +312,11 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
-	if tc.AdminAddr, err = addr("admin", c.Admin, c.fixedPorts["admin"]); err != nil {
+	adminAddr, err := adminHostPort(c.Admin)
+	if err != nil {
+		return tc, usageErrorf("serve.admin %q: %v", c.Admin, err)
+	}
+	if tc.AdminAddr, err = addr("admin", adminAddr, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -405,6 +413,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
 		return tc, err
 	}
+	if tc.ESI, err = c.ESI.esiOptions(); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,
@@ -495,4 +506,34 @@ func (c ServeHTTPSConfig) topologyHTTPS(dnsCfg DNSConfig, now time.Time) (_ *loc
 		}
 	}
 	return hc, created, nil
+}
+
+// adminHostPort reads serve.admin (and serve --admin): the admin API's URL,
+// http://HOST:PORT as inspect.admin and cdns[].admin_url write it, or
+// HOST:PORT as older configs do. It returns HOST:PORT.
+func adminHostPort(v string) (string, error) {
+	if !strings.Contains(v, "://") {
+		return v, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("want the admin API's URL, such as http://127.0.0.1:8099, or host:port")
+	}
+	if u.Scheme != "http" {
+		return "", fmt.Errorf("the admin API speaks plain HTTP on loopback: want http://%s", u.Host)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("want only http://HOST:PORT, without a path")
+	}
+	return u.Host, nil
+}
+
+// serveAdminURL is the URL a client uses to reach the admin API that
+// serve.admin names ("" when it does not parse; serve reports that).
+func serveAdminURL(v string) string {
+	hp, err := adminHostPort(v)
+	if err != nil {
+		return ""
+	}
+	return "http://" + localedge.ClientAddr(hp)
 }

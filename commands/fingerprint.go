@@ -92,10 +92,10 @@ fingerprint did not rewrite) fails the run, naming the file and line;
 DIR is replaced as a whole when the run succeeds and left as it was when it
 fails. Re-running into the same DIR reuses the files that did not change.
 
-With --sample, the source is cdnctl's embedded sample site. SRC, DIR and
+With --sample-site, the source is cdnctl's embedded sample site. SRC, DIR and
 every option can also come from the fingerprint section of cdnctl.yaml.`,
 		Example: `  cdnctl fingerprint ./public --out ./dist
-  cdnctl fingerprint --sample --out /tmp/cdnctl-site
+  cdnctl fingerprint --sample-site --out /tmp/cdnctl-site
   cdnctl fingerprint ./public --out ./dist --base-url https://www.example.com/ --strict
   cdnctl fingerprint ./public --dry-run --json | jq '.files[] | select(.fingerprinted)'`,
 		Args: wrapArgs(cobra.MaximumNArgs(1)),
@@ -152,20 +152,25 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 				opts.Audit = audit
 			}
 			if err := tagRulesOf(cfg.CDNs).checkRules(build.Rules); err != nil {
-				return &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
+				return configError(fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err))
 			}
 			opts.Build = build
 
 			switch {
 			case len(args) == 1 && opts.Sample:
-				return usageErrorf("give SRC or --sample, not both")
+				return usageErrorf("give SRC or --sample-site, not both")
 			case len(args) == 1:
 				opts.Src = args[0]
 			case !opts.Sample:
 				opts.Src = cfg.Fingerprint.Src
 			}
 			if opts.Src == "" && !opts.Sample {
-				return usageErrorf("no source: give SRC, --sample, or fingerprint.src in cdnctl.yaml")
+				return usageErrorf("no source: give SRC, --sample-site, or fingerprint.src in cdnctl.yaml")
+			}
+			if !opts.Sample {
+				if err := checkFolder(opts.Src); err != nil {
+					return err
+				}
 			}
 			if !fl.Changed("out") {
 				opts.Out = cfg.Fingerprint.Out
@@ -178,23 +183,24 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Out, "out", "o", "", "output folder, replaced as a whole (config fingerprint.out)")
-	fl.BoolVar(&opts.Sample, "sample", false, "fingerprint cdnctl's embedded sample site instead of SRC")
+	fl.BoolVar(&opts.Sample, "sample-site", false, "fingerprint cdnctl's embedded sample site instead of SRC")
 	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "list what would be written, write nothing")
 	fl.BoolVar(&opts.Force, "force", false, "replace DIR even if it holds files fingerprint did not write")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "read and write every file again instead of reusing the previous run's output")
 	fl.IntVar(&hashLength, "hash-length", hashing.DefaultHashLength, "hex digits of the hash in fingerprinted names ("+strconv.Itoa(hashing.MinHashLength)+"–"+strconv.Itoa(hashing.MaxHashLength)+")")
-	fl.StringArrayVar(&keep, "keep", nil, "glob of more entry points that keep their names (repeatable)")
-	fl.StringArrayVar(&prehashed, "prehashed", nil, "glob of files already content-hashed by another tool: names kept, served immutable (repeatable)")
-	fl.StringArrayVar(&exclude, "exclude", nil, "glob of files not to copy (repeatable)")
-	fl.StringArrayVar(&allowDotfiles, "allow-dotfile", nil, "glob of dotfiles to copy anyway, e.g. /.htaccess (repeatable; added to fingerprint.allow_dotfiles)")
+	listVar(fl, &keep, "keep", "", nil, "globs of more entry points that keep their names; repeatable (added to fingerprint.keep)")
+	listVar(fl, &prehashed, "prehashed", "", nil, "globs of files already content-hashed by another tool: names kept, served immutable; repeatable (added to fingerprint.prehashed)")
+	listVar(fl, &exclude, "exclude", "", nil, "globs of files not to copy; repeatable (added to fingerprint.exclude)")
+	listVar(fl, &allowDotfiles, "allow-dotfile", "", nil, "globs of dotfiles to copy anyway, e.g. /.htaccess; repeatable (added to fingerprint.allow_dotfiles)")
 	fl.StringVar(&baseURL, "base-url", "", "URL the site is served at: absolute references under it are rewritten too")
 	fl.BoolVar(&strict, "strict", false, "fail on references to missing files instead of reporting them")
 	fl.BoolVar(&hashUnreferenced, "hash-unreferenced", false, "fingerprint files no file of the site names too (by default they keep their names when SRC has HTML pages)")
-	fl.StringSliceVar(&compress, "compress", []string{"br", "gzip"}, "precompressed copies to write: br, gzip, or none")
+	listVar(fl, &compress, "compress", "", []string{"br", "gzip"}, "precompressed copies to write: br, gzip, or none")
 	fl.Int64Var(&compressMinSize, "compress-min-size", hashing.DefaultCompressMinSize, "smallest file (bytes) to precompress")
 	fl.StringVar(&manifest, "manifest", hashing.DefaultManifestName, "path of the manifest in DIR")
 	fl.StringVar(&vite, "vite-manifest", "", "also write a Vite-compatible manifest at this path in DIR (e.g. .vite/manifest.json)")
 	fl.StringVar(&audit, "audit", AuditError, "what references the end-of-run audit finds to renamed files do: error (fail, DIR left as it was) or warn (report them)")
+	aliasFlag(cmd, "sample", "sample-site")
 	return cmd
 }
 
@@ -344,6 +350,13 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	for _, enc := range encs {
 		e := st.Encoded[enc]
 		fmt.Fprintf(w, "  %-9s %d precompressed copies, %s\n", enc+":", e.Files, humanBytes(e.Bytes))
+	}
+	if n := len(s.Pinned); n > 0 {
+		files := "files keep their names"
+		if n == 1 {
+			files = "file keeps its name"
+		}
+		fmt.Fprintf(w, "  pinned:   %d %s for how they are named (listed above, with the place that names them; --json: .pinned)\n", n, files)
 	}
 	fmt.Fprintf(w, "  manifest: %s\n", s.Manifest)
 	if s.ViteManifest != "" {

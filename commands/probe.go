@@ -54,13 +54,13 @@ requested on the site's host: deploy.base_url, else the local CDN's
 www.example.test.
 
 Targets:
-  - with no --edge or --region, the edges of the local CDN that cdnctl
+  - with no --edge or --subnet, the edges of the local CDN that cdnctl
     serve runs for this folder (found by itself; read from its admin API;
-    --pops picks some, the shield included): each is reached the way its clients are, through the topology's GeoDNS
+    --pop picks some, the shield included): each is reached the way its clients are, through the topology's GeoDNS
     for its region, or directly with --direct or when serve runs no DNS;
   - --edge NAME=IP[:PORT] (repeatable) connects to that address for the
     URL's host, like curl --connect-to: the edges of a real CDN;
-  - --region CIDR|IP (repeatable) resolves the URL's host at --resolver as a
+  - --subnet CIDR|IP (repeatable) resolves the URL's host at --dns as a
     client of that network (EDNS Client Subnet) and connects to the answer.
 
 Each request goes out once, in order, so a miss at the first PoP can fill a
@@ -69,9 +69,9 @@ Accept-Encoding of a browser, unless -H changes it). Probing fills caches
 like any request would; use -X HEAD to avoid transferring bodies.`,
 		Example: `  cdnctl probe /index.html
   cdnctl probe http://www.example.test/index.html
-  cdnctl probe http://www.example.test/app.css --pops pop1,shield --direct
+  cdnctl probe http://www.example.test/app.css --pop pop1,shield --direct
   cdnctl probe https://www.example.com/ --edge iad=203.0.113.10 --edge fra=198.51.100.7
-  cdnctl probe https://www.example.com/ --resolver 127.0.0.1:5353 --region 127.2.0.0/16 --region 127.3.0.1
+  cdnctl probe https://www.example.com/ --dns 127.0.0.1:5353 --subnet 127.2.0.0/16 --subnet 127.3.0.1
   cdnctl probe http://www.example.test/ --json | jq '.results[].verdict.summary'`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -90,7 +90,7 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 				opts.URL = strings.TrimSuffix(base, "/") + opts.URL
 			}
 			opts.JSON = f.JSON
-			opts.ResolverSet = cmd.Flags().Changed("resolver")
+			opts.ResolverSet = cmd.Flags().Changed("dns")
 			for _, r := range opts.Regions {
 				if _, err := parseRegion(r); err != nil {
 					return err
@@ -102,22 +102,25 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 				}
 			}
 			if len(opts.Edges) > 0 && len(opts.Pops) > 0 {
-				return usageErrorf("--pops selects PoPs of the local topology; with --edge, name the edges instead")
+				return usageErrorf("--pop selects PoPs of the local topology; with --edge, name the edges instead")
 			}
 			opts.Admin, opts.AdminErr = admin.client(cmd, f, cfg)
 			return runProbe(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&opts.Pops, "pops", nil, "PoPs of the local topology to probe (default: every edge; the shield when named)")
+	listVar(fl, &opts.Pops, "pop", "", nil, "PoPs of the local topology to probe; repeatable (default: every edge; the shield when named)")
 	fl.BoolVar(&opts.Direct, "direct", false, "local topology: connect to each PoP's address instead of resolving through the GeoDNS")
-	fl.StringArrayVar(&opts.Edges, "edge", nil, "probe through this edge: NAME=IP[:PORT] or IP[:PORT] (repeatable)")
-	fl.StringArrayVar(&opts.Regions, "region", nil, "probe as a client of this network: CIDR or IP, resolved at --resolver (repeatable)")
-	fl.StringVar(&opts.Resolver, "resolver", "", "DNS server host:port (default: the GeoDNS of the local CDN running for this folder, else dns.listen)")
+	listVar(fl, &opts.Edges, "edge", "", nil, "probe through these edges: NAME=IP[:PORT] or IP[:PORT]; repeatable")
+	listVar(fl, &opts.Regions, "subnet", "", nil, "probe as a client of this network: CIDR or IP, resolved at --dns; repeatable")
+	fl.StringVar(&opts.Resolver, "dns", "", "DNS server host:port (default: the GeoDNS of the local CDN running for this folder, else dns.listen)")
 	fl.StringVarP(&opts.Method, "method", "X", http.MethodGet, "GET, or HEAD to skip bodies")
 	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable; Host: changes the Host header)`)
 	fl.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "timeout of each request, body included")
 	fl.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
+	aliasFlag(cmd, "pops", "pop")
+	aliasFlag(cmd, "region", "subnet")
+	aliasFlag(cmd, "resolver", "dns")
 	admin.register(cmd)
 	return cmd
 }
@@ -137,7 +140,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 	}
 	if opts.ResolverSet || len(opts.Regions) > 0 {
 		if _, _, err := net.SplitHostPort(opts.Resolver); err != nil {
-			return usageErrorf("--resolver %q: want host:port such as 127.0.0.1:5353", opts.Resolver)
+			return usageErrorf("--dns %q: want host:port such as 127.0.0.1:5353", opts.Resolver)
 		}
 		p.Resolver = opts.Resolver
 	}
@@ -163,11 +166,11 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 	if len(targets) == 0 {
 		// The local topology.
 		if opts.AdminErr != nil {
-			return fmt.Errorf("probe: no --edge or --region, so probing the local topology: %w", opts.AdminErr)
+			return fmt.Errorf("probe: no --edge or --subnet, so probing the local topology: %w", opts.AdminErr)
 		}
 		info, err := opts.Admin.Topology(ctx)
 		if err != nil {
-			return fmt.Errorf("probe: no --edge or --region, so probing the local topology: %w", err)
+			return fmt.Errorf("probe: no --edge or --subnet, so probing the local topology: %w", err)
 		}
 		viaDNS := !opts.Direct && (p.Resolver != "" || info.DNS != nil)
 		if viaDNS && p.Resolver == "" {
@@ -175,7 +178,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 		}
 		local, err := probe.LocalTargets(info, opts.Pops, viaDNS)
 		if err != nil {
-			return usageErrorf("--pops: %v", err)
+			return usageErrorf("--pop: %v", err)
 		}
 		targets, p.Locate = local.Targets, local.Locate
 		if p.RootCAs, err = info.RootCAs(); err != nil {
@@ -242,7 +245,7 @@ func parseRegion(s string) (netip.Prefix, error) {
 		}
 		return netip.PrefixFrom(ip, bits).Masked(), nil
 	}
-	return netip.Prefix{}, usageErrorf("--region %q: want a network such as 127.2.0.0/16 or an address such as 127.2.0.1", s)
+	return netip.Prefix{}, usageErrorf("--subnet %q: want a network such as 127.2.0.0/16 or an address such as 127.2.0.1", s)
 }
 
 // printProbe prints the answers side by side: one column per target, one

@@ -85,7 +85,7 @@ func (f *Factory) Run(ctx context.Context, args []string) int {
 			fmt.Fprintf(f.IO.ErrOut, "cdnctl: %v\n", err)
 		}
 		var usage *UsageError
-		if errors.As(err, &usage) {
+		if errors.As(err, &usage) && !usage.NoHint {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'cdnctl --help' for usage.")
 		}
 	}
@@ -108,8 +108,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 (serve, demo).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// With no subcommand, print help; an unknown one is a usage error.
-		Args: wrapArgs(cobra.NoArgs),
+		// With no subcommand, print help; an unknown one is a usage error
+		// with a suggestion.
+		Args: unknownCommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("config") {
@@ -138,8 +139,8 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetIn(f.IO.In)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{Err: suggestFlag(cmd, err)}
 	})
 
 	pf := root.PersistentFlags()
@@ -169,6 +170,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdConfig(f),
 	)
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root, f)
 	return root
 }
 

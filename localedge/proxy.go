@@ -198,6 +198,10 @@ type Proxy struct {
 	// ratelimit): requests over it get 429 with Retry-After. Only edges
 	// should have one: a shield's clients are the edges.
 	RateLimit *ratelimit.Limiter
+	// ESI, when set, makes an edge process Edge Side Includes (see
+	// ESIOptions). Nil: off; an edge then removes the Surrogate-Capability
+	// field of clients and leaves ESI markup as it is.
+	ESI *ESIOptions
 	// IgnorePurges makes Purge succeed without purging anything: a test
 	// knob that simulates a PoP whose purges get lost, for the tests of
 	// what verifies deploys. Never set it in production.
@@ -407,12 +411,19 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
 	default:
+		if p.Role == RoleEdge {
+			p.setSurrogateCapability(r.Header)
+		}
 		var rw http.ResponseWriter = w
 		if p.Rules != nil {
 			var answered bool
 			if r, rw, out, answered = p.applyRules(w, r); answered {
 				break
 			}
+		}
+		if p.ESI != nil && p.Role == RoleEdge && upgrade == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			out = p.serveESI(rw, r)
+			break
 		}
 		out = p.serveRequest(rw, r, trusted, upgrade)
 	}
@@ -424,7 +435,8 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // serveRequest answers a screened request from the cache or upstream;
 // trusted says the request came from one of this topology's edges, whose
-// forwarded scheme is then part of the key.
+// forwarded scheme is then part of the key; upgrade is the protocols it
+// asks to switch to (upgradeOf), passed through to the upstream.
 func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool, upgrade string) outcome {
 	k, err := p.Key.KeyFor(r)
 	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
