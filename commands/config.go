@@ -71,12 +71,12 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 		case errors.Is(err, fs.ErrNotExist) && !explicit:
 			// No default config file: defaults and environment only.
 		default:
-			return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+			return nil, configError(fmt.Errorf("config: %w", err))
 		}
 	}
 	if lookupEnv != nil {
 		if err := applyEnv(reflect.ValueOf(cfg).Elem(), envPrefix, lookupEnv); err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+			return nil, configError(fmt.Errorf("config: %w", err))
 		}
 	}
 	return cfg, nil
@@ -89,11 +89,44 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 	if err := yaml.Unmarshal(data, &doc); err == nil && doc == nil {
 		return nil
 	}
-	err := yaml.UnmarshalWithOptions(data, cfg, yaml.DisallowUnknownField())
+	err := yaml.UnmarshalWithOptions(data, cfg, yaml.DisallowUnknownField(), yaml.CustomUnmarshaler(oneOrList))
 	if err == nil {
 		return nil
 	}
-	return &UsageError{Err: configDecodeError(path, err)}
+	var ye yamlError
+	if !errors.As(err, &ye) {
+		// oneOrList's errors carry no position: decoding without it
+		// finds the same mistake with its line and key.
+		if err2 := yaml.UnmarshalWithOptions(data, DefaultConfig(), yaml.DisallowUnknownField()); errors.As(err2, &ye) {
+			err = err2
+		}
+	}
+	e := configDecodeError(path, data, err)
+	if s := suggestKey(data, err); s != "" {
+		e = fmt.Errorf("%w: did you mean %q?", e, s)
+	}
+	return configError(e)
+}
+
+// oneOrList decodes a list of strings, where a single value stands for a
+// list of one: "match: '*.css'" is "match: ['*.css']", for every list key
+// (docs/config.md).
+func oneOrList(dst *[]string, data []byte) error {
+	var one string
+	if err := yaml.Unmarshal(data, &one); err == nil {
+		if strings.TrimSpace(string(data)) == "" || strings.TrimSpace(string(data)) == "null" {
+			*dst = nil
+			return nil
+		}
+		*dst = []string{one}
+		return nil
+	}
+	var list []string
+	if err := yaml.Unmarshal(data, &list); err != nil {
+		return errors.New("want a list of text values (or one)")
+	}
+	*dst = list
+	return nil
 }
 
 // yamlError is the part of goccy/go-yaml's error types we use; the library
@@ -105,13 +138,24 @@ type yamlError interface {
 
 // configDecodeError rewrites a YAML decoding error as "FILE:LINE:COL: key
 // "k": message", without the source excerpt the library adds.
-func configDecodeError(path string, err error) error {
+func configDecodeError(path string, data []byte, err error) error {
 	var ye yamlError
 	if !errors.As(err, &ye) || ye.GetToken() == nil {
+		// A duration the decoder parsed itself comes without a position:
+		// find the value in the file.
+		if v, ok := durationValue(err); ok {
+			if tk, ok := locateValue(data, v); ok {
+				msg := fmt.Sprintf("want a duration such as 30s, 5m or 1h30m, got %q", v)
+				if key := configKeyAt(tk); key != "" {
+					return fmt.Errorf("%s:%d:%d: key %q: %s", path, tk.Position.Line, tk.Position.Column, key, msg)
+				}
+				return fmt.Errorf("%s:%d:%d: %s", path, tk.Position.Line, tk.Position.Column, msg)
+			}
+		}
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	tk := ye.GetToken()
-	msg := ye.GetMessage()
+	msg := configMessage(err)
 	key := configKeyAt(tk)
 	if key != "" {
 		return fmt.Errorf("%s:%d:%d: key %q: %s", path, tk.Position.Line, tk.Position.Column, key, msg)

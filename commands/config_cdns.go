@@ -16,11 +16,11 @@ import (
 // purge (and deploy) can target, so an on-call engineer types `cdnctl purge
 // /index.html`, not IDs. docs/config.md documents every key.
 type CDNConfig struct {
-	// Name identifies the entry (`--provider prod`).
+	// Name identifies the entry (`--cdn prod`).
 	Name string `yaml:"name" json:"name"`
 	// Provider is cloudfront, cloudflare, fastly, akamai or local.
 	Provider string `yaml:"provider" json:"provider"`
-	// Default makes this entry the target when --provider is not given
+	// Default makes this entry the target when --cdn is not given
 	// and there are several.
 	Default bool `yaml:"default" json:"default,omitempty"`
 	// Hostnames the CDN serves: a path is purged on each of them
@@ -72,6 +72,10 @@ type CDNConfig struct {
 	// Local edge.
 	AdminURL string   `yaml:"admin_url" json:"admin_url,omitempty"`
 	Pops     []string `yaml:"pops" json:"pops,omitempty"`
+
+	// adminToken is the token of the running local CDN whose admin API
+	// AdminURL was found to be (localTarget); never from the file.
+	adminToken string
 }
 
 // Providers a cdns entry can name.
@@ -95,7 +99,7 @@ const (
 
 var cdnNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
-// implicitLocalCDN is the target of `--provider local` when cdnctl.yaml
+// implicitLocalCDN is the target of `--cdn local` when cdnctl.yaml
 // has no local entry: the default topology's admin API (contracts §4).
 func implicitLocalCDN() CDNConfig {
 	return CDNConfig{Name: providerLocal, Provider: providerLocal}
@@ -283,7 +287,7 @@ func (c CDNConfig) validate(where string) error {
 
 // resolveCDN picks the target: the entry named name, else the one entry
 // of provider name; with no name, the only entry or the default one.
-// `--provider local` works without any entry (the default local
+// `--cdn local` works without any entry (the default local
 // topology).
 func resolveCDN(cdns []CDNConfig, name string) (CDNConfig, error) {
 	names := make([]string, len(cdns))
@@ -311,18 +315,18 @@ func resolveCDN(cdns []CDNConfig, name string) (CDNConfig, error) {
 			for _, c := range of {
 				ns = append(ns, c.Name)
 			}
-			return CDNConfig{}, fmt.Errorf("--provider %s: %d cdns entries use provider %s (%s); name one", name, len(of), name, strings.Join(ns, ", "))
+			return CDNConfig{}, fmt.Errorf("--cdn %s: %d cdns entries use provider %s (%s); name one", name, len(of), name, strings.Join(ns, ", "))
 		case name == providerLocal:
 			return implicitLocalCDN(), nil
 		}
 		if len(cdns) == 0 {
-			return CDNConfig{}, fmt.Errorf("--provider %s: cdnctl.yaml has no cdns entries (see docs/config.md), and only local works without one", name)
+			return CDNConfig{}, fmt.Errorf("--cdn %s: cdnctl.yaml has no cdns entries (see docs/config.md), and only local works without one", name)
 		}
-		return CDNConfig{}, fmt.Errorf("--provider %s: no cdns entry has that name or provider (entries: %s)", name, have)
+		return CDNConfig{}, fmt.Errorf("--cdn %s: no cdns entry has that name or provider (entries: %s)", name, have)
 	}
 	switch len(cdns) {
 	case 0:
-		return CDNConfig{}, fmt.Errorf("no CDN to purge: add a cdns entry to cdnctl.yaml (see docs/config.md), or pass --provider local for a local cdnctl serve")
+		return CDNConfig{}, fmt.Errorf("no CDN to purge: add a cdns entry to cdnctl.yaml (see docs/config.md), or pass --cdn local for a local cdnctl serve")
 	case 1:
 		return cdns[0], nil
 	}
@@ -331,5 +335,5 @@ func resolveCDN(cdns []CDNConfig, name string) (CDNConfig, error) {
 			return c, nil
 		}
 	}
-	return CDNConfig{}, fmt.Errorf("cdnctl.yaml lists %d CDNs (%s) and none is default: true; pick one with --provider", len(cdns), have)
+	return CDNConfig{}, fmt.Errorf("cdnctl.yaml lists %d CDNs (%s) and none is default: true; pick one with --cdn", len(cdns), have)
 }

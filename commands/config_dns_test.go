@@ -266,7 +266,7 @@ func TestServeDNSPortTaken(t *testing.T) {
 	adminAddr := admin.Addr().String()
 	admin.Close()
 	code, _, errOut := runCLI(t, nil, "serve", "--upstream", "http://127.0.0.1:1", "--dns", taken, "--admin", adminAddr,
-		"--pop", "pop1=127.0.1.1:0", "--pop", "pop2=127.0.2.1:0", "--pop", "pop3=127.0.3.1:0", "--shield", "127.0.0.1:0")
+		"--edge", "pop1=127.0.1.1:0", "--edge", "pop2=127.0.2.1:0", "--edge", "pop3=127.0.3.1:0", "--shield-addr", "127.0.0.1:0")
 	if code != ExitFailure || !strings.Contains(errOut, "dns: cannot listen on "+taken+": the address is already in use") {
 		t.Fatalf("taken DNS port: exit %d, stderr %q", code, errOut)
 	}

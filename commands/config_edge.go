@@ -8,7 +8,9 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // ServeEdgeRule is one entry of serve.edge_rules (see package edgerules
@@ -65,4 +67,92 @@ func flattenErrors(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// ServeRateLimitConfig is serve.rate_limit: a token bucket per client
+// address at every edge (package ratelimit), off by default.
+type ServeRateLimitConfig struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Rate is each client's sustained rate in requests per second, Burst
+	// the requests it may make at once.
+	Rate  float64 `yaml:"rate" json:"rate"`
+	Burst int     `yaml:"burst" json:"burst"`
+	// MaxClients bounds the table of buckets (and so the memory).
+	MaxClients int `yaml:"max_clients" json:"max_clients"`
+	// Paths give path patterns their own bucket per client.
+	Paths []ServeRateLimitPath `yaml:"paths" json:"paths,omitempty"`
+}
+
+// ServeRateLimitPath is one entry of serve.rate_limit.paths.
+type ServeRateLimitPath struct {
+	Path  string  `yaml:"path" json:"path"`
+	Rate  float64 `yaml:"rate" json:"rate"`
+	Burst int     `yaml:"burst" json:"burst"`
+}
+
+func defaultServeRateLimitConfig() ServeRateLimitConfig {
+	return ServeRateLimitConfig{Rate: 20, Burst: 100, MaxClients: ratelimit.DefaultMaxClients}
+}
+
+// limiterConfig checks the section; nil when it is not enabled.
+func (c ServeRateLimitConfig) limiterConfig() (*ratelimit.Config, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	rc := &ratelimit.Config{Rate: c.Rate, Burst: c.Burst, MaxClients: c.MaxClients}
+	for _, p := range c.Paths {
+		rc.Rules = append(rc.Rules, ratelimit.Rule{Path: p.Path, Rate: p.Rate, Burst: p.Burst})
+	}
+	if err := rc.Validate(); err != nil {
+		key := "serve.rate_limit."
+		if strings.HasPrefix(err.Error(), "rules[") {
+			key = "serve.rate_limit.paths"
+			err = errors.New(strings.TrimPrefix(err.Error(), "rules"))
+		}
+		return nil, usageErrorf("%s%v", key, err)
+	}
+	return rc, nil
+}
+
+// ServeESIConfig is serve.esi: Edge Side Includes at the edges.
+type ServeESIConfig struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Token names the edges in Surrogate-Capability and in targeted
+	// Surrogate-Control directives (content="ESI/1.0";cdnctl).
+	Token string `yaml:"token" json:"token"`
+	// MaxDepth bounds nested includes, MaxIncludes the includes of a page.
+	MaxDepth    int `yaml:"max_depth" json:"max_depth"`
+	MaxIncludes int `yaml:"max_includes" json:"max_includes"`
+}
+
+func defaultServeESIConfig() ServeESIConfig {
+	return ServeESIConfig{Token: localedge.DefaultESIToken, MaxDepth: localedge.DefaultESIMaxDepth, MaxIncludes: localedge.DefaultESIMaxIncludes}
+}
+
+// esiOptions checks the section; nil when it is not enabled.
+func (c ServeESIConfig) esiOptions() (*localedge.ESIOptions, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	switch {
+	case c.MaxDepth < 1:
+		return nil, usageErrorf("serve.esi.max_depth %d: want 1 or more levels of nested includes", c.MaxDepth)
+	case c.MaxIncludes < 1:
+		return nil, usageErrorf("serve.esi.max_includes %d: want 1 or more includes per page", c.MaxIncludes)
+	case !validToken(c.Token):
+		return nil, usageErrorf("serve.esi.token %q: want a name of letters, digits, '-' or '_'", c.Token)
+	}
+	return &localedge.ESIOptions{Token: c.Token, MaxDepth: c.MaxDepth, MaxIncludes: c.MaxIncludes}, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -76,3 +76,73 @@ func TestEdgeRulesConfigErrors(t *testing.T) {
 		t.Errorf("unknown key: error %v; want the file's line 4 and the key", err)
 	}
 }
+
+func TestRateLimitConfig(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "serve:\n  rate_limit:\n    rate: 5\n"), true, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := cfg.Serve.topology(true); err != nil || tc.RateLimit != nil {
+		t.Errorf("rate_limit without enabled: %+v, %v; want none (off by default)", tc.RateLimit, err)
+	}
+	env := func(k string) (string, bool) {
+		if k == "CDNCTL_SERVE_RATE_LIMIT_ENABLED" {
+			return "true", true
+		}
+		return "", false
+	}
+	cfg, err = LoadConfig(writeConfig(t, "serve:\n  rate_limit:\n    rate: 5\n    paths: [{path: /api/*, rate: 1, burst: 2}]\n"), true, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := cfg.Serve.topology(true)
+	if err != nil || tc.RateLimit == nil || tc.RateLimit.Rate != 5 || tc.RateLimit.Burst != 100 || len(tc.RateLimit.Rules) != 1 || tc.RateLimit.MaxClients != 65536 {
+		t.Errorf("enabled rate_limit = %+v, %v; want rate 5, the default burst and max_clients, one path rule", tc.RateLimit, err)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"serve:\n  rate_limit: {enabled: true, rate: -1}\n", "serve.rate_limit.rate -1: want requests per second"},
+		{"serve:\n  rate_limit: {enabled: true, burst: 0}\n", "serve.rate_limit.burst 0: want 1 or more"},
+		{"serve:\n  rate_limit: {enabled: true, max_clients: -5}\n", "serve.rate_limit.max_clients -5"},
+		{"serve:\n  rate_limit: {enabled: true, paths: [{path: api, rate: 1, burst: 1}]}\n", `serve.rate_limit.paths[0].path "api": want a path pattern`},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, tt.yaml), true, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cfg.Serve.topology(true)
+		var usage *UsageError
+		if err == nil || !asUsage(err, &usage) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v; want a usage error containing %q", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+func TestESIConfig(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "serve:\n  esi:\n    max_depth: 3\n"), true, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := cfg.Serve.topology(true); err != nil || tc.ESI != nil {
+		t.Errorf("esi without enabled: %+v, %v; want none (off by default)", tc.ESI, err)
+	}
+	cfg.Serve.ESI.Enabled = true
+	tc, err := cfg.Serve.topology(true)
+	if err != nil || tc.ESI == nil || tc.ESI.MaxDepth != 3 || tc.ESI.MaxIncludes != 256 || tc.ESI.Token != "cdnctl" {
+		t.Errorf("esi enabled = %+v, %v; want depth 3 and the defaults", tc.ESI, err)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"serve:\n  esi: {enabled: true, max_depth: 0}\n", "serve.esi.max_depth 0"},
+		{"serve:\n  esi: {enabled: true, max_includes: -1}\n", "serve.esi.max_includes -1"},
+		{"serve:\n  esi: {enabled: true, token: 'a b'}\n", `serve.esi.token "a b"`},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, tt.yaml), true, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cfg.Serve.topology(true)
+		var usage *UsageError
+		if err == nil || !asUsage(err, &usage) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v; want a usage error containing %q", tt.yaml, err, tt.want)
+		}
+	}
+}

@@ -56,9 +56,12 @@ type OriginConfig struct {
 	Rules         []OriginRule `yaml:"rules"`
 }
 
-// OriginRule sets headers on the files matching a glob (first match wins).
+// OriginRule sets headers on the files matching one of its globs. The
+// first rule that matches a file is the one applied (fingerprint rules, by
+// contrast, all apply in order: docs/config.md#rules).
 type OriginRule struct {
-	Match         string            `yaml:"match"`
+	// Match is one glob or a list of globs (as fingerprint.rules[].match).
+	Match         []string          `yaml:"match"`
 	CacheControl  string            `yaml:"cache_control"`
 	ContentType   string            `yaml:"content_type"`
 	Tags          []string          `yaml:"tags"`
@@ -132,17 +135,24 @@ func (c OriginConfig) compile() (*compiledOrigin, error) {
 	}
 	var rules []providers.HeaderRule
 	for i, r := range c.Rules {
-		g, err := hashing.CompileGlob(r.Match)
-		if err != nil {
-			return nil, fmt.Errorf("origin.rules[%d].match: %w", i, err)
+		if len(r.Match) == 0 {
+			return nil, fmt.Errorf("origin.rules[%d].match: want a glob or a list of globs", i)
 		}
 		if !providers.ValidPrecompressed(r.Precompressed) {
 			return nil, fmt.Errorf("origin.rules[%d].precompressed %q: want siblings, none, gzip or br", i, r.Precompressed)
 		}
-		rules = append(rules, providers.HeaderRule{
-			Match: g, CacheControl: r.CacheControl, ContentType: r.ContentType,
-			Tags: r.Tags, Headers: r.Headers, Precompressed: r.Precompressed,
-		})
+		// A rule of several globs is that rule once per glob, in a row:
+		// with first-match-wins, the same as one rule matching any.
+		for _, m := range r.Match {
+			g, err := hashing.CompileGlob(m)
+			if err != nil {
+				return nil, fmt.Errorf("origin.rules[%d].match: %w", i, err)
+			}
+			rules = append(rules, providers.HeaderRule{
+				Match: g, CacheControl: r.CacheControl, ContentType: r.ContentType,
+				Tags: r.Tags, Headers: r.Headers, Precompressed: r.Precompressed,
+			})
+		}
 	}
 	return &compiledOrigin{
 		plan: providers.PlanOptions{

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,11 @@ import (
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
 // `cdnctl serve` runs. docs/config.md documents every key.
 type ServeConfig struct {
+	// Name names the local CDN (serve --name): serve records where it
+	// listens under this name, and client commands with the same name
+	// find it wherever they run. "": it is known by the directory serve
+	// was started in.
+	Name string `yaml:"name" json:"name"`
 	// Origin is a folder served as the origin ("" with no Upstream: the
 	// built-in sample site).
 	Origin string `yaml:"origin" json:"origin"`
@@ -34,7 +40,7 @@ type ServeConfig struct {
 	AllowDotfiles []string `yaml:"allow_dotfiles" json:"allow_dotfiles"`
 	// Static are the folder origin's static-host rules.
 	Static ServeStaticConfig `yaml:"static" json:"static"`
-	// Admin is the admin API's address; Token its bearer token ("":
+	// Admin is the admin API's URL (or host:port); Token its bearer token ("":
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`
 	Token string `yaml:"token" json:"-"`
@@ -53,6 +59,14 @@ type ServeConfig struct {
 	// EdgeRules are the edges' rules: header changes, redirects, rewrites
 	// and fixed responses by host and path (package edgerules).
 	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
+	// RateLimit limits each client's request rate at the edges.
+	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+	// ESI processes Edge Side Includes at the edges.
+	ESI ServeESIConfig `yaml:"esi" json:"esi"`
+
+	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
+	// address a flag gave: --free-ports leaves their port alone.
+	fixedPorts map[string]bool
 }
 
 // ServeCompressConfig is serve.compress: compression at the edges, with
@@ -182,6 +196,9 @@ type ServePoPConfig struct {
 	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
 	// Delay overrides serve.delay for this PoP (0: use serve.delay).
 	Delay time.Duration `yaml:"delay" json:"delay"`
+
+	// fixedPort: --pop gave the address, which --free-ports leaves alone.
+	fixedPort bool
 }
 
 // ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
@@ -234,11 +251,13 @@ func defaultServeConfig() ServeConfig {
 			Headers:        true,
 			RedirectStatus: siterules.DefaultStatus,
 		},
-		Admin:           def.AdminAddr,
+		Admin:           "http://" + def.AdminAddr,
 		AccessLog:       true,
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		RateLimit:       defaultServeRateLimitConfig(),
+		ESI:             defaultServeESIConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -271,12 +290,12 @@ func defaultServeConfig() ServeConfig {
 // origin handler, which the command builds). freePorts sets every port to
 // 0.
 func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
-	addr := func(key, a string) (string, error) {
+	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
-		if freePorts {
+		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -290,10 +309,14 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
-	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
-	if tc.AdminAddr, err = addr("admin", c.Admin); err != nil {
+	adminAddr, err := adminHostPort(c.Admin)
+	if err != nil {
+		return tc, usageErrorf("serve.admin %q: %v", c.Admin, err)
+	}
+	if tc.AdminAddr, err = addr("admin", adminAddr, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -302,7 +325,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
-		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
 		if err != nil {
 			return tc, err
 		}
@@ -320,7 +343,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.PoPs = append(tc.PoPs, pc)
 	}
 	if c.Shield.Enabled {
-		a, err := addr("shield.addr", c.Shield.Addr)
+		a, err := addr("shield.addr", c.Shield.Addr, c.fixedPorts["shield.addr"])
 		if err != nil {
 			return tc, err
 		}
@@ -385,6 +408,12 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
 	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
+	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
+	if tc.ESI, err = c.ESI.esiOptions(); err != nil {
 		return tc, err
 	}
 	tc.Cache.Key = localedge.KeyOptions{
@@ -477,4 +506,34 @@ func (c ServeHTTPSConfig) topologyHTTPS(dnsCfg DNSConfig, now time.Time) (_ *loc
 		}
 	}
 	return hc, created, nil
+}
+
+// adminHostPort reads serve.admin (and serve --admin): the admin API's URL,
+// http://HOST:PORT as inspect.admin and cdns[].admin_url write it, or
+// HOST:PORT as older configs do. It returns HOST:PORT.
+func adminHostPort(v string) (string, error) {
+	if !strings.Contains(v, "://") {
+		return v, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("want the admin API's URL, such as http://127.0.0.1:8099, or host:port")
+	}
+	if u.Scheme != "http" {
+		return "", fmt.Errorf("the admin API speaks plain HTTP on loopback: want http://%s", u.Host)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("want only http://HOST:PORT, without a path")
+	}
+	return u.Host, nil
+}
+
+// serveAdminURL is the URL a client uses to reach the admin API that
+// serve.admin names ("" when it does not parse; serve reports that).
+func serveAdminURL(v string) string {
+	hp, err := adminHostPort(v)
+	if err != nil {
+		return ""
+	}
+	return "http://" + localedge.ClientAddr(hp)
 }

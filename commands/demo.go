@@ -15,6 +15,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/localca/truststores"
+	"github.com/cdnctl/cdnctl/localedge/runstate"
 	"github.com/cdnctl/cdnctl/sample/demo"
 )
 
@@ -45,20 +46,22 @@ ports) over an empty origin folder, and then, narrating each step:
      listing it) is uploaded and purged;
   5. shows the new page served by every PoP;
 
-and stops, removing its temporary folders. --keep keeps the CDN running
-(until Ctrl-C) and prints how to curl and dig it. --json prints what the
+and stops, removing its temporary folders. --keep-running keeps the CDN running
+(until Ctrl-C) and prints how to curl and dig it; the other commands run in
+the same folder find it, as they find cdnctl serve's. --json prints what the
 demo saw as JSON on stdout (the narration goes to stderr).
 
 The certificates come from your local CA, created on first use in your
 config folder (serve.https.ca_dir); cdnctl trust makes browsers trust it.`,
 		Example: `  go run ./cmd/cdnctl demo
-  cdnctl demo --keep`,
+  cdnctl demo --keep-running`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), f, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the CDN running after the demo, until interrupted")
+	cmd.Flags().BoolVar(&opts.Keep, "keep-running", false, "keep the CDN running after the demo, until interrupted")
+	aliasFlag(cmd, "keep", "keep-running")
 	return cmd
 }
 
@@ -135,6 +138,17 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		}
 	}
 	if opts.Keep {
+		// Kept running, it is this folder's local CDN for the other
+		// commands, as cdnctl serve is.
+		if reg, err := f.runRegistry(); err == nil {
+			if dir, err := f.workDir(); err == nil {
+				ti := info
+				ti.Token = lc.top.Token()
+				if st, err := reg.Register(runstate.State{Dir: dir, Topology: ti}); err == nil {
+					defer reg.Remove(st)
+				}
+			}
+		}
 		printKeep(out, info, lc.top.Token(), originDir)
 		<-ctx.Done()
 		fmt.Fprintln(out, "Stopping.")
@@ -143,7 +157,7 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 	if err := shutdown(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "Stopped the local CDN and removed its folders. `cdnctl demo --keep` keeps it running; `cdnctl serve` runs one for your own site.")
+	fmt.Fprintln(out, "Stopped the local CDN and removed its folders. `cdnctl demo --keep-running` keeps it running; `cdnctl serve` runs one for your own site.")
 	return nil
 }
 

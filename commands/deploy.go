@@ -51,7 +51,7 @@ const rollbackPrevious = "previous"
 func newCmdDeploy(f *Factory) *cobra.Command {
 	opts := &DeployOptions{}
 	cmd := &cobra.Command{
-		Use:   "deploy [SITE] [--env NAME] [--plan] [--yes] [--rollback [ID]]",
+		Use:   "deploy [SITE] [--env NAME] [--dry-run] [--yes] [--rollback [ID]]",
 		Short: "Fingerprint, upload, purge, prewarm and verify a site in one planned, safe step",
 		Long: `Deploy takes a site folder to a live, warm CDN. It computes one plan before
 anything changes, shows it, and then runs it step by step:
@@ -73,7 +73,7 @@ anything changes, shows it, and then runs it step by step:
 
 Settings come from cdnctl.yaml: the deploy section (site, prewarm, verify),
 origin (where to upload) and cdns (what to purge); --env NAME applies the
-environments.NAME section over them. --plan prints the plan and exits;
+environments.NAME section over them. --dry-run prints the plan and exits;
 --json prints it (or the result) as JSON (schema in docs/deploy.md). On a
 terminal the plan asks for confirmation (--yes skips it); without one it
 runs at once.
@@ -97,11 +97,11 @@ uploading some files but before switching entry points (the live site is
 the previous deploy); 5 failed after switching (purge, wait or verify: run
 again to finish); 2 usage; 130 interrupted. An interrupted or failed
 deploy never leaves the site broken, and running it again finishes it.`,
-		Example: `  cdnctl deploy --plan
+		Example: `  cdnctl deploy --dry-run
   cdnctl deploy public --env staging --yes
   cdnctl deploy --env production --json > deploy.json
   cdnctl deploy --rollback --yes
-  cdnctl deploy --rollback=20261123T130405Z-3f9a1c0e --plan`,
+  cdnctl deploy --rollback=20261123T130405Z-3f9a1c0e --dry-run`,
 		Args: wrapArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -118,19 +118,21 @@ deploy never leaves the site broken, and running it again finishes it.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Env, "env", "", "apply the environments.NAME section of cdnctl.yaml (env CDNCTL_ENV)")
-	fl.BoolVar(&opts.PlanOnly, "plan", false, "print the plan and exit: nothing is uploaded or purged")
+	fl.BoolVarP(&opts.PlanOnly, "dry-run", "n", false, "print the plan and exit: nothing is uploaded or purged")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.StringVar(&opts.Rollback, "rollback", "", "roll back to the previous deploy, or to deploy ID (--rollback=ID)")
 	fl.Lookup("rollback").NoOptDefVal = rollbackPrevious
 	fl.StringVar(&opts.To, "to", "", "origin target, overriding origin.target: s3://bucket/prefix or file:///path")
-	fl.StringSliceVar(&opts.CDNs, "cdn", nil, "deploy to these cdns entries only (default: deploy.cdns, else all)")
+	listVar(fl, &opts.CDNs, "cdn", "", nil, "deploy to these cdns entries only, by name or provider; repeatable (default: deploy.cdns, else all)")
 	fl.BoolVar(&opts.NoPrewarm, "no-prewarm", false, "skip prewarm")
 	fl.BoolVar(&opts.NoVerify, "no-verify", false, "skip verify")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait for asynchronous purges (CloudFront, Akamai) to complete (deploy.wait)")
-	fl.BoolVar(&opts.Force, "force", false, "upload every file again")
+	fl.BoolVar(&opts.Force, "reupload", false, "upload every file again, changed or not")
 	fl.BoolVar(&opts.NoFingerprint, "no-fingerprint", false, "push SITE as it is (it was fingerprinted already)")
 	fl.StringVar(&opts.State, "state", "", "where the deploy state lives, overriding origin.state: s3://bucket/prefix or a folder")
 	opts.Lock.register(fl)
+	aliasFlag(cmd, "plan", "dry-run")
+	aliasFlag(cmd, "force", "reupload")
 	return cmd
 }
 
@@ -297,7 +299,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	}
 	cfg, err := base.WithEnvironment(opts.Env, f.LookupEnv)
 	if err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, configError(fmt.Errorf("config: %w", err))
 	}
 	dc := cfg.Deploy
 	if opts.Site != "" {
@@ -319,7 +321,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		dc.CDNs = opts.CDNs
 	}
 	if err := dc.validate(); err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, configError(fmt.Errorf("config: %w", err))
 	}
 	oc := cfg.Origin
 	if opts.To != "" {
@@ -330,7 +332,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	}
 	compiled, err := oc.compile()
 	if err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, configError(fmt.Errorf("config: %w", err))
 	}
 	compiled.plan.Force = opts.Force
 	tags := tagRulesOf(cfg.CDNs)
@@ -357,8 +359,8 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		if dc.Site == "" {
 			return nil, usageErrorf("deploy: no site folder: give SITE, or set deploy.site in cdnctl.yaml")
 		}
-		if st, err := os.Stat(dc.Site); err != nil || !st.IsDir() {
-			return nil, usageErrorf("deploy: site %s: not a folder", dc.Site)
+		if err := checkFolder(dc.Site); err != nil {
+			return nil, err
 		}
 		if tgt.dir != "" {
 			if err := checkNotNested(dc.Site, tgt.dir); err != nil {
@@ -371,7 +373,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 				err = tags.checkRules(fo.Rules)
 			}
 			if err != nil {
-				return nil, &UsageError{Err: fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)}
+				return nil, configError(fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err))
 			}
 			out := dc.Out
 			if out == "" {
@@ -392,6 +394,17 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			}
 			dcfg.Source, dcfg.Dir = dc.Site, out
 			dcfg.Fingerprint = hashing.DirOptions{Options: fo}
+			// The audit ends the fingerprint step: with findings, the
+			// deploy stops before uploading anything.
+			auditor := newAuditor(fo, cfg.Fingerprint.Audit)
+			auditor.Source = os.DirFS(dc.Site)
+			dcfg.Fingerprint.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+				err := auditor.Audit(ctx, dir, res)
+				if err == nil {
+					logAudit(f.Logger, auditor.Report)
+				}
+				return err
+			}
 			if fo.ManifestName != "" {
 				dcfg.Scan.Manifest = fo.ManifestName
 			}
@@ -415,9 +428,16 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 	cdns, err := selectCDNs(cfg.CDNs, dc.CDNs)
 	if err != nil {
 		run.close()
-		return nil, &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, configError(fmt.Errorf("config: %w", err))
 	}
 	for _, c := range cdns {
+		if err := f.localTarget(ctx, cfg, &c); err != nil {
+			if !opts.PlanOnly {
+				run.close()
+				return nil, fmt.Errorf("deploy: %s: %w", c.noun(), err)
+			}
+			f.Logger.Warn("deploy: " + c.noun() + ": " + err.Error())
+		}
 		dc, err := deployCDN(ctx, f, cfg, dc, c)
 		if err != nil {
 			run.close()
@@ -470,7 +490,7 @@ func selectCDNs(all []CDNConfig, names []string) ([]CDNConfig, error) {
 func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c CDNConfig) (deploy.CDN, error) {
 	purger, err := buildPurger(ctx, f, c)
 	if err != nil {
-		return deploy.CDN{}, &UsageError{Err: fmt.Errorf("deploy: %s: %w", c.noun(), err)}
+		return deploy.CDN{}, configError(fmt.Errorf("deploy: %s: %w", c.noun(), err))
 	}
 	out := deploy.CDN{Name: c.Name, Provider: c.Provider, Purger: purger, OriginPath: c.OriginPath, PurgeBy: dc.PurgeBy}
 	rawBase := dc.BaseURL
@@ -505,6 +525,9 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 			token = strings.TrimSpace(v)
 		}
 		if token == "" {
+			token = c.adminToken
+		}
+		if token == "" {
 			token = cfg.Serve.Token
 		}
 		client := &adminclient.Client{BaseURL: strings.TrimSuffix(admin, "/"), Token: token}
@@ -520,7 +543,7 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 		for _, s := range p.Edges {
 			e, err := prewarm.ParseEdge(s, port)
 			if err != nil {
-				return deploy.CDN{}, &UsageError{Err: fmt.Errorf("deploy.prewarm.edges: %w", err)}
+				return deploy.CDN{}, configError(fmt.Errorf("deploy.prewarm.edges: %w", err))
 			}
 			edges = append(edges, e)
 		}

@@ -323,7 +323,7 @@ func printDeployPlan(w io.Writer, rep *deploy.Report, planOnly bool) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for i, c := range s.Changes {
 			if i == limit {
-				fmt.Fprintf(tw, "  … and %d more (--plan lists all)\n", len(s.Changes)-limit)
+				fmt.Fprintf(tw, "  … and %d more (--dry-run lists all)\n", len(s.Changes)-limit)
 				break
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Op, c.Key, humanBytes(c.Size), c.Reason, c.Detail)

@@ -23,10 +23,21 @@ const (
 // UsageError is a mistake in how cdnctl was invoked: an unknown flag, a
 // missing argument, a config file that does not decode. It exits with
 // ExitUsage.
-type UsageError struct{ Err error }
+type UsageError struct {
+	Err error
+	// NoHint marks a mistake the usage text does not help with: in the
+	// configuration (cdnctl.yaml, CDNCTL_*, the entries it names) or a
+	// folder that is not there. Same exit code, no "Run 'cdnctl --help'".
+	NoHint bool
+}
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// configError marks err as a configuration mistake (see UsageError).
+func configError(err error) error {
+	return &UsageError{Err: err, NoHint: true}
+}
 
 // usageErrorf builds a UsageError.
 func usageErrorf(format string, args ...any) error {

@@ -101,7 +101,7 @@ func openConfiguredStore(ctx context.Context, f *Factory, env, to, state string)
 	}
 	cfg, err := base.WithEnvironment(env, f.LookupEnv)
 	if err != nil {
-		return nil, nil, target{}, &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, nil, target{}, configError(fmt.Errorf("config: %w", err))
 	}
 	oc := cfg.Origin
 	if to != "" {

@@ -36,12 +36,14 @@ type edgeOptions struct {
 
 func (o *edgeOptions) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringArrayVar(&o.Edges, "edge", nil, "a PoP to go through: NAME=IP[:PORT] or IP[:PORT] (repeatable; default: deploy.prewarm.edges)")
-	fl.StringArrayVar(&o.Regions, "region", nil, "find a PoP by resolving the URLs' host as a client of this network (CIDR or IP) at --resolver (repeatable)")
-	fl.StringVar(&o.Resolver, "resolver", "", "DNS server host:port for --region (EDNS Client Subnet; default: deploy.prewarm.resolver, else the local GeoDNS)")
+	listVar(fl, &o.Edges, "edge", "", nil, "PoPs to go through: NAME=IP[:PORT] or IP[:PORT]; repeatable (default: deploy.prewarm.edges)")
+	listVar(fl, &o.Regions, "subnet", "", nil, "find a PoP by resolving the URLs' host as a client of this network (CIDR or IP) at --dns; repeatable (deploy.prewarm.regions)")
+	fl.StringVar(&o.Resolver, "dns", "", "DNS server host:port for --subnet (EDNS Client Subnet; default: deploy.prewarm.resolver, else the GeoDNS of the local CDN running for this folder)")
 	fl.StringVar(&o.BaseURL, "base-url", "", "where the site is served, for paths and manifests (default: deploy.base_url, else http(s)://www.example.test/ of the local topology)")
 	fl.BoolVarP(&o.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	o.admin.register(cmd)
+	aliasFlag(cmd, "region", "subnet")
+	aliasFlag(cmd, "resolver", "dns")
 }
 
 // base returns the site's base URL.
@@ -61,7 +63,7 @@ func (o *edgeOptions) base(cfg *Config) (*url.URL, error) {
 }
 
 // find returns the PoPs for host (port is the URLs' port): --edge, else
-// --region, else deploy.prewarm's edges or regions, else the local
+// --subnet, else deploy.prewarm's edges or regions, else the local
 // topology (through its GeoDNS when it runs one).
 func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, cfg *Config, host, port string) ([]prewarm.Edge, error) {
 	edges, regions, resolverAddr := o.Edges, o.Regions, o.Resolver
@@ -84,7 +86,10 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 		return out, nil
 	case len(regions) > 0:
 		if resolverAddr == "" {
-			resolverAddr = localedge.ClientAddr(cfg.DNS.Listen)
+			var err error
+			if resolverAddr, err = f.localDNS(ctx, cfg); err != nil {
+				return nil, fmt.Errorf("--region without --resolver or deploy.prewarm.resolver: %w", err)
+			}
 		}
 		var rs []prewarm.Region
 		for _, r := range regions {
@@ -112,11 +117,11 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 	}
 	client, err := o.admin.client(cmd, f, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("no --edge or --region, so going through the local topology: %w", err)
+		return nil, fmt.Errorf("no --edge or --subnet, so going through the local CDN: %w", err)
 	}
 	info, err := client.Topology(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("no --edge or --region, so going through the local topology: %w", err)
+		return nil, fmt.Errorf("no --edge or --subnet, so going through the local topology: %w", err)
 	}
 	return prewarm.LocalEdges(ctx, info, host)
 }
@@ -150,7 +155,7 @@ func newCmdPrewarm(f *Factory) *cobra.Command {
 	opts := &PrewarmOptions{}
 	def := defaultDeployConfig().Prewarm
 	cmd := &cobra.Command{
-		Use:   "prewarm [URL|PATH...] [--file F] [--manifest M] [--edge NAME=IP | --region CIDR]",
+		Use:   "prewarm [URL|PATH...] [--file F] [--manifest M] [--edge NAME=IP | --subnet CIDR]",
 		Short: "Request URLs through every PoP of a CDN so the first visitors get cache hits",
 		Long: `Prewarm requests URLs through every PoP of a CDN, so that the first real
 visitor of each region gets a cache hit instead of a trip to the origin.
@@ -162,8 +167,8 @@ entry-points) under --base-url.
 
 PoPs: --edge NAME=IP[:PORT] (repeatable) sends every request to that
 address with the URL's Host and TLS server name, like curl --connect-to;
---region CIDR (repeatable) finds the PoP a client of that network gets, by
-resolving the host at --resolver with EDNS Client Subnet (cdnctl's GeoDNS,
+--subnet CIDR (repeatable) finds the PoP a client of that network gets, by
+resolving the host at --dns with EDNS Client Subnet (cdnctl's GeoDNS,
 or public resolvers such as 8.8.8.8:53). Without either: the edges of the
 local topology of cdnctl serve, found through its GeoDNS region by region
 (its admin API says where everything listens).
@@ -177,7 +182,7 @@ bytes, errors and latency percentiles; --json prints it as JSON. Any failed
 request makes the exit code 1.`,
 		Example: `  cdnctl prewarm /index.html /about/
   cdnctl prewarm --manifest dist --base-url https://www.example.com/ --edge iad=203.0.113.10 --edge fra=198.51.100.7
-  cdnctl prewarm --file urls.txt --region 203.0.113.0/24 --region 198.51.100.0/24 --resolver 8.8.8.8:53 --rate 20
+  cdnctl prewarm --file urls.txt --subnet 203.0.113.0/24,198.51.100.0/24 --dns 8.8.8.8:53 --rate 20
   cdnctl prewarm --manifest dist --what entry-points --json | jq '.pops[] | {name, hits, p99_ms}'`,
 		Args: wrapArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -191,7 +196,7 @@ request makes the exit code 1.`,
 	fl.StringVar(&opts.What, "what", prewarm.AllFiles, "with --manifest: all, assets or entry-points")
 	fl.IntVar(&opts.Concurrency, "concurrency", def.Concurrency, "requests in flight per PoP (deploy.prewarm.concurrency)")
 	fl.Float64Var(&opts.Rate, "rate", 0, "at most this many requests per second per PoP; 0: no limit (deploy.prewarm.rate)")
-	fl.StringSliceVar(&opts.Encodings, "encodings", def.Encodings, "Accept-Encoding variants (deploy.prewarm.encodings)")
+	listVar(fl, &opts.Encodings, "encodings", "", def.Encodings, "Accept-Encoding variants (deploy.prewarm.encodings)")
 	fl.StringVarP(&opts.Method, "method", "X", http.MethodGet, "GET, or HEAD (fills most caches without transferring bodies)")
 	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fl.DurationVar(&opts.Timeout, "timeout", def.Timeout, "timeout of each request (deploy.prewarm.timeout)")

@@ -55,7 +55,7 @@ func TestPrewarmCommand(t *testing.T) {
 		cfg.PoPs[i].HealthURL = e.edge.PoP(t, cfg.PoPs[i].Name).URL + localedge.HealthPath
 	}
 	_, dnsAddr := geodnstest.Start(t, cfg)
-	code, out, errOut = e.run(t, append([]string{"prewarm", "/", "--region", "127.2.0.0/16", "--region", "127.3.9.9", "--resolver", dnsAddr, "--json"}, admin...)...)
+	code, out, errOut = e.run(t, append([]string{"prewarm", "/", "--subnet", "127.2.0.0/16", "--subnet", "127.3.9.9", "--dns", dnsAddr, "--json"}, admin...)...)
 	if code != 0 {
 		t.Fatalf("prewarm by region: exit %d\n%s", code, errOut)
 	}

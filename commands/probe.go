@@ -42,33 +42,36 @@ func newCmdProbe(f *Factory) *cobra.Command {
 	opts := &ProbeOptions{IO: f.IO}
 	var admin adminFlags
 	cmd := &cobra.Command{
-		Use:   "probe URL",
+		Use:   "probe URL|PATH",
 		Short: "Request a URL through every PoP and show, side by side, what each cache did",
 		Long: `Request URL through each PoP of a CDN and show the answers side by side:
 status, Age, Cache-Control, ETag, a SHA-256 of the body, the cache verdict
 decoded from Cache-Status (RFC 9211), CF-Cache-Status (Cloudflare), X-Cache
 (CloudFront, Fastly with X-Served-By, Akamai), Server-Timing, and the time
 spent in DNS, connect, TLS and waiting for the first byte. It answers "is it
-cached, where, and for how long?" in one screen.
+cached, where, and for how long?" in one screen. A PATH (/index.html) is
+requested on the site's host: deploy.base_url, else the local CDN's
+www.example.test.
 
 Targets:
-  - with no --edge or --region, the edges of the local topology of cdnctl
-    serve (read from its admin API; --pops picks some, the shield included):
-    each is reached the way its clients are, through the topology's GeoDNS
+  - with no --edge or --subnet, the edges of the local CDN that cdnctl
+    serve runs for this folder (found by itself; read from its admin API;
+    --pop picks some, the shield included): each is reached the way its clients are, through the topology's GeoDNS
     for its region, or directly with --direct or when serve runs no DNS;
   - --edge NAME=IP[:PORT] (repeatable) connects to that address for the
     URL's host, like curl --connect-to: the edges of a real CDN;
-  - --region CIDR|IP (repeatable) resolves the URL's host at --resolver as a
+  - --subnet CIDR|IP (repeatable) resolves the URL's host at --dns as a
     client of that network (EDNS Client Subnet) and connects to the answer.
 
 Each request goes out once, in order, so a miss at the first PoP can fill a
 shield that the next ones hit. The body is hashed as received (with
 Accept-Encoding of a browser, unless -H changes it). Probing fills caches
 like any request would; use -X HEAD to avoid transferring bodies.`,
-		Example: `  cdnctl probe http://www.example.test/index.html
-  cdnctl probe http://www.example.test/app.css --pops pop1,shield --direct
+		Example: `  cdnctl probe /index.html
+  cdnctl probe http://www.example.test/index.html
+  cdnctl probe http://www.example.test/app.css --pop pop1,shield --direct
   cdnctl probe https://www.example.com/ --edge iad=203.0.113.10 --edge fra=198.51.100.7
-  cdnctl probe https://www.example.com/ --resolver 127.0.0.1:5353 --region 127.2.0.0/16 --region 127.3.0.1
+  cdnctl probe https://www.example.com/ --dns 127.0.0.1:5353 --subnet 127.2.0.0/16 --subnet 127.3.0.1
   cdnctl probe http://www.example.test/ --json | jq '.results[].verdict.summary'`,
 		Args: wrapArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,28 +80,47 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 				return err
 			}
 			opts.URL = args[0]
+			if strings.HasPrefix(opts.URL, "/") {
+				// A path: on the site's host (deploy.base_url, else the
+				// local CDN's www.example.test).
+				base := cfg.Deploy.BaseURL
+				if base == "" {
+					base = localSiteBase(cfg)
+				}
+				opts.URL = strings.TrimSuffix(base, "/") + opts.URL
+			}
 			opts.JSON = f.JSON
-			opts.ResolverSet = cmd.Flags().Changed("resolver")
+			opts.ResolverSet = cmd.Flags().Changed("dns")
+			for _, r := range opts.Regions {
+				if _, err := parseRegion(r); err != nil {
+					return err
+				}
+			}
 			if !opts.ResolverSet && len(opts.Regions) > 0 {
-				opts.Resolver = localedge.ClientAddr(cfg.DNS.Listen)
+				if opts.Resolver, err = f.localDNS(cmd.Context(), cfg); err != nil {
+					return fmt.Errorf("probe: --region without --resolver: %w", err)
+				}
 			}
 			if len(opts.Edges) > 0 && len(opts.Pops) > 0 {
-				return usageErrorf("--pops selects PoPs of the local topology; with --edge, name the edges instead")
+				return usageErrorf("--pop selects PoPs of the local topology; with --edge, name the edges instead")
 			}
 			opts.Admin, opts.AdminErr = admin.client(cmd, f, cfg)
 			return runProbe(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&opts.Pops, "pops", nil, "PoPs of the local topology to probe (default: every edge; the shield when named)")
+	listVar(fl, &opts.Pops, "pop", "", nil, "PoPs of the local topology to probe; repeatable (default: every edge; the shield when named)")
 	fl.BoolVar(&opts.Direct, "direct", false, "local topology: connect to each PoP's address instead of resolving through the GeoDNS")
-	fl.StringArrayVar(&opts.Edges, "edge", nil, "probe through this edge: NAME=IP[:PORT] or IP[:PORT] (repeatable)")
-	fl.StringArrayVar(&opts.Regions, "region", nil, "probe as a client of this network: CIDR or IP, resolved at --resolver (repeatable)")
-	fl.StringVar(&opts.Resolver, "resolver", "", "DNS server host:port (default: the topology's GeoDNS; with --region, dns.listen)")
+	listVar(fl, &opts.Edges, "edge", "", nil, "probe through these edges: NAME=IP[:PORT] or IP[:PORT]; repeatable")
+	listVar(fl, &opts.Regions, "subnet", "", nil, "probe as a client of this network: CIDR or IP, resolved at --dns; repeatable")
+	fl.StringVar(&opts.Resolver, "dns", "", "DNS server host:port (default: the GeoDNS of the local CDN running for this folder, else dns.listen)")
 	fl.StringVarP(&opts.Method, "method", "X", http.MethodGet, "GET, or HEAD to skip bodies")
 	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable; Host: changes the Host header)`)
 	fl.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "timeout of each request, body included")
 	fl.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
+	aliasFlag(cmd, "pops", "pop")
+	aliasFlag(cmd, "region", "subnet")
+	aliasFlag(cmd, "resolver", "dns")
 	admin.register(cmd)
 	return cmd
 }
@@ -118,7 +140,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 	}
 	if opts.ResolverSet || len(opts.Regions) > 0 {
 		if _, _, err := net.SplitHostPort(opts.Resolver); err != nil {
-			return usageErrorf("--resolver %q: want host:port such as 127.0.0.1:5353", opts.Resolver)
+			return usageErrorf("--dns %q: want host:port such as 127.0.0.1:5353", opts.Resolver)
 		}
 		p.Resolver = opts.Resolver
 	}
@@ -144,11 +166,11 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 	if len(targets) == 0 {
 		// The local topology.
 		if opts.AdminErr != nil {
-			return fmt.Errorf("probe: no --edge or --region, so probing the local topology: %w", opts.AdminErr)
+			return fmt.Errorf("probe: no --edge or --subnet, so probing the local topology: %w", opts.AdminErr)
 		}
 		info, err := opts.Admin.Topology(ctx)
 		if err != nil {
-			return fmt.Errorf("probe: no --edge or --region, so probing the local topology: %w", err)
+			return fmt.Errorf("probe: no --edge or --subnet, so probing the local topology: %w", err)
 		}
 		viaDNS := !opts.Direct && (p.Resolver != "" || info.DNS != nil)
 		if viaDNS && p.Resolver == "" {
@@ -156,7 +178,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 		}
 		local, err := probe.LocalTargets(info, opts.Pops, viaDNS)
 		if err != nil {
-			return usageErrorf("--pops: %v", err)
+			return usageErrorf("--pop: %v", err)
 		}
 		targets, p.Locate = local.Targets, local.Locate
 		if p.RootCAs, err = info.RootCAs(); err != nil {
@@ -223,7 +245,7 @@ func parseRegion(s string) (netip.Prefix, error) {
 		}
 		return netip.PrefixFrom(ip, bits).Masked(), nil
 	}
-	return netip.Prefix{}, usageErrorf("--region %q: want a network such as 127.2.0.0/16 or an address such as 127.2.0.1", s)
+	return netip.Prefix{}, usageErrorf("--subnet %q: want a network such as 127.2.0.0/16 or an address such as 127.2.0.1", s)
 }
 
 // printProbe prints the answers side by side: one column per target, one

@@ -34,9 +34,9 @@ func TestProbeCommand(t *testing.T) {
 	}
 
 	// Plain text, piped: a TSV side by side, one column per PoP.
-	code, out, errOut = runCLI(t, vars, "probe", url, "--admin", env.AdminURL, "--pops", "pop2,shield", "-H", "Accept-Encoding: identity")
+	code, out, errOut = runCLI(t, vars, "probe", url, "--admin", env.AdminURL, "--pop", "pop2,shield", "-H", "Accept-Encoding: identity")
 	if code != 0 {
-		t.Fatalf("probe --pops: exit %d\n%s", code, errOut)
+		t.Fatalf("probe --pop: exit %d\n%s", code, errOut)
 	}
 	for _, want := range []string{
 		"target\tpop2\tshield\n",
@@ -70,12 +70,12 @@ func TestProbeCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"probe", url, "--edge", "x=nope"}, `--edge "x=nope"`},
-		{[]string{"probe", url, "--region", "nowhere"}, `--region "nowhere"`},
+		{[]string{"probe", url, "--subnet", "nowhere"}, `--subnet "nowhere"`},
 		{[]string{"probe", url, "-X", "POST", "--edge", "127.0.0.1"}, `--method "POST"`},
 		{[]string{"probe", url, "-H", "bad", "--edge", "127.0.0.1"}, `--header "bad"`},
 		{[]string{"probe", "ftp://x/", "--edge", "127.0.0.1"}, `URL "ftp://x/"`},
 		{[]string{"probe", url, "--admin", env.AdminURL}, "no admin token"},
-		{[]string{"probe", url, "--admin", env.AdminURL, "--pops", "pop9", "--token", env.Token}, `PoP "pop9" is not in the topology`},
+		{[]string{"probe", url, "--admin", env.AdminURL, "--pop", "pop9", "--token", env.Token}, `PoP "pop9" is not in the topology`},
 	} {
 		code, _, errOut := runCLI(t, nil, tt.args...)
 		if code != ExitUsage || !strings.Contains(errOut, tt.want) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/adminclient"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/akamai"
@@ -37,11 +36,13 @@ type PurgeOptions struct {
 	// --file flags add up.
 	Files []string
 
-	Provider string
-	Profile  string // CloudFront: overrides the entry's profile
-	Region   string
-	Admin    string   // local: overrides the entry's admin_url
-	Pops     []string // local: overrides the entry's pops
+	// CDNs names the cdns entry to purge (--cdn): one, or none for the
+	// default.
+	CDNs    []string
+	Profile string // CloudFront: overrides the entry's profile
+	Region  string
+	Admin   string   // local: overrides the entry's admin_url
+	Pops    []string // local: overrides the entry's pops
 
 	Soft    bool
 	Delete  bool // Akamai: delete instead of invalidate
@@ -97,11 +98,11 @@ AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN; the local edge reads
 CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 		Example: `  cdnctl purge /index.html /about/
   cdnctl purge --prefix /assets/ --tag css --wait
-  cdnctl purge --provider staging --all --yes
+  cdnctl purge --cdn staging --all --yes
   git diff --name-only HEAD~1 -- public | sed 's|^public||' | cdnctl purge --file - --dry-run
-  cdnctl purge --provider fastly --tag product-42 --soft
-  cdnctl purge --provider akamai --cpcode 123456 --wait
-  cdnctl purge --provider local --soft /index.html`,
+  cdnctl purge --cdn fastly --tag product-42 --soft
+  cdnctl purge --cdn akamai --cpcode 123456 --wait
+  cdnctl purge --cdn local --soft /index.html`,
 		Args: wrapArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Targets = args
@@ -110,24 +111,25 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&opts.Prefixes, "prefix", nil, "purge everything under this path or URL prefix; repeatable")
-	fl.StringSliceVar(&opts.Tags, "tag", nil, "purge everything tagged so (Cache-Tag, Surrogate-Key, CloudFront cache tags); repeatable")
-	fl.StringSliceVar(&opts.Hosts, "host", nil, "purge everything of this hostname (one of the CDN's hostnames); repeatable")
+	listVar(fl, &opts.Tags, "tag", "", nil, "purge everything tagged so (Cache-Tag, Surrogate-Key, CloudFront cache tags); repeatable")
+	listVar(fl, &opts.Hosts, "host", "", nil, "purge everything of this hostname (one of the CDN's hostnames); repeatable")
 	fl.IntSliceVar(&opts.CPCodes, "cpcode", nil, "purge everything under this Akamai CP code; repeatable")
 	fl.StringArrayVar(&opts.Keys, "key", nil, "purge the URLs of this object key (as pushed), through the CDN's origin_path; repeatable")
-	fl.StringArrayVar(&opts.Headers, "header", nil, `purge one cache-key variant of the URLs, e.g. "CF-Device-Type: mobile" (Cloudflare); repeatable`)
+	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `purge one cache-key variant of the URLs, e.g. "CF-Device-Type: mobile" (Cloudflare); repeatable`)
 	fl.BoolVar(&opts.All, "all", false, "purge everything")
 	fl.StringArrayVarP(&opts.Files, "file", "f", nil, `read targets from a file, one per line ("-" for stdin); repeatable`)
-	fl.StringVar(&opts.Provider, "provider", "", "the cdns entry to purge, by name or provider (default: the only or default entry)")
+	listVar(fl, &opts.CDNs, "cdn", "", nil, "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
-	fl.StringSliceVar(&opts.Pops, "pop", nil, "purge only this PoP of the local edge; repeatable (default: the entry's pops, then all)")
-	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, then http://127.0.0.1:8099)")
+	listVar(fl, &opts.Pops, "pop", "", nil, "purge only this PoP of the local edge (and the shield it fetches from); repeatable (default: the entry's pops, then all)")
+	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, else the local CDN running for this folder, else serve.admin)")
 	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (Fastly, Akamai invalidate, local edge)")
 	fl.BoolVar(&opts.Delete, "delete", false, "Akamai: delete the objects instead of invalidating them")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront: polls; Akamai: sleeps its estimate)")
 	fl.DurationVar(&opts.Timeout, "timeout", defaultPurgeTimeout, "give up after this long, waiting included")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the batches that would be sent and send nothing")
+	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "print the batches that would be sent and send nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	aliasFlag(cmd, "provider", "cdn")
 	return cmd
 }
 
@@ -257,13 +259,20 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		return err
 	}
 	if err := validateCDNs(cfg.CDNs); err != nil {
-		return &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return configError(fmt.Errorf("config: %w", err))
 	}
 	req, err := opts.request(f.IO.In)
 	if err != nil {
 		return err
 	}
-	target, err := resolveCDN(cfg.CDNs, opts.Provider)
+	if len(opts.CDNs) > 1 {
+		return usageErrorf("purge: --cdn %s: purge one CDN at a time (run cdnctl purge once for each)", strings.Join(opts.CDNs, ","))
+	}
+	var name string
+	if len(opts.CDNs) == 1 {
+		name = opts.CDNs[0]
+	}
+	target, err := resolveCDN(cfg.CDNs, name)
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("purge: %w", err)}
 	}
@@ -298,16 +307,18 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		}
 		target.Method = akamai.MethodDelete
 	}
-	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
-		// Like inspect: the topology cdnctl.yaml's serve section describes.
-		target.AdminURL = "http://" + localedge.ClientAddr(cfg.Serve.Admin)
+	if err := f.localTarget(ctx, cfg, &target); err != nil {
+		if !opts.DryRun {
+			return fmt.Errorf("purge: %s: %w", target.noun(), err)
+		}
+		f.Logger.Warn("purge: " + err.Error())
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)
 	}
 	purger, err := opts.newPurger(ctx, f, target)
 	if err != nil {
-		return &UsageError{Err: fmt.Errorf("purge: %s: %w", target.noun(), err)}
+		return configError(fmt.Errorf("purge: %s: %w", target.noun(), err))
 	}
 	rec, err := purger.Plan(req)
 	if err != nil {
@@ -417,6 +428,9 @@ func buildPurger(ctx context.Context, f *Factory, c CDNConfig) (providers.Purger
 	token := func() providers.Secret {
 		v, _ := f.LookupEnv(c.tokenEnv())
 		if v = strings.TrimSpace(v); v == "" && c.Provider == providerLocal {
+			v = c.adminToken // the running local CDN's
+		}
+		if v == "" && c.Provider == providerLocal {
 			// Like inspect: serve.token, when cdnctl.yaml sets one.
 			if cfg, err := f.Config(); err == nil {
 				v = cfg.Serve.Token

@@ -396,7 +396,7 @@ func TestPurgeUsageErrors(t *testing.T) {
 		{[]string{"purge", "--host", "www.example.com"}, "cloudfront: purge by host: not supported by provider"},
 		{[]string{"purge", "--soft", "/a"}, "soft purge: not supported"},
 		{[]string{"purge", "/a/*/b"}, "only at the end"},
-		{[]string{"purge", "--provider", "cloudflare", "/a"}, "no cdns entry has that name"},
+		{[]string{"purge", "--cdn", "cloudflare", "/a"}, "no cdns entry has that name"},
 		{[]string{"purge", "--timeout", "0s", "/a"}, "--timeout"},
 	}
 	for _, tt := range tests {
@@ -481,13 +481,13 @@ func TestPurgeCloudFrontWait(t *testing.T) {
 	}
 }
 
-// TestPurgeLocalTopology runs `cdnctl purge --provider local` against a
+// TestPurgeLocalTopology runs `cdnctl purge --cdn local` against a
 // real localedge topology started in-process (no cdns entry needed).
 func TestPurgeLocalTopology(t *testing.T) {
 	edge := edgetest.Start(t, nil)
 	edge.Fill(t, []string{"pop1", "pop2", "pop3"}, "/about/")
 	env := map[string]string{"CDNCTL_ADMIN_TOKEN": edge.Token}
-	code, stdout, stderr := runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/", "--tag", "nosuch")
+	code, stdout, stderr := runPurgeCLI(t, "", env, "", false, "--json", "purge", "--cdn", "local", "--admin", edge.AdminURL, "/about/", "--tag", "nosuch")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -509,13 +509,13 @@ func TestPurgeLocalTopology(t *testing.T) {
 	}
 	// --pop limits the purge to one PoP.
 	edge.Fill(t, []string{"pop1", "pop2"}, "/about/")
-	code, stdout, stderr = runPurgeCLI(t, "", env, "", false, "--json", "purge", "--provider", "local", "--admin", edge.AdminURL, "--pop", "pop2", "/about/")
+	code, stdout, stderr = runPurgeCLI(t, "", env, "", false, "--json", "purge", "--cdn", "local", "--admin", edge.AdminURL, "--pop", "pop2", "/about/")
 	if code != 0 {
 		t.Fatalf("--pop pop2: exit %d: %s", code, stderr)
 	}
 	rec = providers.PurgeRecord{}
-	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || len(rec.Batches[0].Pops) != 1 || rec.Batches[0].Pops[0].Name != "pop2" {
-		t.Errorf("--pop pop2 record = %s", stdout)
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || len(rec.Batches[0].Pops) != 2 || rec.Batches[0].Pops[0].Name != "pop2" || rec.Batches[0].Pops[1].Name != "shield" {
+		t.Errorf("--pop pop2 record = %s; want pop2 and the shield it fetches from", stdout)
 	}
 	if r := edge.Get(t, "pop1", "/about/"); r.Header.Get("X-Cache") != "HIT" {
 		t.Errorf("pop1 lost /about/ in a pop2 purge: X-Cache %q", r.Header.Get("X-Cache"))
@@ -524,17 +524,17 @@ func TestPurgeLocalTopology(t *testing.T) {
 	// Without CDNCTL_ADMIN_TOKEN, serve.token and serve.admin of
 	// cdnctl.yaml describe the topology, as for inspect.
 	serveCfg := fmt.Sprintf("serve:\n  admin: %s\n  token: %s\n", strings.TrimPrefix(edge.AdminURL, "http://"), edge.Token)
-	code, stdout, stderr = runPurgeCLI(t, serveCfg, nil, "", false, "purge", "--provider", "local", "/about/")
+	code, stdout, stderr = runPurgeCLI(t, serveCfg, nil, "", false, "purge", "--cdn", "local", "/about/")
 	if code != 0 || !strings.Contains(stderr, "Target: local edge "+edge.AdminURL) {
 		t.Errorf("from the serve section: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 
 	// Without the token: the admin API's 401, explained.
-	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
+	code, _, stderr = runPurgeCLI(t, "", nil, "", false, "purge", "--cdn", "local", "--admin", edge.AdminURL, "/about/")
 	if code != ExitFailure || !strings.Contains(stderr, "no admin token") {
 		t.Errorf("without a token: exit %d, %q", code, stderr)
 	}
-	code, _, stderr = runPurgeCLI(t, "", map[string]string{"CDNCTL_ADMIN_TOKEN": "wrong"}, "", false, "purge", "--provider", "local", "--admin", edge.AdminURL, "/about/")
+	code, _, stderr = runPurgeCLI(t, "", map[string]string{"CDNCTL_ADMIN_TOKEN": "wrong"}, "", false, "purge", "--cdn", "local", "--admin", edge.AdminURL, "/about/")
 	if code != ExitFailure || !strings.Contains(stderr, "admin token rejected") || !strings.Contains(stderr, "reads it from CDNCTL_ADMIN_TOKEN") {
 		t.Errorf("wrong token: exit %d, %q", code, stderr)
 	}

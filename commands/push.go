@@ -108,19 +108,20 @@ Credentials come from the AWS default chain (environment, shared config,
 	fl.StringVar(&flags.Endpoint, "endpoint", "", "S3-compatible endpoint URL, e.g. for R2 or MinIO; uses path-style addressing (origin.endpoint)")
 	fl.StringVar(&flags.Region, "region", "", "AWS region of the bucket (origin.region; default: AWS_REGION or the profile's)")
 	fl.StringVar(&flags.Profile, "profile", "", "AWS shared config profile (origin.profile; default: AWS_PROFILE)")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (counts, bytes, each change and its reason) and change nothing")
-	fl.BoolVar(&opts.Force, "force", false, "upload every file again")
+	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "print the plan (counts, bytes, each change and its reason) and change nothing")
+	fl.BoolVar(&opts.Force, "reupload", false, "upload every file again, changed or not")
 	fl.IntVar(&flags.MaxDeletes, "max-deletes", def.MaxDeletes, "delete nothing if more than this many objects would be deleted; -1 for no limit (origin.max_deletes)")
 	fl.IntVar(&flags.Concurrency, "concurrency", def.Concurrency, "parallel uploads (origin.concurrency)")
-	fl.StringSliceVar(&flags.Protect, "protect", nil, "key prefix never deleted, for shared buckets; repeatable (origin.protect)")
+	listVar(fl, &flags.Protect, "protect", "", nil, "key prefixes never deleted, for shared buckets; repeatable (origin.protect)")
 	fl.IntVar(&flags.KeepDeploys, "keep-deploys", def.KeepDeploys, "keep unreferenced fingerprinted assets for this many deploys (origin.keep_deploys)")
 	fl.DurationVar(&flags.KeepFor, "keep-for", def.KeepFor, "…and for at least this long (origin.keep_for)")
 	fl.StringVar(&flags.Manifest, "manifest", "", "fingerprint manifest in DIR (origin.manifest; default cdnctl-manifest.json)")
 	fl.BoolVar(&opts.NoManifest, "no-manifest", false, "ignore the fingerprint manifest: headers from file types and rules only")
-	fl.StringSliceVar(&flags.Exclude, "exclude", nil, "glob of files not to upload; repeatable (added to origin.exclude)")
-	fl.StringArrayVar(&flags.AllowDotfiles, "allow-dotfile", nil, "glob of dotfiles to upload anyway, e.g. /.htaccess; repeatable (added to origin.allow_dotfiles)")
+	listVar(fl, &flags.Exclude, "exclude", "", nil, "globs of files not to upload; repeatable (added to origin.exclude)")
+	listVar(fl, &flags.AllowDotfiles, "allow-dotfile", "", nil, "globs of dotfiles to upload anyway, e.g. /.htaccess; repeatable (added to origin.allow_dotfiles)")
 	fl.StringVar(&flags.Precompressed, "precompressed", def.Precompressed, "precompressed siblings (.br, .gz): siblings, none, gzip or br (origin.precompressed)")
 	fl.StringVar(&flags.State, "state", "", "where the deploy state lives: s3://bucket/prefix or a folder (origin.state; default beside the site, see docs/deploy.md#state)")
+	aliasFlag(cmd, "force", "reupload")
 	opts.lock.register(fl)
 	return cmd
 }
@@ -139,7 +140,10 @@ type pushReport struct {
 func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 	compiled, err := opts.origin.compile()
 	if err != nil {
-		return &UsageError{Err: err}
+		return configError(err)
+	}
+	if err := checkFolder(opts.Dir); err != nil {
+		return err
 	}
 	if opts.origin.Target == "" {
 		return usageErrorf("push: no target: pass --to s3://bucket/prefix or file:///path, or set origin.target in cdnctl.yaml")
@@ -390,7 +394,7 @@ func openStore(ctx context.Context, t target, o OriginConfig, log *slog.Logger) 
 		StateBucket: state.bucket, StatePrefix: state.prefix,
 	})
 	if errors.Is(err, s3.ErrStateLocation) {
-		return nil, nil, &UsageError{Err: fmt.Errorf("origin.state: %w", err)}
+		return nil, nil, configError(fmt.Errorf("origin.state: %w", err))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)

@@ -198,9 +198,10 @@ func TestPushUsageErrors(t *testing.T) {
 		})
 	}
 
-	// Not a usage error, but a clear failure: the site folder is missing.
+	// The site folder is missing: the answer deploy and fingerprint give
+	// too (exit 2, without the usage hint).
 	code, _, stderr := runPushCLI(t, "", nil, "push", filepath.Join(work, "nope"), "--to", filepath.Join(work, "o"))
-	if code != ExitFailure || !strings.Contains(stderr, "nope") {
+	if code != ExitUsage || !strings.Contains(stderr, "nope: no such folder") || strings.Contains(stderr, "--help") {
 		t.Errorf("missing site: exit %d, %q", code, stderr)
 	}
 }

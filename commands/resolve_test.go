@@ -53,7 +53,7 @@ func TestResolveRegions(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		args := append([]string{"resolve", "www.example.test", "--server", addr}, tt.args...)
+		args := append([]string{"resolve", "www.example.test", "--dns", addr}, tt.args...)
 		code, out, errOut := runCLI(t, nil, args...)
 		if code != 0 {
 			t.Fatalf("cdnctl %v: exit %d\n%s", args, code, errOut)
@@ -103,15 +103,15 @@ func TestResolveErrors(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{[]string{"resolve", "nope.cdn.test", "--server", addr}, ExitFailure, "NXDOMAIN"},
-		{[]string{"resolve", "example.com", "--server", addr}, ExitFailure, "REFUSED"},
-		{[]string{"resolve", "www.example.test", "--server", addr, "--type", "BOGUS"}, ExitUsage, `--type "BOGUS"`},
-		{[]string{"resolve", "www.example.test", "--server", addr, "--from", "nope"}, ExitUsage, `--from "nope"`},
-		{[]string{"resolve", "www.example.test", "--server", addr, "--from", "192.0.2.1"}, ExitUsage, "not an address of this machine"},
-		{[]string{"resolve", "www.example.test", "--server", addr, "--subnet", "127.3.0.1/16"}, ExitUsage, "did you mean 127.3.0.0/16"},
-		{[]string{"resolve", "www.example.test", "--server", addr, "--subnet", "x"}, ExitUsage, `--subnet "x"`},
+		{[]string{"resolve", "nope.cdn.test", "--dns", addr}, ExitFailure, "NXDOMAIN"},
+		{[]string{"resolve", "example.com", "--dns", addr}, ExitFailure, "REFUSED"},
+		{[]string{"resolve", "www.example.test", "--dns", addr, "--type", "BOGUS"}, ExitUsage, `--type "BOGUS"`},
+		{[]string{"resolve", "www.example.test", "--dns", addr, "--from", "nope"}, ExitUsage, `--from "nope"`},
+		{[]string{"resolve", "www.example.test", "--dns", addr, "--from", "192.0.2.1"}, ExitUsage, "not an address of this machine"},
+		{[]string{"resolve", "www.example.test", "--dns", addr, "--subnet", "127.3.0.1/16"}, ExitUsage, "did you mean 127.3.0.0/16"},
+		{[]string{"resolve", "www.example.test", "--dns", addr, "--subnet", "x"}, ExitUsage, `--subnet "x"`},
 		{[]string{"resolve", "www.example.test", "--from", "127.1.0.1", "--subnet", "127.3.0.0/24"}, ExitUsage, "give one or the other"},
-		{[]string{"resolve", "www.example.test", "--server", "localhost"}, ExitUsage, "want host:port"},
+		{[]string{"resolve", "www.example.test", "--dns", "localhost"}, ExitUsage, "want host:port"},
 		{[]string{"resolve"}, ExitUsage, "accepts 1 arg"},
 	}
 	for _, tt := range tests {

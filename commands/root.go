@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cdnctl/cdnctl/localedge/runstate"
 )
 
 // Build describes the binary: set by main from -ldflags at release.
@@ -30,6 +32,9 @@ type Factory struct {
 	LookupEnv func(string) (string, bool)
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+	// WorkDir is the working directory ("": the process's), where a
+	// running local CDN is looked up.
+	WorkDir string
 
 	// Set from the global flags before a subcommand runs.
 	JSON   bool
@@ -40,6 +45,11 @@ type Factory struct {
 	configOnce     sync.Once
 	config         *Config
 	configErr      error
+
+	// The running local CDN, found once per run (localcdn.go).
+	localOnce  sync.Once
+	localState *runstate.State
+	localErr   error
 }
 
 // Config returns the loaded configuration, reading the file on first use,
@@ -75,7 +85,7 @@ func (f *Factory) Run(ctx context.Context, args []string) int {
 			fmt.Fprintf(f.IO.ErrOut, "cdnctl: %v\n", err)
 		}
 		var usage *UsageError
-		if errors.As(err, &usage) {
+		if errors.As(err, &usage) && !usage.NoHint {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'cdnctl --help' for usage.")
 		}
 	}
@@ -98,8 +108,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 (serve, demo).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// With no subcommand, print help; an unknown one is a usage error.
-		Args: wrapArgs(cobra.NoArgs),
+		// With no subcommand, print help; an unknown one is a usage error
+		// with a suggestion.
+		Args: unknownCommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("config") {
@@ -154,8 +165,12 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdDemo(f),
 		newCmdInspect(f),
 		newCmdSimulate(f),
+		newCmdInit(f),
+		newCmdDoctor(f),
+		newCmdConfig(f),
 	)
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root, f)
 	return root
 }
 

@@ -157,7 +157,7 @@ func TestServeCommand(t *testing.T) {
 	go up.Serve(ln)
 	defer up.Close()
 
-	info, stop := startServeCmd(t, "--json", "serve", "--free-ports", "--no-shield", "--upstream", "http://"+ln.Addr().String(), "--token", "tok", "--pop", "edge9=127.0.9.1:0")
+	info, stop := startServeCmd(t, "--json", "serve", "--free-ports", "--no-shield", "--upstream", "http://"+ln.Addr().String(), "--token", "tok", "--edge", "edge9=127.0.9.1:0")
 	if len(info.PoPs) != 4 || info.PoPs[3].Name != "edge9" || info.Token != "tok" {
 		t.Errorf("topology = %+v", info)
 	}
@@ -250,7 +250,7 @@ func startServeCmd(t *testing.T, args ...string) (info serveInfo, stop func()) {
 func TestServeUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--origin", "dist", "--upstream", "http://x"},
-		{"serve", "--pop", "nope"},
+		{"serve", "--edge", "nope"},
 		{"serve", "--origin", "/no/such/folder"},
 		{"serve", "--cache-size", "lots"},
 		{"serve", "--upstream", "http://x", "--allow-dotfile", ".htaccess"},
@@ -271,7 +271,7 @@ func TestServeUsageErrors(t *testing.T) {
 	ios, _, _, errOut := TestStreams()
 	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
 	code := f.Run(context.Background(), []string{"serve", "--upstream", "http://127.0.0.1:1", "--admin", ln.Addr().String(),
-		"--pop", "pop1=127.0.1.1:0", "--pop", "pop2=127.0.2.1:0", "--pop", "pop3=127.0.3.1:0", "--shield", "127.0.0.1:0"})
+		"--edge", "pop1=127.0.1.1:0", "--edge", "pop2=127.0.2.1:0", "--edge", "pop3=127.0.3.1:0", "--shield-addr", "127.0.0.1:0"})
 	if code != ExitFailure || !strings.Contains(errOut.String(), "admin: cannot listen on "+ln.Addr().String()+": the address is already in use") {
 		t.Errorf("taken admin port: exit %d, %s", code, errOut)
 	}

@@ -16,17 +16,24 @@ import (
 
 // TestMain keeps the tests away from the user's config folder: a test
 // that creates the local CA without naming its folder writes it under a
-// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config. The cache of
-// test tools (versitygw, built once) stays the user's: without
-// CDNCTL_CACHE it would follow HOME and be rebuilt by every run.
+// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config.
 func TestMain(m *testing.M) {
 	tmp, err := os.MkdirTemp("", "cdnctl-commands-test-")
 	if err != nil {
 		panic(err)
 	}
-	if os.Getenv("CDNCTL_CACHE") == "" {
-		if dir, err := os.UserCacheDir(); err == nil {
-			os.Setenv("CDNCTL_CACHE", filepath.Join(dir, "cdnctl-ci"))
+	// Tools the tests build (versitygw) and Go's own caches stay where they
+	// are: with HOME moved, they would be downloaded and built again.
+	if home, err := os.UserHomeDir(); err == nil {
+		cache, _ := os.UserCacheDir()
+		for k, v := range map[string]string{
+			"CDNCTL_CACHE": filepath.Join(cache, "cdnctl-ci"),
+			"GOPATH":       filepath.Join(home, "go"),
+			"GOCACHE":      filepath.Join(cache, "go-build"),
+		} {
+			if _, set := os.LookupEnv(k); !set && cache != "" {
+				os.Setenv(k, v)
+			}
 		}
 	}
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(tmp, "config"))

@@ -36,7 +36,7 @@ func newCmdVerify(f *Factory) *cobra.Command {
 	opts := &VerifyOptions{}
 	def := defaultDeployConfig()
 	cmd := &cobra.Command{
-		Use:   "verify [DIR] [--edge NAME=IP | --region CIDR] [--base-url URL]",
+		Use:   "verify [DIR] [--edge NAME=IP | --subnet CIDR] [--base-url URL]",
 		Short: "Check that every PoP serves the deployed content (no stale 200s)",
 		Long: `Verify fetches a site's URLs through every PoP of a CDN and checks that the
 SHA-256 of each body (decoded when the edge compressed it) is the deployed
@@ -52,7 +52,7 @@ spread over the site (--all: every file; --key: these files only). Each
 URL is requested with the first --encodings value, and with the others
 when the response varies on Accept-Encoding.
 
-PoPs: as for cdnctl prewarm (--edge, --region, or the local topology). Exit
+PoPs: as for cdnctl prewarm (--edge, --subnet, or the local topology). Exit
 code 1 when any answer is not the deployed content.`,
 		Example: `  cdnctl verify
   cdnctl verify dist --base-url https://www.example.com/ --edge iad=203.0.113.10 --edge fra=198.51.100.7
@@ -68,11 +68,11 @@ code 1 when any answer is not the deployed content.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.DeployID, "deploy", "", "without DIR: verify this deploy of the origin's history (default: the last)")
 	fl.StringVar(&opts.To, "to", "", "without DIR: the origin (default origin.target)")
-	fl.StringArrayVar(&opts.Keys, "key", nil, "check only this file, as an object key such as about/index.html (repeatable)")
+	fl.StringArrayVar(&opts.Keys, "key", nil, "check only this file, as an object key such as about/index.html; repeatable")
 	fl.BoolVar(&opts.All, "all", false, "check every file, not a sample of the fingerprinted ones")
 	fl.IntVar(&opts.Sample, "sample", def.Verify.Sample, "fingerprinted assets checked (deploy.verify.sample; -1: all)")
 	fl.IntVar(&opts.Concurrency, "concurrency", def.Prewarm.Concurrency, "requests in flight per PoP")
-	fl.StringSliceVar(&opts.Encodings, "encodings", def.Prewarm.Encodings, "Accept-Encoding variants requested (deploy.prewarm.encodings)")
+	listVar(fl, &opts.Encodings, "encodings", "", def.Prewarm.Encodings, "Accept-Encoding variants requested (deploy.prewarm.encodings)")
 	fl.DurationVar(&opts.Timeout, "timeout", def.Verify.Timeout, "timeout of each request (deploy.verify.timeout)")
 	opts.edge.register(cmd)
 	return cmd
@@ -210,9 +210,12 @@ func privatePaths(ctx context.Context, f *Factory, cfg *Config, to string) []str
 func verifyFiles(ctx context.Context, f *Factory, cfg *Config, opts *VerifyOptions) ([]*providers.LocalFile, *hashing.Manifest, string, error) {
 	compiled, err := cfg.Origin.compile()
 	if err != nil {
-		return nil, nil, "", &UsageError{Err: fmt.Errorf("config: %w", err)}
+		return nil, nil, "", configError(fmt.Errorf("config: %w", err))
 	}
 	if opts.Dir != "" {
+		if err := checkFolder(opts.Dir); err != nil {
+			return nil, nil, "", err
+		}
 		set, err := providers.ScanDir(ctx, opts.Dir, compiled.scan)
 		if err != nil {
 			return nil, nil, "", &UsageError{Err: fmt.Errorf("verify: %w", err)}

@@ -31,7 +31,9 @@ func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the cdnctl version",
-		Args:  wrapArgs(cobra.NoArgs),
+		Example: `  cdnctl version
+  cdnctl version --json | jq -r .version`,
+		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := versionInfo{
 				Version:   resolveVersion(f.Build.Version),

@@ -281,16 +281,31 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 // a Via naming caches a loop check upstream may refuse), or a client could
 // make every request collapsed onto it fetch again on its own.
 func (p *Proxy) mayLead(r *http.Request, k CacheKey, reqd RequestDirectives) bool {
-	h := r.Header
 	switch {
-	case reqd.NoStore, len(h["Authorization"]) > 0:
+	case reqd.NoStore, p.ownFieldsMatter(r, k):
 		return false
-	case hasCookie(h) && !pathListed(k.Path, p.CookiePaths):
-		return false
-	case p.Role == RoleEdge && len(h["Via"]) > 0:
+	case p.Role == RoleEdge && len(r.Header["Via"]) > 0:
 		return false
 	}
 	return true
+}
+
+// ownFieldsMatter reports whether a request carries credentials the
+// origin may answer by (Authorization, or a Cookie outside CookiePaths):
+// collapsed onto another client's fetch, it gets that response only when it
+// would have got it on its own from the cache (reusableFresh); otherwise it
+// asks the origin itself, with its credentials.
+func (p *Proxy) ownFieldsMatter(r *http.Request, k CacheKey) bool {
+	return len(r.Header["Authorization"]) > 0 || hasCookie(r.Header) && !pathListed(k.Path, p.CookiePaths)
+}
+
+// reusableFresh reports whether a response a flight got could be served
+// from the cache without validation at now: fresh, and neither no-cache
+// nor with fields withheld until revalidated. A response that must be
+// validated on every use (no-cache, max-age=0, no freshness at all) would
+// send a request with credentials to the origin.
+func reusableFresh(e *Entry, now time.Time) bool {
+	return !e.directives.NoCache && !e.hasNoCacheF && e.TTL(now) > 0
 }
 
 // launch starts the upstream exchange of f in the background. The flight
@@ -602,7 +617,9 @@ func (p *Proxy) prepare(e *Entry) {
 		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
-			if p.Role == RoleEdge && !p.KeepTagHeaders {
+			// With ESI, Surrogate-Control says whether to process the
+			// response: the ESI writer reads and removes it.
+			if p.Role == RoleEdge && !p.KeepTagHeaders && (name != "Surrogate-Control" || p.ESI == nil) {
 				continue
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // Location is a PoP's position, for nearest-PoP answers of the GeoDNS.
@@ -121,6 +122,11 @@ type TopologyConfig struct {
 	// Rules are the edge rules every edge applies (package edgerules);
 	// the shield applies none.
 	Rules *edgerules.Rules
+	// ESI, when set, makes every edge process Edge Side Includes.
+	ESI *ESIOptions
+	// RateLimit, when set, gives every edge its own rate limiter (package
+	// ratelimit); Now, when set, is its clock too.
+	RateLimit *ratelimit.Config
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
@@ -340,6 +346,11 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.shield = p
 	}
+	if cfg.RateLimit != nil {
+		if err := cfg.RateLimit.Validate(); err != nil {
+			return nil, fmt.Errorf("topology: rate limit: %w", err)
+		}
+	}
 	if cc := cfg.Compression; cc != nil {
 		if err := cc.Policy.Check(); err != nil {
 			return nil, fmt.Errorf("topology: edge compression: %w", err)
@@ -361,7 +372,9 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
+		newRateLimitCollector(t.proxies),
 		NewCompressCollector(t.proxies),
+		NewUpgradeCollector(t.proxies),
 	)
 	return t, nil
 }
@@ -552,6 +565,16 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	}
 	if p.Role == RoleEdge {
 		p.Proxy.Rules = t.cfg.Rules
+		p.Proxy.ESI = t.cfg.ESI
+		if rl := t.cfg.RateLimit; rl != nil {
+			c := *rl
+			if c.Now == nil {
+				c.Now = t.cfg.Now
+			}
+			if p.Proxy.RateLimit, err = ratelimit.New(c); err != nil {
+				return fmt.Errorf("%s: rate limit: %w", p.Name, err)
+			}
+		}
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {

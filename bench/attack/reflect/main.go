@@ -4,13 +4,14 @@
 // address on the first line.
 //
 //	/any/path?cc=public,max-age=60   Cache-Control of the answer
-//	  &setcookie=session=abc         a Set-Cookie field
+//	  &setcookie=session=            a Set-Cookie field, the value followed by X-Client
 //	  &vary=Origin                   a Vary field
 //	  &status=301&location=/x        status and Location
 //	  &hang=40s                      wait before answering
 //	  &size=N                        a body of N bytes (Range, If-Range and ETag
 //	                                 by http.ServeContent) instead of the echo
 //	  &early=1                       a 103 Early Hints first
+//	  &early=cookie                  a 103 that sets a cookie named after X-Client
 //	  &proto=1                       the body and a Location depend on X-Forwarded-Proto
 //	/_bump                           change every body and ETag (a new version)
 //	/_count?path=/p                  how many requests /p received
@@ -75,16 +76,20 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h := w.Header()
-	if q.Get("early") != "" {
+	if e := q.Get("early"); e != "" {
 		h.Add("Link", "</style.css>; rel=preload; as=style")
+		if e == "cookie" {
+			h.Set("Set-Cookie", fmt.Sprintf("early=%s; Path=/", r.Header.Get("X-Client")))
+		}
 		w.WriteHeader(http.StatusEarlyHints)
 		h.Del("Link")
+		h.Del("Set-Cookie")
 	}
 	if cc := q.Get("cc"); cc != "" {
 		h.Set("Cache-Control", cc)
 	}
 	if c := q.Get("setcookie"); c != "" {
-		h.Set("Set-Cookie", c)
+		h.Set("Set-Cookie", c+r.Header.Get("X-Client"))
 	}
 	if vary := q.Get("vary"); vary != "" {
 		h.Set("Vary", vary)

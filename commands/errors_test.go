@@ -1,0 +1,77 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const usageHint = "Run 'cdnctl --help' for usage."
+
+// TestUsageHintOnlyForUsageErrors: the hint follows a mistake in the
+// command line, not a config error, a missing folder or a failure.
+func TestUsageHintOnlyForUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("origin:\n  concurrency: many\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		hint     bool
+	}{
+		{"unknown flag", []string{"push", "--nope"}, ExitUsage, true},
+		{"unknown command", []string{"deplyo"}, ExitUsage, true},
+		{"missing argument", []string{"push"}, ExitUsage, true},
+		{"bad flag value", []string{"resolve", "x", "--dns", "nohost"}, ExitUsage, true},
+		{"config error", []string{"--config", bad, "push", filepath.Join(dir, "public")}, ExitUsage, false},
+		{"missing folder", []string{"push", filepath.Join(dir, "publc"), "--to", "file://" + filepath.Join(dir, "o")}, ExitUsage, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, nil, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("cdnctl %v = exit %d; want %d\n%s", tt.args, code, tt.wantCode, stderr)
+			}
+			if got := strings.Contains(stderr, usageHint); got != tt.hint {
+				t.Errorf("cdnctl %v: usage hint printed = %v; want %v\n%s", tt.args, got, tt.hint, stderr)
+			}
+		})
+	}
+}
+
+// TestMissingFolderOneAnswer: deploy, push, fingerprint and verify say the
+// same thing, with the same exit code, for a site folder that is not there.
+func TestMissingFolderOneAnswer(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "publc")
+	to := "file://" + filepath.Join(dir, "origin")
+	for _, args := range [][]string{
+		{"deploy", missing, "--to", to, "--yes"},
+		{"push", missing, "--to", to},
+		{"fingerprint", missing, "--out", filepath.Join(dir, "out")},
+		{"verify", missing},
+	} {
+		code, _, stderr := runCLI(t, nil, args...)
+		want := "cdnctl: " + missing + ": no such folder (did you mean " + filepath.Join(dir, "public") + "?)\n"
+		if code != ExitUsage || stderr != want {
+			t.Errorf("cdnctl %s = exit %d, %q; want exit %d, %q", args[0], code, stderr, ExitUsage, want)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "push", filepath.Join(dir, "file.txt"), "--to", to)
+	if want := ": not a folder"; code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("push FILE = exit %d, %q; want exit %d, %q", code, stderr, ExitUsage, want)
+	}
+}
