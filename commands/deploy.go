@@ -399,6 +399,12 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			auditor := newAuditor(fo, cfg.Fingerprint.Audit)
 			auditor.Source = os.DirFS(dc.Site)
 			dcfg.Fingerprint.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+				// What fingerprint recognised and kept, as the
+				// fingerprint command says it.
+				for _, d := range res.Detected {
+					f.Logger.Info("generator detected", "generator", d.Generator, "files", d.Files, "detail", d.String())
+				}
+				logPinned(f.Logger, res.Pinned)
 				err := auditor.Audit(ctx, dir, res)
 				if err == nil {
 					logAudit(f.Logger, auditor.Report)
