@@ -46,7 +46,7 @@ environments:
 		{"serve.token", "(set)", "cdnctl.yaml:4"},
 		{"serve.delay", "150ms", "env CDNCTL_SERVE_DELAY"},
 		{"deploy.site", "public", "env CDNCTL_DEPLOY_SITE"},
-		{"serve.admin", "127.0.0.1:8099", "default"},
+		{"serve.admin", "http://127.0.0.1:8099", "default"},
 		{"dns.hosts", `{www.example.test: "www.example.cdn.test"}`, "default"},
 		{"cdns[0].name", "prod", "cdnctl.yaml:8"},
 		{"cdns[0].zone_id", "023e105f4ecef8ad9ca31a8372d0c353", "cdnctl.yaml:10"},

@@ -34,7 +34,7 @@ type InitOptions struct {
 	set map[string]bool
 }
 
-// defaultLocalOrigin is the folder init makes the origin when no --origin
+// defaultLocalOrigin is the folder init makes the origin when no --to
 // is given: deploys land there and cdnctl serve serves it.
 const defaultLocalOrigin = ".cdnctl/origin"
 
@@ -63,7 +63,7 @@ Gatsby, Docusaurus, VitePress, Eleventy, Vite, Jekyll, MkDocs, Zola, from
 their config files and package.json) and the folder its build writes, and
 takes the origin storage and the CDN from flags or, on a terminal, asks.
 
-Without --origin and --cdn the site is set up for the local CDN: deploys go
+Without --to and --cdn the site is set up for the local CDN: deploys go
 to the folder .cdnctl/origin (created), which cdnctl serve serves, and
 deploy and purge target the local CDN that cdnctl serve runs in this
 folder. The file is checked by the same loader every command uses before
@@ -73,8 +73,8 @@ An existing file is never replaced: init stops and says so (--force
 replaces it).`,
 		Example: `  cdnctl init
   cdnctl init --site dist
-  cdnctl init --origin s3://my-bucket/site --cdn cloudfront:E2QWRUHAPOMQZL --base-url https://www.example.com/
-  cdnctl init --cdn cloudflare:023e105f4ecef8ad9ca31a8372d0c353 --origin s3://my-bucket --force`,
+  cdnctl init --to s3://my-bucket/site --cdn cloudfront:E2QWRUHAPOMQZL --base-url https://www.example.com/
+  cdnctl init --cdn cloudflare:023e105f4ecef8ad9ca31a8372d0c353 --to s3://my-bucket --force`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.File = f.configPath
@@ -82,7 +82,7 @@ replaces it).`,
 				opts.File = DefaultConfigFile
 			}
 			opts.set = map[string]bool{}
-			for _, n := range []string{"site", "origin", "cdn", "base-url"} {
+			for _, n := range []string{"site", "to", "cdn", "base-url"} {
 				opts.set[n] = cmd.Flags().Changed(n)
 			}
 			return runInit(f, opts)
@@ -90,7 +90,7 @@ replaces it).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Site, "site", "", "the build folder to deploy (default: the generator's, detected)")
-	fl.StringVar(&opts.Origin, "origin", "", "origin storage: s3://BUCKET[/PREFIX] or file://DIR (default: file://"+defaultLocalOrigin+", served by cdnctl serve)")
+	fl.StringVar(&opts.Origin, "to", "", "origin storage: s3://BUCKET[/PREFIX] or file://DIR (default: file://"+defaultLocalOrigin+", served by cdnctl serve)")
 	fl.StringVar(&opts.CDN, "cdn", "local", "the CDN: local, none, cloudfront:DISTRIBUTION_ID, cloudflare:ZONE_ID, fastly:SERVICE_ID or akamai")
 	fl.StringVar(&opts.BaseURL, "base-url", "", "where the site is served, such as https://www.example.com/ (a real CDN's hostname)")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing config file")
@@ -183,15 +183,15 @@ func (a *initAnswers) check() error {
 	case strings.HasPrefix(a.Origin, "file://"):
 		a.LocalOrigin = strings.TrimPrefix(a.Origin, "file://")
 		if a.LocalOrigin == "" {
-			return usageErrorf("init: --origin %s: want file://DIR", a.Origin)
+			return usageErrorf("init: --to %s: want file://DIR", a.Origin)
 		}
 	case strings.HasPrefix(a.Origin, "s3://"):
 		u, err := url.Parse(a.Origin)
 		if err != nil || u.Host == "" {
-			return usageErrorf("init: --origin %s: want s3://BUCKET or s3://BUCKET/PREFIX", a.Origin)
+			return usageErrorf("init: --to %s: want s3://BUCKET or s3://BUCKET/PREFIX", a.Origin)
 		}
 	default:
-		return usageErrorf("init: --origin %q: want s3://BUCKET[/PREFIX] or file://DIR", a.Origin)
+		return usageErrorf("init: --to %q: want s3://BUCKET[/PREFIX] or file://DIR", a.Origin)
 	}
 	provider, id, _ := strings.Cut(a.CDN, ":")
 	switch provider {
@@ -208,7 +208,7 @@ func (a *initAnswers) check() error {
 		return usageErrorf("init: --cdn %q: want local, none, cloudfront:DISTRIBUTION_ID, cloudflare:ZONE_ID, fastly:SERVICE_ID or akamai", a.CDN)
 	}
 	if provider == providerLocal && a.LocalOrigin == "" {
-		return usageErrorf("init: --cdn local serves a folder origin: give --origin file://DIR, or a real CDN with --cdn")
+		return usageErrorf("init: --cdn local serves a folder origin: give --to file://DIR, or a real CDN with --cdn")
 	}
 	if a.BaseURL != "" {
 		u, err := url.Parse(a.BaseURL)

@@ -29,7 +29,7 @@ func TestInit(t *testing.T) {
 				}
 			}, []string{"for a Hugo site (found by hugo.toml)", "run `hugo --minify` first"}},
 		{"astro, s3 and cloudfront", map[string]string{"astro.config.mjs": "export default defineConfig({});\n", "package.json": `{"dependencies":{"astro":"^5"}}`},
-			[]string{"--origin", "s3://bucket/site", "--cdn", "cloudfront:E2QWRUHAPOMQZL", "--base-url", "https://www.example.com"},
+			[]string{"--to", "s3://bucket/site", "--cdn", "cloudfront:E2QWRUHAPOMQZL", "--base-url", "https://www.example.com"},
 			func(t *testing.T, cfg *Config) {
 				c := cfg.CDNs[0]
 				if cfg.Deploy.Site != "dist" || cfg.Origin.Target != "s3://bucket/site" || c.DistributionID != "E2QWRUHAPOMQZL" ||
@@ -37,25 +37,25 @@ func TestInit(t *testing.T) {
 					t.Errorf("config = %+v / %+v / %+v", cfg.Deploy, cfg.Origin.Target, c)
 				}
 			}, []string{"AWS\n  # default chain"}},
-		{"cloudflare", map[string]string{"public/index.html": "x"}, []string{"--origin", "s3://b", "--cdn", "cloudflare:023e105f4ecef8ad9ca31a8372d0c353"},
+		{"cloudflare", map[string]string{"public/index.html": "x"}, []string{"--to", "s3://b", "--cdn", "cloudflare:023e105f4ecef8ad9ca31a8372d0c353"},
 			func(t *testing.T, cfg *Config) {
 				if cfg.Deploy.Site != "public" || cfg.CDNs[0].ZoneID != "023e105f4ecef8ad9ca31a8372d0c353" {
 					t.Errorf("config = %+v", cfg.CDNs)
 				}
 			}, []string{"CLOUDFLARE_API_TOKEN", "for this site."}},
-		{"fastly", map[string]string{}, []string{"--site", "out", "--origin", "s3://b", "--cdn", "fastly:SU1Z0isxPaozGVKXdv0eY"},
+		{"fastly", map[string]string{}, []string{"--site", "out", "--to", "s3://b", "--cdn", "fastly:SU1Z0isxPaozGVKXdv0eY"},
 			func(t *testing.T, cfg *Config) {
 				if cfg.CDNs[0].ServiceID != "SU1Z0isxPaozGVKXdv0eY" {
 					t.Errorf("config = %+v", cfg.CDNs)
 				}
 			}, []string{"FASTLY_API_TOKEN"}},
-		{"akamai", map[string]string{}, []string{"--site", "out", "--origin", "s3://b", "--cdn", "akamai"},
+		{"akamai", map[string]string{}, []string{"--site", "out", "--to", "s3://b", "--cdn", "akamai"},
 			func(t *testing.T, cfg *Config) {
 				if cfg.CDNs[0].Provider != "akamai" {
 					t.Errorf("config = %+v", cfg.CDNs)
 				}
 			}, []string{"~/.edgerc"}},
-		{"no CDN", map[string]string{}, []string{"--site", "out", "--origin", "s3://b", "--cdn", "none"},
+		{"no CDN", map[string]string{}, []string{"--site", "out", "--to", "s3://b", "--cdn", "none"},
 			func(t *testing.T, cfg *Config) {
 				if len(cfg.CDNs) != 0 {
 					t.Errorf("cdns = %+v; want none", cfg.CDNs)
@@ -137,10 +137,10 @@ func TestInitUsageErrors(t *testing.T) {
 		{nil, "no static-site generator or build folder found here: give the build folder with --site DIR"},
 		{[]string{"--site", "x", "--cdn", "cloudfront"}, "--cdn cloudfront: want cloudfront:DISTRIBUTION_ID"},
 		{[]string{"--site", "x", "--cdn", "varnish"}, `--cdn "varnish": want local, none,`},
-		{[]string{"--site", "x", "--origin", "ftp://x"}, `--origin "ftp://x": want s3://BUCKET[/PREFIX] or file://DIR`},
-		{[]string{"--site", "x", "--origin", "s3://b"}, "--cdn local serves a folder origin"},
+		{[]string{"--site", "x", "--to", "ftp://x"}, `--to "ftp://x": want s3://BUCKET[/PREFIX] or file://DIR`},
+		{[]string{"--site", "x", "--to", "s3://b"}, "--cdn local serves a folder origin"},
 		{[]string{"--site", "../x"}, "--site ../x: want a folder inside this one"},
-		{[]string{"--site", "x", "--origin", "s3://b", "--cdn", "none", "--base-url", "www.example.com"}, `--base-url "www.example.com": want the site's URL`},
+		{[]string{"--site", "x", "--to", "s3://b", "--cdn", "none", "--base-url", "www.example.com"}, `--base-url "www.example.com": want the site's URL`},
 	} {
 		code, _, errOut := runCLI(t, nil, append([]string{"init"}, tt.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tt.want) {

@@ -9,12 +9,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
 // wsEcho is a WebSocket echo server (the coder/websocket library) on a
@@ -283,5 +287,98 @@ func TestUpgradeBoundsAndIdle(t *testing.T) {
 	edge.Close()
 	if _, _, err := c2.Read(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("read after Close: %v; want the tunnel closed", err)
+	}
+}
+
+// TestTopologyCompressionAndUpgrades: a topology with Compression
+// compresses at its edges only, relays a WebSocket through an edge and the
+// shield, and exports both on /metrics.
+func TestTopologyCompressionAndUpgrades(t *testing.T) {
+	echo := newWSEcho(t)
+	top := startTopology(t, func(c *TopologyConfig) {
+		c.Compression = &CompressionConfig{Policy: edgecompress.DefaultPolicy()}
+		c.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/hmr" {
+				echo.Config.Handler.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Set("Content-Type", "text/css")
+			w.Header().Set("Content-Length", cssLength)
+			_, _ = io.WriteString(w, cssBody)
+		})
+	})
+	pop1, _ := top.PoP("pop1")
+	resp, body := get(t, pop1.URL()+"/app.css", "Accept-Encoding", "gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || decodeBody(t, "gzip", body) != cssBody {
+		t.Fatalf("through pop1: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	c, hs := dialWS(t, pop1.URL())
+	if got := hs.Header.Get("X-Served-By"); got != "shield, pop1" {
+		t.Errorf("WebSocket X-Served-By %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte("hot")); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err := c.Read(ctx); err != nil || string(m) != "hot" {
+		t.Fatalf("echo: %q, %v", m, err)
+	}
+	_, m := api(t, top, "GET", "/metrics", top.Token(), "")
+	for _, w := range []string{
+		`cdnctl_edge_compressed_total{coding="gzip",pop="pop1",role="edge"} 1`,
+		`cdnctl_edge_compress_bytes_in_total{pop="pop1",role="edge"} ` + cssLength,
+		`cdnctl_edge_upgrades_total{pop="pop1",role="edge"} 1`,
+		`cdnctl_edge_upgrades_total{pop="shield",role="shield"} 1`,
+		`cdnctl_edge_upgraded_connections{pop="pop1",role="edge"} 1`,
+	} {
+		if !strings.Contains(string(m), w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+	if strings.Contains(string(m), `cdnctl_edge_compressed_total{coding="gzip",pop="shield"`) {
+		t.Errorf("the shield compresses; want edges only")
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// TestWebSocketOverHTTPS: wss:// through an edge that also speaks HTTP/2:
+// a client trusting only the local CA opens its WebSocket over an
+// HTTP/1.1 TLS connection (ALPN http/1.1), as browsers do when the
+// server does not offer RFC 8441's extended CONNECT.
+func TestWebSocketOverHTTPS(t *testing.T) {
+	echo := newWSEcho(t)
+	ca, _, err := localca.LoadOrCreate(filepath.Join(t.TempDir(), "ca"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := startTopology(t, func(c *TopologyConfig) {
+		c.HTTPS = &HTTPSConfig{CA: ca, Names: []string{"www.example.test"}}
+		c.Origin.Handler = echo.Config.Handler
+	})
+	pop := top.Info().PoPs[0]
+	_, port, _ := net.SplitHostPort(pop.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "wss://www.example.test:"+port+"/hmr", &websocket.DialOptions{
+		HTTPClient:   caOnlyClient(ca, pop.Addr, false),
+		Subprotocols: []string{"vite-hmr"},
+	})
+	if err != nil {
+		t.Fatalf("wss through %s: %v", pop.Name, err)
+	}
+	defer c.CloseNow()
+	if resp.Header.Get("X-Served-By") != "shield, "+pop.Name {
+		t.Errorf("X-Served-By %q", resp.Header.Get("X-Served-By"))
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("over tls")); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err := c.Read(ctx); err != nil || string(m) != "over tls" {
+		t.Errorf("echo over TLS: %q, %v", m, err)
+	}
+	if h := echo.lastHandshake(); h.Get("X-Forwarded-Proto") != "https" {
+		t.Errorf("origin saw X-Forwarded-Proto %q; want https", h.Get("X-Forwarded-Proto"))
 	}
 }

@@ -63,8 +63,11 @@ type Model struct {
 	ctx  context.Context
 	opts Options
 	keys KeyMap
-	st   Styles
-	help help.Model
+	// purgeKeys are the purge bindings, still matched with --readonly
+	// (where keys has them disabled, out of the help) to say why not.
+	purgeKeys []key.Binding
+	st        Styles
+	help      help.Model
 
 	width, height int
 	state         state
@@ -136,6 +139,13 @@ func New(ctx context.Context, opts Options) *Model {
 	}
 	if opts.Pop != "" || opts.Filter != "" {
 		m.state = stateEntries
+	}
+	k := &m.keys
+	m.purgeKeys = []key.Binding{k.PurgeOne, k.PurgeMatching, k.PurgeTag, k.PurgePrefix}
+	if opts.ReadOnly {
+		for _, b := range []*key.Binding{&k.PurgeOne, &k.PurgeMatching, &k.PurgeTag, &k.PurgePrefix} {
+			b.SetEnabled(false)
+		}
 	}
 	m.table = table.New(table.WithFocused(true), table.WithWidth(80), table.WithHeight(10))
 	ts := table.DefaultStyles()
@@ -231,7 +241,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if msg.plan.Req.Soft {
 				kind = "soft"
 			}
-			m.setStatus(false, "purged %d entries (%s) for %s in %s", msg.purged, kind, msg.plan.What, msg.took.Round(time.Millisecond))
+			// The plan counts entries (key × PoP), the admin API stored
+			// responses: one entry holds a response per variant.
+			n := msg.plan.Count
+			if n == 0 || msg.plan.Req.All {
+				n = msg.purged
+			}
+			if msg.purged != n {
+				kind += fmt.Sprintf("; %d stored response%s", msg.purged, plural(msg.purged, "", "s"))
+			}
+			m.setStatus(false, "purged %d entr%s (%s) for %s in %s", n, plural(n, "y", "ies"), kind, msg.plan.What, msg.took.Round(time.Millisecond))
 			if m.state == stateDetail {
 				m.state = stateEntries // what the detail showed is gone
 			}
@@ -343,6 +362,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case m.showHelp && (key.Matches(msg, m.keys.Help) || msg.String() == "esc"):
 		m.showHelp = false
+		return nil
+	}
+	if m.opts.ReadOnly && key.Matches(msg, m.purgeKeys...) {
+		m.setStatus(true, "read-only: purging is disabled (started with --readonly)")
 		return nil
 	}
 	k := m.keys
@@ -541,7 +564,7 @@ func (m *Model) startPurge(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PurgeTag):
 		m.prompt = &prompt{kind: "tag"}
 	case key.Matches(msg, k.PurgePrefix):
-		m.prompt = &prompt{kind: "prefix", value: "/"}
+		m.prompt = &prompt{kind: "prefix"}
 	}
 	return nil
 }
