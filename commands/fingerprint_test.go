@@ -360,6 +360,12 @@ func TestFingerprintCommandAudit(t *testing.T) {
 		t.Fatalf("--keep: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
+	// Nothing changed: the folder is kept, and so is the audit's pass.
+	code, stdout, stderr = runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/img/logo.png")
+	if code != 0 || !strings.Contains(stdout, "as the last run's audit passed them") {
+		t.Fatalf("unchanged re-run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
 	// A wrong mode is a usage error as a flag, and an error naming the
 	// key in the configuration (as every other bad value there).
 	if code, _, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--audit=off"); code != ExitUsage || !strings.Contains(stderr, `audit "off": want error`) {
