@@ -72,6 +72,10 @@ type CDNConfig struct {
 	// Local edge.
 	AdminURL string   `yaml:"admin_url" json:"admin_url,omitempty"`
 	Pops     []string `yaml:"pops" json:"pops,omitempty"`
+
+	// adminToken is the token of the running local CDN whose admin API
+	// AdminURL was found to be (localTarget); never from the file.
+	adminToken string
 }
 
 // Providers a cdns entry can name.

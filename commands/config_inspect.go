@@ -50,20 +50,26 @@ type adminFlags struct {
 }
 
 func (a *adminFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&a.admin, "admin", "", "admin API URL of cdnctl serve (default: inspect.admin, else http:// + serve.admin)")
-	cmd.Flags().StringVar(&a.token, "token", "", "admin API token (default: $"+AdminTokenEnv+", else serve.token; prefer the environment: flags show in ps)")
+	cmd.Flags().StringVar(&a.admin, "admin", "", "admin API URL of cdnctl serve (default: inspect.admin, else the local CDN running for this folder, else http:// + serve.admin)")
+	cmd.Flags().StringVar(&a.token, "token", "", "admin API token (default: $"+AdminTokenEnv+", else the running local CDN's, else serve.token; prefer the environment: flags show in ps)")
 }
 
 // client builds the admin API client from the flags, then cdnctl.yaml and
-// the environment: URL from --admin, inspect.admin or serve.admin; token
-// from --token, the variable inspect.token_env names, or serve.token.
+// the environment: URL from --admin, inspect.admin, the local CDN running
+// for this folder (or serve.name) or serve.admin; token from --token, the
+// variable inspect.token_env names, the running local CDN's, or
+// serve.token.
 func (a *adminFlags) client(cmd *cobra.Command, f *Factory, cfg *Config) (*adminclient.Client, error) {
 	base := cfg.Inspect.Admin
 	if cmd.Flags().Changed("admin") {
 		base = a.admin
 	}
+	var found string // the running local CDN's token
 	if base == "" {
-		base = serveAdminURL(cfg.Serve.Admin)
+		var err error
+		if base, found, err = f.localAdmin(cmd.Context(), cfg); err != nil {
+			return nil, err
+		}
 	}
 	if !strings.Contains(base, "://") {
 		base = "http://" + base // host:port, as serve.admin is written
@@ -79,6 +85,9 @@ func (a *adminFlags) client(cmd *cobra.Command, f *Factory, cfg *Config) (*admin
 			if v, ok := f.LookupEnv(env); ok {
 				token = strings.TrimSpace(v)
 			}
+		}
+		if token == "" {
+			token = found
 		}
 		if token == "" {
 			token = cfg.Serve.Token

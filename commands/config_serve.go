@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cdnctl/cdnctl/localedge"
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/cdnctl/cdnctl/localedge/localca"
 	"github.com/cdnctl/cdnctl/localedge/origin"
 	"github.com/cdnctl/cdnctl/siterules"
@@ -19,6 +20,11 @@ import (
 // ServeConfig is the `serve:` section of cdnctl.yaml: the local CDN that
 // `cdnctl serve` runs. docs/config.md documents every key.
 type ServeConfig struct {
+	// Name names the local CDN (serve --name): serve records where it
+	// listens under this name, and client commands with the same name
+	// find it wherever they run. "": it is known by the directory serve
+	// was started in.
+	Name string `yaml:"name" json:"name"`
 	// Origin is a folder served as the origin ("" with no Upstream: the
 	// built-in sample site).
 	Origin string `yaml:"origin" json:"origin"`
@@ -44,11 +50,73 @@ type ServeConfig struct {
 	// the PoP sets its own.
 	Delay time.Duration `yaml:"delay" json:"delay"`
 	// ShutdownTimeout bounds the wait for in-flight requests on exit.
-	ShutdownTimeout time.Duration     `yaml:"shutdown_timeout" json:"shutdown_timeout"`
-	Shield          ServeShieldConfig `yaml:"shield" json:"shield"`
-	PoPs            []ServePoPConfig  `yaml:"pops" json:"pops"`
-	Cache           ServeCacheConfig  `yaml:"cache" json:"cache"`
-	HTTPS           ServeHTTPSConfig  `yaml:"https" json:"https"`
+	ShutdownTimeout time.Duration       `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	Shield          ServeShieldConfig   `yaml:"shield" json:"shield"`
+	PoPs            []ServePoPConfig    `yaml:"pops" json:"pops"`
+	Cache           ServeCacheConfig    `yaml:"cache" json:"cache"`
+	HTTPS           ServeHTTPSConfig    `yaml:"https" json:"https"`
+	Compress        ServeCompressConfig `yaml:"compress" json:"compress"`
+	// EdgeRules are the edges' rules: header changes, redirects, rewrites
+	// and fixed responses by host and path (package edgerules).
+	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
+	// RateLimit limits each client's request rate at the edges.
+	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+
+	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
+	// address a flag gave: --free-ports leaves their port alone.
+	fixedPorts map[string]bool
+}
+
+// ServeCompressConfig is serve.compress: compression at the edges, with
+// CloudFront's conditions by default (localedge/edgecompress).
+type ServeCompressConfig struct {
+	// Enabled compresses eligible responses at every edge (--compress).
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Encodings are the codings produced, in order of preference among
+	// equal weights: br, zstd, gzip.
+	Encodings []string `yaml:"encodings" json:"encodings"`
+	// MinSize and MaxSize bound the Content-Length of the responses
+	// compressed (byte sizes).
+	MinSize string `yaml:"min_size" json:"min_size"`
+	MaxSize string `yaml:"max_size" json:"max_size"`
+	// Types are the media types compressed (empty: CloudFront's list).
+	Types []string `yaml:"types" json:"types"`
+	// MaxConcurrent bounds the responses each edge compresses at once (0:
+	// twice the processors, at least 4).
+	MaxConcurrent int `yaml:"max_concurrent" json:"max_concurrent"`
+}
+
+// compression checks the section and turns it into the topology's
+// compression (nil when disabled).
+func (c ServeCompressConfig) compression() (*localedge.CompressionConfig, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	pol := edgecompress.DefaultPolicy()
+	if len(c.Encodings) > 0 {
+		pol.Encodings = c.Encodings
+	}
+	if len(c.Types) > 0 {
+		pol.Types = c.Types
+	}
+	var err error
+	if c.MinSize != "" {
+		if pol.MinSize, err = parseByteSize("serve.compress.min_size", c.MinSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxSize != "" {
+		if pol.MaxSize, err = parseByteSize("serve.compress.max_size", c.MaxSize); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxConcurrent < 0 {
+		return nil, usageErrorf("serve.compress.max_concurrent %d: want 0 (the default) or more", c.MaxConcurrent)
+	}
+	if err := pol.Check(); err != nil {
+		return nil, usageErrorf("serve.compress.%v", err)
+	}
+	return &localedge.CompressionConfig{Policy: pol, MaxConcurrent: c.MaxConcurrent}, nil
 }
 
 // ServeHTTPSConfig is serve.https: HTTPS and HTTP/2 at every edge, with
@@ -126,6 +194,9 @@ type ServePoPConfig struct {
 	Location *ServeLocationConfig `yaml:"location" json:"location,omitempty"`
 	// Delay overrides serve.delay for this PoP (0: use serve.delay).
 	Delay time.Duration `yaml:"delay" json:"delay"`
+
+	// fixedPort: --pop gave the address, which --free-ports leaves alone.
+	fixedPort bool
 }
 
 // ServeLocationConfig places a PoP on the map (GeoDNS nearest-PoP).
@@ -183,6 +254,13 @@ func defaultServeConfig() ServeConfig {
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
+		RateLimit:       defaultServeRateLimitConfig(),
+		Compress: ServeCompressConfig{
+			Enabled:   true,
+			Encodings: slices.Clone(edgecompress.DefaultEncodings),
+			MinSize:   strconv.Itoa(edgecompress.DefaultMinSize),
+			MaxSize:   strconv.Itoa(edgecompress.DefaultMaxSize),
+		},
 		Cache: ServeCacheConfig{
 			Capacity:        "64MiB",
 			MaxObjectSize:   "8MiB",
@@ -209,12 +287,12 @@ func defaultServeConfig() ServeConfig {
 // origin handler, which the command builds). freePorts sets every port to
 // 0.
 func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) {
-	addr := func(key, a string) (string, error) {
+	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
-		if freePorts {
+		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -228,14 +306,14 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
-	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr); err != nil {
+	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
 		return tc, err
 	}
 	adminAddr, err := adminHostPort(c.Admin)
 	if err != nil {
 		return tc, usageErrorf("serve.admin %q: %v", c.Admin, err)
 	}
-	if tc.AdminAddr, err = addr("admin", adminAddr); err != nil {
+	if tc.AdminAddr, err = addr("admin", adminAddr, c.fixedPorts["admin"]); err != nil {
 		return tc, err
 	}
 	tc.Token = c.Token
@@ -244,7 +322,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, usageErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
-		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr)
+		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
 		if err != nil {
 			return tc, err
 		}
@@ -262,7 +340,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		tc.PoPs = append(tc.PoPs, pc)
 	}
 	if c.Shield.Enabled {
-		a, err := addr("shield.addr", c.Shield.Addr)
+		a, err := addr("shield.addr", c.Shield.Addr, c.fixedPorts["shield.addr"])
 		if err != nil {
 			return tc, err
 		}
@@ -326,9 +404,18 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
+	if tc.Rules, err = compileEdgeRules(c.EdgeRules); err != nil {
+		return tc, err
+	}
+	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
 	tc.Cache.Key = localedge.KeyOptions{
 		IgnoreQuery: cc.Key.IgnoreQuery, SortQuery: cc.Key.SortQuery,
 		IgnoreParams: cc.Key.IgnoreParams, Headers: cc.Key.Headers,
+	}
+	if tc.Compression, err = c.Compress.compression(); err != nil {
+		return tc, err
 	}
 	return tc, nil
 }

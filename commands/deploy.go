@@ -420,6 +420,13 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 		return nil, configError(fmt.Errorf("config: %w", err))
 	}
 	for _, c := range cdns {
+		if err := f.localTarget(ctx, cfg, &c); err != nil {
+			if !opts.PlanOnly {
+				run.close()
+				return nil, fmt.Errorf("deploy: %s: %w", c.noun(), err)
+			}
+			f.Logger.Warn("deploy: " + c.noun() + ": " + err.Error())
+		}
 		dc, err := deployCDN(ctx, f, cfg, dc, c)
 		if err != nil {
 			run.close()
@@ -505,6 +512,9 @@ func deployCDN(ctx context.Context, f *Factory, cfg *Config, dc DeployConfig, c 
 		token := ""
 		if v, ok := f.LookupEnv(c.tokenEnv()); ok {
 			token = strings.TrimSpace(v)
+		}
+		if token == "" {
+			token = c.adminToken
 		}
 		if token == "" {
 			token = cfg.Serve.Token

@@ -203,6 +203,7 @@ type fingerprintSummary struct {
 	Missing      []hashing.MissingRef `json:"missing"`
 	Skipped      []hashing.Skipped    `json:"skipped"`
 	Pinned       []hashing.Pinned     `json:"pinned"`
+	Detected     []hashing.Detection  `json:"detected"`
 	Files        []fingerprintFile    `json:"files,omitempty"`
 	DurationMS   int64                `json:"duration_ms"`
 }
@@ -268,6 +269,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		Missing:    append([]hashing.MissingRef{}, res.Missing...),
 		Skipped:    append([]hashing.Skipped{}, res.Skipped...),
 		Pinned:     append([]hashing.Pinned{}, res.Pinned...),
+		Detected:   append([]hashing.Detection{}, res.Detected...),
 		DurationMS: opts.Now().Sub(start).Milliseconds(),
 	}
 	if !opts.DryRun {
@@ -306,6 +308,9 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	fmt.Fprintf(w, "  files:    %d (%d fingerprinted, %d entry points, %d with rewritten references, %d unchanged since the last run)\n",
 		st.Files, st.Fingerprinted, st.Kept, st.Rewritten, st.Reused)
 	fmt.Fprintf(w, "  size:     %s\n", humanBytes(st.Bytes))
+	for _, d := range s.Detected {
+		fmt.Fprintf(w, "  detected: %s\n", d)
+	}
 	encs := make([]string, 0, len(st.Encoded))
 	for enc := range st.Encoded {
 		encs = append(encs, enc)
@@ -354,7 +359,11 @@ func logPinned(log *slog.Logger, pinned []hashing.Pinned) {
 		if _, ok := files[p.Reason]; !ok {
 			reasons = append(reasons, p.Reason)
 		}
-		files[p.Reason] = append(files[p.Reason], p.Path)
+		name := p.Path
+		if p.At != "" {
+			name += " (" + p.At + ")"
+		}
+		files[p.Reason] = append(files[p.Reason], name)
 	}
 	for _, r := range reasons {
 		fs := files[r]

@@ -38,7 +38,7 @@ func (o *edgeOptions) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	listVar(fl, &o.Edges, "edge", "", nil, "PoPs to go through: NAME=IP[:PORT] or IP[:PORT]; repeatable (default: deploy.prewarm.edges)")
 	listVar(fl, &o.Regions, "subnet", "", nil, "find a PoP by resolving the URLs' host as a client of this network (CIDR or IP) at --dns; repeatable (deploy.prewarm.regions)")
-	fl.StringVar(&o.Resolver, "dns", "", "DNS server host:port for --subnet (EDNS Client Subnet; default: deploy.prewarm.resolver, else the local GeoDNS)")
+	fl.StringVar(&o.Resolver, "dns", "", "DNS server host:port for --subnet (EDNS Client Subnet; default: deploy.prewarm.resolver, else the GeoDNS of the local CDN running for this folder)")
 	fl.StringVar(&o.BaseURL, "base-url", "", "where the site is served, for paths and manifests (default: deploy.base_url, else http(s)://www.example.test/ of the local topology)")
 	fl.BoolVarP(&o.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	o.admin.register(cmd)
@@ -86,7 +86,10 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 		return out, nil
 	case len(regions) > 0:
 		if resolverAddr == "" {
-			resolverAddr = localedge.ClientAddr(cfg.DNS.Listen)
+			var err error
+			if resolverAddr, err = f.localDNS(ctx, cfg); err != nil {
+				return nil, fmt.Errorf("--region without --resolver or deploy.prewarm.resolver: %w", err)
+			}
 		}
 		var rs []prewarm.Region
 		for _, r := range regions {
@@ -114,7 +117,7 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 	}
 	client, err := o.admin.client(cmd, f, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("no --edge or --subnet, so going through the local topology: %w", err)
+		return nil, fmt.Errorf("no --edge or --subnet, so going through the local CDN: %w", err)
 	}
 	info, err := client.Topology(ctx)
 	if err != nil {

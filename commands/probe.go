@@ -42,19 +42,21 @@ func newCmdProbe(f *Factory) *cobra.Command {
 	opts := &ProbeOptions{IO: f.IO}
 	var admin adminFlags
 	cmd := &cobra.Command{
-		Use:   "probe URL",
+		Use:   "probe URL|PATH",
 		Short: "Request a URL through every PoP and show, side by side, what each cache did",
 		Long: `Request URL through each PoP of a CDN and show the answers side by side:
 status, Age, Cache-Control, ETag, a SHA-256 of the body, the cache verdict
 decoded from Cache-Status (RFC 9211), CF-Cache-Status (Cloudflare), X-Cache
 (CloudFront, Fastly with X-Served-By, Akamai), Server-Timing, and the time
 spent in DNS, connect, TLS and waiting for the first byte. It answers "is it
-cached, where, and for how long?" in one screen.
+cached, where, and for how long?" in one screen. A PATH (/index.html) is
+requested on the site's host: deploy.base_url, else the local CDN's
+www.example.test.
 
 Targets:
-  - with no --edge or --subnet, the edges of the local topology of cdnctl
-    serve (read from its admin API; --pop picks some, the shield included):
-    each is reached the way its clients are, through the topology's GeoDNS
+  - with no --edge or --subnet, the edges of the local CDN that cdnctl
+    serve runs for this folder (found by itself; read from its admin API;
+    --pop picks some, the shield included): each is reached the way its clients are, through the topology's GeoDNS
     for its region, or directly with --direct or when serve runs no DNS;
   - --edge NAME=IP[:PORT] (repeatable) connects to that address for the
     URL's host, like curl --connect-to: the edges of a real CDN;
@@ -65,7 +67,8 @@ Each request goes out once, in order, so a miss at the first PoP can fill a
 shield that the next ones hit. The body is hashed as received (with
 Accept-Encoding of a browser, unless -H changes it). Probing fills caches
 like any request would; use -X HEAD to avoid transferring bodies.`,
-		Example: `  cdnctl probe http://www.example.test/index.html
+		Example: `  cdnctl probe /index.html
+  cdnctl probe http://www.example.test/index.html
   cdnctl probe http://www.example.test/app.css --pop pop1,shield --direct
   cdnctl probe https://www.example.com/ --edge iad=203.0.113.10 --edge fra=198.51.100.7
   cdnctl probe https://www.example.com/ --dns 127.0.0.1:5353 --subnet 127.2.0.0/16 --subnet 127.3.0.1
@@ -77,10 +80,26 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 				return err
 			}
 			opts.URL = args[0]
+			if strings.HasPrefix(opts.URL, "/") {
+				// A path: on the site's host (deploy.base_url, else the
+				// local CDN's www.example.test).
+				base := cfg.Deploy.BaseURL
+				if base == "" {
+					base = localSiteBase(cfg)
+				}
+				opts.URL = strings.TrimSuffix(base, "/") + opts.URL
+			}
 			opts.JSON = f.JSON
 			opts.ResolverSet = cmd.Flags().Changed("dns")
+			for _, r := range opts.Regions {
+				if _, err := parseRegion(r); err != nil {
+					return err
+				}
+			}
 			if !opts.ResolverSet && len(opts.Regions) > 0 {
-				opts.Resolver = localedge.ClientAddr(cfg.DNS.Listen)
+				if opts.Resolver, err = f.localDNS(cmd.Context(), cfg); err != nil {
+					return fmt.Errorf("probe: --subnet without --dns: %w", err)
+				}
 			}
 			if len(opts.Edges) > 0 && len(opts.Pops) > 0 {
 				return usageErrorf("--pop selects PoPs of the local topology; with --edge, name the edges instead")
@@ -94,7 +113,7 @@ like any request would; use -X HEAD to avoid transferring bodies.`,
 	fl.BoolVar(&opts.Direct, "direct", false, "local topology: connect to each PoP's address instead of resolving through the GeoDNS")
 	listVar(fl, &opts.Edges, "edge", "", nil, "probe through these edges: NAME=IP[:PORT] or IP[:PORT]; repeatable")
 	listVar(fl, &opts.Regions, "subnet", "", nil, "probe as a client of this network: CIDR or IP, resolved at --dns; repeatable")
-	fl.StringVar(&opts.Resolver, "dns", "", "DNS server host:port (default: the topology's GeoDNS; with --subnet, dns.listen)")
+	fl.StringVar(&opts.Resolver, "dns", "", "DNS server host:port (default: the GeoDNS of the local CDN running for this folder, else dns.listen)")
 	fl.StringVarP(&opts.Method, "method", "X", http.MethodGet, "GET, or HEAD to skip bodies")
 	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable; Host: changes the Host header)`)
 	fl.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "timeout of each request, body included")

@@ -121,8 +121,8 @@ CDNCTL_ADMIN_TOKEN. They are never printed. See docs/purge.md.`,
 	listVar(fl, &opts.CDNs, "cdn", "", nil, "the cdns entry to purge, by name or provider (default: the only or default entry)")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS shared config profile, for CloudFront (default: the entry's, then AWS_PROFILE)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region, for CloudFront (default: the entry's, then AWS_REGION)")
-	listVar(fl, &opts.Pops, "pop", "", nil, "purge only this PoP of the local edge; repeatable (default: the entry's pops, then all)")
-	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, then http://127.0.0.1:8099)")
+	listVar(fl, &opts.Pops, "pop", "", nil, "purge only this PoP of the local edge (and the shield it fetches from); repeatable (default: the entry's pops, then all)")
+	fl.StringVar(&opts.Admin, "admin", "", "admin API URL of a cdnctl serve, for the local provider (default: the entry's admin_url, else the local CDN running for this folder, else serve.admin)")
 	fl.BoolVar(&opts.Soft, "soft", false, "mark entries stale instead of removing them (Fastly, Akamai invalidate, local edge)")
 	fl.BoolVar(&opts.Delete, "delete", false, "Akamai: delete the objects instead of invalidating them")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait until the purge has completed everywhere (CloudFront: polls; Akamai: sleeps its estimate)")
@@ -307,9 +307,11 @@ func runPurge(ctx context.Context, f *Factory, opts *PurgeOptions) error {
 		}
 		target.Method = akamai.MethodDelete
 	}
-	if target.Provider == providerLocal && target.AdminURL == "" && cfg.Serve.Admin != "" {
-		// Like inspect: the topology cdnctl.yaml's serve section describes.
-		target.AdminURL = serveAdminURL(cfg.Serve.Admin)
+	if err := f.localTarget(ctx, cfg, &target); err != nil {
+		if !opts.DryRun {
+			return fmt.Errorf("purge: %s: %w", target.noun(), err)
+		}
+		f.Logger.Warn("purge: " + err.Error())
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("purge: --timeout %s: want a positive duration", opts.Timeout)
@@ -426,6 +428,9 @@ func buildPurger(ctx context.Context, f *Factory, c CDNConfig) (providers.Purger
 	token := func() providers.Secret {
 		v, _ := f.LookupEnv(c.tokenEnv())
 		if v = strings.TrimSpace(v); v == "" && c.Provider == providerLocal {
+			v = c.adminToken // the running local CDN's
+		}
+		if v == "" && c.Provider == providerLocal {
 			// Like inspect: serve.token, when cdnctl.yaml sets one.
 			if cfg, err := f.Config(); err == nil {
 				v = cfg.Serve.Token
@@ -573,7 +578,7 @@ func printPurgeHeader(ios *IOStreams, noun, head string, rec *providers.PurgeRec
 		w = ios.Out
 	}
 	fmt.Fprintf(w, "Target: %s\n%s\n", noun, head)
-	if rec.EstimatedBillablePaths != nil {
+	if rec.EstimatedBillablePaths != nil && rec.Status != providers.PurgeFailed && rec.Status != providers.PurgePartial {
 		fmt.Fprintf(w, "Estimated billable invalidation paths: %d (the first 1,000 a month are free for the account).\n", *rec.EstimatedBillablePaths)
 	}
 	for _, n := range rec.Notes {

@@ -514,8 +514,8 @@ func TestPurgeLocalTopology(t *testing.T) {
 		t.Fatalf("--pop pop2: exit %d: %s", code, stderr)
 	}
 	rec = providers.PurgeRecord{}
-	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || len(rec.Batches[0].Pops) != 1 || rec.Batches[0].Pops[0].Name != "pop2" {
-		t.Errorf("--pop pop2 record = %s", stdout)
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil || len(rec.Batches[0].Pops) != 2 || rec.Batches[0].Pops[0].Name != "pop2" || rec.Batches[0].Pops[1].Name != "shield" {
+		t.Errorf("--pop pop2 record = %s; want pop2 and the shield it fetches from", stdout)
 	}
 	if r := edge.Get(t, "pop1", "/about/"); r.Header.Get("X-Cache") != "HIT" {
 		t.Errorf("pop1 lost /about/ in a pop2 purge: X-Cache %q", r.Header.Get("X-Cache"))

@@ -14,7 +14,6 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
-	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/resolver"
 )
 
@@ -35,9 +34,10 @@ func newCmdResolve(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "resolve NAME",
 		Short: "Ask the GeoDNS server what a client in a region gets for a name",
-		Long: `Resolve NAME at a DNS server (by default the GeoDNS server of cdnctl serve)
-as a client in a chosen region would, and print the whole answer: the CNAME
-chain, the addresses with their TTLs, and which PoP was chosen and why.
+		Long: `Resolve NAME at a DNS server (by default the GeoDNS server of the local CDN
+that cdnctl serve runs for this folder, found by itself) as a client in a
+chosen region would, and print the whole answer: the CNAME chain, the
+addresses with their TTLs, and which PoP was chosen and why.
 
 The region is the query's source address (--from, any 127.x.y.z on
 loopback) or an EDNS Client Subnet option (--subnet), which the server
@@ -60,7 +60,9 @@ prefers when present. Without either, the server sees 127.0.0.1.`,
 				if err := cfg.DNS.validate(); err != nil {
 					return err
 				}
-				opts.Server = localedge.ClientAddr(cfg.DNS.Listen)
+				if opts.Server, err = f.localDNS(cmd.Context(), cfg); err != nil {
+					return fmt.Errorf("resolve: no --server: %w", err)
+				}
 			}
 			return runResolve(cmd.Context(), opts)
 		},
@@ -69,7 +71,7 @@ prefers when present. Without either, the server sees 127.0.0.1.`,
 	fl.StringVarP(&opts.Type, "type", "t", "A", "record type to ask for (A, AAAA, CNAME, TXT, NS, SOA, ANY, …)")
 	fl.StringVar(&opts.From, "from", "", "send the query from this source address (e.g. 127.2.0.1: a client in PoP 2's region)")
 	fl.StringVar(&opts.Subnet, "subnet", "", "send an EDNS Client Subnet option for this network (e.g. 127.3.0.0/24)")
-	fl.StringVar(&opts.Server, "dns", "", "DNS server host:port (default: dns.listen of the config, "+defaultDNSConfig().Listen+")")
+	fl.StringVar(&opts.Server, "dns", "", "DNS server host:port (default: the GeoDNS of the local CDN running for this folder, else dns.listen when set)")
 	fl.DurationVar(&opts.Timeout, "timeout", resolver.DefaultTimeout, "timeout of one exchange with the server")
 	aliasFlag(cmd, "server", "dns")
 	return cmd

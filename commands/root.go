@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cdnctl/cdnctl/localedge/runstate"
 )
 
 // Build describes the binary: set by main from -ldflags at release.
@@ -30,6 +32,9 @@ type Factory struct {
 	LookupEnv func(string) (string, bool)
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+	// WorkDir is the working directory ("": the process's), where a
+	// running local CDN is looked up.
+	WorkDir string
 
 	// Set from the global flags before a subcommand runs.
 	JSON   bool
@@ -40,6 +45,11 @@ type Factory struct {
 	configOnce     sync.Once
 	config         *Config
 	configErr      error
+
+	// The running local CDN, found once per run (localcdn.go).
+	localOnce  sync.Once
+	localState *runstate.State
+	localErr   error
 }
 
 // Config returns the loaded configuration, reading the file on first use,
@@ -154,6 +164,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdDemo(f),
 		newCmdInspect(f),
 		newCmdSimulate(f),
+		newCmdInit(f),
+		newCmdDoctor(f),
+		newCmdConfig(f),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

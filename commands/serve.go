@@ -21,6 +21,7 @@ import (
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/localca/truststores"
 	"github.com/cdnctl/cdnctl/localedge/origin"
+	"github.com/cdnctl/cdnctl/localedge/runstate"
 	"github.com/cdnctl/cdnctl/sample"
 	"github.com/cdnctl/cdnctl/siterules"
 )
@@ -34,8 +35,19 @@ type ServeOptions struct {
 	Config    ServeConfig
 	// DNS is the GeoDNS server run with the topology (unless disabled).
 	DNS DNSConfig
-	// FreePorts makes every listener use a free port.
+	// FreePorts makes every listener use a free port, but those whose
+	// address a flag gave.
 	FreePorts bool
+	// DNSFixed: --dns gave the GeoDNS address, which FreePorts leaves
+	// alone.
+	DNSFixed bool
+	// WorkDir is where serve runs: the local CDN is recorded under it
+	// (or under Config.Name) for client commands to find.
+	WorkDir string
+	// Registry records where the local CDN listens (nil: not recorded).
+	Registry *runstate.Registry
+	// ConfigPath is the configuration file read ("" for none).
+	ConfigPath string
 	// StopAfter stops the topology gracefully after this long (0: run
 	// until interrupted).
 	StopAfter time.Duration
@@ -107,9 +119,17 @@ flushed.`,
 			for _, name := range []struct {
 				flag string
 				dst  *string
-			}{{"origin-addr", &sc.OriginAddr}, {"admin", &sc.Admin}, {"token", &sc.Token}, {"default-cache-control", &sc.DefaultCacheControl}} {
+			}{{"origin-addr", &sc.OriginAddr}, {"admin", &sc.Admin}, {"token", &sc.Token}, {"default-cache-control", &sc.DefaultCacheControl}, {"name", &sc.Name}} {
 				if fl.Changed(name.flag) {
 					*name.dst, _ = fl.GetString(name.flag)
+				}
+			}
+			// An address given as a flag wins over --free-ports.
+			sc.fixedPorts = map[string]bool{"origin_addr": fl.Changed("origin-addr"), "admin": fl.Changed("admin"), "shield.addr": fl.Changed("shield-addr")}
+			opts.DNSFixed = fl.Changed("dns")
+			if sc.Name != "" {
+				if err := runstate.ValidName(sc.Name); err != nil {
+					return usageErrorf("--name (serve.name): %v", err)
 				}
 			}
 			if fl.Changed("allow-dotfile") {
@@ -134,6 +154,9 @@ flushed.`,
 			}
 			if fl.Changed("https") {
 				sc.HTTPS.Enabled, _ = fl.GetBool("https")
+			}
+			if fl.Changed("compress") {
+				sc.Compress.Enabled, _ = fl.GetBool("compress")
 			}
 			if fl.Changed("delay") {
 				sc.Delay = delay
@@ -164,11 +187,11 @@ flushed.`,
 				found := false
 				for i := range sc.PoPs {
 					if sc.PoPs[i].Name == name {
-						sc.PoPs[i].Addr, found = addr, true
+						sc.PoPs[i].Addr, sc.PoPs[i].fixedPort, found = addr, true, true
 					}
 				}
 				if !found {
-					sc.PoPs = append(sc.PoPs, ServePoPConfig{Name: name, Addr: addr})
+					sc.PoPs = append(sc.PoPs, ServePoPConfig{Name: name, Addr: addr, fixedPort: true})
 				}
 			}
 			opts.Config = sc
@@ -182,6 +205,17 @@ flushed.`,
 			opts.JSON = f.JSON
 			opts.Logger = f.Logger
 			opts.LookupEnv = f.LookupEnv
+			if cfg.Path != "" {
+				opts.ConfigPath, _ = filepath.Abs(cfg.Path)
+			}
+			if opts.WorkDir, err = f.workDir(); err != nil {
+				return err
+			}
+			if reg, err := f.runRegistry(); err != nil {
+				f.Logger.Warn("serve: client commands will not find this local CDN by themselves: " + err.Error())
+			} else {
+				opts.Registry = &reg
+			}
 			return runServe(cmd.Context(), opts)
 		},
 	}
@@ -194,8 +228,9 @@ flushed.`,
 	fl.String("html-handling", string(origin.AutoTrailingSlash), "clean URLs of the folder origin: auto-trailing-slash, force-trailing-slash, drop-trailing-slash or none (serve.static.html_handling)")
 	fl.String("not-found", string(origin.NotFoundPage), "what the folder origin answers for a missing path: 404-page (the nearest 404.html), single-page-application (200.html or index.html) or none (serve.static.not_found)")
 	fl.String("admin", "http://"+localedge.DefaultAdminAddr, "where the admin API listens: its URL (http://127.0.0.1:8099) or host:port")
+	fl.String("name", "", "name this local CDN (serve.name): client commands with the same serve.name (CDNCTL_SERVE_NAME) find it from any folder (default: known by this folder)")
 	fl.String("token", "", "admin API bearer token (default: generated and printed; env CDNCTL_SERVE_TOKEN)")
-	listVar(fl, &pops, "edge", "", nil, "set an edge PoP's address, or add a PoP: NAME=HOST:PORT; repeatable")
+	listVar(fl, &pops, "edge", "", nil, "set an edge PoP's address, or add a PoP: NAME=HOST:PORT; repeatable; kept with --free-ports")
 	fl.StringVar(&shield, "shield-addr", localedge.DefaultShieldAddr, "address of the shield")
 	fl.BoolVar(&noShield, "no-shield", false, "no shield: edges fetch from the origin directly")
 	fl.DurationVar(&delay, "delay", 0, "simulated network delay from each PoP to its upstream (e.g. 150ms)")
@@ -204,9 +239,10 @@ flushed.`,
 	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
 	fl.Bool("access-log", true, "log every request with its cache status to stderr")
 	fl.Bool("https", false, "serve HTTPS and HTTP/2 too on every edge's address, with a certificate from your local CA (serve.https.enabled)")
+	fl.Bool("compress", true, "compress responses at the edges (br, zstd, gzip) as CloudFront does; --compress=false: as the origin sends them (serve.compress.enabled)")
 	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
 	fl.BoolVar(&noDNS, "no-dns", false, "do not run the GeoDNS server")
-	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones")
+	fl.BoolVar(&opts.FreePorts, "free-ports", false, "listen on free ports (port 0) instead of the configured ones, but for addresses given as flags (--edge, --admin, --shield-addr, --origin-addr, --dns)")
 	fl.DurationVar(&opts.StopAfter, "stop-after", 0, "stop gracefully after this long (for scripts and tests)")
 	aliasFlag(cmd, "pop", "edge")
 	aliasFlag(cmd, "shield", "shield-addr")
@@ -227,6 +263,19 @@ func runServe(ctx context.Context, opts *ServeOptions) error {
 	}
 	defer lc.close()
 	top, originDesc, log, tc := lc.top, lc.originDesc, lc.log, lc.tc
+	// Recorded before it is announced: a client started on the announcement
+	// finds it.
+	if opts.Registry != nil {
+		info := top.Info()
+		info.Token = top.Token()
+		st, err := opts.Registry.Register(runstate.State{Name: opts.Config.Name, Dir: opts.WorkDir, Config: opts.ConfigPath, Topology: info})
+		if err != nil {
+			log.Warn("serve: client commands will not find this local CDN by themselves: " + err.Error())
+		} else {
+			defer opts.Registry.Remove(st)
+			log.Info("recorded for client commands", "state", st.Path)
+		}
+	}
 	if err := printServeInfo(opts.IO.Out, opts.JSON, top, originDesc); err != nil {
 		return err
 	}
@@ -436,7 +485,7 @@ func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err er
 	}
 	if opts.DNS.Enabled {
 		listen := ""
-		if opts.FreePorts {
+		if opts.FreePorts && !opts.DNSFixed {
 			host, _, _ := net.SplitHostPort(opts.DNS.Listen)
 			listen = net.JoinHostPort(host, "0")
 		}

@@ -29,16 +29,24 @@ type Result struct {
 	Skipped []Skipped
 	// Pinned lists the files that keep their names (and get the entry
 	// points' Cache-Control) because of how they are referenced, sorted
-	// by path: JavaScript import cycles, worker and service worker
-	// scripts, module folders of import maps.
+	// by path: named where fingerprint does not rewrite references (a
+	// script's string, a data file, a feed, a file kept byte for byte),
+	// JavaScript import cycles, worker and service worker scripts, module
+	// folders of import maps.
 	Pinned []Pinned
-	Stats  Stats
+	// Detected lists the generators whose content-hashed files were
+	// recognised: those files keep their names and bytes and are served
+	// immutable.
+	Detected []Detection
+	Stats    Stats
 }
 
 // Pinned is a file that keeps its name although no keep glob names it.
 type Pinned struct {
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
+	// At is the place that pinned it, when one did: "file:line: text".
+	At string `json:"at,omitempty"`
 }
 
 // MissingRef is a reference to a file that is not in the source.
@@ -129,8 +137,8 @@ func kindOf(logical string) fileKind {
 	case ".webmanifest":
 		return kindWebManifest
 	}
-	if base == "manifest.json" {
-		return kindWebManifest
+	if base == "manifest.json" && !strings.HasPrefix(logical, ".vite/") && !strings.Contains(logical, "/.vite/") {
+		return kindWebManifest // if its content is one (see isWebManifest)
 	}
 	return kindOther
 }
@@ -140,12 +148,19 @@ type node struct {
 	srcFile
 	kind      fileKind
 	entry     bool // keeps its name: an entry point
-	prehashed bool // keeps its name: hashed by another tool
+	prehashed bool // keeps its name and bytes: declared hashed by another tool
+	// bundled names the generator that content-hashed the file (see
+	// detectBundled): it keeps its name and bytes.
+	bundled string
+	// occ are the files this one names in a way fingerprint does not
+	// rewrite: they keep their names (see occurrences).
+	occ []occPin
 	// pinned, when set, says why the file keeps its name although no
 	// keep glob names it: how it is referenced (see pinKind), or a
 	// JavaScript import cycle (see builder.order).
-	pinned string
-	cached *cacheEntry
+	pinned   string
+	pinnedAt string // the place that pinned it (file:line: text), if one did
+	cached   *cacheEntry
 
 	links      []link
 	missing    []MissingRef
@@ -159,6 +174,7 @@ type node struct {
 	// Set by the worker that processes the node.
 	out           string
 	fingerprinted bool
+	selfNamed     bool // its name holds the start of its SHA-256 (a previous run's output)
 	sha256        string
 	integrity     string
 	outSize       int64
@@ -171,7 +187,14 @@ type node struct {
 
 // fixedName reports whether the node keeps its logical path whatever its
 // content.
-func (n *node) fixedName() bool { return n.entry || n.prehashed || n.pinned != "" }
+func (n *node) fixedName() bool {
+	return n.entry || n.prehashed || n.bundled != "" || n.pinned != ""
+}
+
+// keepBytes reports whether the node is copied byte for byte under its
+// name and served immutable: content-hashed by a bundler or declared
+// prehashed. Nothing it names can be renamed (see occurrences).
+func (n *node) keepBytes() bool { return !n.entry && (n.prehashed || n.bundled != "") }
 
 // pin makes a node keep its name, for the first reason given.
 func (n *node) pin(reason string) {
@@ -199,6 +222,7 @@ type builder struct {
 	site   *site
 	nodes  []*node
 	byPath map[string]*node
+	byBase map[string][]*node // by base name (see indexBases)
 	start  time.Time
 
 	claimMu sync.Mutex
@@ -323,7 +347,7 @@ func (b *builder) pinnedList() []Pinned {
 	var out []Pinned
 	for _, n := range b.nodes {
 		if n.pinned != "" {
-			out = append(out, Pinned{Path: n.logical, Reason: n.pinned})
+			out = append(out, Pinned{Path: n.logical, Reason: n.pinned, At: n.pinnedAt})
 		}
 	}
 	return out
@@ -385,16 +409,37 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 	if b.o.vite != "" {
 		b.claims[b.o.vite] = "the Vite manifest"
 	}
+	if b.o.vite != "" {
+		// Never overwrite a file of the build (Vite's own
+		// .vite/manifest.json), unless the source is the output of a
+		// previous run, which wrote it.
+		_, err := fs.Stat(b.src, b.o.vite)
+		if _, merr := LoadManifest(b.src, b.o.manifest); err == nil && merr == nil {
+			res.Skipped = append(res.Skipped, Skipped{b.o.vite, "the Vite manifest of a previous fingerprint run"})
+		} else if err == nil {
+			return fmt.Errorf("vite manifest %s: the source already has a file there (a build manifest of the bundler?), which would be overwritten; choose another path", displayPath(b.env.label, b.o.vite))
+		}
+	}
+	var renamed map[string]bool
 	for _, f := range files {
+		if f.logical == b.o.vite {
+			continue // the Vite manifest of a previous run (see above)
+		}
 		switch {
 		case f.logical == b.o.manifest:
-			if _, err := LoadManifest(b.src, f.logical); err != nil {
+			m, err := LoadManifest(b.src, f.logical)
+			if err != nil {
 				return fmt.Errorf("%s: the source has a file where the manifest goes; choose another manifest name", displayPath(b.env.label, f.logical))
 			}
+			// The files that run renamed carry its hashes, not a
+			// bundler's: they are handled as before (see nameFor).
+			renamed = make(map[string]bool)
+			for logical, e := range m.Files {
+				if e.Path != logical {
+					renamed[e.Path] = true
+				}
+			}
 			res.Skipped = append(res.Skipped, Skipped{f.logical, "the manifest of a previous fingerprint run"})
-			continue
-		case f.logical == b.o.vite:
-			res.Skipped = append(res.Skipped, Skipped{f.logical, "replaced by the Vite manifest"})
 			continue
 		}
 		if base, ok := strings.CutSuffix(f.logical, ".br"); ok && present[base] {
@@ -415,5 +460,8 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		b.nodes = append(b.nodes, n)
 		b.byPath[f.logical] = n
 	}
+	_, err = fs.Stat(b.src, ".vite/manifest.json")
+	res.Detected = b.detectBundled(signatures(files, err == nil), renamed)
+	b.indexBases()
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -603,9 +604,11 @@ func TestBuildSourceMapListsGeneratedFile(t *testing.T) {
 }
 
 // TestBuildUnreferenced checks that the files no file of a site with pages
-// names keep their names (Swagger UI's swagger-initializer.js fetches
-// "./petstore.json"), and that they are hashed in an asset folder without
-// pages or with HashUnreferenced.
+// names keep their names (a script may compute their URLs), and that they
+// are hashed in an asset folder without pages or with HashUnreferenced;
+// and that a file a script names by a string (Swagger UI's
+// swagger-initializer.js fetches "./petstore.json") keeps its name in
+// every case, with the place that names it.
 func TestBuildUnreferenced(t *testing.T) {
 	site := map[string]string{
 		"index.html":       `<script src="init.js"></script>`,
@@ -620,12 +623,12 @@ func TestBuildUnreferenced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if opts.HashUnreferenced || site["index.html"] == "" {
-			if len(res.Pinned) != 0 {
-				t.Errorf("pinned %v; want none", res.Pinned)
-			}
-		} else if len(res.Pinned) != 2 || res.Pinned[0].Reason != reasonUnreferenced {
-			t.Errorf("pinned %v; want petstore.json and worker/worker.js, unreferenced", res.Pinned)
+		want := []Pinned{{Path: "petstore.json", Reason: reasonOccurrence, At: `init.js:1: ./petstore.json`}}
+		if !opts.HashUnreferenced && site["index.html"] != "" {
+			want = append(want, Pinned{Path: "worker/worker.js", Reason: reasonUnreferenced})
+		}
+		if !reflect.DeepEqual(res.Pinned, want) {
+			t.Errorf("pinned %+v; want %+v", res.Pinned, want)
 		}
 		return res.Manifest
 	}
@@ -641,12 +644,15 @@ func TestBuildUnreferenced(t *testing.T) {
 		}
 	}
 	m = build(site, Options{HashUnreferenced: true})
-	if e := m.Files["petstore.json"]; !e.Fingerprinted {
-		t.Errorf("with HashUnreferenced, petstore.json = %+v; want fingerprinted", e)
+	if e := m.Files["worker/worker.js"]; !e.Fingerprinted {
+		t.Errorf("with HashUnreferenced, worker/worker.js = %+v; want fingerprinted", e)
+	}
+	if e := m.Files["petstore.json"]; e.Fingerprinted {
+		t.Errorf("with HashUnreferenced, petstore.json = %+v; want its name kept (init.js names it)", e)
 	}
 	delete(site, "index.html")
 	m = build(site, Options{})
-	for _, name := range []string{"init.js", "petstore.json"} {
+	for _, name := range []string{"init.js", "worker/worker.js"} {
 		if e := m.Files[name]; !e.Fingerprinted {
 			t.Errorf("without pages, %s = %+v; want fingerprinted", name, e)
 		}

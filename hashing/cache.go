@@ -29,7 +29,7 @@ const cacheName = stateDir + "/fingerprint-cache.gob"
 
 // cacheVersion changes whenever what a build writes for the same input
 // changes, so older caches are ignored.
-const cacheVersion = 4
+const cacheVersion = 5
 
 // racyMargin: a source file modified this close to (or after) the start
 // of the run that cached it might change again without its modification
@@ -61,7 +61,11 @@ type cacheEntry struct {
 	SHA256        string
 	Integrity     string
 	Fingerprinted bool
+	SelfNamed     bool
 	Rewritten     bool
+	// Occ are the places where the file names others in a way
+	// fingerprint does not rewrite (see occPin).
+	Occ []cachedOcc
 	// Targets are the files the file names; Missing its references to
 	// files that do not exist.
 	Targets []cachedTarget
@@ -79,6 +83,12 @@ type cacheEntry struct {
 type cachedEncoding struct {
 	Encoding
 	MTime int64
+}
+
+type cachedOcc struct {
+	Path string
+	Line int
+	Text string
 }
 
 type cachedTarget struct {
@@ -205,7 +215,7 @@ func (b *builder) reuse(n *node) bool {
 		if b.claim(c.Out, n.logical) != nil {
 			return false
 		}
-		n.out, n.fingerprinted = c.Out, c.Fingerprinted
+		n.out, n.fingerprinted, n.selfNamed = c.Out, c.Fingerprinted, c.SelfNamed
 		n.reusePending = c
 		return true
 	}
@@ -222,7 +232,7 @@ func (b *builder) linkCached(n *node, c *cacheEntry) bool {
 			return false
 		}
 	}
-	n.out, n.fingerprinted = c.Out, c.Fingerprinted
+	n.out, n.fingerprinted, n.selfNamed = c.Out, c.Fingerprinted, c.SelfNamed
 	n.sha256, n.integrity, n.outSize = c.SHA256, c.Integrity, c.OutSize
 	n.rewritten = c.Rewritten
 	n.encodings = nil
@@ -256,7 +266,10 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 			Size: n.size, MTime: n.mtime,
 			Out: n.out, OutSize: size, OutMTime: mtime,
 			SHA256: n.sha256, Integrity: n.integrity,
-			Fingerprinted: n.fingerprinted, Rewritten: n.rewritten,
+			Fingerprinted: n.fingerprinted, SelfNamed: n.selfNamed, Rewritten: n.rewritten,
+		}
+		for _, o := range n.occ {
+			e.Occ = append(e.Occ, cachedOcc{Path: o.target.logical, Line: o.line, Text: o.text})
 		}
 		for _, l := range n.links {
 			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource, Pin: uint8(l.pin)})
@@ -402,6 +415,7 @@ func (b *builder) takeUnchanged() bool {
 	for _, n := range b.nodes {
 		c := n.cached
 		n.fingerprinted, n.sha256, n.integrity, n.outSize, n.rewritten = c.Fingerprinted, c.SHA256, c.Integrity, c.OutSize, c.Rewritten
+		n.selfNamed = c.SelfNamed
 		for enc, e := range c.Encodings {
 			if n.encodings == nil {
 				n.encodings = make(map[string]Encoding)

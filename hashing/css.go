@@ -216,3 +216,45 @@ func sourceMappingValue(body []byte) (start, end int, ok bool) {
 func isSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
+
+// cssRegions returns the regions of a style sheet where names of files
+// may be written: url() tokens and strings, but not comments nor the
+// strings of "content", which are text people read.
+func cssRegions(src []byte) []span {
+	regions := []span{} // not nil: nil means all of the file
+	buf := make([]byte, len(src), len(src)+1)
+	copy(buf, src)
+	l := css.NewLexer(parse.NewInputBytes(buf))
+	pos := 0
+	var prop string     // the property of the declaration being read
+	var last []byte     // the last ident
+	afterColon := false // prop is set
+	for {
+		tt, text := l.Next()
+		if tt == css.ErrorToken {
+			break
+		}
+		start := pos
+		pos += len(text)
+		switch tt {
+		case css.IdentToken:
+			last = text
+		case css.ColonToken:
+			if !afterColon && last != nil {
+				prop, afterColon = strings.ToLower(string(last)), true
+			}
+		case css.SemicolonToken, css.LeftBraceToken, css.RightBraceToken:
+			prop, afterColon, last = "", false, nil
+		case css.URLToken, css.BadURLToken:
+			regions = append(regions, span{start, pos})
+		case css.StringToken, css.BadStringToken:
+			if prop != "content" && prop != "quotes" {
+				regions = append(regions, span{start, pos})
+			}
+		}
+		if tt != css.IdentToken && tt != css.WhitespaceToken {
+			last = nil
+		}
+	}
+	return regions
+}

@@ -21,6 +21,13 @@ type DirOptions struct {
 	// NoCache ignores the incremental cache of the previous run: every
 	// file is read and written again.
 	NoCache bool
+	// Audit, if set, checks the output once it is written (package
+	// siteaudit): it is called with the folder holding the new output (a
+	// temporary sibling of the output folder, or the output folder itself
+	// when nothing changed) and the result, before that folder replaces
+	// the output folder. An error fails the run and leaves the output
+	// folder as it was.
+	Audit func(ctx context.Context, dir string, res *Result) error
 }
 
 // FingerprintDir fingerprints the folder srcDir into outDir after checking
@@ -104,6 +111,11 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 		// dir already holds this build; only the manifests may differ
 		// (rules do not change files). Each is replaced atomically.
 		os.RemoveAll(staging)
+		if opts.Audit != nil {
+			if err := opts.Audit(ctx, dir, res); err != nil {
+				return nil, err
+			}
+		}
 		files, err := b.manifestFiles(res.Manifest)
 		if err != nil {
 			return nil, err
@@ -121,6 +133,11 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 	}
 	if err := writeCache(staging, c); err != nil {
 		return nil, err
+	}
+	if opts.Audit != nil {
+		if err := opts.Audit(ctx, staging, res); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

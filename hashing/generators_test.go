@@ -73,69 +73,7 @@ const (
 // any other failure fails the test, and a listed kind that no longer fails
 // fails it too, so that this list only shrinks: remove an entry when the
 // fingerprinting rules are fixed for it.
-var knownBroken = map[string]map[string]string{
-	"vite-vue/defaults": {
-		failRenamed:  "Vite's hashed chunks, CSS, fonts and images hashed a second time",
-		failDangling: "the __vite__mapDeps preload list keeps the old names, so does an image URL in a chunk; /icons.svg renamed though only a JavaScript string names it",
-		failBytes:    "chunks rewritten under their own names",
-		failCache:    "chunks rewritten under their own names, in an import cycle, or named by no page or style sheet served revalidated",
-	},
-	"vite-vue/prehashed": {
-		failDangling:  "/icons.svg renamed though only a JavaScript string names it",
-		failBytes:     "the entry's source map rewritten (its sources name /icons.svg)",
-		failImmutable: "that source map keeps its name and immutable caching with new bytes",
-	},
-	"next/defaults": {
-		failRenamed:  "_next/static chunks and media hashed a second time",
-		failDangling: "the inline Turbopack bootstrap (otherChunks), the RSC payloads (inline and .txt) and chunk-loaded chunk names keep the old names; /logo.png and /icon.png renamed",
-		failBytes:    "a CSS chunk rewritten under its own name (url(/logo.png))",
-		failCache:    "files rewritten or pinned under their own names served revalidated",
-	},
-	"next/prehashed": {
-		failDangling:  "/logo.png and /icon.png renamed though the RSC payloads name them",
-		failBytes:     "a CSS chunk rewritten under its own name (url(/logo.png))",
-		failImmutable: "that CSS chunk keeps its name and immutable caching with new bytes",
-	},
-	"vitepress/defaults": {
-		failRenamed:  "assets hashed a second time, page chunks among them (the router computes their names from __VP_HASH_MAP__)",
-		failDangling: "themeConfig.logo /hero.png renamed though the inline site data names it; chunk names in a preload list and an image in a renamed chunk keep the old names",
-		failBytes:    "page and theme chunks rewritten under their own names",
-		failCache:    "those chunks served revalidated",
-	},
-	"vitepress/prehashed": {
-		failDangling: "themeConfig.logo /hero.png renamed though the inline site data and page chunks name it",
-	},
-	"starlight/defaults": {
-		failRenamed: "_astro/ files hashed a second time",
-		failCache:   "Pagefind's hashed fragments and index chunks (named by no file, so pinned) and scripts rewritten under their own names served revalidated",
-	},
-	"hugo/defaults": {
-		failRenamed:  "Hugo Pipes files renamed: the CSS (its font was renamed) and the js.Build output (a 128-digit SHA-512 name is not recognised)",
-		failDangling: "the service worker's precache list keeps the old names: the install fails",
-	},
-	"hugo/prehashed": {
-		failDangling:  "the service worker's precache list keeps the old names: the install fails",
-		failBytes:     "the Hugo-fingerprinted CSS rewritten (its font was renamed)",
-		failImmutable: "that CSS keeps its name and immutable caching with new bytes",
-	},
-	"astro/defaults": {
-		failRenamed:  "_astro/ files hashed a second time",
-		failDangling: "the __vite__mapDeps preload list of the lazy chunk keeps the old names; /banner.png renamed though public/data.json names it",
-	},
-	"astro/prehashed": {
-		failDangling: "/banner.png renamed though public/data.json names it",
-	},
-	"sveltekit/defaults": {
-		failRenamed:  "_app/immutable/ files hashed a second time",
-		failDangling: "the entry's __vite__mapDeps preload list (relative names) keeps the old names; /favicon.png renamed though a route chunk names it",
-	},
-	"sveltekit/prehashed": {
-		failDangling: "/favicon.png renamed though a route chunk names it",
-	},
-	"eleventy/defaults": {
-		failDangling: "images renamed though search.json and the Atom feed (an absolute URL and an escaped <img> in the content) name them",
-	},
-}
+var knownBroken = map[string]map[string]string{}
 
 // TestGeneratorFixtures fingerprints each real build with the defaults
 // (what cdnctl deploy runs; without precompressed copies, which change no

@@ -14,7 +14,18 @@ import (
 // URLs (og:image…), inline style="" and <style> CSS. A <base href> changes
 // what later relative URLs resolve against.
 func htmlRefs(src []byte, doc *url.URL) []ref {
+	refs, _ := htmlScan(src, doc)
+	return refs
+}
+
+// htmlScan returns the references of an HTML document (see htmlRefs) and
+// the regions of it where names of files may be written: attribute
+// values and the contents of <script> (of any type) and <style>; not the
+// text people read.
+func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
 	var refs []ref
+	regions := []span{} // not nil: nil means all of the file
+	inRaw := false
 	base := doc
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
 	off := 0
@@ -29,6 +40,9 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 		off += n
 		switch tt {
 		case xhtml.TextToken:
+			if inRaw {
+				regions = append(regions, span{start, off})
+			}
 			switch {
 			case inStyle:
 				refs = append(refs, cssRefs(src[start:off], start, base)...)
@@ -40,11 +54,17 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 				refs = append(refs, jsRefs(src[start:off], start, base, base, nil)...)
 			}
 		case xhtml.EndTagToken:
-			inStyle, inImportMap, inScript = false, false, false
+			inStyle, inImportMap, inScript, inRaw = false, false, false, false
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
 			name, _ := z.TagName()
 			tag := string(name)
 			attrs := scanAttrs(src[start:off], start)
+			for _, a := range attrs {
+				if a.end > a.start {
+					regions = append(regions, span{a.start, a.end})
+				}
+			}
+			inRaw = (tag == "script" || tag == "style") && tt == xhtml.StartTagToken
 			inStyle = tag == "style" && tt == xhtml.StartTagToken
 			scriptType := strings.ToLower(strings.TrimSpace(attrValue(findAttr(attrs, "type"))))
 			inImportMap = tag == "script" && tt == xhtml.StartTagToken && scriptType == "importmap"
@@ -56,7 +76,7 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 			}
 		}
 	}
-	return refs
+	return refs, regions
 }
 
 func findAttr(attrs []attr, key string) *attr {

@@ -107,9 +107,9 @@ func quoteJSON(s string) string {
 }
 
 // sourceMapRefs returns the references of a source map served at doc: its
-// "sources" (relative to "sourceRoot" when set) and its "file", which is a
-// late reference (see ref.late), like a "sources" entry naming the
-// generated file.
+// "file", which is a late reference (see ref.late), and a "sources" entry
+// (relative to "sourceRoot" when set) naming the generated file, late too.
+// The other sources are not references to the site's files.
 func sourceMapRefs(src []byte, doc *url.URL) ([]ref, error) {
 	strs, err := jsonStrings(src)
 	if err != nil {
@@ -145,14 +145,17 @@ func sourceMapRefs(src []byte, doc *url.URL) ([]ref, error) {
 			r.late = true
 			refs = append(refs, r)
 		case len(s.path) == 2 && s.path[0] == "sources":
-			r := jsonRef(src, s, sourceBase, refSource)
-			// Tools such as PostCSS and Sass list the generated file among
-			// the sources (Bootstrap's bootstrap.css.map names
-			// bootstrap.css): it names the map, so it is late like "file".
+			// The sources name the files the generated one was built
+			// from, not files of the site (Vite lists a public file it
+			// only knows the URL of as "../../icons.svg"), except that
+			// tools such as PostCSS and Sass list the generated file
+			// itself (Bootstrap's bootstrap.css.map names bootstrap.css):
+			// that one names the map, so it is late like "file".
 			if u, err := url.Parse(s.val); err == nil && generated[sourceBase.ResolveReference(u).Path] {
+				r := jsonRef(src, s, sourceBase, refSource)
 				r.late = true
+				refs = append(refs, r)
 			}
-			refs = append(refs, r)
 		}
 	}
 	return refs, nil
@@ -165,6 +168,9 @@ func webManifestRefs(src []byte, doc *url.URL) ([]ref, error) {
 	strs, err := jsonStrings(src)
 	if err != nil {
 		return nil, err
+	}
+	if !isWebManifest(strs) {
+		return nil, errNotWebManifest
 	}
 	var refs []ref
 	for _, s := range strs {
@@ -227,4 +233,28 @@ func jsTailRefs(tail []byte, off int, base *url.URL) []ref {
 	}
 	u := string(tail[best+bs : best+be])
 	return []ref{{start: off + best + bs, end: off + best + be, text: u, url: u, base: base, kind: refResource}}
+}
+
+// errNotWebManifest: a JSON file named like a web app manifest is
+// something else (a bundler's manifest.json, say).
+var errNotWebManifest = errors.New("not a web app manifest")
+
+// webManifestMembers are members of a web app manifest that build
+// manifests (Vite's, webpack's manifest.json) do not have at the top.
+var webManifestMembers = map[string]bool{
+	"name": true, "short_name": true, "icons": true, "start_url": true, "display": true,
+	"scope": true, "theme_color": true, "background_color": true, "display_override": true,
+	"shortcuts": true, "screenshots": true, "orientation": true, "share_target": true,
+}
+
+// isWebManifest reports whether a JSON document's strings are those of a
+// web app manifest: one of them is a member only web app manifests have
+// (or lies inside one).
+func isWebManifest(strs []jsonString) bool {
+	for _, s := range strs {
+		if len(s.path) > 0 && webManifestMembers[s.path[0]] {
+			return true
+		}
+	}
+	return false
 }

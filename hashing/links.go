@@ -23,13 +23,18 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.o.workers)
 	for _, n := range b.nodes {
-		if n.kind == kindOther {
+		if n.kind == kindOther && !scansText(n) {
 			continue
 		}
 		if c := n.cached; c != nil && fromCache {
 			for _, t := range c.Targets {
 				if tn := b.byPath[t.Path]; tn != nil {
 					n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource, pin: pinKind(t.Pin)})
+				}
+			}
+			for _, o := range c.Occ {
+				if tn := b.byPath[o.Path]; tn != nil {
+					n.occ = append(n.occ, occPin{target: tn, line: o.Line, text: o.Text})
 				}
 			}
 			n.missing = c.Missing
@@ -40,11 +45,24 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			refs, data, whole, err := b.readRefs(n)
+			refs, data, whole, regions, err := b.readRefs(n)
 			if err != nil {
 				return err
 			}
 			b.resolveRefs(n, refs, data, whole)
+			if !scansText(n) {
+				return nil
+			}
+			s := b.newOccScanner(n, refs)
+			if n.keepBytes() {
+				s.keptRefs(refs, data, whole)
+			}
+			if whole {
+				s.scan(data, 0, regions)
+			} else if err := b.scanLarge(n, s); err != nil {
+				return err
+			}
+			n.occ = s.out
 			return nil
 		})
 	}
@@ -55,6 +73,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		res.Missing = append(res.Missing, n.missing...)
 		b.applyPins(n)
 	}
+	b.applyOccurrences()
 	for _, n := range b.nodes {
 		n.setDeps()
 	}
@@ -87,6 +106,9 @@ func (b *builder) applyPins(n *node) {
 // renamed.
 func (n *node) setDeps() {
 	n.deps = n.deps[:0]
+	if n.keepBytes() {
+		return // written as it is: waits for nothing
+	}
 	seen := make(map[*node]bool)
 	for _, l := range n.links {
 		if l.late {
@@ -181,24 +203,48 @@ func (b *builder) fileSet() string {
 
 // readRefs reads a file that can hold references and parses them. For a
 // script too large to scan only its tail is read (whole is false).
-func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, err error) {
-	if n.tailOnly() {
+func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, regions []span, err error) {
+	if n.tailOnly() || n.kind == kindOther && n.size > maxJSScanSize {
 		tail, off, err := b.readTail(n)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, false, nil, err
 		}
 		if off == 0 {
 			refs, err := b.parse(n, tail)
-			return refs, tail, true, err
+			return refs, tail, true, nil, err
 		}
-		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil
+		if n.kind != kindJS {
+			return nil, tail, false, nil, nil
+		}
+		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil, nil
 	}
 	data, err = fs.ReadFile(b.src, n.logical)
 	if err != nil {
-		return nil, nil, false, b.fileError(n, err)
+		return nil, nil, false, nil, b.fileError(n, err)
+	}
+	if n.kind == kindHTML {
+		refs, regions = htmlScan(data, b.site.docURL(n.logical))
+		return refs, data, true, regions, nil
 	}
 	refs, err = b.parse(n, data)
-	return refs, data, true, err
+	if n.kind == kindCSS {
+		regions = cssRegions(data)
+	}
+	return refs, data, true, regions, err
+}
+
+// scanLarge searches a file too large to hold in memory for the names of
+// other files.
+func (b *builder) scanLarge(n *node, s *occScanner) error {
+	f, err := b.src.Open(n.logical)
+	if err != nil {
+		return b.fileError(n, err)
+	}
+	defer f.Close()
+	if err := s.scanStream(f); err != nil {
+		return b.fileError(n, err)
+	}
+	return nil
 }
 
 func (b *builder) fileError(n *node, err error) error {

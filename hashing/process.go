@@ -32,6 +32,9 @@ func (b *builder) process(ctx context.Context, n *node) error {
 		}
 		return nil
 	}
+	if n.keepBytes() {
+		return b.processStream(n)
+	}
 	switch n.kind {
 	case kindHTML, kindCSS, kindSourceMap, kindWebManifest:
 		return b.processText(n)
@@ -185,7 +188,7 @@ func (b *builder) openContent(n *node) (io.ReadCloser, int64, bool, error) {
 		return nil, 0, false, b.fileError(n, err)
 	}
 	size := info.Size()
-	if !n.tailOnly() || !hasResolvedLinks(n) {
+	if n.keepBytes() || !n.tailOnly() || !hasResolvedLinks(n) {
 		return f, size, false, nil
 	}
 	ra, ok := f.(io.ReaderAt)
@@ -315,13 +318,16 @@ func encodeRef(r ref, u string) string {
 // nameFor decides a node's output name from the SHA-256 of its content.
 func (b *builder) nameFor(n *node, sum []byte) (name string, fingerprinted bool) {
 	hexSum := hex.EncodeToString(sum)
+	_, h, ok := ParseFingerprint(n.logical)
+	n.selfNamed = ok && strings.HasPrefix(hexSum, h)
 	switch {
-	case n.prehashed:
-		return n.logical, true
 	case n.entry, n.pinned != "":
+		n.selfNamed = false
 		return n.logical, false
+	case n.keepBytes():
+		return n.logical, true
 	}
-	if _, h, ok := ParseFingerprint(n.logical); ok && strings.HasPrefix(hexSum, h) {
+	if n.selfNamed {
 		return n.logical, true // already fingerprinted (a previous run's output)
 	}
 	return FingerprintName(n.logical, hexSum[:b.o.hashLen]), true

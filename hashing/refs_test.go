@@ -246,22 +246,25 @@ func TestJSTailRefs(t *testing.T) {
 
 func TestSourceMapRefs(t *testing.T) {
 	doc, _ := url.Parse("https://x.invalid/js/a.js.map")
-	src := `{"version":3,"file":"a.js","sourceRoot":"../src","sources":["a.ts","b\/c.ts"],"names":["file"],"mappings":""}`
+	// The sources name what a.js was built from, not files of the site,
+	// except "..\/js\/a.js" (relative to the sourceRoot), the generated
+	// file itself, which is late like "file".
+	src := `{"version":3,"file":"a.js","sourceRoot":"../src","sources":["a.ts","b\/c.ts","..\/js\/a.js","../../../icons.svg"],"names":["file"],"mappings":""}`
 	refs, err := sourceMapRefs([]byte(src), doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := refTexts(t, src, refs)
-	if want := []string{"a.js", "a.ts", "b/c.ts"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"a.js", "../js/a.js"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("sourceMapRefs = %q; want %q", got, want)
 	}
-	if !refs[0].late || refs[1].late {
-		t.Errorf("late = %v, %v; want file late, sources not", refs[0].late, refs[1].late)
+	if !refs[0].late || !refs[1].late {
+		t.Errorf("late = %v, %v; want both late", refs[0].late, refs[1].late)
 	}
 	if refs[1].base.String() != "https://x.invalid/src/" {
 		t.Errorf("sources base = %s; want the sourceRoot", refs[1].base)
 	}
-	if refs[2].encode == nil || refs[2].encode("b/c.1234567890.ts") != `"b/c.1234567890.ts"` {
+	if refs[1].encode == nil || refs[1].encode("../js/a.1234567890.js") != `"../js/a.1234567890.js"` {
 		t.Errorf("an escaped JSON string is written back whole")
 	}
 	if _, err := sourceMapRefs([]byte(`{"version":3,`), doc); err == nil {

@@ -18,7 +18,7 @@ func (b *builder) manifestKeys() map[*node]string {
 	}
 	for _, n := range b.nodes {
 		keys[n] = n.logical
-		if !n.fingerprinted || n.prehashed || n.out != n.logical {
+		if !n.selfNamed || n.out != n.logical {
 			continue
 		}
 		if plain, _, ok := ParseFingerprint(n.logical); ok && !used[plain] {

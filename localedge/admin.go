@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -154,8 +155,10 @@ func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// PurgeAll applies a purge to every given PoP concurrently and returns
-// when all have applied it.
+// PurgeAll applies a purge to the given PoPs and returns when all have
+// applied it: the shield first, then the edges concurrently. In the other
+// order (or all at once), an edge purged before the shield could fetch the
+// shield's old copy and store it again after its purge.
 func PurgeAll(ctx context.Context, pops []*PoP, req PurgeRequest) (PurgeResponse, error) {
 	start := time.Now()
 	// Validate once, before touching any PoP.
@@ -163,19 +166,27 @@ func PurgeAll(ctx context.Context, pops []*PoP, req PurgeRequest) (PurgeResponse
 		return PurgeResponse{}, err
 	}
 	resp := PurgeResponse{ID: newID(), Soft: req.Soft, PoPs: make([]PoPPurge, len(pops))}
-	g, gctx := errgroup.WithContext(ctx)
-	for i, p := range pops {
-		g.Go(func() error {
-			n, err := p.Proxy.Purge(gctx, req)
-			resp.PoPs[i] = PoPPurge{Name: p.Name, Purged: n}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p.Name, err)
+	for _, tier := range []func(*PoP) bool{
+		func(p *PoP) bool { return p.Role == RoleShield },
+		func(p *PoP) bool { return p.Role != RoleShield },
+	} {
+		g, gctx := errgroup.WithContext(ctx)
+		for i, p := range pops {
+			if !tier(p) {
+				continue
 			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return PurgeResponse{}, err
+			g.Go(func() error {
+				n, err := p.Proxy.Purge(gctx, req)
+				resp.PoPs[i] = PoPPurge{Name: p.Name, Purged: n}
+				if err != nil {
+					return fmt.Errorf("%s: %w", p.Name, err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return PurgeResponse{}, err
+		}
 	}
 	for _, pp := range resp.PoPs {
 		resp.Purged += pp.Purged
@@ -194,13 +205,46 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// jsonBodyType checks a request's Content-Type for a JSON body: none,
+// application/json, application/*+json, or the form type that curl -d sends
+// by default (application/x-www-form-urlencoded), whose body is then read as
+// JSON too, so that `curl -H "$auth" -d '{"all":true}' …` works as written.
+// Accepting the form type opens no cross-site hole: every endpoint that
+// takes a body needs the Authorization header, which a browser's form or
+// simple request cannot send to another origin. form reports the form type,
+// so that a body that is a real form gets a hint.
+func jsonBodyType(ct string) (form bool, err error) {
+	if strings.TrimSpace(ct) == "" {
+		return false, nil
+	}
+	mt, _, perr := mime.ParseMediaType(ct)
+	switch {
+	case perr != nil:
+	case mt == "application/json", strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
+		return false, nil
+	case mt == "application/x-www-form-urlencoded":
+		return true, nil
+	}
+	return false, fmt.Errorf("Content-Type %q: want application/json (or none)", ct)
+}
+
 // decodeJSON reads a JSON request body strictly: at most 1 MiB, no unknown
 // fields, one value; errors name the offending field.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("Content-Type %q: want application/json", ct)
+	form, err := jsonBodyType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return err
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	err = decodeJSONBody(r.Body, v)
+	var se *json.SyntaxError
+	if form && errors.As(err, &se) && se.Offset <= 1 {
+		return fmt.Errorf("%w (the body is a form; send a JSON object, e.g. {\"urls\":[\"/\"]})", err)
+	}
+	return err
+}
+
+func decodeJSONBody(body io.Reader, v any) error {
+	dec := json.NewDecoder(io.LimitReader(body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -215,7 +259,7 @@ func decodeJSON(r *http.Request, v any) error {
 			}
 			return fmt.Errorf("field %q: want %s, got a JSON %s", field, te.Type, te.Value)
 		case errors.As(err, &se):
-			return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, se)
+			return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, se)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
@@ -233,12 +277,20 @@ func (a *admin) selectPoPs(names []string) ([]*PoP, error) {
 		return a.t.PoPs(), nil
 	}
 	var out []*PoP
+	edge, shield := false, false
 	for i, n := range names {
 		p, ok := a.t.PoP(n)
 		if !ok {
 			return nil, fmt.Errorf("pops[%d]: unknown PoP %q", i, n)
 		}
+		edge = edge || p.Role == RoleEdge
+		shield = shield || p.Role == RoleShield
 		out = append(out, p)
+	}
+	if edge && !shield && a.t.shield != nil {
+		// A purge of an edge alone would not work: the edge would fetch
+		// the shield's copy again. It reaches the shield too.
+		out = append(out, a.t.shield)
 	}
 	return out, nil
 }

@@ -149,7 +149,7 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		}
 	}
 	reqd := noRequestDirectives
-	if cc := r.Header["Cache-Control"]; len(cc) > 0 && !p.IgnoreRequestCacheControl {
+	if cc := r.Header["Cache-Control"]; len(cc) > 0 && (!p.IgnoreRequestCacheControl || p.fromOwnEdge(r.Header)) {
 		reqd = ParseRequestCacheControl(cc)
 	}
 	variants, err := p.store.Get(r.Context(), k.Key)
@@ -281,16 +281,31 @@ func (p *Proxy) fetch(w http.ResponseWriter, r *http.Request, k CacheKey, stale 
 // a Via naming caches a loop check upstream may refuse), or a client could
 // make every request collapsed onto it fetch again on its own.
 func (p *Proxy) mayLead(r *http.Request, k CacheKey, reqd RequestDirectives) bool {
-	h := r.Header
 	switch {
-	case reqd.NoStore, len(h["Authorization"]) > 0:
+	case reqd.NoStore, p.ownFieldsMatter(r, k):
 		return false
-	case hasCookie(h) && !pathListed(k.Path, p.CookiePaths):
-		return false
-	case p.Role == RoleEdge && len(h["Via"]) > 0:
+	case p.Role == RoleEdge && len(r.Header["Via"]) > 0:
 		return false
 	}
 	return true
+}
+
+// ownFieldsMatter reports whether a request carries credentials the
+// origin may answer by (Authorization, or a Cookie outside CookiePaths):
+// collapsed onto another client's fetch, it gets that response only when it
+// would have got it on its own from the cache (reusableFresh); otherwise it
+// asks the origin itself, with its credentials.
+func (p *Proxy) ownFieldsMatter(r *http.Request, k CacheKey) bool {
+	return len(r.Header["Authorization"]) > 0 || hasCookie(r.Header) && !pathListed(k.Path, p.CookiePaths)
+}
+
+// reusableFresh reports whether a response a flight got could be served
+// from the cache without validation at now: fresh, and neither no-cache
+// nor with fields withheld until revalidated. A response that must be
+// validated on every use (no-cache, max-age=0, no freshness at all) would
+// send a request with credentials to the origin.
+func reusableFresh(e *Entry, now time.Time) bool {
+	return !e.directives.NoCache && !e.hasNoCacheF && e.TTL(now) > 0
 }
 
 // launch starts the upstream exchange of f in the background. The flight
@@ -299,6 +314,14 @@ func (p *Proxy) launch(f *flight, r *http.Request) {
 	req := p.upstreamRequest(r, f.key, http.MethodGet, true)
 	f.reqHdr = req.Header // stored Vary selecting values: those forwarded
 	if f.stale != nil {
+		if !f.stale.InvalidatedAt.IsZero() {
+			// A soft-purged response is revalidated with the origin, not
+			// with a copy an upstream cache may still hold (or serve from
+			// its own soft-purge grace): no-cache asks every cache on the
+			// way to validate (RFC 9111 §5.2.1.4).
+			req.Header = req.Header.Clone()
+			req.Header["Cache-Control"] = append(req.Header["Cache-Control"], "no-cache") // Clone caps each slice
+		}
 		addValidators(req.Header, f.stale.Header)
 	}
 	if f.slice != nil {
@@ -391,6 +414,7 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 
 	if f.stale != nil && resp.StatusCode == http.StatusNotModified {
 		p.drain(resp.Body)
+		compressNotModified(f.stale, resp.Header)
 		_, setsCookie := resp.Header["Set-Cookie"]
 		updated, ok := p.freshen(f.stale, resp.Header, reqTime, respTime)
 		if ok && setsCookie {
@@ -406,6 +430,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 			f.entry, f.complete, f.shared, f.detail = f.stale, true, false, "validator-mismatch"
 			return
 		}
+		if servedInGrace(resp.Header) {
+			updated.InvalidatedAt = respTime
+		}
 		f.entry, f.complete, f.shared = updated, true, true
 		f.stored = p.put(ctx, updated, f)
 		return
@@ -416,8 +443,17 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		return
 	}
 
+	if p.Compress != nil {
+		defer p.compress(f, resp)()
+	}
 	e, own := p.newEntry(f.key, f.reqHdr, resp, reqTime, respTime)
 	f.own = own
+	if servedInGrace(resp.Header) {
+		// The upstream cache served a copy it holds soft-purged: stored
+		// as soft-purged here too, so it is revalidated with the origin
+		// rather than served as fresh for its whole lifetime.
+		e.InvalidatedAt = respTime
+	}
 	storing, reason := Storable(f.reqHdr, f.reqd, e.Status, e.Header, e.directives)
 	if f.slice != nil {
 		// A slice is stored when it answers the slice fill and the whole
@@ -578,7 +614,7 @@ func (p *Proxy) prepare(e *Entry) {
 	out := make(http.Header, len(e.Header)+4)
 	for name, values := range e.Header {
 		switch name {
-		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via":
+		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
 			if p.Role == RoleEdge && !p.KeepTagHeaders {

@@ -68,8 +68,9 @@ func untrustedField(name string, trusted bool) bool {
 // see from this request (the fields its Connection lists, then those of
 // untrustedField), and returns how many field lines it had: the bound of
 // maxRequestFields counts lines, not names, so 1,000 lines of one field
-// are refused as 1,000 fields would be.
-func (p *Proxy) screenRequest(h http.Header) (lines int) {
+// are refused as 1,000 fields would be. trusted says whether the request's
+// forwarding fields were kept (see trusts).
+func (p *Proxy) screenRequest(h http.Header) (lines int, trusted bool) {
 	if c, ok := h["Connection"]; ok {
 		for _, v := range c {
 			for rest := v; rest != ""; {
@@ -84,14 +85,34 @@ func (p *Proxy) screenRequest(h http.Header) (lines int) {
 			}
 		}
 	}
-	trusted := p.trusts(h)
+	trusted = p.trusts(h)
 	for name, values := range h {
 		lines += len(values)
 		if untrustedField(name, trusted) {
 			delete(h, name)
 		}
 	}
-	return lines
+	return lines, trusted
+}
+
+// forwardedScheme is the scheme of the cache key of a request whose
+// forwarding fields are trusted (a shield's request from its edge): the
+// X-Forwarded-Proto the edge set, which is what the origin sees. A shield
+// keyed by its own connection's scheme (always http) would hold one entry
+// for an edge's http and https requests, and an origin that answers them
+// differently (a redirect to https for http, absolute URLs) would have
+// its answers mixed. ok is false when the field is absent or not one
+// http or https value.
+func forwardedScheme(h http.Header) (scheme string, ok bool) {
+	v := h["X-Forwarded-Proto"]
+	if len(v) != 1 {
+		return "", false
+	}
+	switch s := strings.ToLower(strings.TrimSpace(v[0])); s {
+	case "http", "https":
+		return s, true
+	}
+	return "", false
 }
 
 // trusts reports whether a request comes from a downstream whose
@@ -106,6 +127,16 @@ func (p *Proxy) trusts(h http.Header) bool {
 	}
 	v := h[EdgeSecretField]
 	return len(v) == 1 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(p.EdgeSecret)) == 1
+}
+
+// fromOwnEdge reports whether a shield's request comes from one of its
+// topology's edges (it carries the edge secret): such a request's
+// Cache-Control is the edge's own (an edge forwards its clients' only when
+// the topology honours them), so the shield honours it even with
+// IgnoreRequestCacheControl: an edge revalidating a soft-purged response
+// asks with no-cache.
+func (p *Proxy) fromOwnEdge(h http.Header) bool {
+	return p.Role == RoleShield && p.EdgeSecret != "" && p.trusts(h)
 }
 
 // fillSkip reports the client fields a cache fill never forwards: it

@@ -44,6 +44,18 @@ func withInterimTrace(ctx context.Context, fn func(interimResponse)) context.Con
 	})
 }
 
+// forWaiter returns the interim response as relayed to a client that did
+// not make the request: without Set-Cookie, which is meant for the client
+// that did (an origin may set one in a 103 as in a final response).
+func (ir interimResponse) forWaiter() interimResponse {
+	if _, ok := ir.header["Set-Cookie"]; !ok {
+		return ir
+	}
+	h := ir.header.Clone()
+	delete(h, "Set-Cookie")
+	return interimResponse{code: ir.code, header: h}
+}
+
 // addInterim records an interim response on a flight for its readers.
 func (f *flight) addInterim(ir interimResponse) {
 	f.mu.Lock()
@@ -72,14 +84,19 @@ func writeInterim(w http.ResponseWriter, r *http.Request, ir interimResponse) {
 }
 
 // awaitHead waits until f's response head is known, relaying the interim
-// responses the upstream sends meanwhile; false when the client went away.
-func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, f *flight, rd *reader) bool {
+// responses the upstream sends meanwhile (to the clients collapsed onto
+// another's fetch, without cookies: see forWaiter); false when the client
+// went away.
+func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool) bool {
 	for {
 		f.mu.Lock()
 		pending := f.interim[rd.interim:]
 		wait := f.changed
 		f.mu.Unlock()
 		for _, ir := range pending {
+			if !leader {
+				ir = ir.forWaiter()
+			}
 			writeInterim(w, r, ir)
 			rd.interim++
 		}

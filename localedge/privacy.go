@@ -76,6 +76,34 @@ func marksHitForMiss(reason string) bool {
 	return false
 }
 
+// servedInGrace reports whether an upstream cache served a response it
+// holds soft-purged (its Cache-Status member says detail=soft-purge-grace):
+// its Age does not tell the downstream cache that it is no longer fresh.
+func servedInGrace(h http.Header) bool {
+	return lastCacheStatusParam(h, "detail") == "soft-purge-grace"
+}
+
+// lastCacheStatusParam returns the value of a parameter of the last member
+// of Cache-Status (the closest cache upstream), "" when absent.
+func lastCacheStatusParam(h http.Header, name string) string {
+	lines := h["Cache-Status"]
+	if len(lines) == 0 {
+		return ""
+	}
+	last := lines[len(lines)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	params := strings.Split(last, ";")
+	for _, p := range params[1:] {
+		n, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if n == name {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
 // generatedByCache reports whether an upstream response was made by a cache
 // of the upstream tier rather than the origin: its last Cache-Status
 // member (the closest cache) forwarded nothing and got no response (no hit,

@@ -20,6 +20,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // Roles of a Proxy in a topology.
@@ -171,9 +175,22 @@ type Proxy struct {
 	// NormalizeAcceptEncoding), so Vary: Accept-Encoding does not split
 	// the cache by browser.
 	KeepAcceptEncoding bool
+	// Compress, when set, compresses eligible responses of cache fills
+	// (see compress.go and package edgecompress): each coding a stored
+	// variant under Vary: Accept-Encoding. Default: no compression.
+	Compress *edgecompress.Compressor
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
+	// Rules are the edge rules applied to each request before its cache
+	// key is computed (header changes, redirects, rewrites, fixed
+	// responses: see package edgerules). Nil: none. Only edges should
+	// have rules: a shield's requests come from edges that applied them.
+	Rules *edgerules.Rules
+	// RateLimit, when set, limits each client's request rate (package
+	// ratelimit): requests over it get 429 with Retry-After. Only edges
+	// should have one: a shield's clients are the edges.
+	RateLimit *ratelimit.Limiter
 	// IgnorePurges makes Purge succeed without purging anything: a test
 	// knob that simulates a PoP whose purges get lost, for the tests of
 	// what verifies deploys. Never set it in production.
@@ -373,28 +390,45 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
-	lines := p.screenRequest(r.Header)
+	lines, trusted := p.screenRequest(r.Header)
 	switch {
+	case p.RateLimit != nil && p.overRateLimit(w, r, &out):
 	case lines > maxRequestFields:
 		out = p.errorResponse(w, http.StatusRequestHeaderFieldsTooLarge, "more than 256 request header fields", FwdBypass, "too-many-fields")
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
 	default:
-		k, err := p.Key.KeyFor(r)
-		if err != nil {
-			out = p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
-			break
+		var rw http.ResponseWriter = w
+		if p.Rules != nil {
+			var answered bool
+			if r, rw, out, answered = p.applyRules(w, r); answered {
+				break
+			}
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			out = p.serveCacheable(w, r, k)
-		default:
-			out = p.serveUncacheable(w, r, k)
-		}
+		out = p.serveRequest(rw, r, trusted)
 	}
 	p.stats.bytesServed.Add(out.bytes)
 	if p.AccessLog != nil {
 		p.logAccess(r, out, time.Since(start))
+	}
+}
+
+// serveRequest answers a screened request from the cache or upstream;
+// trusted says the request came from one of this topology's edges, whose
+// forwarded scheme is then part of the key.
+func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool) outcome {
+	k, err := p.Key.KeyFor(r)
+	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
+		k, err = p.Key.Build(s, k.Host, k.Path, k.RawQuery, r.Header)
+	}
+	if err != nil {
+		return p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return p.serveCacheable(w, r, k)
+	default:
+		return p.serveUncacheable(w, r, k)
 	}
 }
 

@@ -189,7 +189,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // released is true when a collapsed request cannot use the response (not
 // storable, or another variant) and must fetch on its own.
 func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool, fwd, detail string) (out outcome, released bool) {
-	if !p.awaitHead(w, r, f, rd) {
+	if !p.awaitHead(w, r, f, rd, leader) {
 		f.leave(rd)
 		return outcome{status: 499, cs: CacheStatus{Cache: p.Name, Fwd: fwd, Detail: "client-gone"}}, false
 	}
@@ -199,7 +199,8 @@ func (p *Proxy) serveFlight(w http.ResponseWriter, r *http.Request, f *flight, r
 		return p.errorResponse(w, status, upstreamFailure(detail), fwd, detail), false
 	}
 	e := f.entry
-	if !leader && (!f.shared || (len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, f.key))) {
+	if !leader && (!f.shared || (len(e.Vary) > 0 && !p.varyMatches(e.Vary, r, f.key)) ||
+		(p.ownFieldsMatter(r, f.key) && !f.hitStale && !reusableFresh(e, p.now()))) {
 		f.leave(rd)
 		return outcome{}, true
 	}

@@ -23,7 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/localca"
+	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
 
 // Location is a PoP's position, for nearest-PoP answers of the GeoDNS.
@@ -116,9 +119,18 @@ type TopologyConfig struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Rules are the edge rules every edge applies (package edgerules);
+	// the shield applies none.
+	Rules *edgerules.Rules
+	// RateLimit, when set, gives every edge its own rate limiter (package
+	// ratelimit); Now, when set, is its clock too.
+	RateLimit *ratelimit.Config
 	// HTTPS, when set, makes every edge answer HTTPS and HTTP/2 as well
 	// as HTTP on its address (see HTTPSConfig).
 	HTTPS *HTTPSConfig
+	// Compression, when set, makes every edge compress eligible responses
+	// (the shield stores them as the origin sends them).
+	Compression *CompressionConfig
 }
 
 // Default addresses of the local topology (contract §4).
@@ -332,6 +344,16 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		}
 		t.shield = p
 	}
+	if cfg.RateLimit != nil {
+		if err := cfg.RateLimit.Validate(); err != nil {
+			return nil, fmt.Errorf("topology: rate limit: %w", err)
+		}
+	}
+	if cc := cfg.Compression; cc != nil {
+		if err := cc.Policy.Check(); err != nil {
+			return nil, fmt.Errorf("topology: edge compression: %w", err)
+		}
+	}
 	if cfg.HTTPS != nil {
 		hc := *cfg.HTTPS
 		if err := hc.validate(); err != nil {
@@ -348,6 +370,8 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewEdgeCollector(t.proxies),
+		newRateLimitCollector(t.proxies),
+		NewCompressCollector(t.proxies),
 	)
 	return t, nil
 }
@@ -504,6 +528,12 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	if p.Role == RoleEdge && t.shield != nil {
 		upstreamTimeout += shieldAnswerMargin
 	}
+	var compressor *edgecompress.Compressor
+	if cc := t.cfg.Compression; cc != nil && p.Role == RoleEdge {
+		if compressor, err = edgecompress.New(cc.Policy, cc.MaxConcurrent); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
 	p.Proxy = &Proxy{
 		Name:                      p.Name,
 		Role:                      p.Role,
@@ -528,6 +558,19 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 		TrustForwarded:            p.Role == RoleShield,
 		EdgeSecret:                secret,
 		IgnorePurges:              p.cfg.IgnorePurges,
+		Compress:                  compressor,
+	}
+	if p.Role == RoleEdge {
+		p.Proxy.Rules = t.cfg.Rules
+		if rl := t.cfg.RateLimit; rl != nil {
+			c := *rl
+			if c.Now == nil {
+				c.Now = t.cfg.Now
+			}
+			if p.Proxy.RateLimit, err = ratelimit.New(c); err != nil {
+				return fmt.Errorf("%s: rate limit: %w", p.Name, err)
+			}
+		}
 	}
 	ln, err := listen(ctx, p.Name, p.cfg.Addr)
 	if err != nil {

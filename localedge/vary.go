@@ -145,43 +145,53 @@ var aeForms = [8][]string{
 // ("gzip, deflate, br, zstd"); with Vary: Accept-Encoding each spelling
 // would be a stored variant of its own, which CDNs avoid this way. Every
 // coding kept is acceptable to the client.
+//
+// Weights survive only as an order (RFC 9110 §12.5.3: the acceptable
+// coding with the highest weight is preferred), and only when it differs
+// from br, zstd, gzip (the order a server breaks ties in, so weights that
+// agree with it change no choice): the codings are then listed by
+// decreasing weight, the first group without a weight and the next ones
+// with q=0.9, 0.8 ("gzip;q=1, br;q=0.5" becomes "gzip, br;q=0.9").
+// Identity's own weight is not kept: identity is always acceptable here.
 func NormalizeAcceptEncoding(values []string) []string {
 	const brBit, zstdBit, gzipBit = 1, 2, 4
 	var accepted, mentioned int
-	star := false
+	var q [3]float64 // br, zstd, gzip
+	star, starQ := false, 0.0
 	for _, line := range values {
 		for rest := line; rest != ""; {
 			var member string
 			member, rest, _ = strings.Cut(rest, ",")
 			coding, params, _ := strings.Cut(member, ";")
 			coding = strings.TrimSpace(coding)
-			q := 1.0
+			w := 1.0
 			for params != "" {
 				var p string
 				p, params, _ = strings.Cut(params, ";")
 				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
 					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-						q = f
+						w = f
 					}
 				}
 			}
-			bit := 0
+			bit, i := 0, 0
 			switch {
 			case strings.EqualFold(coding, "br"):
-				bit = brBit
+				bit, i = brBit, 0
 			case strings.EqualFold(coding, "zstd"):
-				bit = zstdBit
+				bit, i = zstdBit, 1
 			case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
-				bit = gzipBit
+				bit, i = gzipBit, 2
 			case coding == "*":
-				star = q > 0
+				star, starQ = w > 0, w
 				continue
 			default:
 				continue
 			}
 			mentioned |= bit
-			if q > 0 {
+			q[i] = w
+			if w > 0 {
 				accepted |= bit
 			} else {
 				accepted &^= bit
@@ -189,9 +199,62 @@ func NormalizeAcceptEncoding(values []string) []string {
 		}
 	}
 	if star {
-		accepted |= (brBit | zstdBit | gzipBit) &^ mentioned
+		for i, bit := range [3]int{brBit, zstdBit, gzipBit} {
+			if mentioned&bit == 0 {
+				accepted |= bit
+				q[i] = starQ
+			}
+		}
 	}
-	return aeForms[accepted]
+	// The common case: weights in the order br, zstd, gzip (or equal).
+	ordered, prev := true, 2.0
+	for i, bit := range [3]int{brBit, zstdBit, gzipBit} {
+		if accepted&bit != 0 {
+			ordered = ordered && q[i] <= prev
+			prev = q[i]
+		}
+	}
+	if ordered {
+		return aeForms[accepted]
+	}
+	return []string{rankAcceptEncoding(accepted, q)}
+}
+
+// rankAcceptEncoding writes the accepted codings by decreasing weight,
+// ties in the order br, zstd, gzip.
+func rankAcceptEncoding(accepted int, q [3]float64) string {
+	names := [3]string{"br", "zstd", "gzip"}
+	order := make([]int, 0, 3)
+	for i := range 3 {
+		if accepted&(1<<i) != 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case q[a] > q[b]:
+			return -1
+		case q[a] < q[b]:
+			return 1
+		}
+		return 0
+	})
+	var b strings.Builder
+	rank := 0
+	for j, i := range order {
+		if j > 0 {
+			b.WriteString(", ")
+			if q[i] != q[order[j-1]] {
+				rank++
+			}
+		}
+		b.WriteString(names[i])
+		if rank > 0 {
+			b.WriteString(";q=0.")
+			b.WriteByte(byte('9' - rank + 1))
+		}
+	}
+	return b.String()
 }
 
 // NormalizeAcceptLanguage rewrites a request's Accept-Language in a

@@ -102,6 +102,15 @@ func TestNormalizeAcceptEncoding(t *testing.T) {
 		{[]string{"x-gzip"}, "gzip"},
 		{[]string{"gzip;q=bad"}, "gzip"},
 		{[]string{"identity;q=1, *;q=0"}, "identity"},
+		// Unequal weights survive as an order (RFC 9110 §12.5.3).
+		{[]string{"gzip;q=1, br;q=0.5"}, "gzip, br;q=0.9"},
+		{[]string{"br;q=0.2, zstd;q=0.8, gzip;q=0.5"}, "zstd, gzip;q=0.9, br;q=0.8"},
+		{[]string{"gzip, br;q=0.5, zstd;q=0.4"}, "gzip, br;q=0.9, zstd;q=0.8"},
+		{[]string{"gzip;q=0.3, br;q=0.3"}, "br, gzip"},
+		{[]string{"gzip;q=0.5, br;q=0.5, zstd;q=0.1"}, "br, gzip, zstd;q=0.9"},
+		{[]string{"br;q=0.9, zstd;q=0.5, gzip;q=0.1"}, "br, zstd, gzip"}, // the tie order already
+		{[]string{"gzip, *;q=0.5"}, "gzip, br;q=0.9, zstd;q=0.9"},
+		{[]string{"identity;q=0, gzip"}, "gzip"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(NormalizeAcceptEncoding(tt.in), ","); got != tt.want {

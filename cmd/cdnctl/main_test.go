@@ -28,6 +28,12 @@ func TestMain(m *testing.M) {
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		// A runtime folder per script, as a logged-in user has: where
+		// cdnctl serve records itself for the client commands.
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/.run")
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"serveinfo": cmdServeInfo,
 			"http":      cmdHTTP,

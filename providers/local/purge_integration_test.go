@@ -118,8 +118,8 @@ func TestPurgeRealTopology(t *testing.T) {
 	if err := one.Purge(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.Batches[0].Pops; len(got) != 1 || got[0].Name != "pop2" {
-		t.Errorf("pops of a pop2 purge = %+v", got)
+	if got := rec.Batches[0].Pops; len(got) != 2 || got[0].Name != "pop2" || got[1].Name != "shield" {
+		t.Errorf("pops of a pop2 purge = %+v; want pop2 and the shield it fetches from", got)
 	}
 	if cs := fetch(t, env, "pop1", "/about/"); !edgeHit(cs) {
 		t.Errorf("pop1 lost /about/ in a pop2 purge: %q", cs)

@@ -1,0 +1,395 @@
+package hashing
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+)
+
+// This file finds every place a site names its files, beyond the
+// references fingerprint rewrites: a file is renamed only when every
+// string of the site that may name it is one of those references.
+//
+// It scans the text of every text file (HTML attribute values and the
+// contents of <script> and <style>; the whole of style sheets, scripts,
+// JSON, text, XML, SVG and the rest) for runs of URL characters whose last
+// path segment is the name of a file of the site, with JSON and JavaScript
+// escapes of "/" undone: a string in a script ("/icons.svg"), a name a
+// runtime joins to a base ("assets/About-3f9a.js", "static/chunks/0cz1.js"),
+// a URL in a JSON data file, a feed or a sitemap, a precache list of a
+// service worker. Such a run names a file when it resolves to it: "/a/b.png"
+// or "https://host/a/b.png" from the site root; a relative "b.png",
+// "./a/b.png" or "../a/b.png" against the file's folder, or (as a runtime
+// may join it to a base the scan cannot know) against any folder. A run
+// inside a reference fingerprint rewrites is that reference; any other
+// pins the files it may name: they keep their names, and the run is
+// reported as the place that pinned them. Source maps are not scanned:
+// their "sources" name the files a bundle was built from, not the site's.
+
+// occPin is a place where a file names another (target) in a way
+// fingerprint does not rewrite, so the target keeps its name.
+type occPin struct {
+	target *node
+	line   int
+	text   string
+}
+
+// span is a byte range of a file.
+type span struct{ start, end int }
+
+// Why files named where fingerprint does not rewrite keep their names.
+const (
+	reasonOccurrence = "named where fingerprint does not rewrite references (a script's string, a data file, a feed, a precache list…)"
+	reasonInKept     = "named by a file kept byte for byte (content-hashed by its bundler, or declared prehashed), whose references cannot change"
+)
+
+// indexBases indexes the nodes by base name.
+func (b *builder) indexBases() {
+	b.byBase = make(map[string][]*node, len(b.nodes))
+	for _, n := range b.nodes {
+		base := path.Base(n.logical)
+		b.byBase[base] = append(b.byBase[base], n)
+	}
+}
+
+// scansText reports whether a node's text is searched for the names of
+// other files.
+func scansText(n *node) bool {
+	switch n.kind {
+	case kindSourceMap:
+		return false
+	case kindOther:
+		return IsText(ContentType(n.logical))
+	}
+	return true
+}
+
+// applyOccurrences pins the files named where fingerprint does not
+// rewrite references, with the first place that names each.
+func (b *builder) applyOccurrences() {
+	for _, n := range b.nodes {
+		reason := reasonOccurrence
+		if n.keepBytes() {
+			reason = reasonInKept
+		}
+		for _, o := range n.occ {
+			if t := o.target; !t.fixedName() {
+				t.pinned = reason
+				t.pinnedAt = fmt.Sprintf("%s:%d: %s", displayPath(b.env.label, n.logical), o.line, o.text)
+			}
+		}
+	}
+}
+
+// urlRunBytes are the bytes of a run of URL characters (and "\" for the
+// escapes of "/").
+var urlRunBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 ||
+			strings.IndexByte("-._~!$*+@%/:[]\\", byte(c)) >= 0
+	}
+	return t
+}()
+
+// occScanner finds the runs of one file that name files of the site.
+type occScanner struct {
+	b       *builder
+	n       *node
+	covered []span // sorted: the references fingerprint rewrites
+	// lineComments: lines starting with "//" are comments (scripts).
+	lineComments bool
+	// paths: only runs with a "/" name files (prose: a licence text
+	// naming a font is not a URL; an RSC payload's are paths).
+	paths  bool
+	maxEnd []int // maxEnd[i] is the largest end of covered[:i+1]
+	seen   map[*node]bool
+	out    []occPin
+	// line counting: the line at byte lineOff of the file
+	line    int
+	lineOff int
+}
+
+func (b *builder) newOccScanner(n *node, refs []ref) *occScanner {
+	s := &occScanner{b: b, n: n, seen: map[*node]bool{}, line: 1, lineComments: n.kind == kindJS || n.kind == kindHTML}
+	switch strings.ToLower(path.Ext(n.logical)) {
+	case ".txt", ".md", ".markdown", ".text":
+		s.paths = true
+	}
+	if !n.keepBytes() {
+		for _, r := range refs {
+			// References to files that keep their names for how they
+			// are referenced (workers, import maps) are accounted for.
+			if r.integrity {
+				continue
+			}
+			sp := span{r.start, r.end}
+			if r.group != nil {
+				sp = span{r.group.start, r.group.end}
+			}
+			s.covered = append(s.covered, sp)
+		}
+		slices.SortFunc(s.covered, func(a, b span) int { return a.start - b.start })
+		s.maxEnd = make([]int, len(s.covered))
+		for i, sp := range s.covered {
+			s.maxEnd[i] = sp.end
+			if i > 0 {
+				s.maxEnd[i] = max(sp.end, s.maxEnd[i-1])
+			}
+		}
+	}
+	return s
+}
+
+// keptRefs records the files that the references of a file kept byte for
+// byte name: none of them can be rewritten.
+func (s *occScanner) keptRefs(refs []ref, data []byte, whole bool) {
+	for _, r := range refs {
+		if r.integrity {
+			continue
+		}
+		target, res := s.b.site.resolve(r.base, r.url)
+		if res != resFound {
+			continue
+		}
+		t := s.b.byPath[target]
+		if s.seen[t] {
+			continue
+		}
+		s.seen[t] = true
+		line := 0
+		if whole {
+			at := r.start
+			if r.group != nil {
+				at = r.group.start
+			}
+			line = lineAt(data, at)
+		}
+		s.out = append(s.out, occPin{target: t, line: line, text: r.url})
+	}
+}
+
+// isCovered reports whether [start, end) overlaps a rewritten reference.
+func (s *occScanner) isCovered(start, end int) bool {
+	i, _ := slices.BinarySearchFunc(s.covered, end, func(sp span, end int) int { return sp.start - end })
+	// covered[:i] start before end; one of them ending after start
+	// overlaps.
+	return i > 0 && s.maxEnd[i-1] > start
+}
+
+// scan searches src, which starts at byte off of the file, within the
+// regions given (nil: all of it).
+func (s *occScanner) scan(src []byte, off int, regions []span) {
+	if regions == nil {
+		s.scanRange(src, off, 0, len(src))
+		return
+	}
+	for _, r := range regions {
+		s.scanRange(src, off, r.start-off, r.end-off)
+	}
+}
+
+// scanRange searches src[from:to] (src starting at byte off of the file).
+func (s *occScanner) scanRange(src []byte, off, from, to int) {
+	i := from
+	if s.lineComments && off+from == 0 {
+		i = skipLineComment(src, i, to)
+	}
+	for i < to {
+		if !urlRunBytes[src[i]] {
+			if src[i] == '\n' && s.lineComments {
+				i = skipLineComment(src, i+1, to)
+				continue
+			}
+			i++
+			continue
+		}
+		start := i
+		for i < to && urlRunBytes[src[i]] {
+			if src[i] == '\\' {
+				if i+1 < to && src[i+1] == '/' || i+5 < to && src[i+1] == 'u' && bytes.EqualFold(src[i+2:i+6], []byte("002f")) {
+					i++
+					continue
+				}
+				break
+			}
+			i++
+		}
+		end := i
+		if i < to && src[i] == '\\' {
+			i += 2 // an escape ("\n", "\"") ends the run
+		}
+		s.run(src, off, start, end)
+	}
+}
+
+// skipLineComment returns where the line at i starts to count: past it
+// when it is a "//" comment (a string cannot hold a line break, so this
+// is a comment, or the text of a template literal).
+func skipLineComment(src []byte, i, to int) int {
+	j := i
+	for j < to && (src[j] == ' ' || src[j] == '\t') {
+		j++
+	}
+	if j+1 < to && src[j] == '/' && src[j+1] == '/' {
+		if k := bytes.IndexByte(src[j:to], '\n'); k >= 0 {
+			return j + k
+		}
+		return to
+	}
+	return i
+}
+
+// run looks at one run of URL characters.
+func (s *occScanner) run(src []byte, off, start, end int) {
+	r := src[start:end]
+	for len(r) > 0 && strings.IndexByte(".:!$*+@~", r[len(r)-1]) >= 0 {
+		r = r[:len(r)-1] // the end of a sentence: "see a.png."
+	}
+	base := r
+	if i := bytes.LastIndexByte(r, '/'); i >= 0 {
+		base = r[i+1:]
+	} else if s.paths {
+		return
+	}
+	if bytes.IndexByte(base, '.') < 0 && bytes.IndexByte(base, '%') < 0 {
+		return
+	}
+	cands, ok := s.b.byBase[string(base)]
+	if !ok {
+		if bytes.IndexByte(r, '%') < 0 && bytes.IndexByte(r, '\\') < 0 {
+			return
+		}
+		text := decodeRun(string(r))
+		cands, ok = s.b.byBase[path.Base(text)]
+		if !ok {
+			return
+		}
+	}
+	if s.isCovered(off+start, off+start+len(r)) {
+		return
+	}
+	text := decodeRun(string(r))
+	for _, t := range s.b.namedBy(s.n, text, cands) {
+		if s.seen[t] {
+			continue
+		}
+		s.seen[t] = true
+		s.out = append(s.out, occPin{target: t, line: s.lineAt(src, off, start), text: string(src[start : start+len(r)])})
+	}
+}
+
+// lineAt returns the line of byte at (of src, which starts at byte off of
+// the file); calls must come in increasing order of off+at.
+func (s *occScanner) lineAt(src []byte, off, at int) int {
+	from := s.lineOff - off
+	if from < 0 {
+		from = 0 // a new chunk: lineOff was counted to its start
+	}
+	s.line += bytes.Count(src[from:at], []byte{'\n'})
+	s.lineOff = off + at
+	return s.line
+}
+
+// decodeRun undoes the JSON and JavaScript escapes of "/" and percent
+// escapes.
+func decodeRun(r string) string {
+	if strings.IndexByte(r, '\\') >= 0 {
+		r = strings.ReplaceAll(r, `\/`, "/")
+		r = strings.ReplaceAll(r, `\u002f`, "/")
+		r = strings.ReplaceAll(r, `\u002F`, "/")
+	}
+	if strings.IndexByte(r, '%') >= 0 {
+		if d, err := url.PathUnescape(r); err == nil {
+			r = d
+		}
+	}
+	return r
+}
+
+// namedBy returns which of cands (files of the base name of text) the
+// string text of the file n may name.
+func (b *builder) namedBy(n *node, text string, cands []*node) []*node {
+	p := text
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		j := strings.IndexByte(p, '/')
+		if j < 0 {
+			return nil
+		}
+		p = p[j:]
+	} else if strings.HasPrefix(p, "//") {
+		j := strings.IndexByte(p[2:], '/')
+		if j < 0 {
+			return nil
+		}
+		p = p[2+j:]
+	}
+	var out []*node
+	if strings.HasPrefix(p, "/") {
+		rest, ok := strings.CutPrefix(path.Clean(p), b.site.root.Path)
+		if !ok {
+			return nil
+		}
+		for _, c := range cands {
+			if c.logical == rest {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	resolved := path.Join(path.Dir(n.logical), p)
+	tail := path.Clean(p)
+	for strings.HasPrefix(tail, "../") {
+		tail = tail[3:]
+	}
+	for _, c := range cands {
+		if c.logical == resolved || c.logical == tail || strings.HasSuffix(c.logical, "/"+tail) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// occChunk is how much of a large file is searched at a time.
+const occChunk = 1 << 20
+
+// scanStream searches a file too large to hold in memory, a chunk at a
+// time (a run longer than a chunk is cut).
+func (s *occScanner) scanStream(r io.Reader) error {
+	buf := make([]byte, occChunk+4096)
+	off, keep := 0, 0
+	for {
+		m, err := io.ReadFull(r, buf[keep:occChunk])
+		n := keep + m
+		last := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !last {
+			return err
+		}
+		end := n
+		if !last {
+			// Leave a run cut by the chunk's end for the next chunk.
+			for end > 0 && n-end < 4096 && urlRunBytes[buf[end-1]] {
+				end--
+			}
+			if end == 0 || n-end >= 4096 {
+				end = n
+			}
+		}
+		s.scanRange(buf[:n], off, 0, end)
+		if last {
+			return nil
+		}
+		// Lines were counted up to the last run; count the rest of the
+		// chunk so the next one starts right.
+		if s.lineOff-off < end {
+			s.line += bytes.Count(buf[max(0, s.lineOff-off):end], []byte{'\n'})
+			s.lineOff = off + end
+		}
+		keep = copy(buf, buf[end:n])
+		off += end
+	}
+}
