@@ -83,7 +83,11 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 		}
 		fp.DurationMS = time.Since(t0).Milliseconds()
 		if err != nil {
-			d.emit(StepFingerprint, StatusFailed, 0, 0, err)
+			fp.Status = StatusFailed
+			if ctx.Err() != nil {
+				fp.Status = StatusInterrupted
+			}
+			d.emitEnd(fp, err)
 			return nil, fmt.Errorf("deploy: fingerprint: %w", err)
 		}
 		st := res.Stats
@@ -103,7 +107,7 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("fingerprint: dotfiles not published (they often hold secrets): %s; fingerprint.allow_dotfiles and origin.allow_dotfiles publish one",
 				strings.Join(dotfiles, ", ")))
 		}
-		d.emit(StepFingerprint, StatusDone, st.Files, st.Bytes, nil)
+		d.emitEnd(fp, nil)
 		p.Site.Source = cfg.Source
 		if cfg.Source == "" {
 			p.Site.Source = "(embedded)"
