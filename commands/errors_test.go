@@ -75,3 +75,23 @@ func TestMissingFolderOneAnswer(t *testing.T) {
 		t.Errorf("push FILE = exit %d, %q; want exit %d, %q", code, stderr, ExitUsage, want)
 	}
 }
+
+// TestVerifySourceFolder: verify given the source instead of the build
+// says so before requesting anything.
+func TestVerifySourceFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"public/index.html", "dist/index.html", "dist/cdnctl-manifest.json"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "verify", filepath.Join(dir, "public"), "--edge", "pop1=127.0.0.1:9")
+	want := filepath.Join(dir, "public") + " has no cdnctl-manifest.json: did you mean the build folder " + filepath.Join(dir, "dist") + "?"
+	if code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("verify SOURCE = exit %d, %q; want exit %d, %q", code, stderr, ExitUsage, want)
+	}
+}

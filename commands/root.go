@@ -95,8 +95,9 @@ func (f *Factory) Run(ctx context.Context, args []string) int {
 // NewRootCmd builds the whole command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
 	var (
-		logLevel string
-		noColor  bool
+		logLevel  string
+		noColor   bool
+		noHeaders bool
 	)
 	root := &cobra.Command{
 		Use:   "cdnctl",
@@ -127,6 +128,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 			if noColor {
 				f.IO.DisableColor()
 			}
+			if noHeaders {
+				f.IO.DisableHeaders()
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
@@ -147,6 +151,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 	pf.BoolVar(&f.JSON, "json", false, "print machine-readable JSON on stdout")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env CDNCTL_LOG_LEVEL)")
 	pf.BoolVar(&noColor, "no-color", false, "disable colour (also NO_COLOR=1)")
+	pf.BoolVar(&noHeaders, "no-headers", false, "print tables without their header row (piped tables start with one)")
 
 	root.AddCommand(
 		newCmdVersion(f),

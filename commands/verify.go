@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -220,6 +222,13 @@ func verifyFiles(ctx context.Context, f *Factory, cfg *Config, opts *VerifyOptio
 		if err != nil {
 			return nil, nil, "", &UsageError{Err: fmt.Errorf("verify: %w", err)}
 		}
+		if set.Manifest == nil {
+			if build := buildFolderNear(opts.Dir, cfg.Fingerprint.Out, manifestName(cfg)); build != "" {
+				return nil, nil, "", &UsageError{NoHint: true, Err: fmt.Errorf(
+					"verify: %s has no %s: did you mean the build folder %s? (verify compares the CDN with what was deployed: the fingerprinted build, not its source)",
+					opts.Dir, manifestName(cfg), build)}
+			}
+		}
 		return set.Files, set.Manifest, opts.Dir, nil
 	}
 	target := cfg.Origin.Target
@@ -294,4 +303,40 @@ func printVerify(w io.Writer, rep *verify.Report, base *url.URL) error {
 	_, err := fmt.Fprintf(w, "%d URLs under %s, %d requests through %d PoPs in %s: %s\n",
 		rep.Checks, base, rep.Requests, len(rep.Pops), time.Duration(rep.DurationMS)*time.Millisecond, state)
 	return err
+}
+
+// manifestName is the fingerprint manifest's file name for this config.
+func manifestName(cfg *Config) string {
+	if cfg.Origin.Manifest != "" {
+		return cfg.Origin.Manifest
+	}
+	return orDefault(cfg.Fingerprint.Manifest, hashing.DefaultManifestName)
+}
+
+// buildFolderNear finds the fingerprinted build a user likely meant when
+// they gave verify a folder without a manifest (the site's source): the
+// configured fingerprint output, else a folder beside dir that has the
+// manifest. "" when there is none: dir is then a site that was deployed
+// without fingerprinting, and verify goes on.
+func buildFolderNear(dir, configured, manifest string) string {
+	has := func(d string) bool {
+		st, err := os.Stat(filepath.Join(d, manifest))
+		return err == nil && st.Mode().IsRegular()
+	}
+	if configured != "" && has(configured) && filepath.Clean(configured) != filepath.Clean(dir) {
+		return configured
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return ""
+	}
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			if d := filepath.Join(parent, e.Name()); has(d) {
+				return d
+			}
+		}
+	}
+	return ""
 }
