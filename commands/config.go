@@ -101,7 +101,11 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 			err = err2
 		}
 	}
-	return configError(configDecodeError(path, data, err))
+	e := configDecodeError(path, data, err)
+	if s := suggestKey(data, err); s != "" {
+		e = fmt.Errorf("%w: did you mean %q?", e, s)
+	}
+	return configError(e)
 }
 
 // oneOrList decodes a list of strings, where a single value stands for a

@@ -8,6 +8,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/edgerules"
 	"github.com/cdnctl/cdnctl/localedge/ratelimit"
 )
@@ -111,4 +112,47 @@ func (c ServeRateLimitConfig) limiterConfig() (*ratelimit.Config, error) {
 		return nil, usageErrorf("%s%v", key, err)
 	}
 	return rc, nil
+}
+
+// ServeESIConfig is serve.esi: Edge Side Includes at the edges.
+type ServeESIConfig struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Token names the edges in Surrogate-Capability and in targeted
+	// Surrogate-Control directives (content="ESI/1.0";cdnctl).
+	Token string `yaml:"token" json:"token"`
+	// MaxDepth bounds nested includes, MaxIncludes the includes of a page.
+	MaxDepth    int `yaml:"max_depth" json:"max_depth"`
+	MaxIncludes int `yaml:"max_includes" json:"max_includes"`
+}
+
+func defaultServeESIConfig() ServeESIConfig {
+	return ServeESIConfig{Token: localedge.DefaultESIToken, MaxDepth: localedge.DefaultESIMaxDepth, MaxIncludes: localedge.DefaultESIMaxIncludes}
+}
+
+// esiOptions checks the section; nil when it is not enabled.
+func (c ServeESIConfig) esiOptions() (*localedge.ESIOptions, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	switch {
+	case c.MaxDepth < 1:
+		return nil, usageErrorf("serve.esi.max_depth %d: want 1 or more levels of nested includes", c.MaxDepth)
+	case c.MaxIncludes < 1:
+		return nil, usageErrorf("serve.esi.max_includes %d: want 1 or more includes per page", c.MaxIncludes)
+	case !validToken(c.Token):
+		return nil, usageErrorf("serve.esi.token %q: want a name of letters, digits, '-' or '_'", c.Token)
+	}
+	return &localedge.ESIOptions{Token: c.Token, MaxDepth: c.MaxDepth, MaxIncludes: c.MaxIncludes}, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

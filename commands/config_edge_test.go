@@ -116,3 +116,33 @@ func TestRateLimitConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestESIConfig(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "serve:\n  esi:\n    max_depth: 3\n"), true, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := cfg.Serve.topology(true); err != nil || tc.ESI != nil {
+		t.Errorf("esi without enabled: %+v, %v; want none (off by default)", tc.ESI, err)
+	}
+	cfg.Serve.ESI.Enabled = true
+	tc, err := cfg.Serve.topology(true)
+	if err != nil || tc.ESI == nil || tc.ESI.MaxDepth != 3 || tc.ESI.MaxIncludes != 256 || tc.ESI.Token != "cdnctl" {
+		t.Errorf("esi enabled = %+v, %v; want depth 3 and the defaults", tc.ESI, err)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"serve:\n  esi: {enabled: true, max_depth: 0}\n", "serve.esi.max_depth 0"},
+		{"serve:\n  esi: {enabled: true, max_includes: -1}\n", "serve.esi.max_includes -1"},
+		{"serve:\n  esi: {enabled: true, token: 'a b'}\n", `serve.esi.token "a b"`},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, tt.yaml), true, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cfg.Serve.topology(true)
+		var usage *UsageError
+		if err == nil || !asUsage(err, &usage) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v; want a usage error containing %q", tt.yaml, err, tt.want)
+		}
+	}
+}

@@ -41,6 +41,24 @@ type FingerprintConfig struct {
 	Manifest string `yaml:"manifest" json:"manifest"`
 	// ViteManifest, when set, is the path of a Vite-compatible manifest.
 	ViteManifest string `yaml:"vite_manifest" json:"vite_manifest"`
+	// Audit is what the end-of-run audit's findings do: AuditError (the
+	// default) fails the run, AuditWarn only reports them.
+	Audit string `yaml:"audit" json:"audit"`
+}
+
+// What the audit's findings do (fingerprint.audit, --audit).
+const (
+	AuditError = "error"
+	AuditWarn  = "warn"
+)
+
+// checkAudit checks an audit mode.
+func checkAudit(mode string) error {
+	switch mode {
+	case AuditError, AuditWarn:
+		return nil
+	}
+	return fmt.Errorf("audit %q: want %s (findings fail the run) or %s (they are only reported)", mode, AuditError, AuditWarn)
 }
 
 func defaultFingerprintConfig() FingerprintConfig {
@@ -49,6 +67,7 @@ func defaultFingerprintConfig() FingerprintConfig {
 		Compress:        []string{hashing.EncodingBrotli, hashing.EncodingGzip},
 		CompressMinSize: hashing.DefaultCompressMinSize,
 		Manifest:        hashing.DefaultManifestName,
+		Audit:           AuditError,
 	}
 }
 
@@ -72,6 +91,9 @@ func (c FingerprintConfig) options() (hashing.Options, error) {
 	}
 	if c.CompressMinSize <= 0 {
 		return o, fmt.Errorf("compress_min_size %d: want a positive number of bytes", c.CompressMinSize)
+	}
+	if err := checkAudit(c.Audit); err != nil {
+		return o, err
 	}
 	return o, o.Validate()
 }

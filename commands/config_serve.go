@@ -61,6 +61,8 @@ type ServeConfig struct {
 	EdgeRules []ServeEdgeRule `yaml:"edge_rules" json:"edge_rules,omitempty"`
 	// RateLimit limits each client's request rate at the edges.
 	RateLimit ServeRateLimitConfig `yaml:"rate_limit" json:"rate_limit"`
+	// ESI processes Edge Side Includes at the edges.
+	ESI ServeESIConfig `yaml:"esi" json:"esi"`
 
 	// fixedPorts are the keys (admin, shield.addr, origin_addr) whose
 	// address a flag gave: --free-ports leaves their port alone.
@@ -255,6 +257,7 @@ func defaultServeConfig() ServeConfig {
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},
 		RateLimit:       defaultServeRateLimitConfig(),
+		ESI:             defaultServeESIConfig(),
 		Compress: ServeCompressConfig{
 			Enabled:   true,
 			Encodings: slices.Clone(edgecompress.DefaultEncodings),
@@ -408,6 +411,9 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, err
 	}
 	if tc.RateLimit, err = c.RateLimit.limiterConfig(); err != nil {
+		return tc, err
+	}
+	if tc.ESI, err = c.ESI.esiOptions(); err != nil {
 		return tc, err
 	}
 	tc.Cache.Key = localedge.KeyOptions{

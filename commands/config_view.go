@@ -29,7 +29,7 @@ func newCmdConfig(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Show the configuration cdnctl uses",
-		Args:  wrapArgs(cobra.NoArgs),
+		Args:  unknownCommandArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var env string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/localedge/localca/truststores"
+	"github.com/cdnctl/cdnctl/localedge/runstate"
 	"github.com/cdnctl/cdnctl/sample/demo"
 )
 
@@ -46,7 +47,8 @@ ports) over an empty origin folder, and then, narrating each step:
   5. shows the new page served by every PoP;
 
 and stops, removing its temporary folders. --keep-running keeps the CDN running
-(until Ctrl-C) and prints how to curl and dig it. --json prints what the
+(until Ctrl-C) and prints how to curl and dig it; the other commands run in
+the same folder find it, as they find cdnctl serve's. --json prints what the
 demo saw as JSON on stdout (the narration goes to stderr).
 
 The certificates come from your local CA, created on first use in your
@@ -136,6 +138,17 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		}
 	}
 	if opts.Keep {
+		// Kept running, it is this folder's local CDN for the other
+		// commands, as cdnctl serve is.
+		if reg, err := f.runRegistry(); err == nil {
+			if dir, err := f.workDir(); err == nil {
+				ti := info
+				ti.Token = lc.top.Token()
+				if st, err := reg.Register(runstate.State{Dir: dir, Topology: ti}); err == nil {
+					defer reg.Remove(st)
+				}
+			}
+		}
 		printKeep(out, info, lc.top.Token(), originDir)
 		<-ctx.Done()
 		fmt.Fprintln(out, "Stopping.")

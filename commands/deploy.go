@@ -395,6 +395,17 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			}
 			dcfg.Source, dcfg.Dir = dc.Site, out
 			dcfg.Fingerprint = hashing.DirOptions{Options: fo}
+			// The audit ends the fingerprint step: with findings, the
+			// deploy stops before uploading anything.
+			auditor := newAuditor(fo, cfg.Fingerprint.Audit)
+			auditor.Source = os.DirFS(dc.Site)
+			dcfg.Fingerprint.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+				err := auditor.Audit(ctx, dir, res)
+				if err == nil {
+					logAudit(f.Logger, auditor.Report)
+				}
+				return err
+			}
 			if fo.ManifestName != "" {
 				dcfg.Scan.Manifest = fo.ManifestName
 			}

@@ -194,6 +194,42 @@ func TestDeployExitCodes(t *testing.T) {
 			t.Errorf("after the rerun: %d %q", r.Status, r.Body)
 		}
 	})
+	t.Run("the audit fails: 3, nothing uploaded", func(t *testing.T) {
+		e := newDeployEnv(t, nil, "")
+		for name, body := range auditBrokenSite(t) {
+			p := filepath.Join(e.site, "audit", filepath.FromSlash(name))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			// The site's pages name the script under audit/.
+			body = strings.ReplaceAll(body, `"/js/`, `"/audit/js/`)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, out, errOut := e.run(t, "deploy")
+		if code != ExitDeployUnchanged || !strings.Contains(errOut, "nothing was changed") {
+			t.Fatalf("exit %d; want %d\n%s\n%s", code, ExitDeployUnchanged, out, errOut)
+		}
+		if !strings.Contains(errOut, `audit/js/gallery.js:2 (`) || !strings.Contains(errOut, `"images/logo.png" names audit/blog/images/logo.png`) {
+			t.Errorf("the error does not name the file, line and reference:\n%s", errOut)
+		}
+		// Nothing uploaded: the origin holds at most the deploy state.
+		ents, _ := os.ReadDir(e.originDir)
+		for _, ent := range ents {
+			if ent.Name() != ".cdnctl" {
+				t.Errorf("the origin has %s after a failed audit", ent.Name())
+			}
+		}
+		if r := e.edge.Get(t, "pop1", "/"); r.Status == 200 {
+			t.Errorf("the site is served after a failed audit: %d", r.Status)
+		}
+
+		// With fingerprint.audit: warn the deploy goes on, and says why.
+		e.env["CDNCTL_FINGERPRINT_AUDIT"] = "warn"
+		code, out, errOut = e.run(t, "deploy")
+		if code != 0 || !strings.Contains(errOut, "a reference still names a renamed file by its source name") {
+			t.Fatalf("audit: warn: exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
 	t.Run("failure before any change: 3", func(t *testing.T) {
 		e := newDeployEnv(t, nil, "")
 		e.env[AdminTokenEnv] = "wrong"

@@ -68,8 +68,10 @@ that fails says how to fix it:
     written to and deleted from the deploy state's folder, never the site);
   - deploy state: not where the CDN serves it to anyone;
   - each CDN of cdns: its credentials are found (the environment variable,
-    the .edgerc section); for the local CDN, that one runs for this folder
-    and accepts its token.
+    the .edgerc section, the AWS chain); Cloudflare and Fastly tokens are
+    verified with their API (active; Fastly: the purge_select scope for the
+    service); for the local CDN, that one runs for this folder and accepts
+    its token.
 
 Nothing is uploaded or purged. Exit code 1 when any check fails; --json
 prints the checks as JSON.`,
@@ -258,6 +260,12 @@ func checkOrigin(ctx context.Context, f *Factory, cfg *Config, timeout time.Dura
 	return append(out, st)
 }
 
+// tokenChecker is implemented by purgers that can ask their API about
+// their token (Cloudflare, Fastly).
+type tokenChecker interface {
+	CheckToken(ctx context.Context) (string, error)
+}
+
 // checkCDN checks that a CDN's credentials are found, and for the local
 // CDN that it runs and accepts its token.
 func checkCDN(ctx context.Context, f *Factory, cfg *Config, c CDNConfig, timeout time.Duration) doctorCheck {
@@ -296,7 +304,25 @@ func checkCDN(ctx context.Context, f *Factory, cfg *Config, c CDNConfig, timeout
 			dc.Fix = "export " + env + " with " + perm
 			return dc
 		}
-		dc.Detail = fmt.Sprintf("%s: API token found in %s (not printed)", c.noun(), env)
+		p, err := buildPurger(ctx, f, c)
+		if err != nil {
+			dc.Status, dc.Detail, dc.Fix = checkFail, fmt.Sprintf("%s: %v", c.noun(), err), "correct the cdns entry (docs/config.md#cdns)"
+			return dc
+		}
+		tc, ok := p.(tokenChecker)
+		if !ok {
+			dc.Detail = fmt.Sprintf("%s: API token found in %s (not printed)", c.noun(), env)
+			return dc
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		what, err := tc.CheckToken(cctx)
+		if err != nil {
+			perm := map[string]string{providerCloudflare: "a Cloudflare API token with Zone > Cache Purge for the zone", providerFastly: "a Fastly API token with the purge_select scope (purge_all for --all) for this service"}[c.Provider]
+			dc.Status, dc.Detail, dc.Fix = checkFail, fmt.Sprintf("%s: %v", c.noun(), err), "export "+env+" with "+perm
+			return dc
+		}
+		dc.Detail = fmt.Sprintf("%s: API token in %s %s", c.noun(), env, what)
 	case providerCloudFront:
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnctl/cdnctl/providers/fastly/fastlytest"
 	"github.com/cdnctl/cdnctl/providers/s3/s3test"
 )
 
@@ -139,13 +140,16 @@ func TestDoctorS3(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	fy := fastlytest.New(t, "SU1Z0isxPaozGVKXdv0eY", "fastly-token-doctor")
+	fy.Scopes = []string{fastlytest.ScopePurgeSelect}
 	t.Chdir(t.TempDir())
 	os.MkdirAll("dist", 0o755)
 	os.WriteFile("dist/index.html", []byte("x"), 0o644)
 	write := func(target string) {
 		cfg := "deploy:\n  site: dist\norigin:\n  target: " + target + "\n  endpoint: " + srv.Endpoint + "\n  region: " + s3test.Region + "\n" +
 			"cdns:\n  - name: cf\n    provider: cloudflare\n    zone_id: 023e105f4ecef8ad9ca31a8372d0c353\n" +
-			"  - name: ak\n    provider: akamai\n    edgerc: " + filepath.Join(t.TempDir(), "none") + "\n"
+			"  - name: ak\n    provider: akamai\n    edgerc: " + filepath.Join(t.TempDir(), "none") + "\n" +
+			"  - name: fy\n    provider: fastly\n    service_id: " + fy.ServiceID + "\n    endpoint: " + fy.URL + "\n"
 		if err := os.WriteFile("cdnctl.yaml", []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -158,6 +162,7 @@ func TestDoctorS3(t *testing.T) {
 		{"deploy state", checkOK, "outside what the CDN serves", ""},
 		{"cdn cf", checkFail, "no API token: CLOUDFLARE_API_TOKEN is not set", "Cache Purge"},
 		{"cdn ak", checkFail, "no credentials", "Fast Purge"},
+		{"cdn fy", checkFail, "no API token: FASTLY_API_TOKEN is not set", "purge_select"},
 	} {
 		c := checkOf(rep, w.name)
 		if c.Status != w.status || !strings.Contains(c.Detail, w.detail) || !strings.Contains(c.Fix, w.fix) {
@@ -172,9 +177,19 @@ func TestDoctorS3(t *testing.T) {
 			t.Errorf("check %s prints the secret key", c.Name)
 		}
 	}
-	_, rep, _ = doctorJSON(t, map[string]string{"CLOUDFLARE_API_TOKEN": "tok-123"})
-	if c := checkOf(rep, "cdn cf"); c.Status != checkOK || strings.Contains(c.Detail, "tok-123") {
-		t.Errorf("with the token: %+v", c)
+	// Tokens are asked about: the Fastly fake knows its token and scopes.
+	_, rep, _ = doctorJSON(t, map[string]string{"FASTLY_API_TOKEN": "fastly-token-doctor"})
+	if c := checkOf(rep, "cdn fy"); c.Status != checkOK || c.Detail != "fastly service SU1Z0isxPaozGVKXdv0eY (fy): API token in FASTLY_API_TOKEN valid, scopes purge_select (without purge_all: --all is refused)" {
+		t.Errorf("fastly token: %+v", c)
+	}
+	_, rep, _ = doctorJSON(t, map[string]string{"FASTLY_API_TOKEN": "wrong-token"})
+	if c := checkOf(rep, "cdn fy"); c.Status != checkFail || !strings.Contains(c.Detail, "was rejected") || strings.Contains(c.Detail+c.Fix, "wrong-token") {
+		t.Errorf("wrong fastly token: %+v", c)
+	}
+	fy.Services = []string{"AnotherService1"}
+	_, rep, _ = doctorJSON(t, map[string]string{"FASTLY_API_TOKEN": "fastly-token-doctor"})
+	if c := checkOf(rep, "cdn fy"); c.Status != checkFail || !strings.Contains(c.Detail, "limited to the services AnotherService1") {
+		t.Errorf("fastly token of another service: %+v", c)
 	}
 
 	// The site at the bucket's root: the state is under it.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/sample"
+	"github.com/cdnctl/cdnctl/siteaudit"
 )
 
 // FingerprintOptions are the inputs of `cdnctl fingerprint`.
@@ -35,6 +36,9 @@ type FingerprintOptions struct {
 	Force   bool
 	NoCache bool
 	Build   hashing.Options
+	// Audit is AuditError or AuditWarn: what the end-of-run audit's
+	// findings do.
+	Audit string
 }
 
 func newCmdFingerprint(f *Factory) *cobra.Command {
@@ -50,6 +54,7 @@ func newCmdFingerprint(f *Factory) *cobra.Command {
 		compress         []string
 		compressMinSize  int64
 		manifest, vite   string
+		audit            string
 	)
 	cmd := &cobra.Command{
 		Use:   "fingerprint [SRC] --out DIR",
@@ -77,6 +82,13 @@ are reported (an error with --strict). A rule's cache tag that a CDN of
 cdnctl.yaml cannot match (CloudFront and Cloudflare take printable ASCII,
 Fastly no spaces, Akamai HTTP token characters) is refused before anything
 is written, with that CDN's rule.
+
+An audit ends every run: before DIR is replaced, every URL-like string in
+the new output's text files (HTML, CSS, JavaScript, JSON, text, XML, SVG,
+web manifests) that names a source file must name a file of the output. A
+string that still names a renamed file by its source name (a reference
+fingerprint did not rewrite) fails the run, naming the file and line;
+--audit=warn only reports it.
 
 DIR is replaced as a whole when the run succeeds and left as it was when it
 fails. Re-running into the same DIR reuses the files that did not change.
@@ -133,6 +145,13 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			if err := build.Validate(); err != nil {
 				return &UsageError{Err: err}
 			}
+			opts.Audit = cfg.Fingerprint.Audit
+			if fl.Changed("audit") {
+				if err := checkAudit(audit); err != nil {
+					return &UsageError{Err: fmt.Errorf("--audit: %w", err)}
+				}
+				opts.Audit = audit
+			}
 			if err := tagRulesOf(cfg.CDNs).checkRules(build.Rules); err != nil {
 				return configError(fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err))
 			}
@@ -181,6 +200,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 	fl.Int64Var(&compressMinSize, "compress-min-size", hashing.DefaultCompressMinSize, "smallest file (bytes) to precompress")
 	fl.StringVar(&manifest, "manifest", hashing.DefaultManifestName, "path of the manifest in DIR")
 	fl.StringVar(&vite, "vite-manifest", "", "also write a Vite-compatible manifest at this path in DIR (e.g. .vite/manifest.json)")
+	fl.StringVar(&audit, "audit", AuditError, "what references the end-of-run audit finds to renamed files do: error (fail, DIR left as it was) or warn (report them)")
 	aliasFlag(cmd, "sample", "sample-site")
 	return cmd
 }
@@ -205,8 +225,10 @@ type fingerprintSummary struct {
 	Skipped      []hashing.Skipped    `json:"skipped"`
 	Pinned       []hashing.Pinned     `json:"pinned"`
 	Detected     []hashing.Detection  `json:"detected"`
-	Files        []fingerprintFile    `json:"files,omitempty"`
-	DurationMS   int64                `json:"duration_ms"`
+	// Audit is the end-of-run audit's report (none for a dry run).
+	Audit      *siteaudit.Report `json:"audit,omitempty"`
+	Files      []fingerprintFile `json:"files,omitempty"`
+	DurationMS int64             `json:"duration_ms"`
 }
 
 // fingerprintFile is one file of a dry run's listing.
@@ -234,6 +256,13 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		src, label = nil, opts.Src
 	}
 	dirOpts := hashing.DirOptions{Options: opts.Build, Force: opts.Force, NoCache: opts.NoCache}
+	auditor := newAuditor(opts.Build, opts.Audit)
+	if opts.Sample {
+		auditor.Source = src
+	} else {
+		auditor.Source = os.DirFS(opts.Src)
+	}
+	dirOpts.Audit = auditor.Audit
 	switch {
 	case opts.DryRun:
 		if !opts.Sample {
@@ -274,6 +303,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		opts.Logger.Debug("not copied", "file", s.Path, "reason", s.Reason)
 	}
 	logPinned(opts.Logger, res.Pinned)
+	logAudit(opts.Logger, auditor.Report)
 	sum := fingerprintSummary{
 		Source:     label,
 		Output:     opts.Out,
@@ -286,6 +316,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		DurationMS: opts.Now().Sub(start).Milliseconds(),
 	}
 	if !opts.DryRun {
+		sum.Audit = auditor.Report
 		sum.Manifest = manifestPath(opts.Out, opts.Build.ManifestName, hashing.DefaultManifestName)
 		if opts.Build.ViteManifest != "" {
 			sum.ViteManifest = manifestPath(opts.Out, opts.Build.ViteManifest, "")
@@ -340,11 +371,46 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	if line := dotfilesLine(s.Skipped); line != "" {
 		fmt.Fprintf(w, "  dotfiles: %s\n", line)
 	}
+	if a := s.Audit; a != nil {
+		if a.Total == 0 {
+			fmt.Fprintf(w, "  audit:    %d text files (%s) checked: every reference to a renamed file names its new name\n", a.Files, humanBytes(a.Bytes))
+		} else {
+			fmt.Fprintf(w, "  audit:    %d references still name renamed files by their source names (see the warnings above): those requests get a 404\n", a.Total)
+		}
+	}
 	if n := len(s.Missing); n > 0 {
 		_, err := fmt.Fprintf(w, "  missing:  %d references to files not in the source (see the warnings above; --strict makes them an error)\n", n)
 		return err
 	}
 	return nil
+}
+
+// newAuditor returns the end-of-run audit of a build with these options
+// (its Source is for the caller to set).
+func newAuditor(o hashing.Options, mode string) *siteaudit.Auditor {
+	manifest := o.ManifestName
+	if manifest == "" {
+		manifest = hashing.DefaultManifestName
+	}
+	skip := []string{manifest}
+	if o.ViteManifest != "" {
+		skip = append(skip, o.ViteManifest)
+	}
+	return &siteaudit.Auditor{Warn: mode == AuditWarn, Options: siteaudit.Options{BaseURL: o.BaseURL, Skip: skip}}
+}
+
+// logAudit warns about each finding of an audit that did not fail the run
+// (--audit=warn).
+func logAudit(log *slog.Logger, r *siteaudit.Report) {
+	if r == nil {
+		return
+	}
+	for _, f := range r.Findings {
+		log.Warn("a reference still names a renamed file by its source name", "file", f.File, "line", f.Line, "url", f.URL, "renamed_to", f.Output)
+	}
+	if r.Total > len(r.Findings) {
+		log.Warn("more references name renamed files", "count", r.Total-len(r.Findings))
+	}
 }
 
 // dotfilesLine says which dotfiles were not copied ("" for none).

@@ -288,3 +288,112 @@ func TestFingerprintKeepsRulesFiles(t *testing.T) {
 		}
 	}
 }
+
+// auditBrokenSite is a site whose fingerprinted output names a renamed
+// file by its source name: a script builds an image URL relative to the
+// page that loads it ("images/logo.png" from blog/post.html), which
+// fingerprint cannot tie to the image, while the page's <img> (which it
+// rewrites) makes it rename the image.
+func auditBrokenSite(t *testing.T) map[string]string {
+	return map[string]string{
+		"index.html":           `<a href="/blog/post.html">post</a>`,
+		"blog/post.html":       `<img src="images/logo.png"><script src="/js/gallery.js"></script>`,
+		"blog/images/logo.png": "png",
+		"js/gallery.js":        "const img = new Image();\nimg.src = \"images/logo.png\";\ndocument.body.append(img);\n",
+	}
+}
+
+func TestFingerprintCommandAudit(t *testing.T) {
+	src := writeSite(t, auditBrokenSite(t))
+	out := filepath.Join(t.TempDir(), "out")
+
+	// --audit=warn: written, with a warning naming the file and line.
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--audit=warn")
+	if code != 0 {
+		t.Fatalf("--audit=warn: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "a reference still names a renamed file by its source name") || !strings.Contains(stderr, "line=2") || !strings.Contains(stderr, `url=images/logo.png`) {
+		t.Errorf("--audit=warn: no warning naming js/gallery.js line 2:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "audit:    1 references still name renamed files") {
+		t.Errorf("--audit=warn: the summary does not count the finding:\n%s", stdout)
+	}
+	m := loadManifest(t, out, "")
+	logo := m.Files["blog/images/logo.png"]
+	if logo.Path == "blog/images/logo.png" {
+		t.Fatalf("the image kept its name (%+v): the site no longer shows what the audit is for; make another reference fingerprint does not rewrite", logo)
+	}
+	before, err := os.ReadFile(filepath.Join(out, "cdnctl-manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The default: exit 1, the file and line named, the output as it was.
+	os.WriteFile(filepath.Join(src, "index.html"), []byte(`<a href="/blog/post.html">the post</a>`), 0o644)
+	code, _, stderr = runCLI(t, nil, "fingerprint", src, "--out", out)
+	if code != ExitFailure {
+		t.Fatalf("exit %d; want %d\n%s", code, ExitFailure, stderr)
+	}
+	gallery := m.Files["js/gallery.js"].Path
+	for _, want := range []string{
+		"audit: 1 reference(s) of the output name 1 file(s) by their source names",
+		`js/gallery.js:2 (` + gallery + ` in the output): "images/logo.png" names blog/images/logo.png, which the output has only as ` + logo.Path,
+		"--keep /blog/images/logo.png", "--audit=warn",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(out, "cdnctl-manifest.json"))
+	if err != nil || string(after) != string(before) {
+		t.Errorf("a failed audit changed the output (%v)", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "index.html")); strings.Contains(string(b), "the post") {
+		t.Error("a failed audit wrote the new index.html")
+	}
+
+	// The fix the error suggests works, and the audit passes.
+	code, stdout, stderr = runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/blog/images/logo.png")
+	if code != 0 || !strings.Contains(stdout, "audit:    ") || !strings.Contains(stdout, "every reference to a renamed file names its new name") {
+		t.Fatalf("--keep: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// A wrong mode is a usage error as a flag, and an error naming the
+	// key in the configuration (as every other bad value there).
+	if code, _, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--audit=off"); code != ExitUsage || !strings.Contains(stderr, `audit "off": want error`) {
+		t.Errorf("--audit=off: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, map[string]string{"CDNCTL_FINGERPRINT_AUDIT": "maybe"}, "fingerprint", src, "--out", out); code != ExitFailure || !strings.Contains(stderr, `fingerprint section: audit "maybe"`) {
+		t.Errorf("CDNCTL_FINGERPRINT_AUDIT=maybe: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestFingerprintAuditDocs: the audit's examples in docs/fingerprint.md
+// are what the command prints for auditBrokenSite.
+func TestFingerprintAuditDocs(t *testing.T) {
+	src := writeSite(t, auditBrokenSite(t))
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := runCLI(t, nil, "fingerprint", src, "--out", out)
+	if code != ExitFailure {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	code, stdout, errOut := runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/blog/images/logo.png")
+	if code != 0 {
+		t.Fatalf("--keep: exit %d\n%s", code, errOut)
+	}
+	var summary string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "  audit:") {
+			summary = l + "\n"
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "fingerprint.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{stderr, summary} {
+		if want == "" || !strings.Contains(string(doc), "```\n"+want+"```\n") {
+			t.Errorf("docs/fingerprint.md (The audit) does not show what the command prints:\n%s", want)
+		}
+	}
+}

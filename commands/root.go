@@ -109,8 +109,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 (serve, demo).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// With no subcommand, print help; an unknown one is a usage error.
-		Args: wrapArgs(cobra.NoArgs),
+		// With no subcommand, print help; an unknown one is a usage error
+		// with a suggestion.
+		Args: unknownCommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("config") {
@@ -174,6 +175,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 		newCmdConfig(f),
 	)
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root, f)
 	return root
 }
 

@@ -230,7 +230,7 @@ flushed.`,
 	fl.String("admin", "http://"+localedge.DefaultAdminAddr, "where the admin API listens: its URL (http://127.0.0.1:8099) or host:port")
 	fl.String("name", "", "name this local CDN (serve.name): client commands with the same serve.name (CDNCTL_SERVE_NAME) find it from any folder (default: known by this folder)")
 	fl.String("token", "", "admin API bearer token (default: generated and printed; env CDNCTL_SERVE_TOKEN)")
-	listVar(fl, &pops, "edge", "", nil, "set an edge PoP's address, or add a PoP: NAME=HOST:PORT; repeatable; kept with --free-ports")
+	listVar(fl, &pops, "edge", "", nil, "set an edge PoP's address, or add a PoP: NAME=HOST:PORT; repeatable (kept with --free-ports)")
 	fl.StringVar(&shield, "shield-addr", localedge.DefaultShieldAddr, "address of the shield")
 	fl.BoolVar(&noShield, "no-shield", false, "no shield: edges fetch from the origin directly")
 	fl.DurationVar(&delay, "delay", 0, "simulated network delay from each PoP to its upstream (e.g. 150ms)")

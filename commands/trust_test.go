@@ -16,9 +16,7 @@ import (
 
 // TestMain keeps the tests away from the user's config folder: a test
 // that creates the local CA without naming its folder writes it under a
-// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config. The cache of
-// test tools (versitygw, built once) stays the user's: without
-// CDNCTL_CACHE it would follow HOME and be rebuilt by every run.
+// temporary XDG_CONFIG_HOME (and HOME), not in ~/.config.
 func TestMain(m *testing.M) {
 	tmp, err := os.MkdirTemp("", "cdnctl-commands-test-")
 	if err != nil {

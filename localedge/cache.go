@@ -617,7 +617,9 @@ func (p *Proxy) prepare(e *Entry) {
 		case "Age", "Cache-Status", "X-Cache", "X-Served-By", "Via", compressedField:
 			continue
 		case "Surrogate-Key", "Cache-Tag", "Edge-Cache-Tag", "Surrogate-Control":
-			if p.Role == RoleEdge && !p.KeepTagHeaders {
+			// With ESI, Surrogate-Control says whether to process the
+			// response: the ESI writer reads and removes it.
+			if p.Role == RoleEdge && !p.KeepTagHeaders && (name != "Surrogate-Control" || p.ESI == nil) {
 				continue
 			}
 		}

@@ -34,7 +34,8 @@ type CompressionConfig struct {
 func (p *Proxy) compress(f *flight, resp *http.Response) (done func()) {
 	done = func() {}
 	delete(resp.Header, compressedField) // only this cache's own mark counts
-	if f.slice != nil {
+	if f.slice != nil || p.processesESI(resp.Header) {
+		// An ESI page is stored as it is: the edge assembles it.
 		return done
 	}
 	coding, why := p.Compress.Decide(f.reqHdr["Accept-Encoding"], resp.StatusCode, resp.Header, resp.ContentLength)

@@ -179,6 +179,13 @@ type Proxy struct {
 	// (see compress.go and package edgecompress): each coding a stored
 	// variant under Vary: Accept-Encoding. Default: no compression.
 	Compress *edgecompress.Compressor
+	// MaxUpgraded bounds the connections switched to another protocol
+	// (WebSockets, see upgrade.go) open at once; more are refused with
+	// 503. Default DefaultMaxUpgraded; negative: no bound.
+	MaxUpgraded int
+	// UpgradeIdleTimeout closes an upgraded connection when no byte has
+	// passed either way for this long. Default DefaultUpgradeIdleTimeout.
+	UpgradeIdleTimeout time.Duration
 	// KeepTagHeaders stops an edge from removing Surrogate-Key, Cache-Tag,
 	// Edge-Cache-Tag and Surrogate-Control from responses.
 	KeepTagHeaders bool
@@ -191,6 +198,10 @@ type Proxy struct {
 	// ratelimit): requests over it get 429 with Retry-After. Only edges
 	// should have one: a shield's clients are the edges.
 	RateLimit *ratelimit.Limiter
+	// ESI, when set, makes an edge process Edge Side Includes (see
+	// ESIOptions). Nil: off; an edge then removes the Surrogate-Capability
+	// field of clients and leaves ESI markup as it is.
+	ESI *ESIOptions
 	// IgnorePurges makes Purge succeed without purging anything: a test
 	// knob that simulates a PoP whose purges get lost, for the tests of
 	// what verifies deploys. Never set it in production.
@@ -228,7 +239,8 @@ type Proxy struct {
 	down     atomic.Bool          // marked down by the admin API
 	draining atomic.Bool
 
-	stats counters
+	stats    counters
+	upgrades upgrades
 }
 
 func (p *Proxy) init() {
@@ -390,6 +402,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the response (a smuggling defence).
 		w.Header()["Connection"] = []string{"close"}
 	}
+	upgrade := upgradeOf(r) // before screening removes Upgrade, a hop-by-hop field
 	lines, trusted := p.screenRequest(r.Header)
 	switch {
 	case p.RateLimit != nil && p.overRateLimit(w, r, &out):
@@ -398,6 +411,9 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case p.loops(r):
 		out = p.errorResponse(w, http.StatusLoopDetected, "request loops through "+p.Name, FwdBypass, "loop")
 	default:
+		if p.Role == RoleEdge {
+			p.setSurrogateCapability(r.Header)
+		}
 		var rw http.ResponseWriter = w
 		if p.Rules != nil {
 			var answered bool
@@ -405,7 +421,11 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		out = p.serveRequest(rw, r, trusted)
+		if p.ESI != nil && p.Role == RoleEdge && upgrade == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			out = p.serveESI(rw, r)
+			break
+		}
+		out = p.serveRequest(rw, r, trusted, upgrade)
 	}
 	p.stats.bytesServed.Add(out.bytes)
 	if p.AccessLog != nil {
@@ -416,7 +436,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // serveRequest answers a screened request from the cache or upstream;
 // trusted says the request came from one of this topology's edges, whose
 // forwarded scheme is then part of the key.
-func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool) outcome {
+func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool, upgrade string) outcome {
 	k, err := p.Key.KeyFor(r)
 	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {
 		k, err = p.Key.Build(s, k.Host, k.Path, k.RawQuery, r.Header)
@@ -424,8 +444,10 @@ func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted boo
 	if err != nil {
 		return p.errorResponse(w, http.StatusBadRequest, err.Error(), FwdBypass, "bad-request")
 	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	switch {
+	case upgrade != "":
+		return p.serveUpgrade(w, r, k, upgrade)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return p.serveCacheable(w, r, k)
 	default:
 		return p.serveUncacheable(w, r, k)

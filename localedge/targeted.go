@@ -29,6 +29,12 @@ func SelectDirectives(h http.Header, fields []string) (d ResponseDirectives, sou
 		if len(values) == 0 {
 			continue
 		}
+		if http.CanonicalHeaderKey(name) == "Surrogate-Control" && onlyContentDirective(values) {
+			// `content="ESI/1.0"` alone says what to process, not how
+			// long to cache: Cache-Control governs (as in Varnish and
+			// Fastly).
+			continue
+		}
 		if http.CanonicalHeaderKey(name) == "Cdn-Cache-Control" {
 			if td, ok := ParseCDNCacheControl(values); ok {
 				return td, name
@@ -43,6 +49,30 @@ func SelectDirectives(h http.Header, fields []string) (d ResponseDirectives, sou
 		return noDirectives(), ""
 	}
 	return ParseCacheControl(cc), "Cache-Control"
+}
+
+// onlyContentDirective reports whether Surrogate-Control lines hold no
+// directive but content (the W3C Edge Architecture's processing
+// capabilities, such as content="ESI/1.0").
+func onlyContentDirective(values []string) bool {
+	for _, v := range values {
+		quoted, start := false, 0
+		for i := 0; i <= len(v); i++ {
+			if i < len(v) && v[i] == '"' {
+				quoted = !quoted
+			}
+			if i < len(v) && (quoted || v[i] != ',') {
+				continue
+			}
+			d := strings.TrimSpace(v[start:i])
+			start = i + 1
+			name, _, _ := strings.Cut(d, "=")
+			if name = strings.TrimSpace(name); name != "" && !strings.EqualFold(name, "content") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ParseCDNCacheControl parses CDN-Cache-Control field lines as an RFC 8941

@@ -27,6 +27,8 @@ func TestSelectDirectives(t *testing.T) {
 		{"extension member ignored", []string{"CDN-Cache-Control", "foobar, max-age=3600"}, "CDN-Cache-Control", 3600, false},
 		{"Surrogate-Control when no CDN-Cache-Control", []string{"Cache-Control", "max-age=3600", "Surrogate-Control", "max-age=1"}, "Surrogate-Control", 1, false},
 		{"Surrogate-Control no-store", []string{"Cache-Control", "max-age=10000", "Surrogate-Control", "no-store"}, "Surrogate-Control", -1, true},
+		{"Surrogate-Control with content only: Cache-Control governs", []string{"Cache-Control", "max-age=60", "Surrogate-Control", `content="ESI/1.0"`}, "Cache-Control", 60, false},
+		{"Surrogate-Control with content and max-age", []string{"Cache-Control", "max-age=60", "Surrogate-Control", `content="ESI/1.0, x", max-age=5`}, "Surrogate-Control", 5, false},
 		{"Cache-Control only", []string{"Cache-Control", "max-age=5"}, "Cache-Control", 5, false},
 		{"nothing", nil, "", -1, false},
 	}

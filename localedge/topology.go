@@ -122,6 +122,8 @@ type TopologyConfig struct {
 	// Rules are the edge rules every edge applies (package edgerules);
 	// the shield applies none.
 	Rules *edgerules.Rules
+	// ESI, when set, makes every edge process Edge Side Includes.
+	ESI *ESIOptions
 	// RateLimit, when set, gives every edge its own rate limiter (package
 	// ratelimit); Now, when set, is its clock too.
 	RateLimit *ratelimit.Config
@@ -372,6 +374,7 @@ func NewTopology(cfg TopologyConfig) (*Topology, error) {
 		NewEdgeCollector(t.proxies),
 		newRateLimitCollector(t.proxies),
 		NewCompressCollector(t.proxies),
+		NewUpgradeCollector(t.proxies),
 	)
 	return t, nil
 }
@@ -562,6 +565,7 @@ func (t *Topology) startPoP(ctx context.Context, p *PoP, upstream *url.URL, secr
 	}
 	if p.Role == RoleEdge {
 		p.Proxy.Rules = t.cfg.Rules
+		p.Proxy.ESI = t.cfg.ESI
 		if rl := t.cfg.RateLimit; rl != nil {
 			c := *rl
 			if c.Now == nil {

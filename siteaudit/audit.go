@@ -14,6 +14,7 @@
 package siteaudit
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -62,6 +63,9 @@ type Finding struct {
 	// relative to the output folder), Line its 1-based line.
 	File string `json:"file"`
 	Line int    `json:"line"`
+	// SourceFile is File's path in the source (the same when it kept
+	// its name): the file to look at.
+	SourceFile string `json:"source_file"`
 	// URL is the string as found (escapes of "/" undone).
 	URL string `json:"url"`
 	// Source is the source file it names; Output where that file is in
@@ -71,7 +75,11 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d: %q names %s, which the output has only as %s", f.File, f.Line, f.URL, f.Source, f.Output)
+	where := fmt.Sprintf("%s:%d", f.File, f.Line)
+	if f.SourceFile != "" && f.SourceFile != f.File {
+		where = fmt.Sprintf("%s:%d (%s in the output)", f.SourceFile, f.Line, f.File)
+	}
+	return fmt.Sprintf("%s: %q names %s, which the output has only as %s", where, f.URL, f.Source, f.Output)
 }
 
 // Report is what Check found.
@@ -106,12 +114,12 @@ func Check(ctx context.Context, dir string, m *hashing.Manifest, opts Options) (
 		skip[p] = true
 	}
 	var files []string
-	seen := map[string]bool{}
-	for _, e := range m.Files {
-		if seen[e.Path] || skip[e.Path] || !textExts[strings.ToLower(path.Ext(e.Path))] {
+	logical := map[string]string{}
+	for l, e := range m.Files {
+		if _, dup := logical[e.Path]; dup || skip[e.Path] || !textExts[strings.ToLower(path.Ext(e.Path))] {
 			continue
 		}
-		seen[e.Path] = true
+		logical[e.Path] = l
 		files = append(files, e.Path)
 	}
 	slices.Sort(files)
@@ -180,6 +188,9 @@ feed:
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for i := range rep.Findings {
+		rep.Findings[i].SourceFile = logical[rep.Findings[i].File]
+	}
 	slices.SortFunc(rep.Findings, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.URL, b.URL))
 	})
@@ -231,20 +242,33 @@ func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte, sourc
 	}
 	var found []Finding
 	seen := map[string]bool{}
-	sc := newScanner(htmlExts[strings.ToLower(path.Ext(name))], func(tok []byte, line int) {
+	ext := strings.ToLower(path.Ext(name))
+	// A text file is prose as often as data (a license naming the font
+	// files it covers): there only names with a folder count
+	// ("/img/a.png", "static/chunks/a.js" in an RSC payload).
+	prose := ext == ".txt"
+	sc := newScanner(htmlExts[ext], func(t token) {
+		tok := t.text
 		if !s.mayName(tok) {
+			return
+		}
+		// A name without a folder ("highlight.js", "logo.png") is a
+		// reference when it is a whole string, url() argument or
+		// attribute value; in prose or code ("highlight.js not
+		// detected!", a banner comment " * reveal.js") it is a word.
+		if bytes.IndexByte(tok, '/') < 0 && (prose || !t.quoted()) {
 			return
 		}
 		src, ok := s.dangling(folder, string(tok))
 		if !ok || !sourceExists(src) {
 			return
 		}
-		key := fmt.Sprint(line, " ", string(tok))
+		key := fmt.Sprint(t.line, " ", string(tok))
 		if seen[key] {
 			return
 		}
 		seen[key] = true
-		found = append(found, Finding{File: name, Line: line, URL: string(tok), Source: src, Output: s.renamed[src]})
+		found = append(found, Finding{File: name, Line: t.line, URL: string(tok), Source: src, Output: s.renamed[src]})
 	})
 	var n int64
 	for {

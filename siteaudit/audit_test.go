@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,3 +158,55 @@ func TestAuditorSourceExists(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestCheck: which strings of which files are findings. The site has
+// img/logo.png renamed to img/logo.0123456789.png, and img/kept.png kept.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		file, body string
+		want       []string // "line:url" of the findings
+	}{
+		{"img/a.css", "a{background:url(logo.png)}\nb{background:url('kept.png')}", []string{"1:logo.png"}},
+		{"img/b.css", "/* logo.png is the logo */ a{background:url(/img/logo.png?v=1)}", []string{"1:/img/logo.png?v"}},
+		{"img/c.js", `const a = "logo.png";` + "\n" + `console.error("logo.png not found"); // logo.png` + "\n" + `const b = '../img/logo.png'`, []string{"1:logo.png", "3:../img/logo.png"}},
+		{"d.json", `{"icons":[{"src":"img/logo.png"}],"name":"logo.png"}`, []string{"1:img/logo.png"}},
+		{"img/e.txt", "logo.png: the logo\n/img/logo.png\n", []string{"2:/img/logo.png"}},
+		{"f.html", "<p>img/logo.png</p><img src=img/logo.png alt=\"the logo.png\"><script>x=\"img\\/logo.png\"</script>\n<!-- <img src=img/logo.png> -->", []string{"1:img/logo.png"}},
+		{"g.xml", "<url><loc>https://www.example.com/img/logo.png</loc><image:loc>https://other.example/img/logo.png</image:loc></url>", []string{"1:https://www.example.com/img/logo.png"}},
+		{"h.svg", `<svg><image href="img/logo.png"/><use href="img/kept.png#x"/></svg>`, []string{"1:img/logo.png"}},
+		{"i.js.map", `{"sources":["img/logo.png"]}`, nil}, // source maps are not scanned
+		{"img/j.png", "logo.png", nil},                    // nor binaries
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{tt.file: tt.body, "img/logo.0123456789.png": "png", "img/kept.png": "png"}
+			m := &hashing.Manifest{Files: map[string]hashing.Entry{
+				tt.file:        {Path: tt.file},
+				"img/logo.png": {Path: "img/logo.0123456789.png", Fingerprinted: true},
+				"img/kept.png": {Path: "img/kept.png"},
+			}}
+			for name, body := range files {
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rep, err := siteaudit.Check(context.Background(), dir, m, siteaudit.Options{BaseURL: "https://www.example.com/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range rep.Findings {
+				if f.File != tt.file || f.Source != "img/logo.png" || f.Output != "img/logo.0123456789.png" {
+					t.Errorf("finding %+v", f)
+				}
+				got = append(got, fmt.Sprintf("%d:%s", f.Line, f.URL))
+			}
+			if !slices.Equal(got, tt.want) || rep.Total != len(tt.want) {
+				t.Errorf("Check(%s %q) = %q (total %d); want %q", tt.file, tt.body, got, rep.Total, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/cdnctl/cdnctl/hashing"
@@ -51,6 +52,9 @@ type Error struct {
 	Report *Report
 }
 
+// globEscaper escapes the characters of a glob.
+var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`, `{`, `\{`, `}`, `\}`)
+
 // shown is how many findings an Error's message lists.
 const shown = 20
 
@@ -72,6 +76,14 @@ func (e *Error) Error() string {
 	if r.Total > shown {
 		fmt.Fprintf(&b, "\n  … and %d more", r.Total-shown)
 	}
-	b.WriteString("\nthe output folder was left as it was; keep those files under their names with --keep GLOB, or write the output anyway with --audit=warn (fingerprint.audit: warn in cdnctl.yaml)")
+	var keep []string
+	for src := range files {
+		keep = append(keep, "--keep "+globEscaper.Replace("/"+src))
+	}
+	slices.Sort(keep)
+	if len(keep) > 5 {
+		keep = append(keep[:5], "…")
+	}
+	fmt.Fprintf(&b, "\nthe output folder was left as it was; keep those files under their names (%s), or write the output anyway with --audit=warn (fingerprint.audit: warn in cdnctl.yaml)", strings.Join(keep, " "))
 	return b.String()
 }

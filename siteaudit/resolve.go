@@ -22,7 +22,11 @@ type site struct {
 	// bases holds the base names of the renamed source files: a string
 	// whose last segment is none of them names none of them.
 	bases map[string]bool
-	hosts map[string]bool
+	// baseLens and baseEnds are the lengths and last bytes of bases: a
+	// quick test before the map.
+	baseLens [256]bool
+	baseEnds [256]bool
+	hosts    map[string]bool
 	// basePath is the path of the base URL without its slashes ("docs"
 	// for https://example.com/docs/), or "".
 	basePath string
@@ -35,7 +39,10 @@ func newSite(out map[string]bool, renamed map[string]string, hosts []string, bas
 		forTails(p, func(t string) { s.outTails[t] = true })
 	}
 	for p := range renamed {
-		s.bases[path.Base(p)] = true
+		b := path.Base(p)
+		s.bases[b] = true
+		s.baseLens[min(len(b), 255)] = true
+		s.baseEnds[b[len(b)-1]] = true
 		forTails(p, func(t string) {
 			if prev, ok := s.renamedTails[t]; !ok || p < prev {
 				s.renamedTails[t] = p
@@ -80,7 +87,11 @@ func (s *site) mayName(tok []byte) bool {
 			break
 		}
 	}
-	return s.bases[string(tok[start:end])]
+	seg := tok[start:end]
+	if len(seg) == 0 || !s.baseLens[min(len(seg), 255)] || !s.baseEnds[seg[len(seg)-1]] {
+		return false
+	}
+	return s.bases[string(seg)]
 }
 
 // dangling reports whether the URL-like string tok, found in the output
@@ -143,9 +154,11 @@ func (s *site) dangling(dir, tok string) (source string, ok bool) {
 	if u[0] == '/' {
 		p := clean(u)
 		if s.basePath != "" {
-			if rest, ok := strings.CutPrefix(p, s.basePath+"/"); ok {
-				p = rest
+			rest, ok := strings.CutPrefix(p, s.basePath+"/")
+			if !ok {
+				return "", false // outside the site
 			}
+			p = rest
 		}
 		cands[0], n = p, 1
 	} else {

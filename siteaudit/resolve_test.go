@@ -71,6 +71,8 @@ func TestDangling(t *testing.T) {
 		{"/docs/img/logo.png", "img/logo.png"},
 		{"https://www.example.com/docs/img/logo.png", "img/logo.png"},
 		{"/docs/img/logo.0123456789.png", ""},
+		{"/img/logo.png", ""}, // outside the site
+		{"img/logo.png", "img/logo.png"},
 	} {
 		if src, _ := s.dangling("", tt.tok); src != tt.want {
 			t.Errorf("base /docs/: dangling(%q) = %q; want %q", tt.tok, src, tt.want)

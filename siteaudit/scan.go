@@ -1,5 +1,7 @@
 package siteaudit
 
+import "bytes"
+
 // The scanner finds URL-like strings in the text of a file without parsing
 // its language: a token is a run of bytes that can be part of a URL,
 // between delimiters (white space, quotes, brackets, parentheses, "=", ",",
@@ -51,12 +53,14 @@ const (
 
 type scanner struct {
 	html bool
-	emit func(tok []byte, line int)
+	emit func(t token)
 
 	line    int // current line, 1-based
 	tok     []byte
 	tokLine int  // line where tok started
 	drop    bool // tok overflowed: drop it at its end
+	open    byte // the byte before tok
+	last    byte // the last delimiter seen
 
 	// A pending escape ("\", "&") after which the token may go on.
 	esc    []byte
@@ -73,28 +77,95 @@ type scanner struct {
 	rawNext string // the tag being read opens raw content
 }
 
-func newScanner(html bool, emit func(tok []byte, line int)) *scanner {
+// token is a URL-like string found by the scanner.
+type token struct {
+	text []byte // valid during the emit call only
+	line int
+	// open and close are the bytes around it: the delimiters, or for an
+	// escape the escaped character ('"' of \") or the "&" that starts a
+	// character reference. 0 at the start and end of a region.
+	open, close byte
+	// inTag is set for a token in an HTML tag (an attribute).
+	inTag bool
+}
+
+// quoted reports whether the token is the whole of a string, a url(…)
+// argument, an attribute value, or a value after "=" (an unquoted
+// attribute, sourceMappingURL=).
+func (t token) quoted() bool {
+	switch {
+	case t.inTag, t.open == '=':
+		return true
+	case t.open == t.close && (t.open == '"' || t.open == '\'' || t.open == '`'):
+		return true
+	case t.open == '(' && t.close == ')':
+		return true
+	case t.open == ';' && t.close == '&': // &quot;…&quot;
+		return true
+	}
+	return false
+}
+
+func newScanner(html bool, emit func(t token)) *scanner {
 	return &scanner{html: html, emit: emit, line: 1, tok: make([]byte, 0, 256), name: make([]byte, 0, 16)}
 }
 
 // Write scans p.
 func (s *scanner) Write(p []byte) (int, error) {
-	if !s.html {
-		for _, c := range p {
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch {
+		case s.escing && !s.html:
+			s.escape(c)
+			i++
+		case s.html && s.hs == htmlText:
+			// Page text is skipped up to the next tag.
+			k := bytes.IndexByte(p[i:], '<')
+			if k < 0 {
+				s.line += bytes.Count(p[i:], newline)
+				return len(p), nil
+			}
+			s.line += bytes.Count(p[i:i+k], newline)
+			i += k
+			s.scanHTML('<')
+			i++
+		case !s.escing && !delim[c] && c != '\\' && c != '&' && (!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0):
+			// A run of token bytes, added at once.
+			j := i + 1
+			for j < len(p) && !delim[p[j]] && p[j] != '\\' && p[j] != '&' {
+				j++
+			}
+			s.addRun(p[i:j])
+			i = j
+		case s.html:
+			s.scanHTML(c)
+			i++
+		default:
 			s.scan(c)
+			i++
 		}
-		return len(p), nil
-	}
-	for _, c := range p {
-		s.scanHTML(c)
 	}
 	return len(p), nil
+}
+
+var newline = []byte{'\n'}
+
+// addRun adds token bytes to the current token.
+func (s *scanner) addRun(run []byte) {
+	if len(s.tok) == 0 {
+		s.tokLine, s.open = s.line, s.last
+	}
+	if len(s.tok)+len(run) > maxToken {
+		s.drop = true
+		return
+	}
+	s.tok = append(s.tok, run...)
 }
 
 // Close ends the file.
 func (s *scanner) Close() error {
 	s.flushEscape()
-	s.end()
+	s.end(0)
 	return nil
 }
 
@@ -138,7 +209,8 @@ func (s *scanner) scanHTML(c byte) {
 			s.quote = c
 		case s.quote == 0 && c == '>':
 			s.flushEscape()
-			s.end()
+			s.end(c)
+			s.last = c
 			if s.rawNext != "" {
 				s.hs, s.raw, s.rawEnd = htmlRaw, s.rawNext, 0
 			} else {
@@ -202,7 +274,8 @@ func (s *scanner) scan(c byte) {
 		return
 	}
 	if delim[c] {
-		s.end()
+		s.end(c)
+		s.last = c
 		if c == '\n' {
 			s.line++
 		}
@@ -213,7 +286,7 @@ func (s *scanner) scan(c byte) {
 
 func (s *scanner) add(c byte) {
 	if len(s.tok) == 0 {
-		s.tokLine = s.line
+		s.tokLine, s.open = s.line, s.last
 	}
 	if len(s.tok) >= maxToken {
 		s.drop = true
@@ -222,31 +295,45 @@ func (s *scanner) add(c byte) {
 	s.tok = append(s.tok, c)
 }
 
-// end emits the current token, if any.
-func (s *scanner) end() {
+// end emits the current token, if any, which close ends.
+func (s *scanner) end(close byte) {
 	if len(s.tok) > 0 && !s.drop {
-		s.emit(s.tok, s.tokLine)
+		s.emit(token{text: s.tok, line: s.tokLine, open: s.open, close: close, inTag: s.html && s.hs == htmlTag})
 	}
 	s.tok, s.drop = s.tok[:0], false
 }
 
-// slashEscapes are the escapes read as "/" inside a token.
-var slashEscapes = []string{`\/`, `\u002f`, `\u002F`, `\x2f`, `\x2F`, "&#47;", "&#x2f;", "&#x2F;", "&#X2F;", "&sol;", "&#047;"}
+// The escapes read as "/" inside a token, by their first byte.
+var (
+	backslashEscapes = []string{`\/`, `\u002f`, `\u002F`, `\x2f`, `\x2F`}
+	refEscapes       = []string{"&#47;", "&#047;", "&#x2f;", "&#x2F;", "&#X2F;", "&sol;"}
+)
 
-// slashEscape reports whether e is one of slashEscapes (full) or the start
-// of one (more). A run of backslashes counts as one: "\\\/" is a "/" in a
-// string inside a string.
+// slashEscape reports whether e is one of those escapes (full) or the
+// start of one (more). A run of backslashes counts as one: "\\\/" is a "/"
+// in a string inside a string.
 func slashEscape(e []byte) (full, more bool) {
 	for len(e) > 1 && e[0] == '\\' && e[1] == '\\' {
 		e = e[1:]
 	}
-	for _, k := range slashEscapes {
-		if len(k) >= len(e) && k[:len(e)] == string(e) {
-			if len(k) == len(e) {
-				return true, false
-			}
-			more = true
+	cands := refEscapes
+	if e[0] == '\\' {
+		cands = backslashEscapes
+	}
+next:
+	for _, k := range cands {
+		if len(k) < len(e) {
+			continue
 		}
+		for i := 1; i < len(e); i++ {
+			if k[i] != e[i] {
+				continue next
+			}
+		}
+		if len(k) == len(e) {
+			return true, false
+		}
+		more = true
 	}
 	return false, more
 }
@@ -267,15 +354,18 @@ func (s *scanner) escape(c byte) {
 	// again, except the last one when it may start something ("\"" ends
 	// a string, "&" a new escape).
 	s.escing = false
-	s.end()
 	last := s.esc[len(s.esc)-1]
 	if s.esc[0] == '\\' {
 		// "\n", "\"", "\\x": the escaped character is consumed.
+		s.end(last)
+		s.last = last
 		if last == '\n' {
 			s.line++
 		}
 		return
 	}
+	s.end('&')
+	s.last = '&'
 	s.scan(last)
 }
 
@@ -283,7 +373,7 @@ func (s *scanner) escape(c byte) {
 func (s *scanner) flushEscape() {
 	if s.escing {
 		s.escing = false
-		s.end()
+		s.end(s.esc[0])
 		for _, c := range s.esc[1:] {
 			if c == '\n' {
 				s.line++

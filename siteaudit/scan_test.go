@@ -12,9 +12,13 @@ import (
 // each as "line:token".
 func tokens(html bool, text string, chunk int) []string {
 	var got []string
-	s := newScanner(html, func(tok []byte, line int) {
-		if bytes.ContainsAny(tok, "./") {
-			got = append(got, fmt.Sprintf("%d:%s", line, tok))
+	s := newScanner(html, func(t token) {
+		if bytes.ContainsAny(t.text, "./") {
+			q := ""
+			if t.quoted() {
+				q = "=q"
+			}
+			got = append(got, fmt.Sprintf("%d:%s%s", t.line, t.text, q))
 		}
 	})
 	b := []byte(text)
@@ -37,22 +41,22 @@ func TestScanner(t *testing.T) {
 		text string
 		want []string
 	}{
-		{"css url and import", false, "@import \"a.css\";\nbody{background:url(../img/b.png) no-repeat}", []string{"1:a.css", "2:../img/b.png"}},
-		{"js strings and comments", false, `import("./About-x.js");// see /img/old.png` + "\n" + `const m=["assets/a.js","assets/b.css"]`, []string{"1:./About-x.js", "1://", "1:/img/old.png", "2:assets/a.js", "2:assets/b.css"}},
-		{"json escaped slashes", false, `{"src":"\/img\/a.png","u":"\u002Fimg\u002Fb.png","x":"\x2fc.png"}`, []string{"1:/img/a.png", "1:/img/b.png", "1:/c.png"}},
-		{"a string in a string", false, `push([1,"{\"logo\":\"\\\/logo.png\"}"])`, []string{"1:/logo.png"}},
-		{"other escapes end a token", false, `"a.png\nb.png\"c.png"`, []string{"1:a.png", "1:b.png", "1:c.png"}},
-		{"character references", false, `&lt;img src=&quot;/img/a.png&quot;&gt; &#x2F;b&#47;c.png`, []string{"1:/img/a.png", "1:/b/c.png"}},
+		{"css url and import", false, "@import \"a.css\";\nbody{background:url(../img/b.png) no-repeat}", []string{"1:a.css=q", "2:../img/b.png=q"}},
+		{"js strings and comments", false, `import("./About-x.js");// see /img/old.png` + "\n" + `const m=["assets/a.js","assets/b.css"]`, []string{"1:./About-x.js=q", "1://", "1:/img/old.png", "2:assets/a.js=q", "2:assets/b.css=q"}},
+		{"json escaped slashes", false, `{"src":"\/img\/a.png","u":"\u002Fimg\u002Fb.png","x":"\x2fc.png"}`, []string{"1:/img/a.png=q", "1:/img/b.png=q", "1:/c.png=q"}},
+		{"a string in a string", false, `push([1,"{\"logo\":\"\\\/logo.png\"}"])`, []string{"1:/logo.png=q"}},
+		{"other escapes end a token", false, `"a.png\nb.png\"c.png"`, []string{"1:a.png", "1:b.png", "1:c.png=q"}},
+		{"character references", false, `&lt;img src=&quot;/img/a.png&quot;&gt; &#x2F;b&#47;c.png`, []string{"1:/img/a.png=q", "1:/b/c.png"}},
 		{"query and fragment kept", false, `"a.png?v=1#x" srcset="b.png 1x,c.png 2x"`, []string{"1:a.png?v", "1:b.png", "1:c.png"}},
 		{"lines counted", false, "a\n\r\nb\\\nc `x\n/d.png`", []string{"5:/d.png"}},
 		{"too long a token is dropped", false, "data:" + longRun(maxToken+1) + " b.png", []string{"1:b.png"}},
-		{"html: tags, not text", true, "<p>See /img/a.png</p>\n<img src=\"/img/b.png\" alt='x > y.png'>\ntext c.png", []string{"2:/img/b.png", "2:y.png"}},
-		{"html: comments skipped", true, "<!-- <img src=a.png> -->\n<a href=b.png>", []string{"2:b.png"}},
-		{"html: script and style content", true, "<script>fetch(\"/data/a.json\") < 1</script>x.png<style>.h{background:url(/b.png)}</style>", []string{"1:/data/a.json", "1:.h", "1:/b.png"}},
-		{"html: end tag case and a < in a script", true, "<SCRIPT type=module>if(a<b)import('./c.js')</Script>d.png", []string{"1:./c.js"}},
-		{"html: unquoted attributes", true, "<img src=/i/a.png alt=x><link href=/b.css rel=stylesheet>", []string{"1:/i/a.png", "1:/b.css"}},
-		{"html: a < in text", true, "a < b.png <i>c.png</i> <img src=d.png>", []string{"1:d.png"}},
-		{"html: an escape at the end of a tag", true, "<a href=x.png&>y.png", []string{"1:x.png"}},
+		{"html: tags, not text", true, "<p>See /img/a.png</p>\n<img src=\"/img/b.png\" alt='x > y.png'>\ntext c.png", []string{"2:/img/b.png=q", "2:y.png=q"}},
+		{"html: comments skipped", true, "<!-- <img src=a.png> -->\n<a href=b.png>", []string{"2:b.png=q"}},
+		{"html: script and style content", true, "<script>fetch(\"/data/a.json\") < 1</script>x.png<style>.h{background:url(/b.png)}</style>", []string{"1:/data/a.json=q", "1:.h", "1:/b.png=q"}},
+		{"html: end tag case and a < in a script", true, "<SCRIPT type=module>if(a<b)import('./c.js')</Script>d.png", []string{"1:./c.js=q"}},
+		{"html: unquoted attributes", true, "<img src=/i/a.png alt=x><link href=/b.css rel=stylesheet>", []string{"1:/i/a.png=q", "1:/b.css=q"}},
+		{"html: a < in text", true, "a < b.png <i>c.png</i> <img src=d.png>", []string{"1:d.png=q"}},
+		{"html: an escape at the end of a tag", true, "<a href=x.png&>y.png", []string{"1:x.png=q"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,13 +43,15 @@ import (
 // The error codes of 4xx answers other than authentication are the fake's
 // own choice; clients must not depend on them.
 type fakeAPI struct {
-	t        *testing.T
-	srv      *httptest.Server
-	zone     string
-	token    string
-	maxItems int              // tags, hosts, prefixes per request
-	maxFiles int              // URLs per request
-	now      func() time.Time // the buckets' clock (time.Now)
+	t     *testing.T
+	srv   *httptest.Server
+	zone  string
+	token string
+	// tokenStatus is what /user/tokens/verify says of token ("": active).
+	tokenStatus string
+	maxItems    int              // tags, hosts, prefixes per request
+	maxFiles    int              // URLs per request
+	now         func() time.Time // the buckets' clock (time.Now)
 
 	mu sync.Mutex // guards the fields below
 	// bucket: account-wide token bucket of requests for tags, hosts,
@@ -172,6 +174,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.URL.Path == "/client/v4/user/tokens/verify" {
+		f.verifyToken(w, r)
+		return
+	}
 	zone, ok := strings.CutPrefix(r.URL.Path, "/client/v4/zones/")
 	zone, ok2 := strings.CutSuffix(zone, "/purge_cache")
 	if !ok || !ok2 || strings.Contains(zone, "/") {
@@ -361,4 +367,27 @@ func (f *fakeAPI) checkItems(req fakeRequest) string {
 		return fmt.Sprintf("Too many %s in one request: %d, the maximum is %d", req.Kind, len(req.Items), limit)
 	}
 	return ""
+}
+
+// verifyToken answers GET /user/tokens/verify as the API does: 401 with
+// code 1000 for a token it does not know, else the token's status.
+func (f *fakeAPI) verifyToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		f.reply(w, http.StatusMethodNotAllowed, nil, cfMessage{7001, "Method " + r.Method + " not allowed for this endpoint"})
+		return
+	}
+	tok, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !isBearer || tok == "" {
+		f.reply(w, http.StatusBadRequest, nil, cfMessage{6003, "Invalid request headers"}, cfMessage{6111, "Invalid format for Authorization header"})
+		return
+	}
+	if tok != f.token {
+		f.reply(w, http.StatusUnauthorized, nil, cfMessage{1000, "Invalid API Token"})
+		return
+	}
+	status := "active"
+	if f.tokenStatus != "" {
+		status = f.tokenStatus
+	}
+	f.reply(w, http.StatusOK, map[string]any{"id": "ed17574386854bf78a67040be0a770b0", "status": status})
 }

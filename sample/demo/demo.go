@@ -39,6 +39,7 @@ import (
 	"github.com/cdnctl/cdnctl/providers/prewarm"
 	"github.com/cdnctl/cdnctl/providers/probe"
 	"github.com/cdnctl/cdnctl/sample"
+	"github.com/cdnctl/cdnctl/siteaudit"
 )
 
 // Host is the site's hostname (contracts §4: a CNAME into the CDN zone).
@@ -302,7 +303,10 @@ func (d *demo) deployConfig() (deploy.Config, error) {
 			Rules: []hashing.Rule{
 				{Match: []string{"*.html"}, Headers: map[string]string{"CDN-Cache-Control": "max-age=3600"}},
 			},
-		}},
+		},
+			// The audit ends the run, as in cdnctl deploy.
+			Audit: (&siteaudit.Auditor{Source: os.DirFS(d.src), Options: siteaudit.Options{Skip: []string{hashing.DefaultManifestName}}}).Audit,
+		},
 		Store: store, Target: target,
 		Plan: providers.DefaultPlanOptions(),
 		CDNs: []deploy.CDN{{

@@ -76,6 +76,9 @@ type Server struct {
 	Token     string
 	// Scopes of Token (default purge_select and purge_all).
 	Scopes []string
+	// Services limits Token to these services (none: every service), as
+	// GET /tokens/self reports it.
+	Services []string
 	// HourlyLimit is the number of rate-limited requests (purge_all)
 	// allowed per hour (default 1000, as documented).
 	HourlyLimit int
@@ -156,6 +159,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if flt != nil {
 		s.forced(w, *flt)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/tokens/self" {
+		s.tokenSelf(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -367,4 +374,22 @@ func (s *Server) apply(p Purge) string {
 	p.ID = fmt.Sprintf("%d-%d-%d", 100+s.seq, s.Now().Unix(), 9000+s.seq)
 	s.purges = append(s.purges, p)
 	return p.ID
+}
+
+// tokenSelf answers GET /tokens/self: the token's scope (space-separated)
+// and the services it is limited to, as the API documents them.
+func (s *Server) tokenSelf(w http.ResponseWriter, r *http.Request) {
+	if key := r.Header.Get("Fastly-Key"); key == "" || key != s.Token {
+		s.fail(w, http.StatusUnauthorized, "Provided credentials are missing or invalid", "send the API token in the Fastly-Key header")
+		return
+	}
+	services := s.Services
+	if services == nil {
+		services = []string{}
+	}
+	s.reply(w, http.StatusOK, map[string]any{
+		"id": "5Yo3XXnrQpjc20u0ybrf2g", "user_id": "x9KzsrACXZv8tPwlEDsKb6", "name": "cdnctl",
+		"scope": strings.Join(s.Scopes, " "), "services": services,
+		"created_at": "2026-01-01T00:00:00Z", "expires_at": nil,
+	})
 }
