@@ -273,10 +273,10 @@ func deployHeadline(rep *deploy.Report) string {
 				hits += t.Report.Hits
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%d prewarm requests", req))
+		parts = append(parts, count(req, "prewarm request", "prewarm requests"))
 	}
 	if s := rep.Step(deploy.StepVerify); s.Status == deploy.StatusDone {
-		parts = append(parts, fmt.Sprintf("verified %d answers", s.Files))
+		parts = append(parts, "verified "+count(s.Files, "answer", "answers"))
 	}
 	return fmt.Sprintf("%s to %s: %s in %s", what, rep.Origin, strings.Join(parts, ", "), (time.Duration(rep.DurationMS) * time.Millisecond).Round(time.Millisecond))
 }
@@ -296,7 +296,7 @@ func printDeployPlan(w io.Writer, rep *deploy.Report, planOnly bool) error {
 		id = "nothing to deploy"
 	}
 	fmt.Fprintf(w, "%s plan%s: %s → %s [%s]\n", kind, env, orDefault(rep.Site.Source, rep.Site.Dir), rep.Origin, id)
-	site := fmt.Sprintf("  site: %d files, %s", rep.Site.Files, humanBytes(rep.Site.Bytes))
+	site := fmt.Sprintf("  site: %s, %s", count(rep.Site.Files, "file", "files"), humanBytes(rep.Site.Bytes))
 	if rep.Site.ManifestDigest != "" {
 		site += ", manifest " + shortDigest(rep.Site.ManifestDigest)
 	}

@@ -20,6 +20,11 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
+// count says n things in words: "1 URL", "2 URLs", "0 URLs".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+}
+
 // table prints rows aligned in columns with a header on a terminal, and as
 // tab-separated values when piped, with the header as the first row (as
 // kubectl does) unless --no-headers, so scripts can cut and awk it and

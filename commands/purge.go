@@ -384,14 +384,14 @@ func confirmPurge(ios *IOStreams, yes bool, target CDNConfig, rec *providers.Pur
 	if yes || !(rec.Everything || (limit >= 0 && n > limit)) {
 		return nil
 	}
-	what := fmt.Sprintf("%d items", n)
+	what := count(n, "item", "items")
 	if rec.Everything {
 		what = "EVERYTHING"
 	}
 	if !ios.CanPrompt() {
 		return usageErrorf("purge: refusing to purge %s from %s without --yes (no terminal to confirm on)", what, target.noun())
 	}
-	fmt.Fprintf(ios.ErrOut, "Purge %s from %s in %d batches? [y/N] ", what, target.noun(), len(rec.Batches))
+	fmt.Fprintf(ios.ErrOut, "Purge %s from %s in %s? [y/N] ", what, target.noun(), count(len(rec.Batches), "batch", "batches"))
 	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
 		return &ExitError{Code: ExitFailure, Err: errors.New("purge: cancelled (no answer)")}

@@ -155,7 +155,7 @@ func runVerify(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Verify
 		if exposed > 0 {
 			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs; cdnctl's deploy state answered 200 at %d: make the CDN refuse /.cdnctl/, or move the state with origin.state (docs/deploy.md#state)", len(ve.Failures)-exposed, len(exp), exposed)}
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs", len(ve.Failures), len(exp))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %s at %s", count(len(ve.Failures), "stale or wrong answer", "stale or wrong answers"), count(len(exp), "URL", "URLs"))}
 	}
 	return err
 }
@@ -298,10 +298,11 @@ func printVerify(w io.Writer, rep *verify.Report, base *url.URL) error {
 	}
 	state := "every answer has the deployed content"
 	if !rep.Passed {
-		state = fmt.Sprintf("%d answers are NOT the deployed content", len(rep.Failures))
+		state = fmt.Sprintf("%s NOT the deployed content", count(len(rep.Failures), "answer is", "answers are"))
 	}
-	_, err := fmt.Fprintf(w, "%d URLs under %s, %d requests through %d PoPs in %s: %s\n",
-		rep.Checks, base, rep.Requests, len(rep.Pops), time.Duration(rep.DurationMS)*time.Millisecond, state)
+	_, err := fmt.Fprintf(w, "%s under %s, %s through %s in %s: %s\n",
+		count(rep.Checks, "URL", "URLs"), base, count(rep.Requests, "request", "requests"), count(len(rep.Pops), "PoP", "PoPs"),
+		time.Duration(rep.DurationMS)*time.Millisecond, state)
 	return err
 }
 
