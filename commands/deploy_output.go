@@ -170,6 +170,12 @@ func (u *deployUI) render(step string) {
 	if bt > 0 {
 		count += "  " + humanBytes(b) + "/" + humanBytes(bt)
 	}
+	if total == 0 && bt == 0 {
+		// A step without a count (fingerprint): how long it has run.
+		u.mu.Lock()
+		count = "running for " + time.Since(u.started).Round(time.Second).String()
+		u.mu.Unlock()
+	}
 	if failed := p.Failed.Load(); failed > 0 {
 		count += fmt.Sprintf("  %d failed", failed)
 	}

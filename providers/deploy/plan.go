@@ -70,6 +70,7 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 	case cfg.Store == nil:
 		return nil, errors.New("deploy: no origin store")
 	case cfg.Source != "" || cfg.SourceFS != nil:
+		d.cfg.Progress.start(StepFingerprint, 0, 0) // no count: the UI shows the time so far
 		d.emit(StepFingerprint, StatusRunning, 0, 0, nil)
 		t0 := time.Now()
 		var (
