@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -151,25 +152,30 @@ func (f *Factory) completionConfig() (*Config, error) {
 	return f.Config()
 }
 
-// levenshtein is the edit distance of a and b.
+// levenshtein is the edit distance of a and b, a swap of two neighbours
+// counting as one edit (optimal string alignment): the usual typos.
 func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 // closest returns the candidate nearest to word, if it is close enough
@@ -269,4 +275,57 @@ func suggestKey(data []byte, err error) string {
 	}
 	tk := ye.GetToken()
 	return unknownKeySuggestion(data, tk.Position.Line, tk.Value)
+}
+
+// suggestFlag adds the nearest flag of cmd to an "unknown flag: --x"
+// error ("--dryrun": did you mean --dry-run?).
+func suggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok || name == "" {
+		return err
+	}
+	var names []string
+	visit := func(fl *pflag.Flag) {
+		if !fl.Hidden {
+			names = append(names, fl.Name)
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	if s := closest(name, names); s != "" {
+		return fmt.Errorf("%w: did you mean --%s?", err, s)
+	}
+	// A word of the name: --cdns for --cdn, --purge-by for --purge.
+	for _, n := range names {
+		if strings.HasPrefix(n, name) || strings.HasPrefix(name, n) && len(n) > 2 {
+			return fmt.Errorf("%w: did you mean --%s?", err, n)
+		}
+	}
+	return err
+}
+
+var unknownFieldRe = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// suggestField is the field of the section struct dst points to that the
+// unknown key of err was probably meant to be ("" when none is close).
+func suggestField(dst any, err error) string {
+	m := unknownFieldRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" && t.Field(i).IsExported() {
+			names = append(names, name)
+		}
+	}
+	return closest(m[1], names)
 }

@@ -16,6 +16,9 @@ func TestDidYouMeanCommand(t *testing.T) {
 		{[]string{"purg", "/x"}, "did you mean purge?"},
 		{[]string{"config", "veiw"}, `unknown command "veiw" for "cdnctl config": did you mean view?`},
 		{[]string{"xyzzy"}, `unknown command "xyzzy" for "cdnctl" (see cdnctl --help)`},
+		{[]string{"purge", "--dryrun", "/x"}, "unknown flag: --dryrun: did you mean --dry-run?"},
+		{[]string{"probe", "--resolvr", "x", "/"}, "did you mean --resolver?"},
+		{[]string{"serve", "--jsno"}, "did you mean --json?"},
 	} {
 		code, _, errOut := runCLI(t, nil, tt.args...)
 		if code != ExitUsage || !strings.Contains(errOut, tt.want) {
@@ -109,5 +112,31 @@ serve:
 	env := map[string]string{"CDNCTL_CONFIG": "other.yaml"}
 	if got := strings.Join(complete(t, env, "deploy", "--env", ""), " "); got != "canary staging" {
 		t.Errorf("with CDNCTL_CONFIG: %q", got)
+	}
+}
+
+func TestDidYouMeanEnvironmentKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("environments:\n  staging:\n    origin:\n      concurancy: 3\n"), 0o644)
+	cfg, err := LoadConfig(p, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.WithEnvironment("staging", nil)
+	if err == nil || !strings.Contains(err.Error(), `environments.staging.origin:`) || !strings.Contains(err.Error(), `did you mean "concurrency"?`) {
+		t.Errorf("error %v; want the environment's key and a suggestion", err)
+	}
+}
+
+func TestLevenshtein(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"deplyo", "deploy", 1}, {"concurrancy", "concurrency", 1}, {"", "abc", 3}, {"purg", "purge", 1}, {"purg", "push", 2}, {"same", "same", 0},
+	} {
+		if got := levenshtein(tt.a, tt.b); got != tt.want {
+			t.Errorf("levenshtein(%q, %q) = %d; want %d", tt.a, tt.b, got, tt.want)
+		}
 	}
 }

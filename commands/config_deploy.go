@@ -177,7 +177,11 @@ func (cfg *Config) WithEnvironment(name string, lookupEnv func(string) (string, 
 			return fmt.Errorf("environments.%s.%s: %w", name, section, err)
 		}
 		if err := yaml.UnmarshalWithOptions(b, dst, yaml.DisallowUnknownField()); err != nil {
-			return fmt.Errorf("environments.%s.%s: %s", name, section, firstLine(err.Error()))
+			msg := firstLine(err.Error())
+			if s := suggestField(dst, err); s != "" {
+				msg += fmt.Sprintf(": did you mean %q?", s)
+			}
+			return fmt.Errorf("environments.%s.%s: %s", name, section, msg)
 		}
 		return nil
 	}

@@ -29,8 +29,10 @@ func newCmdConfig(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Show the configuration cdnctl uses",
-		Args:  unknownCommandArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Example: `  cdnctl config view
+  cdnctl config view serve`,
+		Args: unknownCommandArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var env string
 	view := &cobra.Command{

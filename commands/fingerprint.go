@@ -364,6 +364,13 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 		e := st.Encoded[enc]
 		fmt.Fprintf(w, "  %-9s %d precompressed copies, %s\n", enc+":", e.Files, humanBytes(e.Bytes))
 	}
+	if n := len(s.Pinned); n > 0 {
+		files := "files keep their names"
+		if n == 1 {
+			files = "file keeps its name"
+		}
+		fmt.Fprintf(w, "  pinned:   %d %s for how they are named (listed above, with the place that names them; --json: .pinned)\n", n, files)
+	}
 	fmt.Fprintf(w, "  manifest: %s\n", s.Manifest)
 	if s.ViteManifest != "" {
 		fmt.Fprintf(w, "  vite:     %s\n", s.ViteManifest)

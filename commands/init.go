@@ -82,7 +82,7 @@ replaces it).`,
 				opts.File = DefaultConfigFile
 			}
 			opts.set = map[string]bool{}
-			for _, n := range []string{"site", "cdn", "base-url"} {
+			for _, n := range []string{"site", "to", "cdn", "base-url"} {
 				opts.set[n] = cmd.Flags().Changed(n)
 			}
 			opts.set["origin"] = cmd.Flags().Changed("to")

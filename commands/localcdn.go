@@ -84,7 +84,9 @@ func (f *Factory) localAdmin(ctx context.Context, cfg *Config) (url, token strin
 		return st.Topology.Admin.URL, st.Topology.Token, nil
 	}
 	if cfg.Serve.Admin != defaultServeConfig().Admin {
-		return serveAdminURL(cfg.Serve.Admin), "", nil
+		if u := serveAdminURL(cfg.Serve.Admin); u != "" {
+			return u, "", nil
+		}
 	}
 	return "", "", err
 }

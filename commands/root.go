@@ -153,8 +153,8 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetIn(f.IO.In)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{Err: suggestFlag(cmd, err)}
 	})
 
 	pf := root.PersistentFlags()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -214,16 +215,16 @@ type link struct {
 }
 
 type builder struct {
-	src    fs.FS
-	out    Output
-	dir    *DirOutput // out, when it is a folder (reuse by hard link)
-	o      *compiledOptions
-	env    buildEnv
-	site   *site
-	nodes  []*node
-	byPath map[string]*node
-	byBase map[string][]*node // by base name (see indexBases)
-	start  time.Time
+	src      fs.FS
+	out      Output
+	dir      *DirOutput // out, when it is a folder (reuse by hard link)
+	o        *compiledOptions
+	env      buildEnv
+	site     *site
+	nodes    []*node
+	byPath   map[string]*node
+	bySuffix map[string][]*node // see indexBases
+	start    time.Time
 
 	claimMu sync.Mutex
 	claims  map[string]string // output name → logical path that produced it
@@ -461,7 +462,19 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		b.byPath[f.logical] = n
 	}
 	_, err = fs.Stat(b.src, ".vite/manifest.json")
-	res.Detected = b.detectBundled(signatures(files, err == nil), renamed)
+	res.Detected = b.detectBundled(signatures(files, err == nil, b.homePage()), renamed)
 	b.indexBases()
 	return nil
+}
+
+// homePage returns the first bytes of the site's index.html (nil if none).
+func (b *builder) homePage() []byte {
+	f, err := b.src.Open("index.html")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, 16<<10)
+	n, _ := io.ReadFull(f, buf)
+	return buf[:n]
 }

@@ -3,6 +3,7 @@ package hashing
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -297,14 +298,27 @@ func nameGenerator(sig map[string]bool) string {
 			return g
 		}
 	}
+	for g := range sig {
+		if name, ok := strings.CutPrefix(g, "meta:"); ok {
+			return name
+		}
+	}
 	return "Bundler"
 }
 
-// signatures recognises generators by files only they write; vite says
+// metaGenerator finds the generator a page names in <meta
+// name="generator" content="Hugo 0.111.3">.
+var metaGenerator = regexp.MustCompile(`(?i)<meta\s+name=["']?generator["']?\s+content=["']?([A-Za-z][A-Za-z0-9 ._-]*?)(?:\s+v?[0-9][^"'>]*)?["'\s/>]`)
+
+// signatures recognises generators by files only they write and by the
+// generator the home page names (page: its first bytes); vite says
 // whether the source holds Vite's build manifest (.vite/manifest.json, a
 // dotfile not copied).
-func signatures(files []srcFile, vite bool) map[string]bool {
+func signatures(files []srcFile, vite bool, page []byte) map[string]bool {
 	sig := map[string]bool{}
+	if m := metaGenerator.FindSubmatch(page); m != nil {
+		sig["meta:"+string(m[1])] = true
+	}
 	for _, f := range files {
 		base := path.Base(f.logical)
 		switch {

@@ -9,7 +9,14 @@
 //
 // Entry points (pages, robots.txt, favicon.ico, web manifests, service
 // workers, .well-known/…) keep their names and get a revalidated
-// Cache-Control; every other file gets its hash and an immutable one. A
+// Cache-Control. Files a bundler already content-hashed (Vite, Next.js,
+// SvelteKit, Astro, webpack, esbuild, Hugo Pipes, Pagefind…, see
+// detect.go) or declared prehashed keep their names and bytes and get an
+// immutable one. Any other file gets its hash and an immutable one, unless
+// some string of the site names it where fingerprint does not rewrite
+// references (a script's string, a data file, a feed, a file kept byte for
+// byte, see occur.go): then it keeps its name, revalidated, and
+// Result.Pinned says where it is named. A
 // file's hash is taken after its own references were rewritten, so files
 // are processed in dependency order (in parallel, streaming); the scripts
 // of a JavaScript import cycle keep their names, any other reference

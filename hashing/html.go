@@ -20,8 +20,8 @@ func htmlRefs(src []byte, doc *url.URL) []ref {
 
 // htmlScan returns the references of an HTML document (see htmlRefs) and
 // the regions of it where names of files may be written: attribute
-// values and the contents of <script> (of any type) and <style>; not the
-// text people read.
+// values and the contents of <script> (of any type), <style> and
+// <noscript>; not the text people read.
 func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
 	var refs []ref
 	regions := []span{} // not nil: nil means all of the file
@@ -64,7 +64,9 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
 					regions = append(regions, span{a.start, a.end})
 				}
 			}
-			inRaw = (tag == "script" || tag == "style") && tt == xhtml.StartTagToken
+			// The tokenizer reads <noscript> as text too: its markup is
+			// searched like a script's.
+			inRaw = (tag == "script" || tag == "style" || tag == "noscript") && tt == xhtml.StartTagToken
 			inStyle = tag == "style" && tt == xhtml.StartTagToken
 			scriptType := strings.ToLower(strings.TrimSpace(attrValue(findAttr(attrs, "type"))))
 			inImportMap = tag == "script" && tt == xhtml.StartTagToken && scriptType == "importmap"

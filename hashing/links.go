@@ -261,7 +261,10 @@ func (b *builder) parse(n *node, data []byte) ([]ref, error) {
 		return cssRefs(data, 0, doc), nil
 	case kindJS:
 		var refs []ref
-		if !n.tailOnly() {
+		// A script kept byte for byte is searched for every name it
+		// holds (see occurrences); only its source map comment is a
+		// reference of its own.
+		if !n.tailOnly() && !n.keepBytes() {
 			refs = jsRefs(data, 0, doc, nil, b.site.root)
 		}
 		off := max(0, len(data)-jsSourceMapWindow)

@@ -47,12 +47,22 @@ const (
 	reasonInKept     = "named by a file kept byte for byte (content-hashed by its bundler, or declared prehashed), whose references cannot change"
 )
 
-// indexBases indexes the nodes by base name.
+// indexBases indexes the files that may be renamed (not entry points nor
+// files kept byte for byte, whose names are fixed whatever names them) by
+// every suffix of their paths that starts a segment: "a/b/c.png" under
+// "a/b/c.png", "b/c.png" and "c.png".
 func (b *builder) indexBases() {
-	b.byBase = make(map[string][]*node, len(b.nodes))
+	b.bySuffix = make(map[string][]*node, 2*len(b.nodes))
 	for _, n := range b.nodes {
-		base := path.Base(n.logical)
-		b.byBase[base] = append(b.byBase[base], n)
+		if n.entry || n.keepBytes() {
+			continue
+		}
+		p := n.logical
+		for i := -1; i < len(p); i++ {
+			if i < 0 || p[i] == '/' {
+				b.bySuffix[p[i+1:]] = append(b.bySuffix[p[i+1:]], n)
+			}
+		}
 	}
 }
 
@@ -114,7 +124,7 @@ type occScanner struct {
 }
 
 func (b *builder) newOccScanner(n *node, refs []ref) *occScanner {
-	s := &occScanner{b: b, n: n, seen: map[*node]bool{}, line: 1, lineComments: n.kind == kindJS || n.kind == kindHTML}
+	s := &occScanner{b: b, n: n, line: 1, lineComments: n.kind == kindJS || n.kind == kindHTML}
 	switch strings.ToLower(path.Ext(n.logical)) {
 	case ".txt", ".md", ".markdown", ".text":
 		s.paths = true
@@ -158,6 +168,9 @@ func (s *occScanner) keptRefs(refs []ref, data []byte, whole bool) {
 		t := s.b.byPath[target]
 		if s.seen[t] {
 			continue
+		}
+		if s.seen == nil {
+			s.seen = map[*node]bool{}
 		}
 		s.seen[t] = true
 		line := 0
@@ -256,16 +269,18 @@ func (s *occScanner) run(src []byte, off, start, end int) {
 		return
 	}
 	if bytes.IndexByte(base, '.') < 0 && bytes.IndexByte(base, '%') < 0 {
+		// A module named without its extension, as AMD loaders do
+		// (Workbox's service worker: define(["./workbox-5b385ed2"], …)).
+		if len(base) > 0 && (bytes.HasPrefix(r, []byte("./")) || bytes.HasPrefix(r, []byte("../"))) {
+			s.module(src, off, start, string(r))
+		}
 		return
 	}
-	cands, ok := s.b.byBase[string(base)]
-	if !ok {
+	if _, ok := s.b.bySuffix[string(base)]; !ok {
 		if bytes.IndexByte(r, '%') < 0 && bytes.IndexByte(r, '\\') < 0 {
 			return
 		}
-		text := decodeRun(string(r))
-		cands, ok = s.b.byBase[path.Base(text)]
-		if !ok {
+		if _, ok := s.b.bySuffix[path.Base(decodeRun(string(r)))]; !ok {
 			return
 		}
 	}
@@ -273,12 +288,33 @@ func (s *occScanner) run(src []byte, off, start, end int) {
 		return
 	}
 	text := decodeRun(string(r))
-	for _, t := range s.b.namedBy(s.n, text, cands) {
+	for _, t := range s.b.namedBy(s.n, text) {
 		if s.seen[t] {
 			continue
 		}
+		if s.seen == nil {
+			s.seen = map[*node]bool{}
+		}
 		s.seen[t] = true
 		s.out = append(s.out, occPin{target: t, line: s.lineAt(src, off, start), text: string(src[start : start+len(r)])})
+	}
+}
+
+// module looks at a relative module name without extension: it names
+// the script of that name.
+func (s *occScanner) module(src []byte, off, start int, r string) {
+	if _, ok := s.b.bySuffix[path.Base(r)+".js"]; !ok || s.isCovered(off+start, off+start+len(r)) {
+		return
+	}
+	for _, t := range s.b.namedBy(s.n, r+".js") {
+		if s.seen[t] {
+			continue
+		}
+		if s.seen == nil {
+			s.seen = map[*node]bool{}
+		}
+		s.seen[t] = true
+		s.out = append(s.out, occPin{target: t, line: s.lineAt(src, off, start), text: r})
 	}
 }
 
@@ -310,9 +346,9 @@ func decodeRun(r string) string {
 	return r
 }
 
-// namedBy returns which of cands (files of the base name of text) the
-// string text of the file n may name.
-func (b *builder) namedBy(n *node, text string, cands []*node) []*node {
+// namedBy returns the files that may be renamed which the string text of
+// the file n may name.
+func (b *builder) namedBy(n *node, text string) []*node {
 	p := text
 	if i := strings.Index(p, "://"); i >= 0 {
 		p = p[i+3:]
@@ -328,28 +364,20 @@ func (b *builder) namedBy(n *node, text string, cands []*node) []*node {
 		}
 		p = p[2+j:]
 	}
-	var out []*node
 	if strings.HasPrefix(p, "/") {
 		rest, ok := strings.CutPrefix(path.Clean(p), b.site.root.Path)
-		if !ok {
-			return nil
+		if t := b.byPath[rest]; ok && t != nil && !t.entry && !t.keepBytes() {
+			return []*node{t}
 		}
-		for _, c := range cands {
-			if c.logical == rest {
-				out = append(out, c)
-			}
-		}
-		return out
+		return nil
 	}
-	resolved := path.Join(path.Dir(n.logical), p)
 	tail := path.Clean(p)
 	for strings.HasPrefix(tail, "../") {
 		tail = tail[3:]
 	}
-	for _, c := range cands {
-		if c.logical == resolved || c.logical == tail || strings.HasSuffix(c.logical, "/"+tail) {
-			out = append(out, c)
-		}
+	out := b.bySuffix[tail]
+	if t := b.byPath[path.Join(path.Dir(n.logical), p)]; t != nil && !t.entry && !t.keepBytes() && !slices.Contains(out, t) {
+		out = append(slices.Clip(out), t)
 	}
 	return out
 }

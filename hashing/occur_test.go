@@ -59,6 +59,13 @@ func TestOccurrences(t *testing.T) {
 			pinned: map[string]string{"img/a.png": "feed.xml:2: /img/a.png", "css/s.css": "feed.xml:3: https://example.org/css/s.css"},
 		},
 		{
+			name: "a module named without extension by an AMD loader (Workbox)",
+			files: map[string]string{"index.html": page + `<script>navigator.serviceWorker.register("/sw.js")</script>`,
+				"img/a.png": "png", "css/s.css": "a{}", "js/app.js": "x()",
+				"workbox-5b385ed2.js": "x()", "sw.js": `define(["./workbox-5b385ed2"],(function(e){e.precacheAndRoute([{url:"img/a.png",revision:"3f2e"}])}));`},
+			pinned: map[string]string{"workbox-5b385ed2.js": "sw.js:1: ./workbox-5b385ed2", "img/a.png": "sw.js:1: img/a.png", "css/s.css": ""},
+		},
+		{
 			name: "a relative name joined to a base by a runtime",
 			files: map[string]string{"index.html": page, "img/a.png": "png", "css/s.css": "a{}",
 				"js/app.js": `const deps = ["img/a.png"]; load(deps.map(d => base + d))`},
@@ -70,6 +77,12 @@ func TestOccurrences(t *testing.T) {
 				"css/s.css":        `.k::before { content: "/img/a.png" } /* url(/js/app.js) */`,
 				"docs/LICENSE.txt": "app.js is MIT licensed"},
 			pinned: map[string]string{"img/a.png": "", "js/app.js": "", "css/s.css": ""},
+		},
+		{
+			name: "markup in noscript",
+			files: map[string]string{"index.html": page + `<noscript><img src="/img/a.png"></noscript>`, "img/a.png": "png",
+				"css/s.css": "a{}", "js/app.js": "x()"},
+			pinned: map[string]string{"img/a.png": "index.html:1: /img/a.png", "css/s.css": ""},
 		},
 		{
 			name: "an attribute no rule rewrites",

@@ -31,7 +31,9 @@ type Options struct {
 	NoDefaultKeep bool
 	// Prehashed lists globs of files already content-hashed by another
 	// tool (a bundler's "assets/index-4f3a2b1c.js"): they keep their names
-	// but are served as immutable.
+	// and bytes and are served as immutable, so the files they name keep
+	// their names too. Most bundlers' outputs are recognised without it
+	// (see Result.Detected).
 	Prehashed []string
 	// Exclude lists globs of files not copied, added to DefaultExclude.
 	Exclude []string

@@ -181,7 +181,7 @@ func (p *Proxy) serveCacheable(w http.ResponseWriter, r *http.Request, k CacheKe
 		p.stats.misses.Add(1)
 		return p.errorResponse(w, http.StatusGatewayTimeout, "only-if-cached and no usable stored response", fwd, "only-if-cached")
 	}
-	if e == nil && r.Method == http.MethodGet && p.sliceSize > 0 {
+	if e == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && p.sliceSize > 0 {
 		if size, large := p.large.get(k.Key); large {
 			if size == notSliceable {
 				if len(r.Header["Range"]) > 0 {
@@ -463,11 +463,13 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 		} else {
 			storing, reason = Storable(f.reqHdr, f.reqd, http.StatusOK, e.Header, e.directives)
 			if complete > p.maxObj {
-				p.large.set(f.slice.object, complete)
+				object := f.key // a slice's key names its object's URL
+				object.Key = f.slice.object
+				p.large.set(object, complete)
 			}
 		}
 	} else if p.sliceSize > 0 && e.Status == http.StatusOK && resp.ContentLength > p.maxObj {
-		p.large.set(f.key.Key, resp.ContentLength)
+		p.large.set(f.key, resp.ContentLength)
 	}
 	if storing {
 		_, source := SelectDirectives(e.Header, p.targeted)

@@ -1,7 +1,9 @@
 package localedge
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +15,11 @@ import (
 // made of the origin's response (see compressNotModified). Kept with the
 // entry (and on disk), never sent to clients (prepare).
 const compressedField = "Cdnctl-Edge-Compressed"
+
+// compressWait is how long a fill waits for one of the compressors
+// (edgecompress.Compressor's MaxConcurrent) before it is stored
+// uncompressed: a page's burst of asset requests is compressed in turn.
+const compressWait = 5 * time.Second
 
 // CompressionConfig turns on compression at a topology's edges.
 type CompressionConfig struct {
@@ -47,9 +54,11 @@ func (p *Proxy) compress(f *flight, resp *http.Response) (done func()) {
 		resp.Header[compressedField] = []string{coding}
 		return done
 	}
-	body, err := p.Compress.Reader(resp.Body, coding)
+	ctx, cancel := context.WithTimeout(p.baseCtx, compressWait)
+	body, err := p.Compress.Reader(ctx, resp.Body, coding)
+	cancel()
 	if err != nil {
-		// Every compressor busy: stored as it is (CloudFront does the same).
+		// No compressor came free: stored as it is (CloudFront does the same).
 		p.log.Debug("response not compressed", "pop", p.Name, "url", f.key.URL, "err", err)
 		resp.Header[compressedField] = []string{"identity"}
 		return done

@@ -435,7 +435,8 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // serveRequest answers a screened request from the cache or upstream;
 // trusted says the request came from one of this topology's edges, whose
-// forwarded scheme is then part of the key.
+// forwarded scheme is then part of the key; upgrade is the protocols it
+// asks to switch to (upgradeOf), passed through to the upstream.
 func (p *Proxy) serveRequest(w http.ResponseWriter, r *http.Request, trusted bool, upgrade string) outcome {
 	k, err := p.Key.KeyFor(r)
 	if s, ok := forwardedScheme(r.Header); err == nil && trusted && ok && s != k.Scheme {

@@ -360,6 +360,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	if !ok || len(p.Key.Headers) > 0 || p.idx.hasSlices() {
 		keys = p.idx.match(m)
 	}
+	p.large.forget(m)
 	now := p.now()
 	purged := 0
 	for i, key := range keys {

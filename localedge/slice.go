@@ -118,10 +118,18 @@ func sameRepresentation(a, b *Entry) bool {
 // largeObjects remembers, for the keys of objects larger than
 // MaxObjectSize, their complete length, or notSliceable when range
 // requests for them are forwarded as they are. It holds at most
-// maxLargeObjects keys, forgetting arbitrary ones beyond.
+// maxLargeObjects keys, forgetting arbitrary ones beyond. A purge that
+// selects the URL of an object marked notSliceable forgets the mark
+// (forget), so an object the upstream can now slice is learnt again; a
+// size is kept: slice 0 tells the current one.
 type largeObjects struct {
 	mu sync.Mutex
-	m  map[string]int64 // guarded by mu
+	m  map[string]largeObject // guarded by mu
+}
+
+type largeObject struct {
+	size int64
+	k    CacheKey // the object's URL, for purges
 }
 
 const (
@@ -133,22 +141,35 @@ func (l *largeObjects) get(key string) (int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	v, ok := l.m[key]
-	return v, ok
+	return v.size, ok
 }
 
-func (l *largeObjects) set(key string, v int64) {
+// set records the size of the object k.Key (k names its URL).
+func (l *largeObjects) set(k CacheKey, v int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
-		l.m = make(map[string]int64)
+		l.m = make(map[string]largeObject)
 	}
-	if _, ok := l.m[key]; !ok && len(l.m) >= maxLargeObjects {
-		for k := range l.m {
-			delete(l.m, k)
+	if _, ok := l.m[k.Key]; !ok && len(l.m) >= maxLargeObjects {
+		for key := range l.m {
+			delete(l.m, key)
 			break
 		}
 	}
-	l.m[key] = v
+	l.m[k.Key] = largeObject{size: v, k: k}
+}
+
+// forget drops the notSliceable marks of the objects whose URL a purge
+// selects.
+func (l *largeObjects) forget(m *PurgeMatcher) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key, o := range l.m {
+		if o.size == notSliceable && (m.all || m.urlMatch(o.k.URL, pathAndQuery(o.k), o.k.Host)) {
+			delete(l.m, key)
+		}
+	}
 }
 
 // errNotSliceable means the upstream's answer to a slice fill cannot be
@@ -246,9 +267,10 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 			return nil, f.err
 		}
 		fe := f.entry
-		if !leader && (!f.shared || (len(fe.Vary) > 0 && !p.varyMatches(fe.Vary, r, k))) {
+		if !leader && (!f.shared || (len(fe.Vary) > 0 && !p.varyMatches(fe.Vary, r, k)) ||
+			(p.ownFieldsMatter(r, k) && !f.hitStale && !reusableFresh(fe, p.now()))) {
 			f.leave(rd)
-			continue // fetch on our own
+			continue // fetch on our own (as in serveFlight)
 		}
 		if fwd == "" {
 			fwd = FwdMiss
@@ -280,6 +302,9 @@ func (p *Proxy) slice(r *http.Request, k CacheKey, i int64, reqd RequestDirectiv
 // not match.
 func (p *Proxy) serveSlices(w http.ResponseWriter, r *http.Request, k CacheKey, reqd RequestDirectives) outcome {
 	rangeHdr := firstValue(r.Header, "Range")
+	if r.Method == http.MethodHead {
+		rangeHdr = "" // Range is defined for GET only (RFC 9110 §14.2)
+	}
 	want := func(complete int64, e *Entry) (byteRange, int) {
 		whole := byteRange{0, complete}
 		if rangeHdr == "" || (e != nil && !ifRangeMatches(firstValue(r.Header, "If-Range"), e.Header)) {
@@ -310,7 +335,7 @@ func (p *Proxy) serveSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 			err = errors.New("the object's length changed between slices")
 		}
 		if errors.Is(err, errNotSliceable) {
-			p.large.set(k.Key, notSliceable)
+			p.large.set(k, notSliceable)
 			return p.forward(w, r, k, CacheStatus{Cache: p.Name, Fwd: FwdMiss, Detail: "not-sliceable"})
 		}
 		if err != nil {
@@ -372,6 +397,9 @@ func (p *Proxy) writeSlices(w http.ResponseWriter, r *http.Request, k CacheKey, 
 		h["Content-Range"] = []string{rg.contentRange(complete)}
 	}
 	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return out
+	}
 	end := rg.start + rg.length
 	for i, pos := first, rg.start; pos < end; i++ {
 		if i > first {

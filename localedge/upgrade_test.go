@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/cdnctl/cdnctl/localedge/edgecompress"
 )
 
 // wsEcho is a WebSocket echo server (the coder/websocket library) on a
@@ -284,4 +286,57 @@ func TestUpgradeBoundsAndIdle(t *testing.T) {
 	if _, _, err := c2.Read(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("read after Close: %v; want the tunnel closed", err)
 	}
+}
+
+// TestTopologyCompressionAndUpgrades: a topology with Compression
+// compresses at its edges only, relays a WebSocket through an edge and the
+// shield, and exports both on /metrics.
+func TestTopologyCompressionAndUpgrades(t *testing.T) {
+	echo := newWSEcho(t)
+	top := startTopology(t, func(c *TopologyConfig) {
+		c.Compression = &CompressionConfig{Policy: edgecompress.DefaultPolicy()}
+		c.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/hmr" {
+				echo.Config.Handler.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Set("Content-Type", "text/css")
+			w.Header().Set("Content-Length", cssLength)
+			_, _ = io.WriteString(w, cssBody)
+		})
+	})
+	pop1, _ := top.PoP("pop1")
+	resp, body := get(t, pop1.URL()+"/app.css", "Accept-Encoding", "gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || decodeBody(t, "gzip", body) != cssBody {
+		t.Fatalf("through pop1: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	c, hs := dialWS(t, pop1.URL())
+	if got := hs.Header.Get("X-Served-By"); got != "shield, pop1" {
+		t.Errorf("WebSocket X-Served-By %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte("hot")); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err := c.Read(ctx); err != nil || string(m) != "hot" {
+		t.Fatalf("echo: %q, %v", m, err)
+	}
+	_, m := api(t, top, "GET", "/metrics", top.Token(), "")
+	for _, w := range []string{
+		`cdnctl_edge_compressed_total{coding="gzip",pop="pop1",role="edge"} 1`,
+		`cdnctl_edge_compress_bytes_in_total{pop="pop1",role="edge"} ` + cssLength,
+		`cdnctl_edge_upgrades_total{pop="pop1",role="edge"} 1`,
+		`cdnctl_edge_upgrades_total{pop="shield",role="shield"} 1`,
+		`cdnctl_edge_upgraded_connections{pop="pop1",role="edge"} 1`,
+	} {
+		if !strings.Contains(string(m), w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+	if strings.Contains(string(m), `cdnctl_edge_compressed_total{coding="gzip",pop="shield"`) {
+		t.Errorf("the shield compresses; want edges only")
+	}
+	c.Close(websocket.StatusNormalClosure, "")
 }

@@ -103,6 +103,10 @@ var textExts = map[string]bool{
 // sheets, not the page's text.
 var htmlExts = map[string]bool{".html": true, ".htm": true, ".xhtml": true}
 
+// jsExts are scripts: a line starting with "//" is a comment, not a
+// request (but for a sourceMappingURL).
+var jsExts = map[string]bool{".js": true, ".mjs": true, ".cjs": true}
+
 // Check scans the output in dir, described by m, and returns what it found.
 func Check(ctx context.Context, dir string, m *hashing.Manifest, opts Options) (*Report, error) {
 	s, err := siteOf(m, opts)
@@ -247,7 +251,7 @@ func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte, sourc
 	// files it covers): there only names with a folder count
 	// ("/img/a.png", "static/chunks/a.js" in an RSC payload).
 	prose := ext == ".txt"
-	sc := newScanner(htmlExts[ext], func(t token) {
+	sc := newScanner(htmlExts[ext], jsExts[ext], func(t token) {
 		tok := t.text
 		if !s.mayName(tok) {
 			return

@@ -53,7 +53,17 @@ const (
 
 type scanner struct {
 	html bool
-	emit func(t token)
+	// js: the file is a script, whose lines starting with "//" are
+	// comments (as are those of inline scripts in HTML).
+	js bool
+	// Line comments: lineStart is set while only blanks were seen on
+	// the line; lc is the state of a line starting with "/" (lcSlash),
+	// "//" (lcPrefix: reading what follows, which may be a
+	// sourceMappingURL), or a comment (lcSkip).
+	lineStart bool
+	lc        int
+	lcBuf     []byte
+	emit      func(t token)
 
 	line    int // current line, 1-based
 	tok     []byte
@@ -106,8 +116,62 @@ func (t token) quoted() bool {
 	return false
 }
 
-func newScanner(html bool, emit func(t token)) *scanner {
-	return &scanner{html: html, emit: emit, line: 1, tok: make([]byte, 0, 256), name: make([]byte, 0, 16)}
+// Line comment states.
+const (
+	lcNone = iota
+	lcSlash
+	lcPrefix
+	lcSkip
+)
+
+// sourceMapComments start the comments that are references.
+var sourceMapComments = []string{"# sourceMappingURL=", "@ sourceMappingURL="}
+
+func newScanner(html, js bool, emit func(t token)) *scanner {
+	return &scanner{html: html, js: js, lineStart: true, emit: emit, line: 1, tok: make([]byte, 0, 256), name: make([]byte, 0, 16)}
+}
+
+// comments reports whether lines starting with "//" are comments here.
+func (s *scanner) comments() bool {
+	return s.js && !s.html || s.html && s.hs == htmlRaw && s.raw == "script"
+}
+
+// lineComment reads c on a line that starts with "/".
+func (s *scanner) lineComment(c byte) {
+	switch s.lc {
+	case lcNone:
+		s.lc = lcSlash
+	case lcSlash:
+		if c == '/' {
+			s.end('/')
+			s.lc, s.lcBuf = lcPrefix, s.lcBuf[:0]
+			return
+		}
+		// "/" then something else: a regular expression, a division.
+		s.lc, s.lineStart = lcNone, false
+		s.scan('/')
+		s.scan(c)
+	case lcPrefix, lcSkip:
+		if c == '\n' {
+			s.lc, s.lineStart, s.last = lcNone, true, '\n'
+			s.line++
+			return
+		}
+		if s.lc == lcSkip {
+			return
+		}
+		s.lcBuf = append(s.lcBuf, c)
+		for _, p := range sourceMapComments {
+			if len(s.lcBuf) <= len(p) && p[:len(s.lcBuf)] == string(s.lcBuf) {
+				if len(s.lcBuf) == len(p) {
+					// The rest of the line is a reference.
+					s.lc, s.lineStart, s.last = lcNone, false, '='
+				}
+				return
+			}
+		}
+		s.lc = lcSkip
+	}
 }
 
 // Write scans p.
@@ -129,13 +193,15 @@ func (s *scanner) Write(p []byte) (int, error) {
 			i += k
 			s.scanHTML('<')
 			i++
-		case !s.escing && !delim[c] && c != '\\' && c != '&' && (!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0):
+		case !s.escing && !delim[c] && c != '\\' && c != '&' && s.lc == lcNone && !(s.lineStart && c == '/') &&
+			(!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0):
 			// A run of token bytes, added at once.
 			j := i + 1
 			for j < len(p) && !delim[p[j]] && p[j] != '\\' && p[j] != '&' {
 				j++
 			}
 			s.addRun(p[i:j])
+			s.lineStart = false
 			i = j
 		case s.html:
 			s.scanHTML(c)
@@ -210,7 +276,7 @@ func (s *scanner) scanHTML(c byte) {
 		case s.quote == 0 && c == '>':
 			s.flushEscape()
 			s.end(c)
-			s.last = c
+			s.last, s.lineStart, s.lc = c, false, lcNone
 			if s.rawNext != "" {
 				s.hs, s.raw, s.rawEnd = htmlRaw, s.rawNext, 0
 			} else {
@@ -242,7 +308,7 @@ func (s *scanner) scanHTML(c byte) {
 			s.rawEnd++
 			if s.rawEnd-2 == len(s.raw) {
 				// The token is "/scrip": not a URL.
-				s.tok, s.drop = s.tok[:0], false
+				s.tok, s.drop, s.lc = s.tok[:0], false, lcNone
 				s.hs, s.name, s.endTag, s.rawNext, s.quote = htmlTag, append(s.name[:0], s.raw...), true, "", 0
 				return
 			}
@@ -265,6 +331,17 @@ func lower(c byte) byte {
 
 // scan adds c to the current token or ends it.
 func (s *scanner) scan(c byte) {
+	if (s.lc != lcNone || s.lineStart && c == '/') && s.comments() {
+		s.lineComment(c)
+		return
+	}
+	switch c {
+	case '\n':
+		s.lineStart = true
+	case ' ', '\t', '\r':
+	default:
+		s.lineStart = false
+	}
 	if s.escing {
 		s.escape(c)
 		return

@@ -12,7 +12,7 @@ import (
 // each as "line:token".
 func tokens(html bool, text string, chunk int) []string {
 	var got []string
-	s := newScanner(html, func(t token) {
+	s := newScanner(html, !html, func(t token) {
 		if bytes.ContainsAny(t.text, "./") {
 			q := ""
 			if t.quoted() {
@@ -56,6 +56,8 @@ func TestScanner(t *testing.T) {
 		{"html: end tag case and a < in a script", true, "<SCRIPT type=module>if(a<b)import('./c.js')</Script>d.png", []string{"1:./c.js=q"}},
 		{"html: unquoted attributes", true, "<img src=/i/a.png alt=x><link href=/b.css rel=stylesheet>", []string{"1:/i/a.png=q", "1:/b.css=q"}},
 		{"html: a < in text", true, "a < b.png <i>c.png</i> <img src=d.png>", []string{"1:d.png=q"}},
+		{"script: lines starting with // are comments", false, "a = \"/x.png\";\n  // see /img/old.png\n/re.png/.test(a) // /c.png\n//# sourceMappingURL=app.js.map\n//@ sourceMappingURL=/b.js.map", []string{"1:/x.png=q", "3:/re.png/.test", "3://", "3:/c.png", "4:app.js.map=q", "5:/b.js.map=q"}},
+		{"html: comment lines of inline scripts", true, "<script>\n// fetch(\"/a.json\") </script><img src=/b.png>\n<script>x=1\n //c.png\nfetch('/d.json')</script>", []string{"2:/b.png=q", "5:/d.json=q"}},
 		{"html: an escape at the end of a tag", true, "<a href=x.png&>y.png", []string{"1:x.png=q"}},
 	}
 	for _, tt := range tests {

@@ -68,7 +68,7 @@ bench() {
   local RERUN="$BIN fingerprint $SRC --out $OUT --compress=none"
   local FIRST="o=\$(mktemp -d $WORK/first.XXXXXX) && $BIN fingerprint $SRC --out \$o/site --compress=none >/dev/null 2>&1"
   local PEER="o=\$(mktemp -d $WORK/peer.XXXXXX) && cp -r $SRC \$o/site && find \$o/site -type f | xargs -P$NPROC sha256sum >/dev/null"
-  local ONE_BACKUP=$WORK/one.orig first peer rerun one=""
+  local ONE_BACKUP=$WORK/one.orig first peer rerun one="" cpu_first="" cpu_peer="" cpu_rerun=""
   [ -n "$ONE" ] && cp "$ONE" "$ONE_BACKUP"
 
   # On tmpfs nothing is slow after a deletion: remove each run's output
@@ -93,30 +93,32 @@ bench() {
       one=$(awk -F, 'NR==2 {print $4}' "$WORK/results-one.csv")
     fi
   else
-    echo "(plain timing, $RUNS runs each, interleaved: install hyperfine for more)"
-    now() { date +%s.%N; }
-    elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f\n", b - a}'; }
+    echo "(plain timing, $RUNS runs each, interleaved: install hyperfine for more; CPU time = user + system of the command and its children)"
+    # timed CMD FILE: runs CMD, appends "wall cpu" to FILE.
+    timed() {
+      /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" bash -c "$1" >/dev/null 2>&1
+      awk '{printf "%.6f %.6f\n", $1, $2 + $3}' "$WORK/time.txt" >>"$2"
+    }
     : >"$WORK/first.txt"; : >"$WORK/peer.txt"; : >"$WORK/rerun.txt"; : >"$WORK/one.txt"
     $RERUN >/dev/null 2>&1
     for _ in $(seq "$RUNS"); do
-      bash -c "$PREPARE"; t0=$(now); bash -c "$FIRST"; t1=$(now)
-      elapsed "$t0" "$t1" >>"$WORK/first.txt"
-      bash -c "$PREPARE"; t0=$(now); bash -c "$PEER"; t1=$(now)
-      elapsed "$t0" "$t1" >>"$WORK/peer.txt"
-      sync; t0=$(now); $RERUN >/dev/null 2>&1; t1=$(now)
-      elapsed "$t0" "$t1" >>"$WORK/rerun.txt"
+      bash -c "$PREPARE"; timed "$FIRST" "$WORK/first.txt"
+      bash -c "$PREPARE"; timed "$PEER" "$WORK/peer.txt"
+      sync; timed "$RERUN" "$WORK/rerun.txt"
     done
     if [ -n "$ONE" ]; then
       for _ in $(seq "$RUNS"); do
         printf x >>"$ONE" && sync
-        t0=$(now); $RERUN >/dev/null 2>&1; t1=$(now)
-        elapsed "$t0" "$t1" >>"$WORK/one.txt"
+        timed "$RERUN" "$WORK/one.txt"
       done
-      one=$(median <"$WORK/one.txt")
+      one=$(cut -d' ' -f1 "$WORK/one.txt" | median)
     fi
-    first=$(median <"$WORK/first.txt")
-    peer=$(median <"$WORK/peer.txt")
-    rerun=$(median <"$WORK/rerun.txt")
+    first=$(cut -d' ' -f1 "$WORK/first.txt" | median)
+    peer=$(cut -d' ' -f1 "$WORK/peer.txt" | median)
+    rerun=$(cut -d' ' -f1 "$WORK/rerun.txt" | median)
+    cpu_first=$(cut -d' ' -f2 "$WORK/first.txt" | median)
+    cpu_peer=$(cut -d' ' -f2 "$WORK/peer.txt" | median)
+    cpu_rerun=$(cut -d' ' -f2 "$WORK/rerun.txt" | median)
   fi
   # Put the changed image back, older than any run, and drop the outputs.
   if [ -n "$ONE" ]; then cp "$ONE_BACKUP" "$ONE" && touch -d '1 minute ago' "$ONE"; fi
@@ -128,13 +130,17 @@ bench() {
   RESULTS+=("$(
     echo
     echo "cdnctl fingerprint benchmark, $name: $count files, $size bytes, $NPROC CPUs, $(stat -f -c %T "$WORK") in $WORK, page cache warm, medians of $RUNS runs"
-    awk -v f="$first" -v p="$peer" -v r="$rerun" -v o="$one" 'BEGIN {
+    awk -v f="$first" -v p="$peer" -v r="$rerun" -v o="$one" -v cf="$cpu_first" -v cp="$cpu_peer" -v cr="$cpu_rerun" 'BEGIN {
       printf "  %-48s %8.3f s\n", "cdnctl fingerprint --compress=none (first run)", f
       printf "  %-48s %8.3f s\n", "cp -r + sha256sum -P'"$NPROC"'", p
       printf "  %-48s %8.3f s\n", "cdnctl fingerprint (re-run, nothing changed)", r
       if (o != "") printf "  %-48s %8.3f s\n", "cdnctl fingerprint (re-run, one image changed)", o
       printf "  first run / (cp -r + sha256sum) = %.2f   (target <= 0.70)\n", f / p
       printf "  first run / re-run              = %.1fx  (target >= 5x)\n", f / r
+      if (cf != "") {
+        printf "  CPU time: first run %.3f s, cp -r + sha256sum %.3f s, re-run %.3f s\n", cf, cp, cr
+        printf "  CPU time: first run / (cp -r + sha256sum) = %.2f, first run / re-run = %.1fx\n", cf / cp, cf / cr
+      }
     }'
   )")
 }

@@ -118,7 +118,22 @@ func TestTmuxInspect(t *testing.T) {
 	keys("y")
 	waitFor("purged 2 entries (hard)")
 	tmux("resize-window", "-t", "inspect", "-x", "80", "-y", "24")
-	waitFor("No cached entry matches.", "tab overview/entries")
+	waitFor("No cached entry matches.", "tab overview/entries", "? help • q quit")
+	// The purge prompts show at 80x24, and take what is typed as is.
+	keys("p")
+	tmux("send-keys", "-t", "inspect", "-l", "/css/")
+	waitFor("purge prefix: /css/▏", "? help • q quit")
+	keys("Escape")
+	// The escape alone, not Alt+t: the prompt closes before the next key.
+	for deadline := time.Now().Add(20 * time.Second); strings.Contains(screen(), "purge prefix:"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("esc did not close the prompt:\n%s", screen())
+		}
+	}
+	keys("t")
+	tmux("send-keys", "-t", "inspect", "-l", "css")
+	waitFor("purge tag: css▏")
+	keys("Escape")
 	keys("q")
 	waitFor("INSPECT-EXIT=0")
 	if s := screen(); strings.Contains(s, "cdnctl inspect") || strings.Contains(s, "filter:") {

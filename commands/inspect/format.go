@@ -152,6 +152,46 @@ func shortBytes(n int64) string {
 }
 
 // truncateMiddle cuts s to width cells by removing its middle.
+// truncateKey fits a cache key (scheme://host/path) in width cells,
+// keeping what tells entries apart: the host whole, and of the path its
+// start and its last segment (the file); the part between them gives way
+// first, then the scheme. Very narrow widths fall back to truncateMiddle.
+func truncateKey(key string, width int) string {
+	if len([]rune(key)) <= width {
+		return key
+	}
+	const minPath = 8 // "/…le.css"
+	scheme, rest, ok := strings.Cut(key, "://")
+	if !ok {
+		return truncateMiddle(key, width)
+	}
+	host, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	for _, prefix := range []string{scheme + "://" + host, host} {
+		if room := width - len([]rune(prefix)); room >= minPath {
+			return prefix + truncatePath(path, room)
+		}
+	}
+	return truncateMiddle(key, width)
+}
+
+// truncatePath fits a path in width cells, keeping its last segment (and
+// what follows it) whole when it fits, and as much of its start as the
+// width leaves; else the end of the path.
+func truncatePath(path string, width int) string {
+	r := []rune(path)
+	if len(r) <= width {
+		return path
+	}
+	tail := []rune(path[max(strings.LastIndexByte(path, '/'), 0):])
+	if len(tail)+2 > width { // the end of the file name, with its extension
+		return "/…" + string(r[len(r)-width+2:])
+	}
+	return string(r[:width-len(tail)-1]) + "…" + string(tail)
+}
+
 func truncateMiddle(s string, width int) string {
 	r := []rune(s)
 	if len(r) <= width || width < 5 {

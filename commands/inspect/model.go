@@ -63,8 +63,11 @@ type Model struct {
 	ctx  context.Context
 	opts Options
 	keys KeyMap
-	st   Styles
-	help help.Model
+	// purgeKeys are the purge bindings, still matched with --readonly
+	// (where keys has them disabled, out of the help) to say why not.
+	purgeKeys []key.Binding
+	st        Styles
+	help      help.Model
 
 	width, height int
 	state         state
@@ -136,6 +139,13 @@ func New(ctx context.Context, opts Options) *Model {
 	}
 	if opts.Pop != "" || opts.Filter != "" {
 		m.state = stateEntries
+	}
+	k := &m.keys
+	m.purgeKeys = []key.Binding{k.PurgeOne, k.PurgeMatching, k.PurgeTag, k.PurgePrefix}
+	if opts.ReadOnly {
+		for _, b := range []*key.Binding{&k.PurgeOne, &k.PurgeMatching, &k.PurgeTag, &k.PurgePrefix} {
+			b.SetEnabled(false)
+		}
 	}
 	m.table = table.New(table.WithFocused(true), table.WithWidth(80), table.WithHeight(10))
 	ts := table.DefaultStyles()
@@ -345,6 +355,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.showHelp = false
 		return nil
 	}
+	if m.opts.ReadOnly && key.Matches(msg, m.purgeKeys...) {
+		m.setStatus(true, "read-only: purging is disabled (started with --readonly)")
+		return nil
+	}
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -541,7 +555,7 @@ func (m *Model) startPurge(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PurgeTag):
 		m.prompt = &prompt{kind: "tag"}
 	case key.Matches(msg, k.PurgePrefix):
-		m.prompt = &prompt{kind: "prefix", value: "/"}
+		m.prompt = &prompt{kind: "prefix"}
 	}
 	return nil
 }

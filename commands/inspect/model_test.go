@@ -130,6 +130,10 @@ func TestViews(t *testing.T) {
 					Req: localedge.PurgeRequest{URLs: []string{"http://www.example.test/assets/file000.css"}}}})
 			}},
 			{"readonly", func(o *Options) { o.ReadOnly = true }, func(m *Model) { press(m, "tab", "X") }},
+			{"purge_prefix", nil, func(m *Model) { press(m, "tab", "p", "/", "c", "s", "s", "/") }},
+			{"purge_prefix_empty", nil, func(m *Model) { press(m, "p") }},
+			{"purge_tag", nil, func(m *Model) { press(m, "tab", "t", "c", "s", "s") }},
+			{"purge_tag_overview", nil, func(m *Model) { press(m, "t") }},
 			{"unreachable", nil, func(m *Model) {
 				err := errors.New(`admin API at http://127.0.0.1:8099 not reachable: dial tcp 127.0.0.1:8099: connect: connection refused (is cdnctl serve running, with this admin address?)`)
 				m.Update(statsMsg{err: err, at: t0})
@@ -154,6 +158,54 @@ func TestViews(t *testing.T) {
 				}
 				golden.RequireEqual(t, got)
 			})
+		}
+	}
+}
+
+// The purge prompts: what is typed is what is purged (no "/" typed for
+// the user), from the overview and from the entries.
+func TestPurgePrompts(t *testing.T) {
+	for _, tt := range []struct {
+		keys []string
+		busy string
+	}{
+		{[]string{"tab", "p", "/", "c", "s", "s", "/", "enter"}, "counting the entries under /css/"},
+		{[]string{"p", "/", "c", "s", "s", "/", "enter"}, "counting the entries under /css/"},
+		{[]string{"t", "c", "s", "s", "enter"}, "counting the entries tagged css"},
+		{[]string{"tab", "t", "p", "a", "g", "e", "s", "enter"}, "counting the entries tagged pages"},
+	} {
+		m := testModel(t, 80, 24, nil)
+		press(m, tt.keys[:len(tt.keys)-1]...)
+		if got := screen(m); !strings.Contains(got, "purge ") {
+			t.Errorf("%v: the prompt is not on screen:\n%s", tt.keys, got)
+		}
+		if cmd := press(m, "enter"); cmd == nil {
+			t.Errorf("%v: enter sent no request", tt.keys)
+		}
+		if m.busy != tt.busy {
+			t.Errorf("%v: busy %q; want %q", tt.keys, m.busy, tt.busy)
+		}
+	}
+}
+
+// The help bar keeps ? help and q quit at any width, and --readonly
+// leaves the purge keys out of it.
+func TestHelpBar(t *testing.T) {
+	for _, w := range []int{40, 60, 80, 100, 132} {
+		for _, ro := range []bool{false, true} {
+			m := testModel(t, w, 24, func(o *Options) { o.ReadOnly = ro })
+			lines := strings.Split(screen(m), "\n")
+			bar := lines[len(lines)-1]
+			if !strings.HasSuffix(bar, "? help • q quit") {
+				t.Errorf("width %d, read-only %v: help bar %q does not end with ? help • q quit", w, ro, bar)
+			}
+			if ro && strings.Contains(bar, "purge") {
+				t.Errorf("width %d, read-only: help bar %q offers a purge", w, bar)
+			}
+			press(m, "?")
+			if full := screen(m); ro && strings.Contains(full, "purge entry") {
+				t.Errorf("width %d, read-only: full help offers purges:\n%s", w, full)
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -74,12 +75,12 @@ func (m *Model) entryRow(e localedge.EntryInfo) table.Row {
 	if e.Stale {
 		ttl = "stale"
 	}
-	key := e.Key
+	suffix := ""
 	if e.Variants > 1 {
-		key = fmt.Sprintf("%s (%d)", key, e.Variants)
+		suffix = fmt.Sprintf(" (%d)", e.Variants)
 	}
-	// The end of a key (the file) says more than its start (the host).
-	key = truncateMiddle(key, m.keyWidth)
+	// Keep the host and the file; the middle of the path gives way.
+	key := truncateKey(e.Key, m.keyWidth-len(suffix)) + suffix
 	row := table.Row{e.Pop, key, strconv.Itoa(e.Status), humanBytes(e.Size), humanSeconds(e.AgeS), ttl, strconv.FormatInt(e.Hits, 10)}
 	if m.width >= 100 {
 		row = append(row, strings.Join(e.Tags, ","))
@@ -116,7 +117,7 @@ func (m *Model) View() tea.View {
 	b.WriteByte('\n')
 	b.WriteString(m.statusLine())
 	b.WriteByte('\n')
-	b.WriteString(m.help.ShortHelpView(m.keys.ShortHelp()))
+	b.WriteString(m.helpBar())
 	v := tea.NewView(b.String())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -204,6 +205,8 @@ func (m *Model) bannerLines() int {
 
 func (m *Model) statusLine() string {
 	switch {
+	case m.prompt != nil && m.prompt.kind != "filter":
+		return m.purgePrompt()
 	case m.busy != "":
 		return m.st.Status.Render(truncate("… "+m.busy, m.width))
 	case m.status != "" && m.failed:
@@ -212,6 +215,45 @@ func (m *Model) statusLine() string {
 		return m.st.Status.Render(truncate(m.status, m.width))
 	}
 	return ""
+}
+
+// purgePrompt is the line a purge target is typed on, in place of the
+// status line: always on screen, whatever the view above it.
+func (m *Model) purgePrompt() string {
+	p := m.prompt
+	label := "purge " + p.kind + ": "
+	value := p.value + "▏"
+	if p.value == "" {
+		hint := map[string]string{"prefix": "/assets/ or http://host/assets/", "tag": "a tag, such as css"}[p.kind]
+		value = "▏" + m.st.Dim.Render(hint)
+	}
+	line := m.st.Key.Render(label) + value + "  " + m.st.Dim.Render("enter: count and confirm · esc: cancel")
+	if ansi.StringWidth(line) > m.width {
+		line = ansi.Truncate(line, m.width, "…")
+	}
+	return line
+}
+
+// helpBar is the one-line key help: as many keys as the width holds, and
+// always ? help and q quit at its end.
+func (m *Model) helpBar() string {
+	all := m.keys.ShortHelp()
+	keep := []key.Binding{m.keys.Help, m.keys.Quit}
+	var rest []key.Binding
+	for _, b := range all {
+		if b.Help() != m.keys.Help.Help() && b.Help() != m.keys.Quit.Help() {
+			rest = append(rest, b)
+		}
+	}
+	measure := m.help
+	measure.SetWidth(0) // no truncation: the real width
+	for n := len(rest); n > 0; n-- {
+		bar := slices.Concat(rest[:n], keep)
+		if ansi.StringWidth(measure.ShortHelpView(bar)) <= m.width {
+			return m.help.ShortHelpView(bar)
+		}
+	}
+	return m.help.ShortHelpView(keep)
 }
 
 func (m *Model) fullHelp() string {
@@ -427,9 +469,6 @@ func (m *Model) entries() string {
 		b.WriteString(m.st.Dim.Render(fmt.Sprintf("entry %d of %d · page %d/%d", first, m.page.Total, m.page.Offset/m.opts.PageSize+1, pages)))
 	} else {
 		b.WriteString(m.st.Dim.Render(fmt.Sprintf("%d entries", m.page.Total)))
-	}
-	if m.prompt != nil && m.prompt.kind != "filter" {
-		b.WriteString("\n" + m.st.Key.Render("purge "+m.prompt.kind+": ") + m.prompt.value + "▏  " + m.st.Dim.Render("(enter: count and confirm, esc: cancel)"))
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package edgecompress
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +39,11 @@ type encoder interface {
 }
 
 // Compressor compresses response bodies as they stream, with pooled
-// encoders and at most MaxConcurrent bodies at once: a response that finds
-// every slot taken is not compressed (as CloudFront says it may skip
-// compression when busy), so memory stays bounded whatever the load.
+// encoders and at most MaxConcurrent bodies at once: a response waits for
+// a slot (the bodies waiting are not read yet, so they cost no memory
+// here), and one that waits too long is not compressed (as CloudFront says
+// it may skip compression when busy), so memory stays bounded whatever the
+// load.
 type Compressor struct {
 	policy Policy
 	slots  chan struct{}
@@ -118,13 +121,15 @@ func (c *Compressor) Decide(ae []string, status int, h http.Header, contentLengt
 	return coding, ""
 }
 
-// ErrBusy is returned by Reader when every compression slot is in use.
+// ErrBusy is returned by Reader when no compression slot came free in
+// time.
 var ErrBusy = errors.New("edge compression: every compressor is busy")
 
 // Reader returns a reader of src compressed with coding, which closes src
 // when closed. It takes one of the Compressor's slots until it reaches the
-// end of src, fails, or is closed; with none free it returns ErrBusy.
-func (c *Compressor) Reader(src io.ReadCloser, coding string) (io.ReadCloser, error) {
+// end of src, fails, or is closed, waiting for one while ctx allows; when
+// ctx ends first it returns ErrBusy.
+func (c *Compressor) Reader(ctx context.Context, src io.ReadCloser, coding string) (io.ReadCloser, error) {
 	pool, ok := c.pools[coding]
 	if !ok {
 		return nil, fmt.Errorf("edge compression: unknown coding %q", coding)
@@ -132,8 +137,12 @@ func (c *Compressor) Reader(src io.ReadCloser, coding string) (io.ReadCloser, er
 	select {
 	case c.slots <- struct{}{}:
 	default:
-		c.busy.Add(1)
-		return nil, ErrBusy
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			c.busy.Add(1)
+			return nil, ErrBusy
+		}
 	}
 	r := &reader{c: c, src: src, coding: coding, pool: pool, in: make([]byte, readSize)}
 	r.enc = pool.Get().(encoder)
@@ -148,8 +157,8 @@ type Stats struct {
 	Compressed map[string]int64
 	// BytesIn and BytesOut are the body bytes read and produced.
 	BytesIn, BytesOut int64
-	// Busy counts the responses not compressed because every slot was in
-	// use.
+	// Busy counts the responses not compressed because no slot came
+	// free in time.
 	Busy int64
 	// Active is the number of bodies being compressed, MaxConcurrent its
 	// bound.

@@ -2,10 +2,12 @@ package edgecompress
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -58,7 +60,7 @@ func TestReaderRoundTrip(t *testing.T) {
 	for _, coding := range DefaultEncodings {
 		for round := 0; round < 2; round++ { // the second round reuses a pooled encoder
 			src := &trickle{r: bytes.NewReader(body), n: 1500}
-			r, err := c.Reader(src, coding)
+			r, err := c.Reader(context.Background(), src, coding)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,18 +90,33 @@ func TestReaderBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.Reader(io.NopCloser(strings.NewReader("x")), Gzip)
+	bg := context.Background()
+	first, err := c.Reader(bg, io.NopCloser(strings.NewReader("x")), Gzip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Reader(io.NopCloser(strings.NewReader("y")), Gzip); !errors.Is(err, ErrBusy) {
-		t.Fatalf("second Reader with one slot: %v; want ErrBusy", err)
+	short, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Reader(short, io.NopCloser(strings.NewReader("y")), Gzip); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second Reader with one slot: %v; want ErrBusy once the wait ends", err)
 	}
+	// A waiting Reader gets the slot the first one frees.
+	got := make(chan error, 1)
+	go func() {
+		r, err := c.Reader(bg, io.NopCloser(strings.NewReader("v")), Gzip)
+		if err == nil {
+			_, err = io.ReadAll(r)
+		}
+		got <- err
+	}()
 	// Abandoned before the end (a client went away): Close frees the slot.
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.Reader(io.NopCloser(strings.NewReader("z")), Zstd)
+	if err := <-got; err != nil {
+		t.Fatalf("waiting Reader: %v", err)
+	}
+	r, err := c.Reader(bg, io.NopCloser(strings.NewReader("z")), Zstd)
 	if err != nil {
 		t.Fatalf("slot not freed by Close: %v", err)
 	}
@@ -107,7 +124,7 @@ func TestReaderBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The end of the body frees the slot too, before Close.
-	if _, err := c.Reader(io.NopCloser(strings.NewReader("w")), Brotli); err != nil {
+	if _, err := c.Reader(short, io.NopCloser(strings.NewReader("w")), Brotli); err != nil {
 		t.Fatalf("slot not freed at the end of the body: %v", err)
 	}
 	if s := c.Stats(); s.Busy != 1 {
@@ -121,7 +138,7 @@ func TestReaderSourceError(t *testing.T) {
 		t.Fatal(err)
 	}
 	broken := io.NopCloser(io.MultiReader(strings.NewReader(strings.Repeat("a", 100000)), iotestErr{}))
-	r, err := c.Reader(broken, Gzip)
+	r, err := c.Reader(context.Background(), broken, Gzip)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@
 //	/big/N               a distinct cacheable body of -big bytes per N
 //	/slow/NAME           waits -slow (200ms), then a cacheable body; counted
 //	/count/NAME          how many requests /slow/NAME received
+//	/text/N              a distinct cacheable stylesheet of -text bytes per N
+//	                     (text/css, compressible about 5:1), for edge compression
 package main
 
 import (
@@ -27,6 +29,7 @@ func main() {
 	fill := flag.Int("fill", 256<<10, "size of /fill/N bodies")
 	bigSize := flag.Int("big", 8<<20, "size of /big/N bodies")
 	slow := flag.Duration("slow", 200*time.Millisecond, "delay of /slow/NAME")
+	textSize := flag.Int("text", 100<<10, "size of /text/N bodies")
 	flag.Parse()
 
 	objects := map[string][]byte{"/obj/1k": body(1 << 10), "/obj/100k": body(100 << 10)}
@@ -78,6 +81,17 @@ func main() {
 		w.Write(head)
 		w.Write(big[len(head):])
 	})
+	css := stylesheet(*textSize)
+	mux.HandleFunc("/text/", func(w http.ResponseWriter, r *http.Request) {
+		head := []byte("/* " + r.URL.Path + " */\n")
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("ETag", etag(head))
+		h.Set("Content-Length", strconv.Itoa(len(css)))
+		w.Write(head)
+		w.Write(css[len(head):])
+	})
 	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		counts[strings.TrimPrefix(r.URL.Path, "/slow/")]++
@@ -105,4 +119,14 @@ func body(n int) []byte {
 		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[i%36]
 	}
 	return b
+}
+
+// stylesheet returns n bytes of CSS rules that vary like a real one's
+// (selectors, numbers, colours), so they compress about as much.
+func stylesheet(n int) []byte {
+	var b []byte
+	for i := 0; len(b) < n; i++ {
+		b = fmt.Appendf(b, ".c%d { margin: %dpx auto; padding: %dpx; color: #%06x; }\n", i, i%37, i%11, i*7919%0xffffff)
+	}
+	return b[:n]
 }
