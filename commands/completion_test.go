@@ -19,6 +19,7 @@ func TestDidYouMeanCommand(t *testing.T) {
 		{[]string{"purge", "--dryrun", "/x"}, "unknown flag: --dryrun: did you mean --dry-run?"},
 		{[]string{"probe", "--dnss", "x", "/"}, "did you mean --dns?"},
 		{[]string{"probe", "--tiemout", "1s", "/"}, "did you mean --timeout?"},
+		{[]string{"probe", "--subnt", "x", "/"}, "did you mean --subnet?"},
 		{[]string{"serve", "--jsno"}, "did you mean --json?"},
 	} {
 		code, _, errOut := runCLI(t, nil, tt.args...)

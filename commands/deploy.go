@@ -163,10 +163,11 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 	}
 	unchanged := func(err error) error {
 		ui.stop()
-		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
 		if errors.Is(err, context.Canceled) {
-			return err
+			ui.annotate("error", "deploy interrupted before changing anything")
+			return &ExitError{Code: ExitInterrupted, Err: errors.New("deploy interrupted before anything was uploaded: nothing was changed")}
 		}
+		ui.annotate("error", fmt.Sprintf("deploy failed before changing anything: %v", err))
 		return &ExitError{Code: ExitDeployUnchanged, Err: fmt.Errorf("%w (exit %d: nothing was changed)", err, ExitDeployUnchanged)}
 	}
 	var lock *providers.Lock
@@ -253,7 +254,7 @@ func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%w (%s)", err, deploy.OutcomeText(rep.Status))
+		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("deploy interrupted: %s", interruptedText(rep))}
 	}
 	return &ExitError{Code: deployExitCode(rep.Status), Err: err}
 }

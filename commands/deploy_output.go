@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,9 +76,15 @@ func (u *deployUI) event(e deploy.Event) {
 		}
 		u.step = ""
 		u.mu.Unlock()
+		if e.Duration > 0 || e.Status == deploy.StatusDone {
+			elapsed = e.Duration // what the summary table says
+		}
 		mark := map[string]string{deploy.StatusDone: "✓", deploy.StatusFailed: "✗", deploy.StatusInterrupted: "✗"}[e.Status]
 		msg := e.Status
-		if e.Err != nil {
+		switch {
+		case e.Status == deploy.StatusInterrupted || errors.Is(e.Err, context.Canceled):
+			msg = deploy.StatusInterrupted // Ctrl-C: the reason is known
+		case e.Err != nil:
 			msg += ": " + e.Err.Error()
 		}
 		if u.tty {
@@ -163,6 +170,12 @@ func (u *deployUI) render(step string) {
 	if bt > 0 {
 		count += "  " + humanBytes(b) + "/" + humanBytes(bt)
 	}
+	if total == 0 && bt == 0 {
+		// A step without a count (fingerprint): how long it has run.
+		u.mu.Lock()
+		count = "running for " + time.Since(u.started).Round(time.Second).String()
+		u.mu.Unlock()
+	}
 	if failed := p.Failed.Load(); failed > 0 {
 		count += fmt.Sprintf("  %d failed", failed)
 	}
@@ -242,6 +255,9 @@ func deployHeadline(rep *deploy.Report) string {
 	if rep.Kind == "rollback" {
 		what = "Rolled back to " + rep.RollbackOf
 	}
+	if deployInterrupted(rep) {
+		return fmt.Sprintf("Deploy %s INTERRUPTED (exit %d): %s", rep.ID, ExitInterrupted, interruptedText(rep))
+	}
 	if rep.Status != deploy.OutcomeSucceeded {
 		return fmt.Sprintf("Deploy %s FAILED (%s, exit %d): %s", rep.ID, rep.Status, deployExitCode(rep.Status), deploy.OutcomeText(rep.Status))
 	}
@@ -263,10 +279,10 @@ func deployHeadline(rep *deploy.Report) string {
 				hits += t.Report.Hits
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%d prewarm requests", req))
+		parts = append(parts, count(req, "prewarm request", "prewarm requests"))
 	}
 	if s := rep.Step(deploy.StepVerify); s.Status == deploy.StatusDone {
-		parts = append(parts, fmt.Sprintf("verified %d answers", s.Files))
+		parts = append(parts, "verified "+count(s.Files, "answer", "answers"))
 	}
 	return fmt.Sprintf("%s to %s: %s in %s", what, rep.Origin, strings.Join(parts, ", "), (time.Duration(rep.DurationMS) * time.Millisecond).Round(time.Millisecond))
 }
@@ -286,7 +302,7 @@ func printDeployPlan(w io.Writer, rep *deploy.Report, planOnly bool) error {
 		id = "nothing to deploy"
 	}
 	fmt.Fprintf(w, "%s plan%s: %s → %s [%s]\n", kind, env, orDefault(rep.Site.Source, rep.Site.Dir), rep.Origin, id)
-	site := fmt.Sprintf("  site: %d files, %s", rep.Site.Files, humanBytes(rep.Site.Bytes))
+	site := fmt.Sprintf("  site: %s, %s", count(rep.Site.Files, "file", "files"), humanBytes(rep.Site.Bytes))
 	if rep.Site.ManifestDigest != "" {
 		site += ", manifest " + shortDigest(rep.Site.ManifestDigest)
 	}
@@ -392,10 +408,15 @@ func printDeploySummary(w io.Writer, rep *deploy.Report) error {
 			bytes = humanBytes(s.Bytes)
 		}
 		note := s.Reason
-		if s.Error != "" {
+		switch {
+		case s.Status == deploy.StatusInterrupted:
+			note = "interrupted (Ctrl-C)"
+		case s.Error != "":
 			note = s.Error
-		} else if n := stepNote(&s); n != "" {
-			note = n
+		default:
+			if n := stepNote(&s); n != "" {
+				note = n
+			}
 		}
 		tm := ""
 		if s.DurationMS > 0 || s.Status == deploy.StatusDone {
@@ -481,10 +502,15 @@ func writeDeployMarkdown(w io.Writer, rep *deploy.Report) error {
 	fmt.Fprintf(w, "| step | status | files | bytes | time | note |\n|---|---|---:|---:|---:|---|\n")
 	for _, s := range rep.Steps {
 		note := s.Reason
-		if s.Error != "" {
+		switch {
+		case s.Status == deploy.StatusInterrupted:
+			note = "interrupted (Ctrl-C)"
+		case s.Error != "":
 			note = s.Error
-		} else if n := stepNote(&s); n != "" {
-			note = n
+		default:
+			if n := stepNote(&s); n != "" {
+				note = n
+			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s |\n", s.Name, s.Status, s.Files, humanBytes(s.Bytes),
 			time.Duration(s.DurationMS)*time.Millisecond, mdEscape(note))
@@ -506,4 +532,41 @@ func writeDeployMarkdown(w io.Writer, rep *deploy.Report) error {
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+// deployInterrupted reports whether a step of rep was cut short by Ctrl-C
+// (SIGINT or SIGTERM).
+func deployInterrupted(rep *deploy.Report) bool {
+	for _, st := range rep.Steps {
+		if st.Status == deploy.StatusInterrupted {
+			return true
+		}
+	}
+	return false
+}
+
+// interruptedText says what an interrupted deploy did and how to finish
+// it: "12 of 3001 files uploaded; the live site is still the previous
+// deploy. Run the same command again to finish."
+func interruptedText(rep *deploy.Report) string {
+	total := 0
+	for _, name := range []string{deploy.StepUploadAssets, deploy.StepUploadFiles, deploy.StepUploadEntryPoints} {
+		total += rep.Step(name).Files
+	}
+	done := 0
+	if rep.Push != nil {
+		done = rep.Push.Uploaded + rep.Push.Updated
+	}
+	var state string
+	switch rep.Status {
+	case deploy.OutcomeFailedUnchanged:
+		state = "nothing was changed"
+	case deploy.OutcomeFailedPartial:
+		state = "no entry point was switched: the live site is still the previous deploy"
+	case deploy.OutcomeFailedSwitched:
+		state = "the new site is live at the origin, but caches may still serve the previous one"
+	default:
+		state = deploy.OutcomeText(rep.Status)
+	}
+	return fmt.Sprintf("%d of %d %s uploaded; %s. Run the same command again to finish.", done, total, plural(total, "file", "files"), state)
 }

@@ -306,7 +306,7 @@ environments:
 	if _, err := cfg.WithEnvironment("prod", nil); err == nil || !strings.Contains(err.Error(), "broken, staging") {
 		t.Errorf("unknown environment: %v", err)
 	}
-	code, _, errOut := runPushCLI(t, "", nil, "--config", p, "deploy", "--env", "nope", "--plan")
+	code, _, errOut := runPushCLI(t, "", nil, "--config", p, "deploy", "--env", "nope", "--dry-run")
 	if code != ExitUsage || !strings.Contains(errOut, "no such environment") {
 		t.Errorf("--env nope: exit %d\n%s", code, errOut)
 	}

@@ -371,6 +371,6 @@ func printDoctor(ios *IOStreams, rep doctorReport) error {
 		_, err := fmt.Fprintf(ios.Out, "%d of %d %s failed.\n", failed, len(rep.Checks), plural(len(rep.Checks), "check", "checks"))
 		return err
 	}
-	_, err := fmt.Fprintf(ios.Out, "All %d checks passed: ready to deploy.\n", len(rep.Checks))
+	_, err := fmt.Fprintf(ios.Out, "All %s passed: ready to deploy.\n", count(len(rep.Checks), "check", "checks"))
 	return err
 }

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +75,51 @@ func TestMissingFolderOneAnswer(t *testing.T) {
 	code, _, stderr := runCLI(t, nil, "push", filepath.Join(dir, "file.txt"), "--to", to)
 	if want := ": not a folder"; code != ExitUsage || !strings.Contains(stderr, want) {
 		t.Errorf("push FILE = exit %d, %q; want exit %d, %q", code, stderr, ExitUsage, want)
+	}
+}
+
+// TestVerifySourceFolder: verify given the source instead of the build
+// says so before requesting anything.
+func TestVerifySourceFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"public/index.html", "dist/index.html", "dist/cdnctl-manifest.json"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "verify", filepath.Join(dir, "public"), "--edge", "pop1=127.0.0.1:9")
+	want := filepath.Join(dir, "public") + " has no cdnctl-manifest.json: did you mean the build folder " + filepath.Join(dir, "dist") + "?"
+	if code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("verify SOURCE = exit %d, %q; want exit %d, %q", code, stderr, ExitUsage, want)
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	var b strings.Builder
+	h, err := newLogHandler("auto", &b, true, slog.LevelInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.New(h).With("file", "a b.css").Warn("deploy: the state is public", "n", 2)
+	if got, want := b.String(), "warning: deploy: the state is public (file=\"a b.css\", n=2)\n"; got != want {
+		t.Errorf("terminal log line = %q; want %q", got, want)
+	}
+	for format, want := range map[string]string{"auto": "level=WARN msg=", "logfmt": "level=WARN msg=", "json": `"level":"WARN"`} {
+		var b strings.Builder
+		h, err := newLogHandler(format, &b, false, slog.LevelInfo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slog.New(h).Warn("x")
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("--log-format %s, piped: %q; want %q", format, b.String(), want)
+		}
+	}
+	if _, err := newLogHandler("yaml", io.Discard, false, slog.LevelInfo); err == nil {
+		t.Errorf("--log-format yaml: no error")
 	}
 }

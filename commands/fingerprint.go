@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -282,6 +283,18 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		res, err = hashing.FingerprintDir(ctx, opts.Src, opts.Out, dirOpts)
 	}
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			// DIR is replaced only when a run succeeds (hashing writes to a
+			// temporary folder first).
+			kept := "DIR is as it was"
+			if opts.Out != "" {
+				kept = opts.Out + " is as it was"
+			}
+			if opts.DryRun {
+				kept = "nothing was written"
+			}
+			return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("fingerprint interrupted: %s. Run the same command again to finish", kept)}
+		}
 		return fmt.Errorf("fingerprint: %w", err)
 	}
 	for _, m := range res.Missing {

@@ -188,7 +188,7 @@ func TestFingerprintCommandDryRun(t *testing.T) {
 	if !strings.Contains(stderr, "dry run: would write 26 files") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	code, stdout, _ = runCLI(t, nil, "--json", "fingerprint", "--sample", "-n")
+	code, stdout, _ = runCLI(t, nil, "--json", "fingerprint", "--sample-site", "-n")
 	var sum fingerprintSummary
 	if err := json.Unmarshal([]byte(stdout), &sum); code != 0 || err != nil || !sum.DryRun || len(sum.Files) != sum.Stats.Files || sum.Stats.Files == 0 {
 		t.Fatalf("--json --dry-run: exit %d, %v, %+v", code, err, sum)

@@ -184,8 +184,8 @@ func TestFlagGlossary(t *testing.T) {
 // of them names a real command with flags and arguments it accepts.
 func TestExamplesParse(t *testing.T) {
 	for _, c := range commandsOf(testRoot()) {
-		if !c.HasParent() || !c.Runnable() {
-			continue
+		if !c.HasParent() || !c.Runnable() || c.HasAvailableSubCommands() {
+			continue // the root and groups (cdnctl config) only list commands
 		}
 		if strings.TrimSpace(c.Example) == "" {
 			t.Errorf("cdnctl %s has no Example", c.Name())

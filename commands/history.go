@@ -149,7 +149,6 @@ func readHistoryEntries(ctx context.Context, f *Factory, st providers.State) ([]
 func printHistory(ios *IOStreams, entries []providers.HistoryEntry) error {
 	tty := ios.IsStdoutTTY()
 	tb := newTable(ios, "ID", "TIME", "WHO", "COMMIT", "MESSAGE", "FILES", "CHANGED", "STATUS", "LIVE")
-	tb.pipedHeader = true
 	for _, e := range entries {
 		commit, msg, when := e.GitCommit, e.GitMessage, e.Time.UTC().Format(time.RFC3339)
 		who := e.User

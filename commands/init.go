@@ -85,6 +85,7 @@ replaces it).`,
 			for _, n := range []string{"site", "to", "cdn", "base-url"} {
 				opts.set[n] = cmd.Flags().Changed(n)
 			}
+			opts.set["origin"] = cmd.Flags().Changed("to")
 			return runInit(f, opts)
 		},
 	}
@@ -94,6 +95,7 @@ replaces it).`,
 	fl.StringVar(&opts.CDN, "cdn", "local", "the CDN: local, none, cloudfront:DISTRIBUTION_ID, cloudflare:ZONE_ID, fastly:SERVICE_ID or akamai")
 	fl.StringVar(&opts.BaseURL, "base-url", "", "where the site is served, such as https://www.example.com/ (a real CDN's hostname)")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing config file")
+	aliasFlag(cmd, "origin", "to")
 	return cmd
 }
 

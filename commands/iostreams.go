@@ -20,6 +20,8 @@ type IOStreams struct {
 	stdoutTTY bool
 	stderrTTY bool
 	noColor   bool
+	// noHeaders drops the header row of tables (--no-headers).
+	noHeaders bool
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr,
@@ -61,6 +63,9 @@ func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
 
 // ColorEnabled reports whether ANSI colour may be written to ErrOut.
 func (s *IOStreams) ColorEnabled() bool { return s.stderrTTY && !s.noColor }
+
+// DisableHeaders drops tables' header rows (the --no-headers flag).
+func (s *IOStreams) DisableHeaders() { s.noHeaders = true }
 
 // DisableColor turns colour off (the --no-color flag).
 func (s *IOStreams) DisableColor() { s.noColor = true }

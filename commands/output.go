@@ -20,9 +20,15 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
+// count says n things in words: "1 URL", "2 URLs", "0 URLs".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+}
+
 // table prints rows aligned in columns with a header on a terminal, and as
-// tab-separated values without a header when piped (like `gh`), so scripts
-// can cut and awk it.
+// tab-separated values when piped, with the header as the first row (as
+// kubectl does) unless --no-headers, so scripts can cut and awk it and
+// people can read which column is which (docs/cli.md#output).
 type table struct {
 	tty    bool
 	header []string
@@ -32,14 +38,18 @@ type table struct {
 }
 
 func newTable(ios *IOStreams, header ...string) *table {
-	return &table{tty: ios.IsStdoutTTY(), header: header}
+	t := &table{tty: ios.IsStdoutTTY(), header: header, pipedHeader: !ios.noHeaders}
+	if ios.noHeaders {
+		t.header = nil
+	}
+	return t
 }
 
 func (t *table) Row(cells ...string) { t.rows = append(t.rows, cells) }
 
 func (t *table) Render(w io.Writer) error {
 	if !t.tty {
-		if t.pipedHeader {
+		if t.pipedHeader && len(t.header) > 0 {
 			if _, err := fmt.Fprintln(w, strings.Join(t.header, "\t")); err != nil {
 				return err
 			}

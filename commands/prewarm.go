@@ -250,7 +250,7 @@ func runPrewarm(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Prewa
 		return fmt.Errorf("prewarm: %w", err)
 	}
 	if f.IO.IsStderrTTY() {
-		fmt.Fprintf(f.IO.ErrOut, "Warming %d URLs through %s…\n", len(urls), edgeList(edges))
+		fmt.Fprintf(f.IO.ErrOut, "Warming %s through %s…\n", count(len(urls), "URL", "URLs"), edgeList(edges))
 	} else {
 		f.Logger.Info("prewarm: starting", "urls", len(urls), "pops", len(edges))
 	}
@@ -274,7 +274,7 @@ func runPrewarm(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Prewa
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s [%s]: %s\n", p.Name, fl.URL, fl.Encoding, fl.Error)
 			}
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("prewarm: %d of %d requests failed", rep.Errors, rep.Requests)}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("prewarm: %d of %s failed", rep.Errors, count(rep.Requests, "request", "requests"))}
 	}
 	return nil
 }
@@ -365,8 +365,9 @@ func printPrewarm(w io.Writer, rep *prewarm.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d URLs, %d requests through %d PoPs in %s: %d hits, %d misses, %d errors\n",
-		rep.URLs, rep.Requests, len(rep.Pops), time.Duration(rep.DurationMS)*time.Millisecond, rep.Hits, rep.Misses, rep.Errors)
+	_, err := fmt.Fprintf(w, "%s, %s through %s in %s: %s, %s, %s\n",
+		count(rep.URLs, "URL", "URLs"), count(rep.Requests, "request", "requests"), count(len(rep.Pops), "PoP", "PoPs"),
+		time.Duration(rep.DurationMS)*time.Millisecond, count(rep.Hits, "hit", "hits"), count(rep.Misses, "miss", "misses"), count(rep.Errors, "error", "errors"))
 	return err
 }
 

@@ -218,7 +218,7 @@ func runProbe(ctx context.Context, opts *ProbeOptions) error {
 		}
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("probe: %d of %d targets failed", failed, len(rep.Results))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("probe: %d of %s failed", failed, count(len(rep.Results), "target", "targets"))}
 	}
 	return nil
 }

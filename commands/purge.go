@@ -384,14 +384,14 @@ func confirmPurge(ios *IOStreams, yes bool, target CDNConfig, rec *providers.Pur
 	if yes || !(rec.Everything || (limit >= 0 && n > limit)) {
 		return nil
 	}
-	what := fmt.Sprintf("%d items", n)
+	what := count(n, "item", "items")
 	if rec.Everything {
 		what = "EVERYTHING"
 	}
 	if !ios.CanPrompt() {
 		return usageErrorf("purge: refusing to purge %s from %s without --yes (no terminal to confirm on)", what, target.noun())
 	}
-	fmt.Fprintf(ios.ErrOut, "Purge %s from %s in %d batches? [y/N] ", what, target.noun(), len(rec.Batches))
+	fmt.Fprintf(ios.ErrOut, "Purge %s from %s in %s? [y/N] ", what, target.noun(), count(len(rec.Batches), "batch", "batches"))
 	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
 		return &ExitError{Code: ExitFailure, Err: errors.New("purge: cancelled (no answer)")}
@@ -578,7 +578,7 @@ func printPurgeHeader(ios *IOStreams, noun, head string, rec *providers.PurgeRec
 		w = ios.Out
 	}
 	fmt.Fprintf(w, "Target: %s\n%s\n", noun, head)
-	if rec.EstimatedBillablePaths != nil {
+	if rec.EstimatedBillablePaths != nil && rec.Status != providers.PurgeFailed && rec.Status != providers.PurgePartial {
 		fmt.Fprintf(w, "Estimated billable invalidation paths: %d (the first 1,000 a month are free for the account).\n", *rec.EstimatedBillablePaths)
 	}
 	for _, n := range rec.Notes {

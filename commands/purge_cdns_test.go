@@ -145,8 +145,9 @@ func TestPurgeAkamaiEndToEnd(t *testing.T) {
 	if !strings.Contains(stderr, "akamai estimates 1 s; --wait sleeps that long") {
 		t.Errorf("summary lacks the estimate:\n%s", stderr)
 	}
-	if row := strings.TrimSpace(stdout); !strings.HasPrefix(row, "1\tcpcodes\t1\t"+f.Purges()[3].PurgeID+"\tin_progress\t1\t") {
-		t.Errorf("stdout %q; want one TSV row: the CP code batch, its purgeId, in progress", row)
+	rows := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(rows) != 2 || rows[0] != "BATCH\tKIND\tITEMS\tID\tSTATUS\tATTEMPTS\tPURGED\tDETAIL" || !strings.HasPrefix(rows[1], "1\tcpcodes\t1\t"+f.Purges()[3].PurgeID+"\tin_progress\t1\t") {
+		t.Errorf("stdout %q; want the header and one TSV row: the CP code batch, its purgeId, in progress", rows)
 	}
 
 	// Wrong section: a clear error naming the file and section, nothing sent.

@@ -127,10 +127,11 @@ func TestPurgeCloudflareEndToEnd(t *testing.T) {
 			t.Errorf("Authorization %q; want the token from CLOUDFLARE_API_TOKEN", a)
 		}
 	}
-	// Piped stdout: one TSV row per batch; the summary went to stderr.
+	// Piped stdout: the header, then one TSV row per batch; the summary
+	// went to stderr.
 	rows := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(rows) != 3 || !strings.HasPrefix(rows[0], "1\tfiles\t2\t023e105f4ecef8ad9ca31a8372d0c353\tcompleted\t1\t") {
-		t.Errorf("stdout rows = %q; want 3 TSV rows starting 1\\tfiles\\t2\\t<id>\\tcompleted\\t1", rows)
+	if len(rows) != 4 || rows[0] != "BATCH\tKIND\tITEMS\tID\tSTATUS\tATTEMPTS\tPURGED\tDETAIL" || !strings.HasPrefix(rows[1], "1\tfiles\t2\t023e105f4ecef8ad9ca31a8372d0c353\tcompleted\t1\t") {
+		t.Errorf("stdout rows = %q; want the header and 3 TSV rows starting 1\\tfiles\\t2\\t<id>\\tcompleted\\t1", rows)
 	}
 	if !strings.Contains(stderr, "Target: cloudflare zone 023e105f4ecef8ad9ca31a8372d0c353 (prod)") || !strings.Contains(stderr, "4 items: purged in 3 batches") {
 		t.Errorf("stderr lacks the summary:\n%s", stderr)
@@ -211,7 +212,7 @@ func TestPurgeDryRunSendsNothing(t *testing.T) {
 	s := newStubCloudflare(t)
 	// No token needed for a dry run.
 	code, stdout, stderr := runPurgeCLI(t, cloudflareConfig(s.srv.URL), nil, "", false,
-		"purge", "--dry-run", "--all", "/x")
+		"--no-headers", "purge", "--dry-run", "--all", "/x")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -258,8 +258,16 @@ func runPush(ctx context.Context, f *Factory, opts *PushOptions) error {
 			err = jerr
 		}
 	} else if res != nil {
-		printResult(f.IO.Out, tgt.String(), plan, res)
+		printResult(f.IO.Out, tgt.String(), plan, res, errors.Is(err, context.Canceled))
 		printSkippedDotfiles(f.IO.Out, set.SkippedDotfiles, true)
+	}
+	if errors.Is(err, context.Canceled) {
+		done := 0
+		if res != nil {
+			done = res.Uploaded + res.Updated
+		}
+		total := plan.Summary.Upload + plan.Summary.Update
+		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("push interrupted: %d of %d %s uploaded; the live site still works (entry points go last). Run the same command again to finish", done, total, plural(total, "file", "files"))}
 	}
 	return err
 }
@@ -445,14 +453,22 @@ func planSummary(plan *providers.Plan, dry bool) string {
 		s.Update, verb("updated", "to update"), s.Keep, s.Delete, verb("deleted", "to delete"), humanBytes(s.DeleteBytes), s.Retain)
 }
 
-func printResult(w io.Writer, tgt string, plan *providers.Plan, res *providers.Result) {
+func printResult(w io.Writer, tgt string, plan *providers.Plan, res *providers.Result, interrupted bool) {
 	state := "Pushed"
-	if !res.Complete {
+	switch {
+	case interrupted:
+		state = "Push INTERRUPTED:"
+	case !res.Complete:
 		state = "Push incomplete:"
 	}
 	deploy := "nothing changed"
-	if res.Recorded {
+	switch {
+	case res.Recorded:
 		deploy = fmt.Sprintf("deploy #%d %s", res.Seq, res.DeployID)
+	case interrupted || !res.Complete:
+		deploy = "not recorded in the deploy history yet"
+	case res.Uploaded+res.Updated+res.Deleted > 0:
+		deploy = "not recorded in the deploy history"
 	}
 	fmt.Fprintf(w, "%s %s: %d uploaded (%s), %d updated, %d unchanged, %d deleted, %d retained in %s (%s)\n",
 		state, tgt, res.Uploaded, humanBytes(res.BytesUploaded), res.Updated, res.Kept, res.Deleted, res.Retained,

@@ -95,8 +95,10 @@ func (f *Factory) Run(ctx context.Context, args []string) int {
 // NewRootCmd builds the whole command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
 	var (
-		logLevel string
-		noColor  bool
+		logLevel  string
+		logFormat string
+		noColor   bool
+		noHeaders bool
 	)
 	root := &cobra.Command{
 		Use:   "cdnctl",
@@ -128,11 +130,23 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 			if noColor {
 				f.IO.DisableColor()
 			}
+			if noHeaders {
+				f.IO.DisableHeaders()
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
-			f.Logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+			if !cmd.Flags().Changed("log-format") {
+				if v, ok := f.LookupEnv(envPrefix + "LOG_FORMAT"); ok && v != "" {
+					logFormat = v
+				}
+			}
+			h, err := newLogHandler(logFormat, f.IO.ErrOut, f.IO.IsStderrTTY(), level)
+			if err != nil {
+				return err
+			}
+			f.Logger = slog.New(h)
 			return nil
 		},
 	}
@@ -147,7 +161,9 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 	pf.StringVar(&f.configPath, "config", DefaultConfigFile, "config file (env CDNCTL_CONFIG)")
 	pf.BoolVar(&f.JSON, "json", false, "print machine-readable JSON on stdout")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env CDNCTL_LOG_LEVEL)")
+	pf.StringVar(&logFormat, "log-format", "auto", "logs and warnings on stderr: human, logfmt or json; auto is human on a terminal, logfmt otherwise (env CDNCTL_LOG_FORMAT)")
 	pf.BoolVar(&noColor, "no-color", false, "disable colour (also NO_COLOR=1)")
+	pf.BoolVar(&noHeaders, "no-headers", false, "print tables without their header row (piped tables start with one)")
 
 	root.AddCommand(
 		newCmdVersion(f),

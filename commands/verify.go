@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -153,7 +155,7 @@ func runVerify(ctx context.Context, cmd *cobra.Command, f *Factory, opts *Verify
 		if exposed > 0 {
 			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs; cdnctl's deploy state answered 200 at %d: make the CDN refuse /.cdnctl/, or move the state with origin.state (docs/deploy.md#state)", len(ve.Failures)-exposed, len(exp), exposed)}
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %d stale or wrong answers at %d URLs", len(ve.Failures), len(exp))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("verify: %s at %s", count(len(ve.Failures), "stale or wrong answer", "stale or wrong answers"), count(len(exp), "URL", "URLs"))}
 	}
 	return err
 }
@@ -219,6 +221,13 @@ func verifyFiles(ctx context.Context, f *Factory, cfg *Config, opts *VerifyOptio
 		set, err := providers.ScanDir(ctx, opts.Dir, compiled.scan)
 		if err != nil {
 			return nil, nil, "", &UsageError{Err: fmt.Errorf("verify: %w", err)}
+		}
+		if set.Manifest == nil {
+			if build := buildFolderNear(opts.Dir, cfg.Fingerprint.Out, manifestName(cfg)); build != "" {
+				return nil, nil, "", &UsageError{NoHint: true, Err: fmt.Errorf(
+					"verify: %s has no %s: did you mean the build folder %s? (verify compares the CDN with what was deployed: the fingerprinted build, not its source)",
+					opts.Dir, manifestName(cfg), build)}
+			}
 		}
 		return set.Files, set.Manifest, opts.Dir, nil
 	}
@@ -289,9 +298,46 @@ func printVerify(w io.Writer, rep *verify.Report, base *url.URL) error {
 	}
 	state := "every answer has the deployed content"
 	if !rep.Passed {
-		state = fmt.Sprintf("%d answers are NOT the deployed content", len(rep.Failures))
+		state = fmt.Sprintf("%s NOT the deployed content", count(len(rep.Failures), "answer is", "answers are"))
 	}
-	_, err := fmt.Fprintf(w, "%d URLs under %s, %d requests through %d PoPs in %s: %s\n",
-		rep.Checks, base, rep.Requests, len(rep.Pops), time.Duration(rep.DurationMS)*time.Millisecond, state)
+	_, err := fmt.Fprintf(w, "%s under %s, %s through %s in %s: %s\n",
+		count(rep.Checks, "URL", "URLs"), base, count(rep.Requests, "request", "requests"), count(len(rep.Pops), "PoP", "PoPs"),
+		time.Duration(rep.DurationMS)*time.Millisecond, state)
 	return err
+}
+
+// manifestName is the fingerprint manifest's file name for this config.
+func manifestName(cfg *Config) string {
+	if cfg.Origin.Manifest != "" {
+		return cfg.Origin.Manifest
+	}
+	return orDefault(cfg.Fingerprint.Manifest, hashing.DefaultManifestName)
+}
+
+// buildFolderNear finds the fingerprinted build a user likely meant when
+// they gave verify a folder without a manifest (the site's source): the
+// configured fingerprint output, else a folder beside dir that has the
+// manifest. "" when there is none: dir is then a site that was deployed
+// without fingerprinting, and verify goes on.
+func buildFolderNear(dir, configured, manifest string) string {
+	has := func(d string) bool {
+		st, err := os.Stat(filepath.Join(d, manifest))
+		return err == nil && st.Mode().IsRegular()
+	}
+	if configured != "" && has(configured) && filepath.Clean(configured) != filepath.Clean(dir) {
+		return configured
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return ""
+	}
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			if d := filepath.Join(parent, e.Name()); has(d) {
+				return d
+			}
+		}
+	}
+	return ""
 }

@@ -97,7 +97,14 @@ type Purger struct {
 	api    api
 	logger *slog.Logger
 	now    func() time.Time
+	// creds are checked once before the first batch (nil: not checked;
+	// tests' fakes need none).
+	creds awssdk.CredentialsProvider
 }
+
+// ErrCredentials is a purge that could not start: the AWS default chain
+// found no usable credentials.
+var ErrCredentials = errors.New("no usable AWS credentials")
 
 var distributionIDRe = regexp.MustCompile(`^[A-Z0-9]{8,32}$`)
 
@@ -129,7 +136,33 @@ func New(ctx context.Context, cfg Config) (*Purger, error) {
 			o.HTTPClient = cfg.HTTPClient
 		}
 	})
-	return newPurger(client, cfg)
+	p, err := newPurger(client, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.creds = awsCfg.Credentials
+	return p, nil
+}
+
+// checkCredentials resolves the credentials once, before any batch: a
+// missing chain is one clear error instead of every batch failing (and
+// retrying) on the same lookup.
+func (p *Purger) checkCredentials(ctx context.Context) error {
+	if p.creds == nil {
+		return nil
+	}
+	if _, err := p.creds.Retrieve(ctx); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		profile := "default"
+		if p.cfg.Profile != "" {
+			profile = p.cfg.Profile
+		}
+		p.logger.Debug("cloudfront: credentials", "err", err)
+		return fmt.Errorf("%s: %w: looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared config and SSO (profile %s) and the container and EC2 roles; set AWS_PROFILE (or the entry's profile, --profile) or the access key variables; nothing was purged", Provider, ErrCredentials, profile)
+	}
+	return nil
 }
 
 // newPurger checks cfg and fills in defaults; tests give it a fake api.
@@ -288,6 +321,9 @@ func (p *Purger) Plan(req providers.PurgeRequest) (*providers.PurgeRecord, error
 func (p *Purger) Purge(ctx context.Context, rec *providers.PurgeRecord) error {
 	if rec.Status != providers.PurgePlanned {
 		return fmt.Errorf("%s: purge: record is %s, not planned", Provider, rec.Status)
+	}
+	if err := p.checkCredentials(ctx); err != nil {
+		return err
 	}
 	rec.StartedAt = p.now()
 	ref := callerRefPrefix(rec.StartedAt)

@@ -546,3 +546,38 @@ func TestCheckTags(t *testing.T) {
 		t.Errorf("Plan(CP codes) = %v; want not supported", err)
 	}
 }
+
+// TestPurgeWithoutCredentials: no usable credentials is one error before
+// any batch (not every batch failing and retrying on the same lookup),
+// and the record stays planned: nothing was sent, nothing to bill.
+func TestPurgeWithoutCredentials(t *testing.T) {
+	f := newFakeCloudFront(t, testDist, testKeyID, testSecret)
+	p := newTestPurger(t, f, testSecret, nil)
+	lookups := 0
+	p.creds = awssdk.CredentialsProviderFunc(func(context.Context) (awssdk.Credentials, error) {
+		lookups++
+		return awssdk.Credentials{}, errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
+	})
+	rec, err := p.Plan(providers.PurgeRequest{URLs: []string{"/index.html", "/about/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Purge(context.Background(), rec)
+	if !errors.Is(err, ErrCredentials) {
+		t.Fatalf("Purge = %v; want ErrCredentials", err)
+	}
+	for _, want := range []string{"AWS_PROFILE", "nothing was purged"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "IMDS") {
+		t.Errorf("error %q repeats the SDK's chain error", err)
+	}
+	if lookups != 1 || f.creates != 0 {
+		t.Errorf("credential lookups %d, invalidations sent %d; want 1 and 0", lookups, f.creates)
+	}
+	if rec.Status != providers.PurgePlanned {
+		t.Errorf("record status %s; want planned (nothing sent)", rec.Status)
+	}
+}

@@ -102,7 +102,7 @@ func (d *Deployer) Apply(ctx context.Context, p *Plan) (*Report, error) {
 				rep.Steps[i].Status = StatusNotRun
 			}
 		}
-		d.emit(step, s.Status, s.Files, s.Bytes, err)
+		d.emitEnd(s, err)
 		e := &Error{Outcome: st.outcome(), Step: step, Err: err}
 		rep.Status, rep.Error = e.Outcome, e.Error()
 		return &rep, e
@@ -180,13 +180,21 @@ func (d *Deployer) runStep(ctx context.Context, rep *Report, name string, fn fun
 		return err
 	}
 	s.Status = StatusDone
-	d.emit(name, StatusDone, s.Files, s.Bytes, nil)
+	d.emitEnd(s, nil)
 	return nil
 }
 
 func (d *Deployer) emit(step, status string, files int, bytes int64, err error) {
 	if d.cfg.OnEvent != nil {
 		d.cfg.OnEvent(Event{Step: step, Status: status, Files: files, Bytes: bytes, Err: err, Time: d.cfg.Now()})
+	}
+}
+
+// emitEnd reports that step s ended, with its recorded duration.
+func (d *Deployer) emitEnd(s *Step, err error) {
+	if d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(Event{Step: s.Name, Status: s.Status, Files: s.Files, Bytes: s.Bytes, Err: err, Time: d.cfg.Now(),
+			Duration: time.Duration(s.DurationMS) * time.Millisecond})
 	}
 }
 
@@ -234,6 +242,7 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 	var (
 		mu      sync.Mutex // guards current and rep's upload steps
 		current string
+		timer   = map[string]time.Time{} // when each step started
 	)
 	startStep := func(name string) {
 		mu.Lock()
@@ -244,7 +253,10 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 		if current != "" {
 			s := rep.step(current)
 			s.Status = StatusDone
-			d.emit(current, StatusDone, s.Files, s.Bytes, nil)
+			if t0, ok := timer[current]; ok {
+				s.DurationMS = time.Since(t0).Milliseconds()
+			}
+			d.emitEnd(s, nil)
 		}
 		current = name
 		s := rep.step(name)
@@ -252,7 +264,6 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 		d.cfg.Progress.start(name, s.Files, s.Bytes)
 		d.emit(name, StatusRunning, s.Files, s.Bytes, nil)
 	}
-	timer := map[string]time.Time{}
 	pusher := *p.pusher
 	p.applied = &pusher
 	pusher.OnStage = func(g providers.Group, _ []providers.Change) {
@@ -287,7 +298,11 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 	last := current
 	mu.Unlock()
 	for name, t0 := range timer {
-		rep.step(name).DurationMS = time.Since(t0).Milliseconds()
+		// Each step ran until the next one started (set then); the last
+		// one until the push ended.
+		if s := rep.step(name); s.DurationMS == 0 {
+			s.DurationMS = time.Since(t0).Milliseconds()
+		}
 	}
 	if err != nil {
 		if last == "" {
@@ -299,7 +314,7 @@ func (d *Deployer) applyPush(ctx context.Context, p *Plan, rep *Report, st *appl
 		if s := rep.step(name); s.Status == StatusRunning || s.Status == StatusPlanned {
 			s.Status = StatusDone
 			if name == last {
-				d.emit(name, StatusDone, s.Files, s.Bytes, nil)
+				d.emitEnd(s, nil)
 			}
 		}
 	}

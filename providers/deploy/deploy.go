@@ -223,4 +223,7 @@ type Event struct {
 	Bytes int64
 	Err   error
 	Time  time.Time
+	// Duration is how long an ended step ran: the report's DurationMS, so
+	// progress lines and the summary table say the same.
+	Duration time.Duration
 }

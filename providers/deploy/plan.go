@@ -70,6 +70,7 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 	case cfg.Store == nil:
 		return nil, errors.New("deploy: no origin store")
 	case cfg.Source != "" || cfg.SourceFS != nil:
+		d.cfg.Progress.start(StepFingerprint, 0, 0) // no count: the UI shows the time so far
 		d.emit(StepFingerprint, StatusRunning, 0, 0, nil)
 		t0 := time.Now()
 		var (
@@ -83,7 +84,11 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 		}
 		fp.DurationMS = time.Since(t0).Milliseconds()
 		if err != nil {
-			d.emit(StepFingerprint, StatusFailed, 0, 0, err)
+			fp.Status = StatusFailed
+			if ctx.Err() != nil {
+				fp.Status = StatusInterrupted
+			}
+			d.emitEnd(fp, err)
 			return nil, fmt.Errorf("deploy: fingerprint: %w", err)
 		}
 		st := res.Stats
@@ -103,7 +108,7 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("fingerprint: dotfiles not published (they often hold secrets): %s; fingerprint.allow_dotfiles and origin.allow_dotfiles publish one",
 				strings.Join(dotfiles, ", ")))
 		}
-		d.emit(StepFingerprint, StatusDone, st.Files, st.Bytes, nil)
+		d.emitEnd(fp, nil)
 		p.Site.Source = cfg.Source
 		if cfg.Source == "" {
 			p.Site.Source = "(embedded)"

@@ -138,6 +138,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Credentials != nil {
 		loadOpts = append(loadOpts, awsconfig.WithCredentialsProvider(cfg.Credentials))
 	}
+	endpoint, err := NormalizeEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Endpoint = endpoint
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3: load AWS configuration: %w", err)
@@ -179,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			// keep backing off, not fail fast.
 			so.RateLimiter = noRateLimit{}
 			so.Retryables = append(so.Retryables, retry.RetryableHTTPStatusCode{Codes: map[int]struct{}{429: {}}})
+			so.Retryables = append([]retry.IsErrorRetryable{noRetryUnreachable{}}, so.Retryables...)
 		})
 	})
 	threshold := cfg.MultipartThreshold
