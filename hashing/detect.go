@@ -142,9 +142,11 @@ func shapeOf(s string) (sh hashShape, sure, ok bool) {
 	}
 	switch {
 	case lower == hexLetter && upper == 0 && other == 0:
-		// Hex: digits and letters both, as all but a few hashes have.
-		if digit > 0 && hexLetter > 0 && n <= 128 {
-			return hashShape{'x', n}, true, true
+		// Hex: digits and letters both, as all but a few hashes have,
+		// is sure; digits only (a date, or a hash by chance, as
+		// webpack's "77587487.21218730.js") counts next to sure ones.
+		if n <= 128 {
+			return hashShape{'x', n}, digit > 0 && hexLetter > 0, true
 		}
 	case n == 8 && lower == 0 && other == 0 && upper > 0:
 		// Base32 (esbuild): a digit among the letters, or letters only
@@ -231,7 +233,7 @@ func (b *builder) detectBundled(signatures, prev map[string]bool) []Detection {
 	generator := nameGenerator(signatures)
 	for _, n := range b.nodes {
 		for _, s := range shapes[n] {
-			if s.strong() {
+			if s.strong() && s.sure {
 				mark(n, generator, "a content hash of 16 or more hex digits in the name")
 				break
 			}

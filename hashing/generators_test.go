@@ -78,11 +78,7 @@ const (
 // any other failure fails the test, and a listed kind that no longer fails
 // fails it too, so that this list only shrinks: remove an entry when the
 // fingerprinting rules are fixed for it.
-var knownBroken = map[string]map[string]string{
-	"docusaurus/defaults": {
-		failCache: "two webpack chunks (assets/js/77587487.21218730.js, a8bb5334.80217198.js) are named by no file: the runtime builds their URLs from its chunk-id → hash map, so they are taken for unreferenced files and served revalidated instead of immutable",
-	},
-}
+var knownBroken = map[string]map[string]string{}
 
 // TestGeneratorFixtures fingerprints each real build with the defaults
 // (what cdnctl deploy runs; without precompressed copies, which change no
