@@ -17,7 +17,8 @@ func TestDidYouMeanCommand(t *testing.T) {
 		{[]string{"config", "veiw"}, `unknown command "veiw" for "cdnctl config": did you mean view?`},
 		{[]string{"xyzzy"}, `unknown command "xyzzy" for "cdnctl" (see cdnctl --help)`},
 		{[]string{"purge", "--dryrun", "/x"}, "unknown flag: --dryrun: did you mean --dry-run?"},
-		{[]string{"probe", "--subnt", "x", "/"}, "did you mean --subnet?"},
+		{[]string{"probe", "--dnss", "x", "/"}, "did you mean --dns?"},
+		{[]string{"probe", "--tiemout", "1s", "/"}, "did you mean --timeout?"},
 		{[]string{"serve", "--jsno"}, "did you mean --json?"},
 	} {
 		code, _, errOut := runCLI(t, nil, tt.args...)

@@ -30,7 +30,7 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Use:   "config",
 		Short: "Show the configuration cdnctl uses",
 		Example: `  cdnctl config view
-  cdnctl config view serve`,
+  cdnctl config view serve --env staging`,
 		Args: unknownCommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -58,10 +58,15 @@ printed: serve.token shows as (set).`,
 			if len(args) == 1 {
 				prefix = args[0]
 			}
+			if !cmd.Flags().Changed("env") {
+				if v, ok := f.LookupEnv(envPrefix + "ENV"); ok {
+					env = v
+				}
+			}
 			return runConfigView(f, env, prefix)
 		},
 	}
-	view.Flags().StringVar(&env, "env", "", "apply this environment of cdnctl.yaml (environments:)")
+	view.Flags().StringVar(&env, "env", "", "apply the environments.NAME section of cdnctl.yaml (env CDNCTL_ENV)")
 	cmd.AddCommand(view)
 	return cmd
 }

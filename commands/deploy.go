@@ -398,8 +398,14 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 			// The audit ends the fingerprint step: with findings, the
 			// deploy stops before uploading anything.
 			auditor := newAuditor(fo, cfg.Fingerprint.Audit)
-			auditor.Source = os.DirFS(dc.Site)
+			auditor.Source, auditor.Previous = os.DirFS(dc.Site), out
 			dcfg.Fingerprint.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+				// What fingerprint recognised and kept, as the
+				// fingerprint command says it.
+				for _, d := range res.Detected {
+					f.Logger.Info("generator detected", "generator", d.Generator, "files", d.Files, "detail", d.String())
+				}
+				logPinned(f.Logger, res.Pinned)
 				err := auditor.Audit(ctx, dir, res)
 				if err == nil {
 					logAudit(f.Logger, auditor.Report)

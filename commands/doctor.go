@@ -79,10 +79,15 @@ prints the checks as JSON.`,
   cdnctl doctor --env staging --json | jq '.checks[] | select(.status == "fail")'`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("env") {
+				if v, ok := f.LookupEnv(envPrefix + "ENV"); ok {
+					opts.Env = v
+				}
+			}
 			return runDoctor(cmd.Context(), f, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Env, "env", "", "check this environment of cdnctl.yaml (environments:)")
+	cmd.Flags().StringVar(&opts.Env, "env", "", "apply the environments.NAME section of cdnctl.yaml (env CDNCTL_ENV)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 20*time.Second, "give up on a check that talks to a server after this long")
 	return cmd
 }

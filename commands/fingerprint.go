@@ -262,6 +262,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	} else {
 		auditor.Source = os.DirFS(opts.Src)
 	}
+	auditor.Previous = opts.Out
 	dirOpts.Audit = auditor.Audit
 	switch {
 	case opts.DryRun:
@@ -379,9 +380,12 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 		fmt.Fprintf(w, "  dotfiles: %s\n", line)
 	}
 	if a := s.Audit; a != nil {
-		if a.Total == 0 {
+		switch {
+		case a.Total == 0 && a.Cached:
+			fmt.Fprintf(w, "  audit:    %d text files (%s) as the last run's audit passed them: every reference to a renamed file names its new name\n", a.Files, humanBytes(a.Bytes))
+		case a.Total == 0:
 			fmt.Fprintf(w, "  audit:    %d text files (%s) checked: every reference to a renamed file names its new name\n", a.Files, humanBytes(a.Bytes))
-		} else {
+		default:
 			fmt.Fprintf(w, "  audit:    %d references still name renamed files by their source names (see the warnings above): those requests get a 404\n", a.Total)
 		}
 	}

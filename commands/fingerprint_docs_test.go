@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,4 +83,34 @@ var (
 func normalizeRun(s string) string {
 	s = logTimeRE.ReplaceAllString(s, "time=…")
 	return durationRE.ReplaceAllString(s, "${1}…")
+}
+
+// TestFingerprintJSONDetected checks that --json says which generator was
+// recognised and where each pinned file is named, on a real Vite build.
+func TestFingerprintJSONDetected(t *testing.T) {
+	src := filepath.Join("..", "hashing", "testdata", "sites", "vite-vue")
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var sum struct {
+		Detected []struct {
+			Generator string `json:"generator"`
+			Files     int    `json:"files"`
+			Evidence  string `json:"evidence"`
+		} `json:"detected"`
+		Pinned []struct {
+			Path, Reason, At string
+		} `json:"pinned"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(sum.Detected) != 1 || sum.Detected[0].Generator != "Vite" || sum.Detected[0].Files != 17 || sum.Detected[0].Evidence == "" {
+		t.Errorf("detected %+v; want Vite, its 17 hashed files under assets/, and the evidence", sum.Detected)
+	}
+	if len(sum.Pinned) != 1 || sum.Pinned[0].Path != "icons.svg" || !strings.HasSuffix(sum.Pinned[0].At, "assets/index-B0ypLGK_.js:2: /icons.svg") {
+		t.Errorf("pinned %+v; want icons.svg, named by the entry chunk's line 2", sum.Pinned)
+	}
 }

@@ -290,16 +290,18 @@ func TestFingerprintKeepsRulesFiles(t *testing.T) {
 }
 
 // auditBrokenSite is a site whose fingerprinted output names a renamed
-// file by its source name: a script names the image with JavaScript's
-// "\x2f" escapes for "/" (as obfuscators write strings), which
-// fingerprint's rules do not read as "/img/logo.png", while the page's
-// <img> (which they rewrite) makes them rename the image. If the rules
-// learn this form, use another they miss: the test says so.
+// file by its source name: a script reads the image's URL from JSON
+// written in a JavaScript string, its "/" escaped twice ("\\\/img\\\/logo.png",
+// as JSON inside a string is written), which fingerprint's rules do not
+// read as "/img/logo.png" (they undo one level of escapes: "\/", "\x2f",
+// "\u002f"), while the page's <img> (which they rewrite) makes them
+// rename the image. If the rules learn this form, use another they miss:
+// the test says so.
 func auditBrokenSite(t *testing.T) map[string]string {
 	return map[string]string{
 		"index.html":    `<img src="/img/logo.png"><script src="/js/gallery.js"></script>`,
 		"img/logo.png":  "png",
-		"js/gallery.js": "const img = new Image();\nimg.src = \"\\x2fimg\\x2flogo.png\";\ndocument.body.append(img);\n",
+		"js/gallery.js": "const img = new Image();\nimg.src = JSON.parse(\"{\\\"src\\\":\\\"\\\\\\/img\\\\\\/logo.png\\\"}\").src;\ndocument.body.append(img);\n",
 	}
 }
 
@@ -356,6 +358,12 @@ func TestFingerprintCommandAudit(t *testing.T) {
 	code, stdout, stderr = runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/img/logo.png")
 	if code != 0 || !strings.Contains(stdout, "audit:    ") || !strings.Contains(stdout, "every reference to a renamed file names its new name") {
 		t.Fatalf("--keep: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// Nothing changed: the folder is kept, and so is the audit's pass.
+	code, stdout, stderr = runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/img/logo.png")
+	if code != 0 || !strings.Contains(stdout, "as the last run's audit passed them") {
+		t.Fatalf("unchanged re-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
 	// A wrong mode is a usage error as a flag, and an error naming the

@@ -91,7 +91,7 @@ replaces it).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Site, "site", "", "the build folder to deploy (default: the generator's, detected)")
-	fl.StringVar(&opts.Origin, "to", "", "origin storage, origin.target: s3://BUCKET[/PREFIX] or file://DIR (default: file://"+defaultLocalOrigin+", served by cdnctl serve)")
+	fl.StringVar(&opts.Origin, "to", "", "the origin target deploys go to: s3://BUCKET[/PREFIX] or file://DIR (default: file://"+defaultLocalOrigin+", served by cdnctl serve)")
 	fl.StringVar(&opts.CDN, "cdn", "local", "the CDN: local, none, cloudfront:DISTRIBUTION_ID, cloudflare:ZONE_ID, fastly:SERVICE_ID or akamai")
 	fl.StringVar(&opts.BaseURL, "base-url", "", "where the site is served, such as https://www.example.com/ (a real CDN's hostname)")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing config file")
@@ -247,7 +247,7 @@ func askInit(ios *IOStreams, opts *InitOptions, a *initAnswers) error {
 	if a.Origin == "" {
 		a.Origin = "file://" + defaultLocalOrigin
 	}
-	if err := ask("origin", "Origin storage (s3://BUCKET/PREFIX, or file://DIR for the local CDN)", &a.Origin); err != nil {
+	if err := ask("to", "Origin storage (s3://BUCKET/PREFIX, or file://DIR for the local CDN)", &a.Origin); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(a.Origin, "file://") && a.CDN == providerLocal && !opts.set["cdn"] {

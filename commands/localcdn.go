@@ -83,10 +83,8 @@ func (f *Factory) localAdmin(ctx context.Context, cfg *Config) (url, token strin
 	if err == nil {
 		return st.Topology.Admin.URL, st.Topology.Token, nil
 	}
-	if cfg.Serve.Admin != defaultServeConfig().Admin {
-		if u := serveAdminURL(cfg.Serve.Admin); u != "" {
-			return u, "", nil
-		}
+	if u := serveAdminURL(cfg.Serve.Admin); u != "" && u != serveAdminURL(defaultServeConfig().Admin) {
+		return u, "", nil
 	}
 	return "", "", err
 }

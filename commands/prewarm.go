@@ -88,7 +88,7 @@ func (o *edgeOptions) find(ctx context.Context, cmd *cobra.Command, f *Factory, 
 		if resolverAddr == "" {
 			var err error
 			if resolverAddr, err = f.localDNS(ctx, cfg); err != nil {
-				return nil, fmt.Errorf("--region without --resolver or deploy.prewarm.resolver: %w", err)
+				return nil, fmt.Errorf("--subnet without --dns or deploy.prewarm.resolver: %w", err)
 			}
 		}
 		var rs []prewarm.Region

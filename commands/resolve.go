@@ -61,7 +61,7 @@ prefers when present. Without either, the server sees 127.0.0.1.`,
 					return err
 				}
 				if opts.Server, err = f.localDNS(cmd.Context(), cfg); err != nil {
-					return fmt.Errorf("resolve: no --server: %w", err)
+					return fmt.Errorf("resolve: no --dns: %w", err)
 				}
 			}
 			return runResolve(cmd.Context(), opts)

@@ -14,16 +14,26 @@ import (
 // URLs (og:image…), inline style="" and <style> CSS. A <base href> changes
 // what later relative URLs resolve against.
 func htmlRefs(src []byte, doc *url.URL) []ref {
-	refs, _ := htmlScan(src, doc)
+	refs, _, _ := htmlScan(src, doc)
 	return refs
+}
+
+// decodedAttr is the value of an attribute written with character
+// references ("images&#x2f;a.png"), decoded, and where it starts.
+type decodedAttr struct {
+	start int
+	val   string
 }
 
 // htmlScan returns the references of an HTML document (see htmlRefs) and
 // the regions of it where names of files may be written: attribute
 // values and the contents of <script> (of any type), <style> and
 // <noscript>; not the text people read.
-func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
-	var refs []ref
+func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
+	var (
+		refs    []ref
+		decoded []decodedAttr
+	)
 	regions := []span{} // not nil: nil means all of the file
 	inRaw := false
 	base := doc
@@ -60,7 +70,11 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
 			tag := string(name)
 			attrs := scanAttrs(src[start:off], start)
 			for _, a := range attrs {
-				if a.end > a.start {
+				switch {
+				case a.end == a.start:
+				case a.raw != a.val:
+					decoded = append(decoded, decodedAttr{a.start, a.val})
+				default:
 					regions = append(regions, span{a.start, a.end})
 				}
 			}
@@ -78,7 +92,7 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span) {
 			}
 		}
 	}
-	return refs, regions
+	return refs, regions, decoded
 }
 
 func findAttr(attrs []attr, key string) *attr {

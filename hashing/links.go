@@ -45,7 +45,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			refs, data, whole, regions, err := b.readRefs(n)
+			refs, data, whole, regions, decoded, err := b.readRefs(n)
 			if err != nil {
 				return err
 			}
@@ -59,6 +59,9 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			}
 			if whole {
 				s.scan(data, 0, regions)
+				for _, d := range decoded {
+					s.scanDecoded(data, d)
+				}
 			} else if err := b.scanLarge(n, s); err != nil {
 				return err
 			}
@@ -203,34 +206,31 @@ func (b *builder) fileSet() string {
 
 // readRefs reads a file that can hold references and parses them. For a
 // script too large to scan only its tail is read (whole is false).
-func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, regions []span, err error) {
+func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, regions []span, decoded []decodedAttr, err error) {
 	if n.tailOnly() || n.kind == kindOther && n.size > maxJSScanSize {
 		tail, off, err := b.readTail(n)
 		if err != nil {
-			return nil, nil, false, nil, err
+			return nil, nil, false, nil, nil, err
 		}
 		if off == 0 {
 			refs, err := b.parse(n, tail)
-			return refs, tail, true, nil, err
+			return refs, tail, true, nil, nil, err
 		}
 		if n.kind != kindJS {
-			return nil, tail, false, nil, nil
+			return nil, tail, false, nil, nil, nil
 		}
-		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil, nil
+		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil, nil, nil
 	}
 	data, err = fs.ReadFile(b.src, n.logical)
 	if err != nil {
-		return nil, nil, false, nil, b.fileError(n, err)
+		return nil, nil, false, nil, nil, b.fileError(n, err)
 	}
 	if n.kind == kindHTML {
-		refs, regions = htmlScan(data, b.site.docURL(n.logical))
-		return refs, data, true, regions, nil
+		refs, regions, decoded = htmlScan(data, b.site.docURL(n.logical))
+		return refs, data, true, regions, decoded, nil
 	}
 	refs, err = b.parse(n, data)
-	if n.kind == kindCSS {
-		regions = cssRegions(data)
-	}
-	return refs, data, true, regions, err
+	return refs, data, true, nil, nil, err
 }
 
 // scanLarge searches a file too large to hold in memory for the names of

@@ -110,8 +110,6 @@ type occScanner struct {
 	b       *builder
 	n       *node
 	covered []span // sorted: the references fingerprint rewrites
-	// lineComments: lines starting with "//" are comments (scripts).
-	lineComments bool
 	// paths: only runs with a "/" name files (prose: a licence text
 	// naming a font is not a URL; an RSC payload's are paths).
 	paths  bool
@@ -124,7 +122,7 @@ type occScanner struct {
 }
 
 func (b *builder) newOccScanner(n *node, refs []ref) *occScanner {
-	s := &occScanner{b: b, n: n, line: 1, lineComments: n.kind == kindJS || n.kind == kindHTML}
+	s := &occScanner{b: b, n: n, line: 1}
 	switch strings.ToLower(path.Ext(n.logical)) {
 	case ".txt", ".md", ".markdown", ".text":
 		s.paths = true
@@ -185,6 +183,15 @@ func (s *occScanner) keptRefs(refs []ref, data []byte, whole bool) {
 	}
 }
 
+// scanDecoded searches the decoded value of an attribute of the page
+// data (character references undone, as scripts reading it see it).
+func (s *occScanner) scanDecoded(data []byte, d decodedAttr) {
+	sub := *s
+	sub.line, sub.lineOff = lineAt(data, d.start), d.start
+	sub.scanRange([]byte(d.val), d.start, 0, len(d.val))
+	s.out, s.seen = sub.out, sub.seen
+}
+
 // isCovered reports whether [start, end) overlaps a rewritten reference.
 func (s *occScanner) isCovered(start, end int) bool {
 	i, _ := slices.BinarySearchFunc(s.covered, end, func(sp span, end int) int { return sp.start - end })
@@ -208,22 +215,16 @@ func (s *occScanner) scan(src []byte, off int, regions []span) {
 // scanRange searches src[from:to] (src starting at byte off of the file).
 func (s *occScanner) scanRange(src []byte, off, from, to int) {
 	i := from
-	if s.lineComments && off+from == 0 {
-		i = skipLineComment(src, i, to)
-	}
 	for i < to {
 		if !urlRunBytes[src[i]] {
-			if src[i] == '\n' && s.lineComments {
-				i = skipLineComment(src, i+1, to)
-				continue
-			}
 			i++
 			continue
 		}
 		start := i
 		for i < to && urlRunBytes[src[i]] {
 			if src[i] == '\\' {
-				if i+1 < to && src[i+1] == '/' || i+5 < to && src[i+1] == 'u' && bytes.EqualFold(src[i+2:i+6], []byte("002f")) {
+				if i+1 < to && src[i+1] == '/' || i+5 < to && src[i+1] == 'u' && bytes.EqualFold(src[i+2:i+6], []byte("002f")) ||
+					i+3 < to && src[i+1] == 'x' && bytes.EqualFold(src[i+2:i+4], []byte("2f")) {
 					i++
 					continue
 				}
@@ -237,23 +238,6 @@ func (s *occScanner) scanRange(src []byte, off, from, to int) {
 		}
 		s.run(src, off, start, end)
 	}
-}
-
-// skipLineComment returns where the line at i starts to count: past it
-// when it is a "//" comment (a string cannot hold a line break, so this
-// is a comment, or the text of a template literal).
-func skipLineComment(src []byte, i, to int) int {
-	j := i
-	for j < to && (src[j] == ' ' || src[j] == '\t') {
-		j++
-	}
-	if j+1 < to && src[j] == '/' && src[j+1] == '/' {
-		if k := bytes.IndexByte(src[j:to], '\n'); k >= 0 {
-			return j + k
-		}
-		return to
-	}
-	return i
 }
 
 // run looks at one run of URL characters.
@@ -337,6 +321,8 @@ func decodeRun(r string) string {
 		r = strings.ReplaceAll(r, `\/`, "/")
 		r = strings.ReplaceAll(r, `\u002f`, "/")
 		r = strings.ReplaceAll(r, `\u002F`, "/")
+		r = strings.ReplaceAll(r, `\x2f`, "/")
+		r = strings.ReplaceAll(r, `\x2F`, "/")
 	}
 	if strings.IndexByte(r, '%') >= 0 {
 		if d, err := url.PathUnescape(r); err == nil {

@@ -34,10 +34,18 @@ func TestOccurrences(t *testing.T) {
 			pinned: map[string]string{"img/a.png": "js/app.js:1: /img/a.png", "css/s.css": ""},
 		},
 		{
-			name: "a comment line in a script is not a reference",
-			files: map[string]string{"index.html": page, "img/a.png": "png", "css/s.css": "a{}",
-				"js/app.js": "// draws /img/a.png\nx()"},
-			pinned: map[string]string{"img/a.png": ""},
+			// A comment may hold code a build step uncomments, or be
+			// read by a tool: it counts, as the audit counts it.
+			name: "comments of scripts and style sheets count",
+			files: map[string]string{"index.html": page, "img/a.png": "png",
+				"css/s.css": "/* sprite: /js/app.js */ a{}", "js/app.js": "// draws /img/a.png\nx()"},
+			pinned: map[string]string{"img/a.png": "js/app.js:1: /img/a.png", "js/app.js": "css/s.css:1: /js/app.js"},
+		},
+		{
+			name: "escaped slashes and character references",
+			files: map[string]string{"index.html": page + `<div data-bg="/img&#x2f;a.png"></div>`, "img/a.png": "png",
+				"css/s.css": "a{}", "js/app.js": `const u = "\x2fcss\x2fs.css"`},
+			pinned: map[string]string{"img/a.png": "index.html:1: /img/a.png", "css/s.css": `js/app.js:1: \x2fcss\x2fs.css`},
 		},
 		{
 			name: "a precache list of a service worker",
@@ -73,8 +81,8 @@ func TestOccurrences(t *testing.T) {
 		},
 		{
 			name: "text people read is not a reference",
-			files: map[string]string{"index.html": page + "<p>see /img/a.png</p><!-- /css/s.css -->", "img/a.png": "png", "js/app.js": "x()",
-				"css/s.css":        `.k::before { content: "/img/a.png" } /* url(/js/app.js) */`,
+			files: map[string]string{"index.html": page + "<p>see /img/a.png</p><!-- /css/s.css --><textarea>/js/app.js</textarea>",
+				"img/a.png": "png", "js/app.js": "x()", "css/s.css": "a{}",
 				"docs/LICENSE.txt": "app.js is MIT licensed"},
 			pinned: map[string]string{"img/a.png": "", "js/app.js": "", "css/s.css": ""},
 		},

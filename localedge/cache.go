@@ -691,6 +691,23 @@ func (p *Proxy) put(ctx context.Context, e *Entry, f *flight) bool {
 		return false
 	}
 	p.reindex(ctx, e.Key, variants)
+	if p.purgedSince(f, e) {
+		// A purge recorded on f while e was being stored may have looked
+		// its keys up in the index before e's was there: undone here, so
+		// it cannot miss e.
+		if len(old) == 0 {
+			if err := p.store.Delete(ctx, e.Key); err != nil {
+				p.log.Warn("cache delete failed", "pop", p.Name, "key", e.Key, "err", err)
+			}
+			p.idx.del(e.Key, nil)
+			return false
+		}
+		if err := p.store.Set(ctx, e.Key, old); err != nil {
+			p.log.Warn("cache write failed", "pop", p.Name, "key", e.Key, "err", err)
+		}
+		p.reindex(ctx, e.Key, old)
+		return false
+	}
 	return true
 }
 

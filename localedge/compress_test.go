@@ -349,3 +349,76 @@ func TestCompressCurl(t *testing.T) {
 		t.Errorf("plain curl: %d bytes, headers:\n%s", len(b), h)
 	}
 }
+
+// TestCompressDiskStoreRestart: a compressed variant kept on disk is
+// served after a restart, and its mark survives: the origin's 304 still
+// refreshes it.
+func TestCompressDiskStoreRestart(t *testing.T) {
+	clock := newClock()
+	o := newOrigin(t, clock)
+	o.handle("/app.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Cache-Control", "max-age=10")
+		if r.Header.Get("If-None-Match") == `W/"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Content-Length", cssLength)
+		_, _ = io.WriteString(w, cssBody)
+	})
+	dir := t.TempDir()
+	c, err := edgecompress.New(edgecompress.DefaultPolicy(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() (*Proxy, string) {
+		store, err := OpenDiskStore(dir, DiskStoreOptions{Capacity: 8 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, srv := newProxy(t, o.URL, clock, func(p *Proxy) { p.Compress, p.Store = c, store })
+		return p, srv.URL
+	}
+	p, edge := start()
+	_, first := get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	p.Close()
+	if err := p.StoreOf().(*DiskStore).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, edge = start()
+	resp, body := get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	if xcache(resp) != "HIT" || resp.Header.Get("Content-Encoding") != "br" || body != first || resp.Header.Get(compressedField) != "" {
+		t.Fatalf("after a restart: %s, %q, same body %v", xcache(resp), resp.Header.Get("Content-Encoding"), body == first)
+	}
+	clock.Advance(20 * time.Second)
+	resp, body = get(t, edge+"/app.css", "Host", "www.example.test", "Accept-Encoding", "br")
+	if !strings.Contains(resp.Header.Get("Cache-Status"), "fwd-status=304") || body != first || resp.Header.Get("ETag") != `W/"v1"` {
+		t.Errorf("revalidated after a restart: %q, ETag %q, same body %v", resp.Header.Get("Cache-Status"), resp.Header.Get("ETag"), body == first)
+	}
+	if n := o.count("/app.css"); n != 2 {
+		t.Errorf("origin requests = %d; want 2 (the fill, the revalidation)", n)
+	}
+}
+
+// TestCompressESITemplate: with ESI on, an ESI page is not compressed at
+// the edge, so a browser that accepts br still gets it assembled.
+func TestCompressESITemplate(t *testing.T) {
+	o := newOrigin(t, nil)
+	page := `<html><esi:include src="/frag"/>` + strings.Repeat("<p>filler</p>", 200) + `</html>`
+	o.static("/page", 200, page, "Surrogate-Control", `content="ESI/1.0"`, "Cache-Control", "public, max-age=60",
+		"Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page)))
+	o.static("/frag", 200, "<h1>fragment</h1>", "Cache-Control", "public, max-age=60", "Content-Type", "text/html")
+	c, err := edgecompress.New(edgecompress.DefaultPolicy(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newProxy(t, o.URL, nil, func(p *Proxy) { p.Compress, p.ESI = c, &ESIOptions{MaxIncludes: 8} })
+	for range 2 {
+		resp, body := get(t, srv.URL+"/page", "Accept-Encoding", "gzip, deflate, br, zstd")
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" || !strings.HasPrefix(body, "<html><h1>fragment</h1><p>filler") {
+			t.Fatalf("ESI page for a br client: Content-Encoding %q, body %.40q; want it assembled", ce, body)
+		}
+	}
+}

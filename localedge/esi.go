@@ -82,10 +82,10 @@ type esiPage struct {
 // serveESI answers a GET or HEAD, assembling the response when it is an
 // ESI page. A failed include without onerror="continue" aborts the
 // response (the client sees an incomplete one), as Varnish does.
-func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request) outcome {
+func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request, trusted bool) outcome {
 	page := &esiPage{}
 	ew := &esiWriter{ResponseWriter: w, p: p, r: r, page: page}
-	out := p.serveRequest(ew, r, false, "")
+	out := p.serveRequest(ew, r, trusted, "")
 	if ew.retry {
 		// A range or a condition answered from the page's template: the
 		// client gets the whole assembled page instead (RFC 9110 lets a
@@ -101,7 +101,7 @@ func (p *Proxy) serveESI(w http.ResponseWriter, r *http.Request) outcome {
 			}
 		}
 		ew = &esiWriter{ResponseWriter: w, p: p, r: r2, page: page}
-		out = p.serveRequest(ew, r2, false, "")
+		out = p.serveRequest(ew, r2, trusted, "")
 		out.status = ew.status
 	}
 	if ew.proc != nil {

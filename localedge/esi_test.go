@@ -159,3 +159,21 @@ func TestESIThroughTopology(t *testing.T) {
 		t.Errorf("origin requests for /frag/header = %d; want 1 (the shield's copy serves pop2)", n)
 	}
 }
+
+// TestESIOtherHost: a src naming another host is asked of the edge's own
+// upstream, with that Host, and keyed by it.
+func TestESIOtherHost(t *testing.T) {
+	o := newOrigin(t, nil)
+	o.static("/page", 200, `<esi:include src="http://fragments.example.test/frag"/>`, "Surrogate-Control", esiOn, "Cache-Control", "public, max-age=60")
+	o.handle("/frag", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		io.WriteString(w, "from "+r.Host)
+	})
+	_, srv := newProxy(t, o.URL, nil, func(p *Proxy) { p.ESI = &ESIOptions{} })
+	if _, body := get(t, srv.URL+"/page", "Host", "www.example.test"); body != "from fragments.example.test" {
+		t.Errorf("GET /page = %q; want the fragment asked with its own Host", body)
+	}
+	if resp, _ := get(t, srv.URL+"/frag", "Host", "fragments.example.test"); xcache(resp) != "HIT" {
+		t.Errorf("the fragment's own URL = %s; want a hit, stored under its host", xcache(resp))
+	}
+}

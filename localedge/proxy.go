@@ -422,7 +422,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if p.ESI != nil && p.Role == RoleEdge && upgrade == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			out = p.serveESI(rw, r)
+			out = p.serveESI(rw, r, trusted)
 			break
 		}
 		out = p.serveRequest(rw, r, trusted, upgrade)

@@ -1,9 +1,16 @@
 package localedge
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestHeadOfLargeObjectFromSlices: a HEAD for an object above
@@ -97,5 +104,68 @@ func TestPurgeForgetsLargeObject(t *testing.T) {
 	}
 	if got := o.requests(); !slices.Equal(got, []string{"/v.mp4 ", "/v.mp4 bytes=0-65535"}) {
 		t.Errorf("origin requests after the purge %q; want the object learnt again, then slice 0 once", got)
+	}
+}
+
+// TestSliceWaitersWithCredentials: the collapsing rule of
+// TestCollapsedWaitersGetOnlyWhatTheyCouldAlone holds for slice fills: a
+// client with a Cookie waiting on another client's fill of a slice that
+// must be validated on every use (no-cache) fetches the slice itself; a
+// fresh slice is shared.
+func TestSliceWaitersWithCredentials(t *testing.T) {
+	video := objectBytes(300 << 10)
+	var mu sync.Mutex
+	release := map[string]chan struct{}{}
+	var fetches atomic.Int32
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cc := r.URL.Query().Get("cc")
+		if r.Header.Get("Range") == "bytes=0-65535" {
+			fetches.Add(1)
+			if r.Header.Get("Cookie") == "" {
+				mu.Lock()
+				ch := release[cc]
+				mu.Unlock()
+				<-ch
+			}
+		}
+		w.Header().Set("Cache-Control", cc)
+		w.Header().Set("ETag", `"a"`)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(video))
+	}))
+	t.Cleanup(o.Close)
+	p, srv := sliceProxy(t, o.URL)
+	for _, tc := range []struct {
+		cc     string
+		shared bool
+	}{{"no-cache", false}, {"public, max-age=60", true}} {
+		q := "?cc=" + url.QueryEscape(tc.cc)
+		u := srv.URL + "/v.mp4" + q
+		mu.Lock()
+		release[tc.cc] = make(chan struct{})
+		mu.Unlock()
+		// Learn that the object is large: its whole response is too large
+		// to store (the first range request then waits on slice 0).
+		before, f0 := p.Stats().Collapsed, fetches.Load()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); get(t, u, "Range", "bytes=0-9") }()
+		waitFor(t, "slice 0 requested", func() bool { return fetches.Load() > f0 })
+		var body string
+		go func() { defer wg.Done(); _, body = get(t, u, "Range", "bytes=0-9", "Cookie", "session=x") }()
+		waitFor(t, "the cookie client waiting on slice 0", func() bool { return p.Stats().Collapsed > before })
+		mu.Lock()
+		close(release[tc.cc])
+		mu.Unlock()
+		wg.Wait()
+		if body != string(video[:10]) {
+			t.Errorf("%s: cookie client got %q", tc.cc, body)
+		}
+		want := f0 + 2 // its own fetch of slice 0
+		if tc.shared {
+			want = f0 + 1
+		}
+		if got := fetches.Load(); got != want {
+			t.Errorf("%s: slice 0 fetched %d times; want %d", tc.cc, got-f0, want-f0)
+		}
 	}
 }

@@ -13,12 +13,15 @@ import (
 // shield) over an origin whose bodies and ETags carry a version the test
 // bumps: a purge is seen to work when an edge serves the new version. The
 // origin records the Cache-Control of the requests it receives.
-func versionedTopology(t *testing.T) (*Topology, *atomic.Int64, func() []string) {
+func versionedTopology(t *testing.T, mod func(*TopologyConfig)) (*Topology, *atomic.Int64, func() []string) {
 	t.Helper()
 	var version atomic.Int64
 	var mu sync.Mutex
 	var seen []string
 	top := startTopology(t, func(c *TopologyConfig) {
+		if mod != nil {
+			mod(c)
+		}
 		c.Origin.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			seen = append(seen, r.Header.Get("Cache-Control"))
@@ -51,7 +54,15 @@ func versionedTopology(t *testing.T) (*Topology, *atomic.Int64, func() []string)
 // as fresh. Before, the shield answered with its copy and the edge served
 // the old content, fresh, for its whole max-age.
 func TestSoftPurgeReachesOrigin(t *testing.T) {
-	top, version, seen := versionedTopology(t)
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore_request_cache_control=%t", ignore), func(t *testing.T) {
+			softPurgeReachesOrigin(t, ignore)
+		})
+	}
+}
+
+func softPurgeReachesOrigin(t *testing.T, ignoreRequestCC bool) {
+	top, version, seen := versionedTopology(t, func(c *TopologyConfig) { c.Cache.IgnoreRequestCacheControl = ignoreRequestCC })
 	pops := top.Info().PoPs
 	host := "www.example.test"
 	for _, p := range pops[:2] {
@@ -79,7 +90,13 @@ func TestSoftPurgeReachesOrigin(t *testing.T) {
 	// An edge holding the object: its first request after the purge gets
 	// the old version within the grace and revalidates it all the way.
 	check(pops[0].URL+"/held", "pop1")
-	if s := seen()[before:]; len(s) == 0 || s[0] != "no-cache" {
+	// The shield validated pop1's revalidation with the origin because of
+	// its no-cache (fwd=request), and forwarded it unless told to ignore
+	// request directives.
+	if r, _ := get(t, pops[0].URL+"/held", "Host", host); !strings.HasPrefix(r.Header.Get("Cache-Status"), "shield; fwd=request") {
+		t.Errorf("pop1 after the purge: Cache-Status %q; want the shield's fwd=request (validated for pop1's no-cache)", r.Header.Get("Cache-Status"))
+	}
+	if s := seen()[before:]; !ignoreRequestCC && (len(s) == 0 || s[0] != "no-cache") {
 		t.Errorf("origin requests after the purge had Cache-Control %q; want the edge's no-cache first", s)
 	}
 	check(pops[1].URL+"/held", "pop2")
@@ -93,7 +110,7 @@ func TestSoftPurgeReachesOrigin(t *testing.T) {
 // shield too, first: otherwise the edge would fetch the shield's old copy
 // again at once.
 func TestPurgeOfAnEdgeReachesShield(t *testing.T) {
-	top, version, _ := versionedTopology(t)
+	top, version, _ := versionedTopology(t, nil)
 	pop1 := top.Info().PoPs[0].URL + "/page"
 	host := "www.example.test"
 	for _, soft := range []bool{false, true} {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/cdnctl/cdnctl/localedge/edgecompress"
+	"github.com/cdnctl/cdnctl/localedge/localca"
 )
 
 // wsEcho is a WebSocket echo server (the coder/websocket library) on a
@@ -339,4 +341,44 @@ func TestTopologyCompressionAndUpgrades(t *testing.T) {
 		t.Errorf("the shield compresses; want edges only")
 	}
 	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// TestWebSocketOverHTTPS: wss:// through an edge that also speaks HTTP/2:
+// a client trusting only the local CA opens its WebSocket over an
+// HTTP/1.1 TLS connection (ALPN http/1.1), as browsers do when the
+// server does not offer RFC 8441's extended CONNECT.
+func TestWebSocketOverHTTPS(t *testing.T) {
+	echo := newWSEcho(t)
+	ca, _, err := localca.LoadOrCreate(filepath.Join(t.TempDir(), "ca"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := startTopology(t, func(c *TopologyConfig) {
+		c.HTTPS = &HTTPSConfig{CA: ca, Names: []string{"www.example.test"}}
+		c.Origin.Handler = echo.Config.Handler
+	})
+	pop := top.Info().PoPs[0]
+	_, port, _ := net.SplitHostPort(pop.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "wss://www.example.test:"+port+"/hmr", &websocket.DialOptions{
+		HTTPClient:   caOnlyClient(ca, pop.Addr, false),
+		Subprotocols: []string{"vite-hmr"},
+	})
+	if err != nil {
+		t.Fatalf("wss through %s: %v", pop.Name, err)
+	}
+	defer c.CloseNow()
+	if resp.Header.Get("X-Served-By") != "shield, "+pop.Name {
+		t.Errorf("X-Served-By %q", resp.Header.Get("X-Served-By"))
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("over tls")); err != nil {
+		t.Fatal(err)
+	}
+	if _, m, err := c.Read(ctx); err != nil || string(m) != "over tls" {
+		t.Errorf("echo over TLS: %q, %v", m, err)
+	}
+	if h := echo.lastHandshake(); h.Get("X-Forwarded-Proto") != "https" {
+		t.Errorf("origin saw X-Forwarded-Proto %q; want https", h.Get("X-Forwarded-Proto"))
+	}
 }

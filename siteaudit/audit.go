@@ -91,6 +91,9 @@ type Report struct {
 	// Total counts them all.
 	Findings []Finding `json:"findings"`
 	Total    int       `json:"total"`
+	// Cached is set when the output is the one an earlier audit passed
+	// (see Auditor.Audit): nothing was scanned again.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // textExts are the extensions of the files scanned.

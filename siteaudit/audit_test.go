@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures are the real generator builds of hashing/testdata/sites.
-var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy"}
+var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy", "docusaurus"}
 
 const fixtureHost = "fixture.example"
 
@@ -208,5 +208,57 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check(%s %q) = %q (total %d); want %q", tt.file, tt.body, got, rep.Total, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuditorRecordsPasses: a pass is recorded in the output folder and
+// trusted while the manifest is the same; a failure is never recorded.
+func TestAuditorRecordsPasses(t *testing.T) {
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "index.html"), []byte(`<img src="/logo.0123456789.png">`), 0o644)
+	os.WriteFile(filepath.Join(out, "logo.0123456789.png"), []byte("png"), 0o644)
+	res := &hashing.Result{Manifest: &hashing.Manifest{Files: map[string]hashing.Entry{
+		"index.html": {Path: "index.html", SHA256: "a"},
+		"logo.png":   {Path: "logo.0123456789.png", Fingerprinted: true},
+	}}}
+	a := &siteaudit.Auditor{}
+	if err := a.Audit(context.Background(), out, res); err != nil || a.Report.Cached || a.Report.Files != 1 {
+		t.Fatalf("first audit: %v, %+v", err, a.Report)
+	}
+	if _, err := os.Stat(filepath.Join(out, ".cdnctl", "audit.json")); err != nil {
+		t.Fatalf("no record of the pass: %v", err)
+	}
+	if err := a.Audit(context.Background(), out, res); err != nil || !a.Report.Cached || a.Report.Files != 1 {
+		t.Fatalf("second audit: %v, %+v; want the recorded pass", err, a.Report)
+	}
+
+	// The same output written again into a new folder (fingerprint's
+	// staging folder): the pass recorded in the folder it replaces counts,
+	// and is recorded in the new one.
+	again := t.TempDir()
+	os.CopyFS(again, os.DirFS(out))
+	os.RemoveAll(filepath.Join(again, ".cdnctl"))
+	b := &siteaudit.Auditor{Previous: out}
+	if err := b.Audit(context.Background(), again, res); err != nil || !b.Report.Cached {
+		t.Fatalf("new folder, same manifest: %v, %+v; want the pass recorded in Previous", err, b.Report)
+	}
+	if _, err := os.Stat(filepath.Join(again, ".cdnctl", "audit.json")); err != nil {
+		t.Errorf("the pass is not recorded in the new folder: %v", err)
+	}
+
+	// The page changes (its SHA-256 in the manifest too): scanned again,
+	// and the failure is not recorded.
+	os.WriteFile(filepath.Join(out, "index.html"), []byte(`<img src="/logo.png">`), 0o644)
+	res.Manifest.Files["index.html"] = hashing.Entry{Path: "index.html", SHA256: "b"}
+	var ae *siteaudit.Error
+	if err := a.Audit(context.Background(), out, res); !errors.As(err, &ae) || a.Report.Cached {
+		t.Fatalf("changed page: %v, %+v; want a finding", err, a.Report)
+	}
+	a.Warn = true
+	if err := a.Audit(context.Background(), out, res); err != nil || a.Report.Cached || a.Report.Total != 1 {
+		t.Fatalf("changed page, warn: %v, %+v", err, a.Report)
+	}
+	if err := a.Audit(context.Background(), out, res); err != nil || a.Report.Cached {
+		t.Fatalf("a failed audit was recorded as a pass: %+v", a.Report)
 	}
 }

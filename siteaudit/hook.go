@@ -2,8 +2,13 @@ package siteaudit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -23,10 +28,18 @@ type Auditor struct {
 	Warn bool
 	// Report is the last run's, set by Audit.
 	Report *Report
+	// Previous is the output folder the new output replaces: an output
+	// whose manifest is the one a pass recorded there needs no scan.
+	Previous string
 }
 
 // Audit checks the output in dir; with findings (and not Warn) it returns
-// an *Error.
+// an *Error. An output that passed an audit is not scanned again while
+// it stays the same: the pass is recorded in dir/.cdnctl/audit.json with
+// a digest of the manifest (every output path and SHA-256) and the
+// audit's options, so a re-run that changed nothing (whether fingerprint
+// keeps the folder or writes it again from its cache) costs no second
+// scan.
 func (a *Auditor) Audit(ctx context.Context, dir string, res *hashing.Result) error {
 	opts := a.Options
 	if a.Source != nil && opts.SourceExists == nil {
@@ -36,15 +49,85 @@ func (a *Auditor) Audit(ctx context.Context, dir string, res *hashing.Result) er
 			return err == nil && st.Mode().IsRegular()
 		}
 	}
+	key, err := passKey(res.Manifest, opts)
+	if err != nil {
+		return err
+	}
+	if rep := readPass(dir, key); rep != nil {
+		a.Report = rep
+		return nil
+	}
+	if a.Previous != "" {
+		if rep := readPass(a.Previous, key); rep != nil {
+			a.Report = rep
+			writePass(dir, key, rep)
+			return nil
+		}
+	}
 	rep, err := Check(ctx, dir, res.Manifest, opts)
 	if err != nil {
 		return err
 	}
 	a.Report = rep
-	if rep.Total > 0 && !a.Warn {
-		return &Error{Report: rep}
+	if rep.Total > 0 {
+		if !a.Warn {
+			return &Error{Report: rep}
+		}
+		return nil
 	}
+	// The record is an optimisation: not writing it only costs a scan.
+	writePass(dir, key, rep)
 	return nil
+}
+
+// passVersion changes when what the audit checks changes, so that an
+// older pass is not trusted.
+const passVersion = "siteaudit/1"
+
+// passFile records the last pass of the audit in an output folder.
+const passFile = ".cdnctl/audit.json"
+
+type pass struct {
+	Key   string `json:"key"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+}
+
+// passKey digests what an audit's verdict depends on.
+func passKey(m *hashing.Manifest, opts Options) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%q\n", passVersion, opts.BaseURL, opts.Skip)
+	if _, err := m.WriteTo(h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func readPass(dir, key string) *Report {
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(passFile)))
+	if err != nil {
+		return nil
+	}
+	var p pass
+	if json.Unmarshal(b, &p) != nil || p.Key != key {
+		return nil
+	}
+	return &Report{Files: p.Files, Bytes: p.Bytes, Findings: []Finding{}, Cached: true}
+}
+
+func writePass(dir, key string, rep *Report) {
+	b, err := json.Marshal(pass{Key: key, Files: rep.Files, Bytes: rep.Bytes})
+	if err != nil {
+		return
+	}
+	p := filepath.Join(dir, filepath.FromSlash(passFile))
+	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
+		return
+	}
+	tmp := p + ".tmp"
+	if os.WriteFile(tmp, b, 0o644) != nil || os.Rename(tmp, p) != nil {
+		os.Remove(tmp)
+	}
 }
 
 // Error is a failed audit.

@@ -35,10 +35,13 @@ import (
 //     say "with cdnctl serve running".
 //   - curl, dig and cdnctl get the default addresses in their arguments
 //     replaced by the running topology's (127.0.1.1:8081 → pop1's port,
-//     127.0.0.1:8099 → the admin API, dig's -p 5353 → the GeoDNS …), and
-//     client commands find the topology through CDNCTL_SERVE_ADMIN and
-//     CDNCTL_DNS_LISTEN (serve.admin, dns.listen).
+//     127.0.0.1:8099 → the admin API, dig's -p 5353 → the GeoDNS …); client
+//     commands find the topology as a user's do, through the state file
+//     serve writes for its folder (under the session's HOME).
 //   - /tmp/ and /srv/ paths go to the temporary folder.
+//
+// A curl example whose comment starts with a status code or a cache
+// verdict (`# 404`, `# HIT`) must get that answer.
 //
 // An HTML comment before a block changes how it runs, with a reason:
 //
@@ -330,9 +333,14 @@ func checkCdnctl(args []string) error {
 	return nil
 }
 
+// claimRE is what a curl example's comment claims about its answer: a
+// status code ("# 404") or the edge's cache verdict ("# HIT").
+var claimRE = regexp.MustCompile(`^\s*#\s*([0-9]{3}|MISS|HIT)\b`)
+
 // script returns a block as the session runs it: the statements it must
-// not run replaced by a no-op, and after each `cdnctl serve … &` a wait
-// for that topology.
+// not run replaced by a no-op, a curl whose comment claims a status or a
+// cache verdict checked (doc_expect), and after each `cdnctl serve … &` a
+// wait for that topology.
 func (b docBlock) script() string {
 	type edit struct {
 		from, to int
@@ -354,6 +362,14 @@ func (b docBlock) script() string {
 				if matchWords(w, skip) {
 					edits = append(edits, edit{int(s.Pos().Offset()), int(s.End().Offset()), ": checked only"})
 					return false
+				}
+			}
+			if w[0] == "curl" && !s.Background {
+				rest := b.text[s.End().Offset():]
+				rest, _, _ = strings.Cut(rest, "\n")
+				if m := claimRE.FindStringSubmatch(rest); m != nil {
+					at := int(s.Pos().Offset())
+					edits = append(edits, edit{at, at, "doc_expect " + m[1] + " "})
 				}
 			}
 			if s.Background && len(w) > 1 && w[0] == "cdnctl" && w[1] == "serve" {
@@ -569,7 +585,9 @@ cdnctl() {
       local me=$BASHPID
       exec cdnctl serve "$@" --json --free-ports --stop-after 10m > >(tee "$DOC_STATE/bg-$me.json")
     fi
-    # A terminal of its own, in the user's world.
+    # A terminal of its own, in the user's world; it replaces the running
+    # one (two in one folder would leave clients asking which).
+    doc_stop
     doc_n=$((doc_n + 1))
     command cdnctl serve "$@" --json --free-ports --stop-after 10m >"$DOC_STATE/serve$doc_n.json" 2>"$DOC_STATE/serve$doc_n.log" &
     doc_load "$DOC_STATE/serve$doc_n.json" $!
@@ -577,9 +595,21 @@ cdnctl() {
     return 0
   fi
   doc_rw "$@"
-  CDNCTL_SERVE_ADMIN=$D_ADMIN CDNCTL_DNS_LISTEN=$D_DNS command cdnctl "${doc_args[@]}"
+  command cdnctl "${doc_args[@]}"
 }
 curl() { doc_rw "$@"; command curl --max-time 20 "${doc_args[@]}"; }
+
+# doc_expect CLAIM COMMAND…: runs a curl example and checks what its
+# comment claims: the status of the (last) answer, or X-Cache.
+doc_expect() {
+  local want=$1 out; shift
+  out=$("$@"); printf '%s\n' "$out"
+  local status; status=$(tr -d '\r' <<<"$out" | sed -n 's/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -1)
+  case $want in
+    [0-9][0-9][0-9]) [ "$status" = "$want" ] || { echo "the example claims $want; the answer was $status" >&2; return 1; } ;;
+    *) tr -d '\r' <<<"$out" | grep -qi "^X-Cache: $want" || { echo "the example claims X-Cache: $want; the answer says otherwise" >&2; return 1; } ;;
+  esac
+}
 dig() { doc_rw "$@"; command dig +time=5 +tries=1 "${doc_args[@]}"; }
 
 # The pages that say "with cdnctl serve running".

@@ -241,7 +241,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if msg.plan.Req.Soft {
 				kind = "soft"
 			}
-			m.setStatus(false, "purged %d entries (%s) for %s in %s", msg.purged, kind, msg.plan.What, msg.took.Round(time.Millisecond))
+			// The plan counts entries (key × PoP), the admin API stored
+			// responses: one entry holds a response per variant.
+			n := msg.plan.Count
+			if n == 0 || msg.plan.Req.All {
+				n = msg.purged
+			}
+			if msg.purged != n {
+				kind += fmt.Sprintf("; %d stored response%s", msg.purged, plural(msg.purged, "", "s"))
+			}
+			m.setStatus(false, "purged %d entr%s (%s) for %s in %s", n, plural(n, "y", "ies"), kind, msg.plan.What, msg.took.Round(time.Millisecond))
 			if m.state == stateDetail {
 				m.state = stateEntries // what the detail showed is gone
 			}

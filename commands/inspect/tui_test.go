@@ -136,7 +136,7 @@ func TestTUIBrowseFilterSortDetailPurge(t *testing.T) {
 	tm.Send(keyMsg("x"))
 	waitFor(t, sm, "Purge?", "affects 3 cached entries")
 	tm.Send(keyMsg("y"))
-	waitFor(t, sm, "purged 3 entries (hard)")
+	waitFor(t, sm, "purged 3 entries (hard")
 
 	page, err := client.Entries(ctx, adminclient.ListQuery{Filter: "tag:css"})
 	if err != nil || page.Total != 3 {
@@ -152,7 +152,7 @@ func TestTUIBrowseFilterSortDetailPurge(t *testing.T) {
 	tm.Send(keyMsg("enter"))
 	waitFor(t, sm, `tag "assets" on pop1`, "affects 2 cached entries on pop1")
 	tm.Send(keyMsg("s"))
-	waitFor(t, sm, "purged 2 entries (soft)")
+	waitFor(t, sm, "purged 2 entries (soft") // and their variants' stored responses
 	stale, err := client.Entries(ctx, adminclient.ListQuery{Pop: "pop1", Filter: "stale:true"})
 	if err != nil || stale.Total != 2 {
 		t.Errorf("after a soft purge of tag assets on pop1, stale entries = %d, %v; want 2", stale.Total, err)

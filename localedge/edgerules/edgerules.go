@@ -150,6 +150,8 @@ type rule struct {
 	index    int
 	name     string
 	hostAny  bool   // "" host
+	pathAny  bool   // "" path: every path, nothing captured
+	prefix   string // "/assets/" for "/assets/*": matched without a regexp
 	host     string // exact host, lower case
 	suffix   string // ".example.com" for "*.example.com"
 	pattern  siterules.Pattern
@@ -162,7 +164,10 @@ type rule struct {
 	bodyType string
 }
 
-type field struct{ name, value string }
+type field struct {
+	name, value string
+	refs        bool // the value uses captures
+}
 
 type ops struct {
 	remove []string
@@ -221,7 +226,7 @@ func compile(i int, s Spec) (rule, error) {
 	}
 	p := s.Path
 	if p == "" {
-		p = "/*"
+		p, r.pathAny = "/*", true
 	}
 	if !strings.HasPrefix(p, "/") {
 		return fail("path", "%q: want a path pattern starting with \"/\" (give the host in host)", s.Path)
@@ -229,6 +234,9 @@ func compile(i int, s Spec) (rule, error) {
 	var err error
 	if r.pattern, err = siterules.ParsePattern(p); err != nil {
 		return fail("path", "%v", err)
+	}
+	if names := r.pattern.Names(); len(names) == 1 && names[0] == "splat" && strings.HasSuffix(p, "*") && !strings.Contains(p, "%") && !strings.Contains(p[:len(p)-1], ":") {
+		r.prefix = p[:len(p)-1]
 	}
 	if s.RequestHeaders != nil {
 		if r.req, err = compileOps(s.RequestHeaders, checkRequestField, r.pattern); err != nil {
@@ -302,6 +310,9 @@ func compile(i int, s Spec) (rule, error) {
 	}
 	if n > 1 {
 		return fail("", "a rule has at most one of rewrite, redirect and respond (write two rules)")
+	}
+	if r.pathAny && (r.routing == KindRewrite || r.routing == KindRedirect || r.req.refs() || r.resp.refs()) {
+		r.pathAny = false // the values may use :splat, the whole path
 	}
 	if n == 0 && r.req == nil && r.resp == nil {
 		return fail("", "no action: give request_headers, response_headers, rewrite, redirect or respond")
@@ -393,7 +404,7 @@ func compileOps(h *HeaderOps, check func(string) string, p siterules.Pattern) (*
 			if err := checkRefs(v, &p); err != nil {
 				return nil, fmt.Errorf("%s: %s: %v", key, name, err)
 			}
-			out = append(out, field{http.CanonicalHeaderKey(name), v})
+			out = append(out, field{http.CanonicalHeaderKey(name), v, strings.Contains(v, ":")})
 		}
 		// Maps have no order: apply in name order, so a rule does the
 		// same thing every time.
@@ -487,9 +498,19 @@ func (rs *Rules) Evaluate(host, reqPath, rawQuery string) Plan {
 		if !r.matchHost(host) {
 			continue
 		}
-		caps, ok := r.pattern.Match("", reqPath)
-		if !ok {
-			continue
+		var caps siterules.Captures
+		switch {
+		case r.pathAny:
+		case r.prefix != "":
+			if !strings.HasPrefix(reqPath, r.prefix) {
+				continue
+			}
+			caps = siterules.Captures{"splat": reqPath[len(r.prefix):]}
+		default:
+			var ok bool
+			if caps, ok = r.pattern.Match("", reqPath); !ok {
+				continue
+			}
 		}
 		if r.req != nil {
 			pl.req = append(pl.req, matched{r, caps})
@@ -608,15 +629,35 @@ func (pl *Plan) Detail() string {
 	return b.String()
 }
 
+// refs reports whether a value may use captures.
+func (o *ops) refs() bool {
+	if o == nil {
+		return false
+	}
+	for _, f := range append(o.set, o.add...) {
+		if f.refs {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *field) expand(caps siterules.Captures) string {
+	if !f.refs {
+		return f.value
+	}
+	return siterules.ExpandValue(f.value, caps)
+}
+
 func (o *ops) apply(h http.Header, caps siterules.Captures) {
 	for _, name := range o.remove {
 		delete(h, name)
 	}
 	for _, f := range o.set {
-		h[f.name] = []string{siterules.ExpandValue(f.value, caps)}
+		h[f.name] = []string{f.expand(caps)}
 	}
 	for _, f := range o.add {
 		// Clip: the lines may be shared with a stored response.
-		h[f.name] = append(slices.Clip(h[f.name]), siterules.ExpandValue(f.value, caps))
+		h[f.name] = append(slices.Clip(h[f.name]), f.expand(caps))
 	}
 }

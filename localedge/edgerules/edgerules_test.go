@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cdnctl/cdnctl/siterules"
 )
 
 func mustCompile(t *testing.T, specs ...Spec) *Rules {
@@ -212,5 +214,40 @@ func TestCompileErrors(t *testing.T) {
 	_, err := Compile([]Spec{{Path: "/ok", Rewrite: "/b"}, {Path: "/x"}, {Path: "/y", Redirect: &RedirectSpec{To: "/z", Status: 1}}})
 	if err == nil || !strings.Contains(err.Error(), "[1]: no action") || !strings.Contains(err.Error(), "[2].redirect.status") {
 		t.Errorf("Compile(two bad rules) = %v; want both reported", err)
+	}
+}
+
+func TestSplatWithoutPath(t *testing.T) {
+	rs := mustCompile(t,
+		Spec{ResponseHeaders: &HeaderOps{Set: map[string]string{"X-Path": ":splat", "X-Fixed": "a"}}},
+		Spec{Rewrite: "/all/:splat"},
+	)
+	pl := rs.Evaluate("a.test", "/x/y", "")
+	h := http.Header{}
+	pl.ApplyResponse(h)
+	if h.Get("X-Path") != "x/y" || h.Get("X-Fixed") != "a" || pl.Path != "/all/x/y" {
+		t.Errorf("without a path, :splat = %q, X-Fixed %q, rewrite %q; want the whole path", h.Get("X-Path"), h.Get("X-Fixed"), pl.Path)
+	}
+}
+
+// TestPrefixPatternsMatchAsRegexps: the prefix fast path of "/dir/*"
+// patterns matches and captures what the pattern's regexp does.
+func TestPrefixPatternsMatchAsRegexps(t *testing.T) {
+	for _, p := range []string{"/assets/*", "/*", "/a.b/*", "/x*"} {
+		rs := mustCompile(t, Spec{Path: p, ResponseHeaders: &HeaderOps{Set: map[string]string{"X-S": ":splat"}}})
+		if rs.rules[0].prefix == "" {
+			t.Errorf("%s: no prefix fast path", p)
+		}
+		pat := rs.rules[0].pattern
+		for _, path := range []string{"/assets/app.css", "/assets/", "/assets", "/a.b/c", "/axb/c", "/x", "/xyz/w", "/", "/assets/a\nb"} {
+			want, wantOK := pat.Match("", path)
+			pl := rs.Evaluate("h", path, "")
+			h := http.Header{}
+			pl.ApplyResponse(h)
+			wantV := siterules.ExpandValue(":splat", want)
+			if got := h.Get("X-S"); pl.ChangesResponse() != wantOK || (wantOK && got != wantV) {
+				t.Errorf("%s on %q: matched %v with %q; the regexp: %v with %q", p, path, pl.ChangesResponse(), got, wantOK, wantV)
+			}
+		}
 	}
 }

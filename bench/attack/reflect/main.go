@@ -14,6 +14,7 @@
 //	  &early=cookie                  a 103 that sets a cookie named after X-Client
 //	  &proto=1                       the body and a Location depend on X-Forwarded-Proto
 //	/_bump                           change every body and ETag (a new version)
+//	/_hang?d=40s                     every answer waits that long from now on (0: no more)
 //	/_count?path=/p                  how many requests /p received
 package main
 
@@ -35,6 +36,7 @@ type origin struct {
 	mu      sync.Mutex
 	version int
 	counts  map[string]int
+	hang    time.Duration // every answer waits this long (/_hang)
 }
 
 func main() {
@@ -57,6 +59,12 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, o.version)
 		o.mu.Unlock()
 		return
+	case "/_hang":
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		o.mu.Lock()
+		o.hang = d
+		o.mu.Unlock()
+		return
 	case "/_count":
 		o.mu.Lock()
 		fmt.Fprintln(w, o.counts[r.URL.Query().Get("path")])
@@ -65,10 +73,11 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	o.mu.Lock()
 	o.counts[r.URL.Path]++
-	n, v := o.counts[r.URL.Path], o.version
+	n, v, hang := o.counts[r.URL.Path], o.version, o.hang
 	o.mu.Unlock()
 	q := r.URL.Query()
-	if d, err := time.ParseDuration(q.Get("hang")); err == nil {
+	if d, err := time.ParseDuration(q.Get("hang")); err == nil || hang > 0 {
+		d = max(d, hang)
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():

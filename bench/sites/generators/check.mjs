@@ -77,6 +77,14 @@ const FIXTURES = {
       { name: 'link to a route with its own CSS', from: '/', click: '#nav-about', wait: '#page-about', spa: true, lazy: /\/_app\/immutable\/assets\/3\.[^/]*\.css$/ },
     ],
   },
+  docusaurus: {
+    pages: [['/', '#page-home'], ['/docs/intro', '#page-intro'], ['/docs/guide', '#page-guide'], ['/docs/reference', '#page-reference']],
+    steps: [
+      { name: 'Link to a doc (route chunk from the webpack runtime)', from: '/', click: '#nav-intro', wait: '#page-intro', spa: true, lazy: /\/assets\/js\/[^/]*\.js$/ },
+      { name: 'sidebar link', from: '/docs/intro', click: '.menu a[href="/docs/guide"]', wait: '#page-guide', spa: true, lazy: /\/assets\/js\/[^/]*\.js$/ },
+      { name: 'React.lazy component', from: '/', click: '#load-lazy', wait: '#lazy-ready', spa: true, lazy: /\/assets\/js\/[^/]*\.js$/ },
+    ],
+  },
   eleventy: {
     pages: [['/', 'main h1'], ['/posts/alpha/', 'main h1'], ['/posts/beta/', 'main h1']],
     steps: [

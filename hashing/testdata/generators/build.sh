@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sites=$(cd "$here/.." && pwd)/sites
 WORK=${WORK:-/tmp/cdnctl-generators}
-all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus)
 [ $# -gt 0 ] && all=("$@")
 
 # No telemetry, no update checks, no network but the npm registry.
@@ -93,6 +93,10 @@ for gen in "${all[@]}"; do
   starlight)
     npx astro build --silent
     publish "$gen" dist
+    ;;
+  docusaurus)
+    npx docusaurus build --out-dir build
+    publish "$gen" build
     ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;

@@ -1,0 +1,3 @@
+export default function Lazy() {
+  return <p id="lazy-ready">Loaded lazily.</p>;
+}

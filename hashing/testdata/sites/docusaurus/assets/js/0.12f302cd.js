@@ -1,0 +1,1 @@
+"use strict";(Array.isArray(self.webpackChunkcdnctl_fixture_docusaurus)?self.webpackChunkcdnctl_fixture_docusaurus:self.webpackChunkcdnctl_fixture_docusaurus=[]).push([[0],{4e3(u,r,e){e.r(r),e.d(r,{default:()=>a});var c=e(4848);function a(){return(0,c.jsx)("p",{id:"lazy-ready",children:"Loaded lazily."})}}}]);

@@ -1,0 +1,1 @@
+"use strict";(Array.isArray(self.webpackChunkcdnctl_fixture_docusaurus)?self.webpackChunkcdnctl_fixture_docusaurus:self.webpackChunkcdnctl_fixture_docusaurus=[]).push([[235],{8552(u){u.exports=JSON.parse('{"name":"docusaurus-plugin-content-pages","id":"default"}')}}]);
