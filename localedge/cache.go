@@ -383,15 +383,9 @@ func (p *Proxy) runFlight(ctx context.Context, f *flight, req *http.Request) {
 	defer publish()
 	defer p.unregister(f)
 	defer f.fetched()
-	if p.Delay > 0 {
-		t := time.NewTimer(p.Delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			f.err = ctx.Err()
-			return
-		}
+	if err := p.simulatedDelay(ctx); err != nil {
+		f.err = err
+		return
 	}
 	p.stats.originFetches.Add(1)
 	reqTime := p.now()

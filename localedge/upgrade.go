@@ -111,14 +111,8 @@ func (p *Proxy) serveUpgrade(w http.ResponseWriter, r *http.Request, k CacheKey,
 	defer cancel()
 	stop := context.AfterFunc(r.Context(), cancel) // until the client's connection is taken over
 	defer stop()
-	if p.Delay > 0 {
-		t := time.NewTimer(p.Delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return outcome{status: 499, cs: cs}
-		}
+	if p.simulatedDelay(ctx) != nil {
+		return outcome{status: 499, cs: cs}
 	}
 	req := p.upstreamRequest(r, k, r.Method, false).WithContext(ctx)
 	req.Header["Connection"] = []string{"Upgrade"}

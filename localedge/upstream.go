@@ -88,14 +88,8 @@ func (p *Proxy) serveUncacheable(w http.ResponseWriter, r *http.Request, k Cache
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, k CacheKey, cs CacheStatus) outcome {
 	ctx, cancel := context.WithTimeout(r.Context(), p.FetchTimeout)
 	defer cancel()
-	if p.Delay > 0 {
-		t := time.NewTimer(p.Delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return outcome{status: 499, cs: cs}
-		}
+	if p.simulatedDelay(ctx) != nil {
+		return outcome{status: 499, cs: cs}
 	}
 	// The handler goroutine waits in RoundTrip while the trace relays.
 	ictx := withInterimTrace(ctx, func(ir interimResponse) { writeInterim(w, r, ir) })
@@ -178,5 +172,21 @@ func (p *Proxy) invalidate(ctx context.Context, k CacheKey, h http.Header) {
 	}
 	if _, err := p.Purge(ctx, PurgeRequest{URLs: targets}); err != nil {
 		p.log.Warn("invalidation failed", "pop", p.Name, "url", k.URL, "err", err)
+	}
+}
+
+// simulatedDelay waits the PoP's simulated network delay to its upstream
+// (Delay), or until ctx ends, whose error it then returns.
+func (p *Proxy) simulatedDelay(ctx context.Context) error {
+	if p.Delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(p.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
