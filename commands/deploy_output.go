@@ -57,7 +57,7 @@ func (u *deployUI) stamp() string {
 // event is deploy's OnEvent: a step started or ended.
 func (u *deployUI) event(e deploy.Event) {
 	u.stop()
-	w := u.f.IO.ErrOut
+	w := u.f.IO.SyncErr()
 	size := stepSize(e.Step, e.Files, e.Bytes)
 	switch e.Status {
 	case deploy.StatusRunning:
@@ -179,7 +179,7 @@ func (u *deployUI) render(step string) {
 	if failed := p.Failed.Load(); failed > 0 {
 		count += fmt.Sprintf("  %d failed", failed)
 	}
-	w := u.f.IO.ErrOut
+	w := u.f.IO.SyncErr()
 	if !u.tty {
 		fmt.Fprintf(w, "%s deploy: %s: %s\n", u.stamp(), step, count)
 		return
@@ -200,7 +200,7 @@ func (u *deployUI) annotate(level, msg string) {
 	if !u.gha {
 		return
 	}
-	fmt.Fprintf(u.f.IO.ErrOut, "::%s title=cdnctl deploy::%s\n", level, ghEscape(msg))
+	fmt.Fprintf(u.f.IO.SyncErr(), "::%s title=cdnctl deploy::%s\n", level, ghEscape(msg))
 }
 
 // ghEscape escapes a workflow command's message (% CR LF).

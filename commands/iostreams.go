@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/charmbracelet/x/term"
 )
@@ -22,6 +23,30 @@ type IOStreams struct {
 	noColor   bool
 	// noHeaders drops the header row of tables (--no-headers).
 	noHeaders bool
+
+	errOnce sync.Once
+	errSync io.Writer
+}
+
+// lockedWriter serialises the writes of several goroutines to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// SyncErr is ErrOut behind a lock shared by everything that writes to it
+// from more than one goroutine: the logger and the progress lines that a
+// ticker redraws while a step logs, so that neither tears the other's
+// line (nor races on a buffer in tests).
+func (s *IOStreams) SyncErr() io.Writer {
+	s.errOnce.Do(func() { s.errSync = &lockedWriter{w: s.ErrOut} })
+	return s.errSync
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr,

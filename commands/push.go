@@ -531,9 +531,10 @@ func watchProgress(f *Factory, prog *providers.Progress, plan *providers.Plan) (
 			n := int(pct * 30)
 			barStr = "[" + strings.Repeat("#", n) + strings.Repeat(" ", 30-n) + fmt.Sprintf("] %3.0f%%", pct*100)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "\r%s  %d/%d changes  %s/%s  %s/s\x1b[K", barStr, files, total, humanBytes(b), humanBytes(bt), humanBytes(int64(rate)))
+		w := f.IO.SyncErr()
+		fmt.Fprintf(w, "\r%s  %d/%d changes  %s/%s  %s/s\x1b[K", barStr, files, total, humanBytes(b), humanBytes(bt), humanBytes(int64(rate)))
 		if final {
-			fmt.Fprintln(f.IO.ErrOut)
+			fmt.Fprintln(w)
 		}
 	}
 	go func() {

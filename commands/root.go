@@ -142,7 +142,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 					logFormat = v
 				}
 			}
-			h, err := newLogHandler(logFormat, f.IO.ErrOut, f.IO.IsStderrTTY(), level)
+			h, err := newLogHandler(logFormat, f.IO.SyncErr(), f.IO.IsStderrTTY(), level)
 			if err != nil {
 				return err
 			}
