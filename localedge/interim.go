@@ -88,7 +88,7 @@ func writeInterim(w http.ResponseWriter, r *http.Request, ir interimResponse) {
 // another's fetch, without cookies: see forWaiter); false when the client
 // went away.
 func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, f *flight, rd *reader, leader bool) bool {
-	for {
+	relay := func() <-chan struct{} {
 		f.mu.Lock()
 		pending := f.interim[rd.interim:]
 		wait := f.changed
@@ -100,8 +100,16 @@ func (p *Proxy) awaitHead(w http.ResponseWriter, r *http.Request, f *flight, rd 
 			writeInterim(w, r, ir)
 			rd.interim++
 		}
+		return wait
+	}
+	for {
+		wait := relay()
 		select {
 		case <-f.ready:
+			// The head may have arrived together with the last interim
+			// responses (select picks at random among ready cases): relay
+			// what is left, as every interim response precedes the head.
+			relay()
 			return true
 		case <-wait:
 		case <-r.Context().Done():
