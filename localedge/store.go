@@ -47,15 +47,9 @@ type statser interface {
 // proxy that fetched it until they are done.
 type MemoryStore struct {
 	capacity int64
+	inline   bool // the cache's upkeep runs during each call
 	cache    *otter.Cache[string, []*Entry]
-	// evictOnSet makes Set apply the eviction policy before it returns
-	// (otter's upkeep otherwise runs soon after, in another goroutine), so
-	// a body evicted while clients still receive it is charged to the fill
-	// budget before the fill that caused the eviction gives its
-	// reservation back: the budget never admits a fill on bytes an
-	// eviction is about to charge. Not needed with an inline executor.
-	evictOnSet bool
-	onEvict    atomic.Pointer[func(string, []*Entry)]
+	onEvict  atomic.Pointer[func(string, []*Entry)]
 }
 
 // DefaultMemoryCapacity is the size of the memory store a Proxy creates
@@ -84,7 +78,7 @@ func newMemoryStore(capacity int64, executor func(func())) *MemoryStore {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	s := &MemoryStore{capacity: capacity, evictOnSet: executor == nil}
+	s := &MemoryStore{capacity: capacity, inline: executor != nil}
 	s.cache = otter.Must(&otter.Options[string, []*Entry]{
 		Executor:      executor,
 		MaximumWeight: uint64(capacity),
@@ -135,12 +129,21 @@ func (s *MemoryStore) Set(_ context.Context, key string, variants []*Entry) erro
 		s.cache.Invalidate(key)
 		return nil
 	}
-	for _, v := range variants {
-		v.mem.ref(1, 0) // before the value can be evicted
-	}
 	s.cache.Set(key, variants)
-	if s.evictOnSet {
+	if !s.inline {
+		// Evict now rather than in the goroutine the cache starts soon
+		// after, so that what the store lets go of is charged below.
 		s.cache.CleanUp()
+	}
+	// Only now do the new bodies leave the fill budget, once the bodies
+	// the store evicted for them are charged to it: released first, they
+	// left a moment in which the budget looked free and took more fills,
+	// and the evicted bodies then took it past its limit (3 MiB charged to
+	// a 1 MiB budget under load, one object more per fill stored while
+	// clients pinned evicted bodies). A body evicted before this mark is
+	// counted right: its stores go -1 then 0, and it stays charged.
+	for _, v := range variants {
+		v.mem.ref(1, 0)
 	}
 	return nil
 }
