@@ -172,6 +172,7 @@ func (r *Report) Step(name string) *Step {
 // goroutine (progress bars).
 type Progress struct {
 	step  atomic.Value // string: the running step
+	phase atomic.Value // string: what the running step does now, if it says
 	Done  atomic.Int64 // files, URLs or requests done in the running step
 	Total atomic.Int64
 	Bytes atomic.Int64 // bytes done in the running step
@@ -186,6 +187,26 @@ func (p *Progress) Step() string {
 	return s
 }
 
+// Phase returns what the running step does now ("" when it does not
+// say): the fingerprint step's hashing.Progress phase ("scan", "read",
+// "write"), whose counts Done, Total, Bytes and BytesTotal are.
+func (p *Progress) Phase() string {
+	s, _ := p.phase.Load().(string)
+	return s
+}
+
+// fingerprinted records a fingerprint run's progress.
+func (p *Progress) fingerprinted(h hashing.Progress) {
+	if p == nil {
+		return
+	}
+	p.Done.Store(int64(h.Files))
+	p.Total.Store(int64(h.FilesTotal))
+	p.Bytes.Store(h.Bytes)
+	p.BytesTotal.Store(h.BytesTotal)
+	p.phase.Store(h.Phase)
+}
+
 func (p *Progress) start(step string, total int, bytes int64) {
 	if p == nil {
 		return
@@ -195,5 +216,6 @@ func (p *Progress) start(step string, total int, bytes int64) {
 	p.Failed.Store(0)
 	p.Total.Store(int64(total))
 	p.BytesTotal.Store(bytes)
+	p.phase.Store("")
 	p.step.Store(step)
 }
