@@ -294,6 +294,9 @@ func deployHeadline(rep *deploy.Report) string {
 	if p := rep.Push; p != nil {
 		parts = append(parts, fmt.Sprintf("%d uploaded (%s), %d updated, %d deleted", p.Uploaded, humanBytes(p.BytesUploaded), p.Updated, p.Deleted))
 	}
+	if rep.Retries > 0 {
+		parts = append(parts, count(rep.Retries, "storage request retried", "storage requests retried"))
+	}
 	if s := rep.Step(deploy.StepPurge); s.Status == deploy.StatusDone {
 		parts = append(parts, fmt.Sprintf("%d purged", s.Files))
 	}

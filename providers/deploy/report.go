@@ -38,6 +38,11 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Push is what the upload steps did (result only).
 	Push *providers.Result `json:"push,omitempty"`
+	// Retries counts the requests to the origin storage sent again after
+	// a throttled, failed or timed-out attempt since the store was opened
+	// (the whole run: lock, state, uploads; result only). Each was logged
+	// as a warning. Stores that do not retry on their own report 0.
+	Retries int `json:"retries"`
 	// Error is the failure, when Status is a failed outcome.
 	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
@@ -167,6 +172,10 @@ func (r *Report) Step(name string) *Step {
 	}
 	return nil
 }
+
+// retryCounter is a Store that retries requests on its own and counts
+// them (package s3).
+type retryCounter interface{ Retries() int64 }
 
 // Progress counts what the running step has done; read it from another
 // goroutine (progress bars).
