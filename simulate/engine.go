@@ -21,6 +21,7 @@ package simulate
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -482,7 +483,7 @@ func (e *engine) route(ev *workload.Event) (*node, int64) {
 			}
 		}
 		if home < 0 {
-			home = int(addrHash(e.seed, ev.Client) % uint64(len(e.sc.Topology.PoPs)))
+			home = int(addrHash(ev.Client) % uint64(len(e.sc.Topology.PoPs)))
 		}
 		return e.edges[e.homeEdge[home]], e.homeExtra[home]
 	}
@@ -490,9 +491,11 @@ func (e *engine) route(ev *workload.Event) (*node, int64) {
 	return e.edges[e.homeEdge[home]], e.homeExtra[home]
 }
 
-func addrHash(seed maphash.Seed, a netip.Addr) uint64 {
+// addrHash spreads client addresses over PoPs: the same for every run, so
+// that a replay gives the same results each time.
+func addrHash(a netip.Addr) uint64 {
 	b := a.As16()
-	return maphash.Bytes(seed, b[:])
+	return mix(binary.BigEndian.Uint64(b[:8]) ^ mix(binary.BigEndian.Uint64(b[8:])))
 }
 
 // mix is SplitMix64's finaliser.
