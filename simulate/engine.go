@@ -443,7 +443,7 @@ func (e *engine) request(ev *workload.Event, res *resolved, t int64) {
 	if ev.Observed != "" {
 		e.col.observe(ev.Observed)
 	}
-	if pi.keyErr != nil {
+	if res.bad {
 		e.col.invalid++
 		return
 	}
@@ -456,9 +456,16 @@ func (e *engine) request(ev *workload.Event, res *resolved, t int64) {
 		e.pass(ev, pi, edge, rtt, t)
 		return
 	}
-	k, version := e.key(pi, ev.Type)
+	// The key from the feed, so that a hit on an unversioned URL reads
+	// nothing of its pathInfo.
+	key, version := res.key, int32(-1)
+	var k localedge.CacheKey
+	if res.versioned {
+		k, version = e.key(pi, ev.Type)
+		key = k.Key
+	}
 	edge.st.requests++
-	variants, _ := edge.store.Get(bg, k.Key)
+	variants, _ := edge.store.Get(bg, key)
 	ent, _ := localedge.SelectVariant(variants, cls.matches)
 	if ent != nil {
 		u, _, _ := localedge.Decide(ent, e.reqd, e.time(t), edge.grace)
@@ -470,14 +477,20 @@ func (e *engine) request(ev *workload.Event, res *resolved, t int64) {
 				r.tmpl, r.version = e.tmpls.entryTemplate(ent)
 			}
 			edge.st.hit(r.stale)
-			e.col.client(edge, t, rtt, r, head, pi.logical, ev.Type, true)
+			e.col.client(edge, t, rtt, r, head, res.logical, ev.Type, true)
 			if u == localedge.UseStaleRefresh {
+				if !res.versioned {
+					k = pi.k
+				}
 				edge.refresh(e.object(pi, ev, k, version), cls, ent, t)
 			}
 			return
 		}
 	}
-	cw := &clientWait{edge: edge, at: t, rtt: rtt, logical: pi.logical, typ: ev.Type, head: head}
+	if !res.versioned {
+		k = pi.k
+	}
+	cw := &clientWait{edge: edge, at: t, rtt: rtt, logical: res.logical, typ: ev.Type, head: head}
 	edge.fetch(e.object(pi, ev, k, version), waiter{client: cw, cls: cls}, ent, t)
 }
 

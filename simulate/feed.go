@@ -32,12 +32,19 @@ type batch struct {
 	err error
 }
 
-// resolved is what the feed derived from one request event.
+// resolved is what the feed derived from one request event. Besides its
+// pathInfo, copies of what a hit needs of it: the batch is read in order,
+// the pathInfo of an unpopular URL is likely out of the processor's
+// caches.
 type resolved struct {
 	pi *pathInfo
 	// home is the position of the PoP whose client networks hold the
 	// request's client (-1: none, or the request has a region).
 	home int
+	// key is the URL's cache key (pi.k.Key); logical, pi.logical.
+	key, logical string
+	// bad: the URL has no cache key (pi.keyErr); versioned, pi.versioned.
+	bad, versioned bool
 }
 
 const (
@@ -71,7 +78,8 @@ func (f *feed) run(src workload.Source, r *resolver) {
 		n, err := src.Read(b.evs)
 		for i := range b.evs[:n] {
 			if ev := &b.evs[i]; ev.Kind == workload.Request {
-				b.res[i] = resolved{pi: r.resolve(ev), home: r.home(ev)}
+				pi := r.resolve(ev)
+				b.res[i] = resolved{pi: pi, home: r.home(ev), key: pi.k.Key, logical: pi.logical, bad: pi.keyErr != nil, versioned: pi.versioned}
 			}
 		}
 		if n == 0 && err == nil {
