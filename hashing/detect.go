@@ -30,7 +30,10 @@ import (
 //     "name-B0ypLGK_.js"; 8 base32 characters: esbuild/Angular
 //     "main-XV3QYD4S.js") when at least three files of the same top folder
 //     carry one of the same shape, as a bundler's output does, and the hash
-//     does not read like a word.
+//     does not read like a word; or when three files at the top of the
+//     site carry one of its shape (a bundler
+//     writing its chunks at the top and the files they import in a folder:
+//     Angular's media/).
 
 // bundlerFolder is a folder a framework fills with content-hashed files.
 type bundlerFolder struct {
@@ -238,6 +241,14 @@ func (b *builder) detectBundled(signatures, prev map[string]bool) []Detection {
 				break
 			}
 			if groups[topFolder(n.logical)][s.hashShape] >= 3 {
+				mark(n, generator, "content hashes of the same shape in the names of its files ("+shapeWords(s.hashShape)+")")
+				break
+			}
+			if groups[""][s.hashShape] >= 3 {
+				// A bundler writing its chunks at the top puts the files
+				// they import in a folder of its own with the same names
+				// (esbuild for Angular: main-XV3QYD4S.js at the top,
+				// media/logo-HIVQWUPT.png).
 				mark(n, generator, "content hashes of the same shape in the names of its files ("+shapeWords(s.hashShape)+")")
 				break
 			}

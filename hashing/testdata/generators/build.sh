@@ -10,7 +10,7 @@
 #   bash hashing/testdata/generators/build.sh vite-vue     # some
 #
 # Needs Node 20 + npm (the npm registry) and, for hugo, `apt-get install
-# hugo`. Projects are copied to $WORK (default /tmp/cdnctl-generators) and
+# hugo`; for angular, `apt-get install faketime`. Projects are copied to $WORK (default /tmp/cdnctl-generators) and
 # built there, so nothing (node_modules, caches) lands in the repository. A
 # project without a package-lock.json gets one from `npm install`, copied
 # back here to be committed; with one, `npm ci` installs exactly it.
@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sites=$(cd "$here/.." && pwd)/sites
 WORK=${WORK:-/tmp/cdnctl-generators}
-all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular)
 [ $# -gt 0 ] && all=("$@")
 
 # No telemetry, no update checks, no network but the npm registry.
@@ -97,6 +97,15 @@ for gen in "${all[@]}"; do
   docusaurus)
     npx docusaurus build --out-dir build
     publish "$gen" build
+    ;;
+  angular)
+    # The application builder writes dist/fixture/{browser/,3rdpartylicenses.txt,
+    # prerendered-routes.json}: browser/ is what is deployed.
+    # ngsw.json records the build time ("timestamp": Date.now()); a fixed
+    # clock (Debian's faketime, monotonic clock left alone) makes it
+    # reproducible.
+    NG_CLI_ANALYTICS=false FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '2026-01-01 00:00:00' npx ng build
+    publish "$gen" dist/fixture/browser
     ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;
