@@ -60,6 +60,8 @@ var generatorFixtures = []struct {
 	// public/ files (favicon, icons, images) copied as they are, and the
 	// service worker's ngsw.json naming them all with their SHA-1.
 	{name: "angular", hashed: regexp.MustCompile(`^(main|chunk|polyfills|styles)-[A-Z2-7]{8}\.(js|css)$|^media/`)},
+	// Jekyll (minima theme, feed, sitemap, SEO tag): nothing hashed.
+	{name: "jekyll"},
 }
 
 // The host the fixtures' absolute URLs (sitemaps, feeds) name.
