@@ -113,3 +113,40 @@ func TestDetectBundled(t *testing.T) {
 		t.Errorf("icons.svg pinned at %q; want the string of the entry chunk", at)
 	}
 }
+
+// TestDetectAngularMedia: esbuild (Angular's application builder) writes
+// its chunks at the top of the output and the files their CSS imports
+// under media/, named the same way; a hash that reads like a word
+// (letters only) counts there next to three at the top. A folder of
+// another site with one such name and nothing at the top does not.
+func TestDetectAngularMedia(t *testing.T) {
+	site := map[string]string{
+		"index.html":                 `<link rel="stylesheet" href="styles-P6OOAY6H.css"><script type="module" src="main-DFM66VR7.js"></script>`,
+		"main-DFM66VR7.js":           `import("./chunk-OXLGZUVN.js")`,
+		"chunk-OXLGZUVN.js":          `const s = "url(./media/pattern-HIVQWUPT.png)"`,
+		"chunk-ULOPK5RQ.js":          `x`,
+		"styles-P6OOAY6H.css":        `body{}`,
+		"media/pattern-HIVQWUPT.png": "png",
+	}
+	res, err := Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"main-DFM66VR7.js", "chunk-OXLGZUVN.js", "chunk-ULOPK5RQ.js", "styles-P6OOAY6H.css", "media/pattern-HIVQWUPT.png"} {
+		if e := res.Manifest.Files[name]; e.Path != name || e.CacheControl != ImmutableCacheControl {
+			t.Errorf("%s = %+v; want its name and bytes kept, served immutable", name, e)
+		}
+	}
+
+	other := map[string]string{
+		"index.html":            `<img src="img/team-OVERVIEW.png">`,
+		"img/team-OVERVIEW.png": "png",
+	}
+	res, err = Build(context.Background(), mapFS(other), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Manifest.Files["img/team-OVERVIEW.png"]; e.Path == "img/team-OVERVIEW.png" || e.CacheControl == ImmutableCacheControl && !e.Fingerprinted {
+		t.Errorf("img/team-OVERVIEW.png = %+v; want it fingerprinted as any image", e)
+	}
+}
