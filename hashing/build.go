@@ -480,7 +480,9 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		b.byPath[f.logical] = n
 	}
 	_, err = fs.Stat(b.src, ".vite/manifest.json")
-	res.Detected = b.detectBundled(signatures(files, err == nil, b.homePage()), renamed)
+	sig := signatures(files, err == nil, b.homePage())
+	res.Detected = b.detectBundled(sig, renamed)
+	b.pinComputed(sig)
 	b.indexBases()
 	return nil
 }

@@ -352,3 +352,38 @@ func signatures(files []srcFile, vite bool, page []byte) map[string]bool {
 	}
 	return sig
 }
+
+// computedFolder is a folder whose files a generator's runtime fetches by
+// URLs it computes (from a page's path, a query's hash): no file names
+// them whole, so they keep their names, revalidated, as the generator
+// rewrites them in place on every build.
+type computedFolder struct {
+	generator string // the signature (see signatures) that says the site is its output
+	dir       string // at the top of the site
+	how       string
+}
+
+var computedFolders = []computedFolder{
+	// Gatsby's loader (cache-dir/loader.js) fetches
+	// `${__PATH_PREFIX__}/page-data/${path}/page-data.json`,
+	// /page-data/app-data.json, /page-data/sq/d/${hash}.json and
+	// `/slice-data/${name}.json`.
+	{generator: "Gatsby", dir: "page-data/", how: "/page-data/<page>/page-data.json, /page-data/sq/d/<query hash>.json"},
+	{generator: "Gatsby", dir: "slice-data/", how: "/slice-data/<slice>.json"},
+}
+
+// pinComputed pins the files of the folders a recognised generator's
+// runtime names by computed URLs (see computedFolders).
+func (b *builder) pinComputed(sig map[string]bool) {
+	for _, f := range computedFolders {
+		if !sig[f.generator] {
+			continue
+		}
+		reason := "fetched by " + f.generator + "'s runtime at a URL it computes (" + f.how + ")"
+		for _, n := range b.nodes {
+			if strings.HasPrefix(n.logical, f.dir) {
+				n.pin(reason)
+			}
+		}
+	}
+}
