@@ -163,9 +163,12 @@ type node struct {
 	pinnedAt string // the place that pinned it (file:line: text), if one did
 	cached   *cacheEntry
 
-	links      []link
-	missing    []MissingRef
-	memo       *parseMemo
+	links   []link
+	missing []MissingRef
+	memo    *parseMemo
+	// data is the source read by linkAll, kept for process (see
+	// maxHeldBytes) so that the file is read once.
+	data       []byte
 	pinDirs    []string // folders whose files keep their names (see pinImportMapDir)
 	deps       []*node  // renamed files it names (late ones excluded)
 	dependents []*node
@@ -229,7 +232,10 @@ type builder struct {
 	claimMu sync.Mutex
 	claims  map[string]string // output name → logical path that produced it
 
-	bufs sync.Pool // *[]byte copy buffers
+	bufs      sync.Pool // *[]byte copy buffers
+	wholeBufs sync.Pool // *[]byte buffers of files read whole (see readWhole)
+
+	heldBudget atomic.Int64 // bytes of source linkAll may still keep (see node.data)
 
 	memoBudget atomic.Int64 // references parseMemo may still keep
 
@@ -239,6 +245,16 @@ type builder struct {
 }
 
 const copyBufSize = 256 << 10
+
+// maxHeldBytes bounds the source text kept in memory between the search
+// for references (linkAll) and the write (process): within it, every
+// text file is read once.
+const maxHeldBytes = 256 << 20
+
+// maxWholeSize is the largest file read whole into memory to be hashed
+// and then written under its final name; larger files are streamed into
+// a temporary file renamed once hashed.
+const maxWholeSize = 4 << 20
 
 func build(ctx context.Context, src fs.FS, out Output, opts Options, env buildEnv) (*Result, error) {
 	_, res, err := buildWith(ctx, src, out, opts, env)
@@ -263,7 +279,9 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		start:  env.now(),
 	}
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
+	b.wholeBufs.New = func() any { buf := make([]byte, 0, 64<<10); return &buf }
 	b.memoBudget.Store(maxMemoRefs)
+	b.heldBudget.Store(maxHeldBytes)
 	if d, ok := out.(*DirOutput); ok {
 		b.dir = d
 	}

@@ -50,6 +50,9 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				return err
 			}
 			b.resolveRefs(n, refs, data, whole)
+			if whole && n.size <= maxWholeSize {
+				b.hold(n, data)
+			}
 			if !scansText(n) {
 				return nil
 			}
