@@ -263,7 +263,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		auditor.Source = os.DirFS(opts.Src)
 	}
 	auditor.Previous = opts.Out
-	dirOpts.Audit = auditor.Audit
+	dirOpts.Audit, dirOpts.Watch = auditor.Audit, auditor
 	switch {
 	case opts.DryRun:
 		if !opts.Sample {

@@ -111,6 +111,7 @@ type buildEnv struct {
 	// source.
 	loadPrev func() *cacheFile
 	now      func() time.Time
+	watch    OutputWatcher // see DirOptions.Watch
 }
 
 type fileKind uint8
@@ -310,6 +311,9 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		res.Stats = b.stats()
 		return b, res, nil
 	}
+	if w := b.env.watch; w != nil {
+		w.Planned(b.mayListElsewhere())
+	}
 	if err := b.runGraph(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -322,6 +326,26 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	res.Stats = b.stats()
 	return b, res, nil
+}
+
+// mayListElsewhere returns the names under which the manifest may list a
+// file written under another path: the logical path of a file that may be
+// renamed, and the plain name of one already fingerprinted (see
+// manifestKeys).
+func (b *builder) mayListElsewhere() []string {
+	var names []string
+	for _, n := range b.nodes {
+		if !n.fixedName() {
+			names = append(names, n.logical)
+		}
+		if n.entry || n.pinned != "" {
+			continue
+		}
+		if plain, _, ok := ParseFingerprint(n.logical); ok {
+			names = append(names, plain)
+		}
+	}
+	return names
 }
 
 // reasonUnreferenced is why a file that no file of the site names keeps

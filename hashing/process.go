@@ -110,6 +110,9 @@ func (b *builder) writeBytes(n *node, content, sum []byte) error {
 			return err
 		}
 	}
+	if w := b.env.watch; w != nil {
+		w.Written(n.out, content)
+	}
 	n.sha256 = hex.EncodeToString(sum)
 	n.integrity = ""
 	if h384 != nil {

@@ -62,7 +62,7 @@ func main() {
 		auditor := &siteaudit.Auditor{Source: os.DirFS(src), Options: siteaudit.Options{Skip: []string{hashing.DefaultManifestName}}}
 		u0, s0 := cpuTimes()
 		t0 := time.Now()
-		res, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{Audit: auditor.Audit})
+		res, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{Audit: auditor.Audit, Watch: auditor})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
