@@ -228,6 +228,7 @@ type builder struct {
 	nodes    []*node
 	byPath   map[string]*node
 	bySuffix map[string][]*node // see indexBases
+	baseExts extSet             // the extensions of the base names of bySuffix
 	start    time.Time
 
 	claimMu sync.Mutex
