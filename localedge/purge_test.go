@@ -182,12 +182,16 @@ func TestEntriesSurviveUnrelatedPurgeWhileFilling(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "a")
 		w.(http.Flusher).Flush()
-		<-release
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
 		io.WriteString(w, "b")
 	})
 	p, srv := newProxy(t, o.URL, nil, nil)
 	done := make(chan struct{})
-	go func() { get(t, srv.URL+"/slow"); close(done) }()
+	go func() { defer close(done); get(t, srv.URL+"/slow") }() // done even when get fails
 	waitFor(t, "fetch started", func() bool { return o.count("/slow") == 1 })
 	if _, err := p.Purge(t.Context(), PurgeRequest{URLs: []string{"/other"}}); err != nil {
 		t.Fatal(err)
@@ -207,7 +211,11 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 	o := newOrigin(t, nil)
 	release := make(chan struct{}) // one send per fill
 	o.handle("/slow", func(w http.ResponseWriter, r *http.Request) {
-		<-release
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Surrogate-Key", "slow-tag")
 		io.WriteString(w, "slow")
@@ -216,7 +224,11 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 	p, srv := newProxy(t, o.URL, nil, nil)
 
 	done := make(chan *http.Response)
-	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	go func() {
+		var r *http.Response
+		defer func() { done <- r }() // sent even when get fails (nil)
+		r, _ = get(t, srv.URL+"/slow")
+	}()
 	waitFor(t, "the fill at the origin", func() bool { return o.count("/slow") == 1 })
 	for i := range 600 {
 		if r, _ := do(t, http.MethodPost, srv.URL+"/form"); r.StatusCode != 200 {
@@ -230,6 +242,9 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 	}
 	release <- struct{}{}
 	r := <-done
+	if r == nil {
+		t.Fatal("the GET waiting on the fill failed")
+	}
 	if cs := r.Header.Get("Cache-Status"); !strings.Contains(cs, "stored") {
 		t.Errorf("fill after 600 unrelated invalidations: Cache-Status %q; want stored", cs)
 	}
@@ -241,7 +256,11 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 	if _, err := p.Purge(t.Context(), PurgeRequest{All: true}); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	go func() {
+		var r *http.Response
+		defer func() { done <- r }() // sent even when get fails (nil)
+		r, _ = get(t, srv.URL+"/slow")
+	}()
 	waitFor(t, "the second fill at the origin", func() bool { return o.count("/slow") == 2 })
 	if _, err := p.Purge(t.Context(), PurgeRequest{Tags: []string{"slow-tag"}}); err != nil {
 		t.Fatal(err)

@@ -48,7 +48,14 @@ type statser interface {
 type MemoryStore struct {
 	capacity int64
 	cache    *otter.Cache[string, []*Entry]
-	onEvict  atomic.Pointer[func(string, []*Entry)]
+	// evictOnSet makes Set apply the eviction policy before it returns
+	// (otter's upkeep otherwise runs soon after, in another goroutine), so
+	// a body evicted while clients still receive it is charged to the fill
+	// budget before the fill that caused the eviction gives its
+	// reservation back: the budget never admits a fill on bytes an
+	// eviction is about to charge. Not needed with an inline executor.
+	evictOnSet bool
+	onEvict    atomic.Pointer[func(string, []*Entry)]
 }
 
 // DefaultMemoryCapacity is the size of the memory store a Proxy creates
@@ -77,7 +84,7 @@ func newMemoryStore(capacity int64, executor func(func())) *MemoryStore {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	s := &MemoryStore{capacity: capacity}
+	s := &MemoryStore{capacity: capacity, evictOnSet: executor == nil}
 	s.cache = otter.Must(&otter.Options[string, []*Entry]{
 		Executor:      executor,
 		MaximumWeight: uint64(capacity),
@@ -132,6 +139,9 @@ func (s *MemoryStore) Set(_ context.Context, key string, variants []*Entry) erro
 		v.mem.ref(1, 0) // before the value can be evicted
 	}
 	s.cache.Set(key, variants)
+	if s.evictOnSet {
+		s.cache.CleanUp()
+	}
 	return nil
 }
 
