@@ -306,14 +306,16 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		return nil, nil, err
 	}
 	res.Pinned = b.pinnedList()
+	if w := b.env.watch; w != nil {
+		// Every run, even one that writes nothing: the watcher forgets
+		// what an earlier run, which may have failed, handed it.
+		w.Planned(b.mayListElsewhere())
+	}
 	if b.takeUnchanged() {
 		// Nothing to write: the previous output is this build's.
 		res.Manifest = b.manifest()
 		res.Stats = b.stats()
 		return b, res, nil
-	}
-	if w := b.env.watch; w != nil {
-		w.Planned(b.mayListElsewhere())
 	}
 	if err := b.runGraph(ctx); err != nil {
 		return nil, nil, err

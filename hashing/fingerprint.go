@@ -35,7 +35,8 @@ type DirOptions struct {
 
 // OutputWatcher sees a build's output as it is written.
 type OutputWatcher interface {
-	// Planned is called once, before any output file is written, with
+	// Planned is called once per run (also by a run that writes
+	// nothing), before any output file is written, with
 	// every name under which the manifest may list a file written under
 	// another path (Manifest.Files keys whose Entry.Path differs): the
 	// source files that may be renamed, and the plain names of the files

@@ -121,6 +121,20 @@ func TestAuditorWatchesFingerprint(t *testing.T) {
 			if a.Report.Files != rep.Files || a.Report.Bytes != rep.Bytes || a.Report.Total != rep.Total || a.Report.Cached {
 				t.Errorf("watching audit: %+v; the scan of the output: %+v", a.Report, rep)
 			}
+
+			// A run that changes nothing writes nothing, but still tells
+			// the watcher it started (so it forgets the last run's files).
+			rec.written = nil
+			if _, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{
+				Options: hashing.Options{BaseURL: "https://" + fixtureHost + "/"},
+				Audit:   a.Audit,
+				Watch:   watchers{a, rec},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if rec.written == nil || len(rec.written) != 0 {
+				t.Errorf("unchanged re-run: planned %v, wrote %d files; want planned and none written", rec.written != nil, len(rec.written))
+			}
 		})
 	}
 }
