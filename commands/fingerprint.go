@@ -266,7 +266,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		auditor.Source = os.DirFS(opts.Src)
 	}
 	auditor.Previous = opts.Out
-	dirOpts.Audit = auditor.Audit
+	dirOpts.Audit, dirOpts.Watch = auditor.Audit, auditor
 	ui := newFingerprintUI(opts.IO, opts.Logger)
 	dirOpts.Progress = ui.update
 	output := opts.Out

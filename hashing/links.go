@@ -59,6 +59,9 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				return err
 			}
 			b.resolveRefs(n, refs, data, whole)
+			if whole && n.size <= maxWholeSize {
+				b.hold(n, data)
+			}
 			if !scansText(n) {
 				b.progress.done(n.size)
 				return nil

@@ -214,7 +214,7 @@ func (b *builder) finishNgsw(ctx context.Context) error {
 		content = applyEdits(content, edits)
 		n.rewritten = !bytes.Equal(content, data)
 		n.reused = false
-		if err := b.writeBytes(n, content); err != nil {
+		if err := b.writeBytes(n, content, nil); err != nil {
 			return err
 		}
 	}
