@@ -412,6 +412,7 @@ func buildDeploy(ctx context.Context, f *Factory, opts *DeployOptions, ui *deplo
 				}
 				return err
 			}
+			dcfg.Fingerprint.Watch = auditor
 			if fo.ManifestName != "" {
 				dcfg.Scan.Manifest = fo.ManifestName
 			}

@@ -39,7 +39,10 @@ type Result struct {
 	// recognised: those files keep their names and bytes and are served
 	// immutable.
 	Detected []Detection
-	Stats    Stats
+	// Ngsw lists the Angular service worker manifests (ngsw.json) and
+	// what was done to keep them true (see ngsw.go).
+	Ngsw  []NgswReport
+	Stats Stats
 }
 
 // Pinned is a file that keeps its name although no keep glob names it.
@@ -111,6 +114,7 @@ type buildEnv struct {
 	// source.
 	loadPrev func() *cacheFile
 	now      func() time.Time
+	watch    OutputWatcher // see DirOptions.Watch
 }
 
 type fileKind uint8
@@ -122,6 +126,7 @@ const (
 	kindJS
 	kindSourceMap
 	kindWebManifest
+	kindNgsw // Angular's service worker manifest (see ngsw.go)
 )
 
 func kindOf(logical string) fileKind {
@@ -137,6 +142,9 @@ func kindOf(logical string) fileKind {
 		return kindSourceMap
 	case ".webmanifest":
 		return kindWebManifest
+	}
+	if ngswName(logical) {
+		return kindNgsw // if its content is one (see isNgswManifest)
 	}
 	if base == "manifest.json" && !strings.HasPrefix(logical, ".vite/") && !strings.Contains(logical, "/.vite/") {
 		return kindWebManifest // if its content is one (see isWebManifest)
@@ -163,9 +171,12 @@ type node struct {
 	pinnedAt string // the place that pinned it (file:line: text), if one did
 	cached   *cacheEntry
 
-	links      []link
-	missing    []MissingRef
-	memo       *parseMemo
+	links   []link
+	missing []MissingRef
+	memo    *parseMemo
+	// data is the source read by linkAll, kept for process (see
+	// maxHeldBytes) so that the file is read once.
+	data       []byte
 	pinDirs    []string // folders whose files keep their names (see pinImportMapDir)
 	deps       []*node  // renamed files it names (late ones excluded)
 	dependents []*node
@@ -182,6 +193,8 @@ type node struct {
 	rewritten     bool
 	reused        bool
 	reusePending  *cacheEntry // a source map reused once its late links are checked
+	wantSHA1      bool        // listed by an Angular service worker manifest, which needs its SHA-1
+	sha1          string      // hex SHA-1 of the output, when wantSHA1
 	encodings     map[string]Encoding
 	record        *cacheEntry // what the next build's cache records
 }
@@ -224,12 +237,16 @@ type builder struct {
 	nodes    []*node
 	byPath   map[string]*node
 	bySuffix map[string][]*node // see indexBases
+	baseExts extSet             // the extensions of the base names of bySuffix
 	start    time.Time
 
 	claimMu sync.Mutex
 	claims  map[string]string // output name → logical path that produced it
 
-	bufs sync.Pool // *[]byte copy buffers
+	bufs      sync.Pool // *[]byte copy buffers
+	wholeBufs sync.Pool // *[]byte buffers of files read whole (see readWhole)
+
+	heldBudget atomic.Int64 // bytes of source linkAll may still keep (see node.data)
 
 	memoBudget atomic.Int64 // references parseMemo may still keep
 
@@ -241,6 +258,16 @@ type builder struct {
 }
 
 const copyBufSize = 256 << 10
+
+// maxHeldBytes bounds the source text kept in memory between the search
+// for references (linkAll) and the write (process): within it, every
+// text file is read once.
+const maxHeldBytes = 256 << 20
+
+// maxWholeSize is the largest file read whole into memory to be hashed
+// and then written under its final name; larger files are streamed into
+// a temporary file renamed once hashed.
+const maxWholeSize = 4 << 20
 
 func build(ctx context.Context, src fs.FS, out Output, opts Options, env buildEnv) (*Result, error) {
 	_, res, err := buildWith(ctx, src, out, opts, env)
@@ -266,7 +293,9 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	b.progress.fn = opts.Progress
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
+	b.wholeBufs.New = func() any { buf := make([]byte, 0, 64<<10); return &buf }
 	b.memoBudget.Store(maxMemoRefs)
+	b.heldBudget.Store(maxHeldBytes)
 	if d, ok := out.(*DirOutput); ok {
 		b.dir = d
 	}
@@ -289,10 +318,18 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		return nil, nil, err
 	}
 	res.Pinned = b.pinnedList()
+	if w := b.env.watch; w != nil {
+		// Every run, even one that writes nothing: the watcher forgets
+		// what an earlier run, which may have failed, handed it.
+		w.Planned(b.mayListElsewhere())
+	}
 	if b.takeUnchanged() {
 		// Nothing to write: the previous output is this build's.
 		res.Manifest = b.manifest()
 		res.Stats = b.stats()
+		if res.Ngsw, err = b.ngswReports(); err != nil {
+			return nil, nil, err
+		}
 		return b, res, nil
 	}
 	var size int64
@@ -306,12 +343,38 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	if err := b.finishLate(ctx); err != nil {
 		return nil, nil, err
 	}
+	if err := b.finishNgsw(ctx); err != nil {
+		return nil, nil, err
+	}
+	if res.Ngsw, err = b.ngswReports(); err != nil {
+		return nil, nil, err
+	}
 	res.Manifest = b.manifest()
 	if err := b.writeManifests(res.Manifest); err != nil {
 		return nil, nil, err
 	}
 	res.Stats = b.stats()
 	return b, res, nil
+}
+
+// mayListElsewhere returns the names under which the manifest may list a
+// file written under another path: the logical path of a file that may be
+// renamed, and the plain name of one already fingerprinted (see
+// manifestKeys).
+func (b *builder) mayListElsewhere() []string {
+	var names []string
+	for _, n := range b.nodes {
+		if !n.fixedName() {
+			names = append(names, n.logical)
+		}
+		if n.entry || n.pinned != "" {
+			continue
+		}
+		if plain, _, ok := ParseFingerprint(n.logical); ok {
+			names = append(names, plain)
+		}
+	}
+	return names
 }
 
 // reasonUnreferenced is why a file that no file of the site names keeps
@@ -471,7 +534,9 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		b.byPath[f.logical] = n
 	}
 	_, err = fs.Stat(b.src, ".vite/manifest.json")
-	res.Detected = b.detectBundled(signatures(files, err == nil, b.homePage()), renamed)
+	sig := signatures(files, err == nil, b.homePage())
+	res.Detected = b.detectBundled(sig, renamed)
+	b.pinComputed(sig)
 	b.indexBases()
 	return nil
 }

@@ -28,6 +28,27 @@ type DirOptions struct {
 	// the output folder. An error fails the run and leaves the output
 	// folder as it was.
 	Audit func(ctx context.Context, dir string, res *Result) error
+	// Watch, if set, sees the output files as they are written (the
+	// audit scans them so, without reading them back).
+	Watch OutputWatcher
+}
+
+// OutputWatcher sees a build's output as it is written.
+type OutputWatcher interface {
+	// Planned is called once per run (also by a run that writes
+	// nothing), before any output file is written, with
+	// every name under which the manifest may list a file written under
+	// another path (Manifest.Files keys whose Entry.Path differs): the
+	// source files that may be renamed, and the plain names of the files
+	// already fingerprinted ("app.js" of "app.3f9a1c0e2b.js").
+	Planned(names []string)
+	// Written is called with each output file written whole from
+	// memory: its slash-separated output path and its bytes (to be
+	// read during the call only). It is called from several goroutines
+	// at once, and may be called again for a name written again. Files
+	// it is not called with (streamed, large, or hard-linked from the
+	// previous build) are to be read from the output folder.
+	Written(name string, data []byte)
 }
 
 // FingerprintDir fingerprints the folder srcDir into outDir after checking
@@ -93,7 +114,7 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 		return nil, fmt.Errorf("output %s: %w", dir, err)
 	}
 	out := NewDirOutput(staging)
-	env := buildEnv{label: label}
+	env := buildEnv{label: label, watch: opts.Watch}
 	if exists && !opts.NoCache {
 		env.loadPrev = func() *cacheFile {
 			c := loadCache(dir, opts.Options)

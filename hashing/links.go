@@ -59,6 +59,9 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				return err
 			}
 			b.resolveRefs(n, refs, data, whole)
+			if whole && n.size <= maxWholeSize {
+				b.hold(n, data)
+			}
 			if !scansText(n) {
 				b.progress.done(n.size)
 				return nil
@@ -87,6 +90,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		res.Missing = append(res.Missing, n.missing...)
 		b.applyPins(n)
 	}
+	b.markNgsw()
 	b.applyOccurrences()
 	for _, n := range b.nodes {
 		n.setDeps()
@@ -284,6 +288,13 @@ func (b *builder) parse(n *node, data []byte) ([]ref, error) {
 		refs, err := sourceMapRefs(data, doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: source map: %w", displayPath(b.env.label, n.logical), err)
+		}
+		return refs, nil
+	case kindNgsw:
+		refs, _, err := ngswParse(data, doc)
+		if err != nil {
+			// Not an Angular service worker manifest: copy it as is.
+			return nil, nil
 		}
 		return refs, nil
 	case kindWebManifest:

@@ -53,11 +53,13 @@ const (
 // "a/b/c.png", "b/c.png" and "c.png".
 func (b *builder) indexBases() {
 	b.bySuffix = make(map[string][]*node, 2*len(b.nodes))
+	b.baseExts = extSet{}
 	for _, n := range b.nodes {
 		if n.entry || n.keepBytes() {
 			continue
 		}
 		p := n.logical
+		b.baseExts.add(path.Base(p))
 		for i := -1; i < len(p); i++ {
 			if i < 0 || p[i] == '/' {
 				b.bySuffix[p[i+1:]] = append(b.bySuffix[p[i+1:]], n)
@@ -240,19 +242,41 @@ func (s *occScanner) scanRange(src []byte, off, from, to int) {
 	}
 }
 
+// runEnd marks the bytes that end a sentence rather than a URL ("see
+// a.png.").
+var runEnd = func() (t [256]bool) {
+	for _, c := range []byte(".:!$*+@~") {
+		t[c] = true
+	}
+	return t
+}()
+
 // run looks at one run of URL characters.
 func (s *occScanner) run(src []byte, off, start, end int) {
 	r := src[start:end]
-	for len(r) > 0 && strings.IndexByte(".:!$*+@~", r[len(r)-1]) >= 0 {
+	for len(r) > 0 && runEnd[r[len(r)-1]] {
 		r = r[:len(r)-1] // the end of a sentence: "see a.png."
 	}
-	base := r
-	if i := bytes.LastIndexByte(r, '/'); i >= 0 {
-		base = r[i+1:]
-	} else if s.paths {
+	// One pass: where the last segment starts, whether it has a "." or a
+	// "%", whether the run has a "%" or a "\".
+	slash, baseDot, basePct, escaped := -1, false, false, false
+	for i, c := range r {
+		switch c {
+		case '/':
+			slash, baseDot, basePct = i, false, false
+		case '.':
+			baseDot = true
+		case '%':
+			basePct, escaped = true, true
+		case '\\':
+			escaped = true
+		}
+	}
+	base := r[slash+1:]
+	if slash < 0 && s.paths {
 		return
 	}
-	if bytes.IndexByte(base, '.') < 0 && bytes.IndexByte(base, '%') < 0 {
+	if !baseDot && !basePct {
 		// A module named without its extension, as AMD loaders do
 		// (Workbox's service worker: define(["./workbox-5b385ed2"], …)).
 		if len(base) > 0 && (bytes.HasPrefix(r, []byte("./")) || bytes.HasPrefix(r, []byte("../"))) {
@@ -260,8 +284,8 @@ func (s *occScanner) run(src []byte, off, start, end int) {
 		}
 		return
 	}
-	if _, ok := s.b.bySuffix[string(base)]; !ok {
-		if bytes.IndexByte(r, '%') < 0 && bytes.IndexByte(r, '\\') < 0 {
+	if !s.b.baseExts.has(base) || !s.b.hasSuffix(base) {
+		if !escaped {
 			return
 		}
 		if _, ok := s.b.bySuffix[path.Base(decodeRun(string(r)))]; !ok {
@@ -282,6 +306,13 @@ func (s *occScanner) run(src []byte, off, start, end int) {
 		s.seen[t] = true
 		s.out = append(s.out, occPin{target: t, line: s.lineAt(src, off, start), text: string(src[start : start+len(r)])})
 	}
+}
+
+// hasSuffix reports whether some file that may be renamed has a path
+// ending with the segments of p.
+func (b *builder) hasSuffix(p []byte) bool {
+	_, ok := b.bySuffix[string(p)]
+	return ok
 }
 
 // module looks at a relative module name without extension: it names
@@ -406,4 +437,44 @@ func (s *occScanner) scanStream(r io.Reader) error {
 		keep = copy(buf, buf[end:n])
 		off += end
 	}
+}
+
+// extSet holds the extensions of a set of base names: a quick test
+// before looking a name up in a large map. It keys an extension (from its
+// last ".") by its last 8 bytes, so it may say yes for a name whose
+// extension is not in the set, never no for one whose is.
+type extSet map[uint64]struct{}
+
+func extKey(name []byte) (uint64, bool) {
+	i := bytes.LastIndexByte(name, '.')
+	if i < 0 {
+		return 0, false
+	}
+	e := name[i:]
+	if len(e) > 8 {
+		e = e[len(e)-8:]
+	}
+	var k uint64
+	for _, c := range e {
+		k = k<<8 | uint64(c)
+	}
+	return k, true
+}
+
+// add adds the extension of base (a name without an extension is
+// never looked up).
+func (s extSet) add(base string) {
+	if k, ok := extKey([]byte(base)); ok {
+		s[k] = struct{}{}
+	}
+}
+
+// has reports whether base may have an extension of the set.
+func (s extSet) has(base []byte) bool {
+	k, ok := extKey(base)
+	if !ok {
+		return false
+	}
+	_, ok = s[k]
+	return ok
 }

@@ -196,3 +196,33 @@ func TestOccurrencesLargeFile(t *testing.T) {
 		t.Errorf("img/b.png = %+v; want fingerprinted", e)
 	}
 }
+
+// TestExtSet: a name whose extension is in the set is never refused; one
+// without an extension always is.
+func TestExtSet(t *testing.T) {
+	s := extSet{}
+	for _, b := range []string{"logo.png", "app.js", "font.woff2", "data.webmanifest", "README"} {
+		s.add(b)
+	}
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"logo.png", true},
+		{"other.png", true},
+		{"x.js", true},
+		{"a.b.woff2", true},
+		{"site.webmanifest", true},
+		{"e.target", false},
+		{"this.props", false},
+		{"logo.PNG", false}, // names are compared as written
+		{"README", false},   // no extension
+		{"", false},
+		{"png", false},
+	}
+	for _, tt := range tests {
+		if got := s.has([]byte(tt.name)); got != tt.want {
+			t.Errorf("has(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -32,6 +32,14 @@ type OutputFile interface {
 	Abort() error
 }
 
+// wholeWriter is an Output that can write a file whose content is known
+// under its final name at once (no temporary name, no rename).
+type wholeWriter interface {
+	// WriteFile writes data as the file name (slash-separated),
+	// creating folders as needed, replacing any file there.
+	WriteFile(name string, data []byte) error
+}
+
 // Discard is an Output that writes nothing: Build with it computes the
 // names, hashes and manifest of a dry run.
 var Discard Output = discard{}
@@ -41,6 +49,8 @@ type discard struct{}
 func (discard) Create(string) (OutputFile, error) { return discardFile{}, nil }
 
 type discardFile struct{}
+
+func (discard) WriteFile(string, []byte) error { return nil }
 
 func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
 func (discardFile) Commit(string) error         { return nil }
@@ -83,6 +93,45 @@ func (d *DirOutput) Create(dir string) (OutputFile, error) {
 		}
 		return &dirFile{d: d, f: f}, nil
 	}
+}
+
+// WriteFile implements wholeWriter. The build folder is new and every
+// name is claimed once, so the file is created under its name: no
+// temporary name and rename per file (readers see the folder only once
+// it is complete). A file already there (a hard link to the previous
+// build's, when reusing a node failed half way) is replaced by a rename,
+// never written through.
+func (d *DirOutput) WriteFile(name string, data []byte) error {
+	if err := d.mkdirFor(name); err != nil {
+		return err
+	}
+	p := d.path(name)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return d.replace(name, data)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		os.Remove(p)
+		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
+	}
+	return nil
+}
+
+// replace writes data under a temporary name and renames it to name.
+func (d *DirOutput) replace(name string, data []byte) error {
+	f, err := d.Create(path.Dir(name))
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("output %s: %w", name, err)
+	}
+	return f.Commit(name)
 }
 
 func (d *DirOutput) mkdirFor(name string) error { return d.mkdir(path.Dir(name)) }

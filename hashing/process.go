@@ -3,6 +3,7 @@ package hashing
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -30,13 +31,14 @@ func (b *builder) process(ctx context.Context, n *node) error {
 			b.memoBudget.Add(int64(len(n.memo.refs)))
 			n.memo = nil
 		}
+		b.dropHeld(n)
 		return nil
 	}
 	if n.keepBytes() {
 		return b.processStream(n)
 	}
 	switch n.kind {
-	case kindHTML, kindCSS, kindSourceMap, kindWebManifest:
+	case kindHTML, kindCSS, kindSourceMap, kindWebManifest, kindNgsw:
 		return b.processText(n)
 	case kindJS:
 		if len(n.links) > 0 && !n.tailOnly() {
@@ -48,10 +50,11 @@ func (b *builder) process(ctx context.Context, n *node) error {
 
 // processText rewrites a file held in memory.
 func (b *builder) processText(n *node) error {
-	data, err := fs.ReadFile(b.src, n.logical)
+	data, release, err := b.source(n)
 	if err != nil {
-		return b.fileError(n, err)
+		return err
 	}
+	defer release()
 	var (
 		refs    []ref
 		targets []string
@@ -77,25 +80,119 @@ func (b *builder) processText(n *node) error {
 		// Written by finishLate once the files it names back are named.
 		return nil
 	}
-	return b.writeBytes(n, content)
+	return b.writeBytes(n, content, sum[:])
 }
 
-// writeBytes writes a node's final content and its precompressed copies.
-func (b *builder) writeBytes(n *node, content []byte) error {
-	f, err := b.out.Create(path.Dir(n.logical))
-	if err != nil {
-		return err
+// writeBytes writes a node's final content under n.out and its
+// precompressed copies. sum, if not nil, is the content's SHA-256.
+func (b *builder) writeBytes(n *node, content, sum []byte) error {
+	h384 := b.integrityHash(n)
+	if h384 != nil {
+		h384.Write(content)
 	}
-	defer f.Abort()
-	h256, h384 := sha256.New(), b.integrityHash(n)
-	if _, err := io.MultiWriter(writers(f, h256, h384)...).Write(content); err != nil {
-		return fmt.Errorf("output %s: %w", n.out, err)
+	if sum == nil {
+		s := sha256.Sum256(content)
+		sum = s[:]
 	}
-	if err := f.Commit(n.out); err != nil {
-		return err
+	if w, ok := b.out.(wholeWriter); ok {
+		if err := w.WriteFile(n.out, content); err != nil {
+			return err
+		}
+	} else {
+		f, err := b.out.Create(path.Dir(n.logical))
+		if err != nil {
+			return err
+		}
+		defer f.Abort()
+		if _, err := f.Write(content); err != nil {
+			return fmt.Errorf("output %s: %w", n.out, err)
+		}
+		if err := f.Commit(n.out); err != nil {
+			return err
+		}
 	}
-	b.setSums(n, h256, h384, int64(len(content)))
+	if w := b.env.watch; w != nil {
+		w.Written(n.out, content)
+	}
+	n.sha256 = hex.EncodeToString(sum)
+	n.sha1 = ""
+	if h1 := sha1Hash(n); h1 != nil {
+		h1.Write(content)
+		n.sha1 = hex.EncodeToString(h1.Sum(nil))
+	}
+	n.integrity = ""
+	if h384 != nil {
+		n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
+	}
+	n.outSize = int64(len(content))
 	return b.precompress(n, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil })
+}
+
+// source returns a node's whole source: the bytes linkAll kept (see
+// node.data), or read now. release must be called once the bytes are no
+// longer used.
+func (b *builder) source(n *node) (data []byte, release func(), err error) {
+	if d := n.data; d != nil {
+		n.data = nil
+		return d, func() { b.heldBudget.Add(int64(len(d))) }, nil
+	}
+	bufp, err := b.readWhole(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return *bufp, func() {
+		if cap(*bufp) <= 2*maxWholeSize {
+			b.wholeBufs.Put(bufp)
+		}
+	}, nil
+}
+
+// dropHeld releases the source linkAll kept for a node not written
+// from it.
+func (b *builder) dropHeld(n *node) {
+	if n.data != nil {
+		b.heldBudget.Add(int64(len(n.data)))
+		n.data = nil
+	}
+}
+
+// hold keeps the source linkAll read for process, within maxHeldBytes.
+func (b *builder) hold(n *node, data []byte) {
+	if b.heldBudget.Add(-int64(len(data))) >= 0 {
+		n.data = data
+		return
+	}
+	b.heldBudget.Add(int64(len(data)))
+}
+
+// readWhole reads a node's source into a pooled buffer.
+func (b *builder) readWhole(n *node) (*[]byte, error) {
+	f, err := b.src.Open(n.logical)
+	if err != nil {
+		return nil, b.fileError(n, err)
+	}
+	defer f.Close()
+	bufp := b.wholeBufs.Get().(*[]byte)
+	buf := (*bufp)[:0]
+	if want := int(n.size) + 1; cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.wholeBufs.Put(bufp)
+			return nil, b.fileError(n, err)
+		}
+	}
+	*bufp = buf
+	return bufp, nil
 }
 
 func hexSum(data []byte) string {
@@ -103,8 +200,12 @@ func hexSum(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (b *builder) setSums(n *node, h256, h384 hash.Hash, size int64) {
+func (b *builder) setSums(n *node, h256, h384, h1 hash.Hash, size int64) {
 	n.sha256 = hex.EncodeToString(h256.Sum(nil))
+	n.sha1 = ""
+	if h1 != nil {
+		n.sha1 = hex.EncodeToString(h1.Sum(nil))
+	}
 	n.integrity = ""
 	if h384 != nil {
 		n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
@@ -124,6 +225,15 @@ func (b *builder) integrityHash(n *node) hash.Hash {
 	return nil
 }
 
+// sha1Hash returns a SHA-1 hash for the files an Angular service worker
+// manifest lists (see ngsw.go), nil for the others.
+func sha1Hash(n *node) hash.Hash {
+	if !n.wantSHA1 {
+		return nil
+	}
+	return sha1.New()
+}
+
 // writers lists the writers that are not nil.
 func writers(ws ...io.Writer) []io.Writer {
 	out := ws[:0]
@@ -135,9 +245,27 @@ func writers(ws ...io.Writer) []io.Writer {
 	return out
 }
 
-// processStream copies a file that is not held in memory, rewriting only
-// a large script's sourceMappingURL in its tail.
+// processStream copies a file that is not rewritten, but for a large
+// script's sourceMappingURL in its tail. A file of at most maxWholeSize
+// is read whole, hashed and written under its final name; a larger one
+// is streamed into a temporary file renamed once hashed.
 func (b *builder) processStream(n *node) error {
+	if n.size <= maxWholeSize && !n.tailOnly() {
+		data, release, err := b.source(n)
+		if err != nil {
+			return err
+		}
+		defer release()
+		n.rewritten = false
+		sum := sha256.Sum256(data)
+		name, fp := b.nameFor(n, sum[:])
+		if err := b.claim(name, n.logical); err != nil {
+			return err
+		}
+		n.out, n.fingerprinted = name, fp
+		return b.writeBytes(n, data, sum[:])
+	}
+	b.dropHeld(n)
 	r, _, rewritten, err := b.openContent(n)
 	if err != nil {
 		return err
@@ -149,9 +277,9 @@ func (b *builder) processStream(n *node) error {
 		return err
 	}
 	defer f.Abort()
-	h256, h384 := sha256.New(), b.integrityHash(n)
+	h256, h384, h1 := sha256.New(), b.integrityHash(n), sha1Hash(n)
 	bufp := b.bufs.Get().(*[]byte)
-	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384)...), onlyReader{r}, *bufp)
+	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384, h1)...), onlyReader{r}, *bufp)
 	b.bufs.Put(bufp)
 	if err != nil {
 		return b.fileError(n, err)
@@ -165,7 +293,7 @@ func (b *builder) processStream(n *node) error {
 	if err := f.Commit(name); err != nil {
 		return err
 	}
-	b.setSums(n, h256, h384, written)
+	b.setSums(n, h256, h384, h1, written)
 	if !b.compressible(n) {
 		return nil
 	}
@@ -339,8 +467,8 @@ func (b *builder) finishLate(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.o.workers)
 	for _, n := range b.nodes {
-		if !n.hasLate || n.reused {
-			continue
+		if !n.hasLate || n.reused || n.kind == kindNgsw {
+			continue // an Angular service worker manifest comes after (see finishNgsw)
 		}
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
@@ -360,7 +488,7 @@ func (b *builder) finishLate(ctx context.Context) error {
 			content, _, _ := b.rewrite(n, data, refs, nil, true)
 			n.rewritten = !bytes.Equal(content, data)
 			n.reused = false
-			return b.writeBytes(n, content)
+			return b.writeBytes(n, content, nil)
 		})
 	}
 	return g.Wait()

@@ -112,6 +112,12 @@ var jsExts = map[string]bool{".js": true, ".mjs": true, ".cjs": true}
 
 // Check scans the output in dir, described by m, and returns what it found.
 func Check(ctx context.Context, dir string, m *hashing.Manifest, opts Options) (*Report, error) {
+	return check(ctx, dir, m, opts, nil)
+}
+
+// check is Check, with the files of pre scanned already (as they were
+// written: see Auditor.Written), not read again.
+func check(ctx context.Context, dir string, m *hashing.Manifest, opts Options, pre map[string]scanned) (*Report, error) {
 	s, err := siteOf(m, opts)
 	if err != nil {
 		return nil, err
@@ -166,13 +172,18 @@ func Check(ctx context.Context, dir string, m *hashing.Manifest, opts Options) (
 		wg.Go(func() {
 			buf := make([]byte, 64<<10)
 			for f := range next {
-				found, n, err := s.scanFile(ctx, dir, f, buf, sourceExists)
+				sc, ok := pre[f]
+				var err error
+				if !ok {
+					sc, err = s.scanFile(ctx, dir, f, buf)
+				}
+				found := s.findings(f, sc, sourceExists)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
 				}
 				rep.Files++
-				rep.Bytes += n
+				rep.Bytes += sc.size
 				rep.Total += len(found)
 				rep.Findings = append(rep.Findings, found...)
 				mu.Unlock()
@@ -236,19 +247,25 @@ func siteOf(m *hashing.Manifest, opts Options) (*site, error) {
 	return newSite(out, renamed, hosts, basePath), nil
 }
 
-// scanFile scans one output file and returns its findings and size.
-func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte, sourceExists func(string) bool) ([]Finding, int64, error) {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
-	if err != nil {
-		return nil, 0, fmt.Errorf("audit: %w", err)
-	}
-	defer f.Close()
-	folder := path.Dir(name)
-	if folder == "." {
-		folder = ""
-	}
-	var found []Finding
-	seen := map[string]bool{}
+// candidate is a string of an output file that may name a renamed
+// file (see candidates): a finding if it does.
+type candidate struct {
+	line int
+	url  string
+}
+
+// scanned is what the scan of one output file found.
+type scanned struct {
+	cands []candidate
+	size  int64
+}
+
+// candidates scans the output file name, whose bytes write writes to the
+// scanner (returning how many), for the strings whose last segment is
+// one of bases (each once per line).
+func candidates(name string, bases *baseSet, write func(w io.Writer) (int64, error)) (scanned, error) {
+	var out []candidate
+	seen := map[candidate]bool{}
 	ext := strings.ToLower(path.Ext(name))
 	// A text file is prose as often as data (a license naming the font
 	// files it covers): there only names with a folder count
@@ -256,7 +273,7 @@ func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte, sourc
 	prose := ext == ".txt"
 	sc := newScanner(htmlExts[ext], jsExts[ext], func(t token) {
 		tok := t.text
-		if !s.mayName(tok) {
+		if !bases.mayName(tok) {
 			return
 		}
 		// A name without a folder ("highlight.js", "logo.png") is a
@@ -266,32 +283,62 @@ func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte, sourc
 		if bytes.IndexByte(tok, '/') < 0 && (prose || !t.quoted()) {
 			return
 		}
-		src, ok := s.dangling(folder, string(tok))
-		if !ok || !sourceExists(src) {
-			return
+		c := candidate{line: t.line, url: string(tok)}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
 		}
-		key := fmt.Sprint(t.line, " ", string(tok))
-		if seen[key] {
-			return
-		}
-		seen[key] = true
-		found = append(found, Finding{File: name, Line: t.line, URL: string(tok), Source: src, Output: s.renamed[src]})
 	})
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, n, err
-		}
-		k, err := f.Read(buf)
-		n += int64(k)
-		sc.Write(buf[:k])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, n, fmt.Errorf("audit: %s: %w", name, err)
-		}
-	}
+	n, err := write(sc)
 	sc.Close()
-	return found, n, nil
+	return scanned{cands: out, size: n}, err
+}
+
+// findings returns the candidates of the output file name that name a
+// source file the output has only under another name.
+func (s *site) findings(name string, sc scanned, sourceExists func(string) bool) []Finding {
+	folder := path.Dir(name)
+	if folder == "." {
+		folder = ""
+	}
+	var found []Finding
+	for _, c := range sc.cands {
+		// The candidates of a file scanned as it was written were
+		// chosen among the files that might be renamed.
+		if !s.mayName([]byte(c.url)) {
+			continue
+		}
+		src, ok := s.dangling(folder, c.url)
+		if !ok || !sourceExists(src) {
+			continue
+		}
+		found = append(found, Finding{File: name, Line: c.line, URL: c.url, Source: src, Output: s.renamed[src]})
+	}
+	return found
+}
+
+// scanFile reads and scans one output file.
+func (s *site) scanFile(ctx context.Context, dir, name string, buf []byte) (scanned, error) {
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		return scanned{}, fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close()
+	return candidates(name, s.bases, func(w io.Writer) (int64, error) {
+		var n int64
+		for {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			k, err := f.Read(buf)
+			n += int64(k)
+			w.Write(buf[:k])
+			if err == io.EOF {
+				return n, nil
+			}
+			if err != nil {
+				return n, fmt.Errorf("audit: %s: %w", name, err)
+			}
+		}
+	})
 }

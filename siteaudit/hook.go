@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cdnctl/cdnctl/hashing"
 )
@@ -31,6 +34,56 @@ type Auditor struct {
 	// Previous is the output folder the new output replaces: an output
 	// whose manifest is the one a pass recorded there needs no scan.
 	Previous string
+
+	// The files scanned as they were written (see Written), for Audit.
+	mu      sync.Mutex
+	planned *baseSet
+	written map[string]scanned
+}
+
+// Planned implements hashing.OutputWatcher: names lists the names under
+// which the manifest may list a file written under another path, before
+// any is written.
+func (a *Auditor) Planned(names []string) {
+	bases := newBaseSet()
+	for _, p := range names {
+		bases.add(p)
+	}
+	a.mu.Lock()
+	a.planned, a.written = bases, map[string]scanned{}
+	a.mu.Unlock()
+}
+
+// Written implements hashing.OutputWatcher: it scans an output file as it
+// is written (the same bytes, so Audit need not read it back), keeping
+// the strings that may name a file of Planned.
+func (a *Auditor) Written(name string, data []byte) {
+	if !textExts[strings.ToLower(path.Ext(name))] || slices.Contains(a.Options.Skip, name) {
+		return
+	}
+	a.mu.Lock()
+	bases := a.planned
+	a.mu.Unlock()
+	if bases == nil {
+		return
+	}
+	sc, _ := candidates(name, bases, func(w io.Writer) (int64, error) {
+		n, err := w.Write(data)
+		return int64(n), err
+	})
+	a.mu.Lock()
+	a.written[name] = sc
+	a.mu.Unlock()
+}
+
+// takeWritten returns the files scanned as they were written, and
+// forgets them.
+func (a *Auditor) takeWritten() map[string]scanned {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.written
+	a.planned, a.written = nil, nil
+	return w
 }
 
 // Audit checks the output in dir; with findings (and not Warn) it returns
@@ -49,6 +102,7 @@ func (a *Auditor) Audit(ctx context.Context, dir string, res *hashing.Result) er
 			return err == nil && st.Mode().IsRegular()
 		}
 	}
+	written := a.takeWritten()
 	key, err := passKey(res.Manifest, opts)
 	if err != nil {
 		return err
@@ -64,7 +118,7 @@ func (a *Auditor) Audit(ctx context.Context, dir string, res *hashing.Result) er
 			return nil
 		}
 	}
-	rep, err := Check(ctx, dir, res.Manifest, opts)
+	rep, err := check(ctx, dir, res.Manifest, opts, written)
 	if err != nil {
 		return err
 	}

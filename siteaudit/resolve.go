@@ -21,12 +21,8 @@ type site struct {
 	renamedTails map[string]string
 	// bases holds the base names of the renamed source files: a string
 	// whose last segment is none of them names none of them.
-	bases map[string]bool
-	// baseLens and baseEnds are the lengths and last bytes of bases: a
-	// quick test before the map.
-	baseLens [256]bool
-	baseEnds [256]bool
-	hosts    map[string]bool
+	bases *baseSet
+	hosts map[string]bool
 	// basePath is the path of the base URL without its slashes ("docs"
 	// for https://example.com/docs/), or "".
 	basePath string
@@ -34,15 +30,12 @@ type site struct {
 
 func newSite(out map[string]bool, renamed map[string]string, hosts []string, basePath string) *site {
 	s := &site{out: out, renamed: renamed, outTails: map[string]bool{}, renamedTails: map[string]string{},
-		bases: map[string]bool{}, hosts: map[string]bool{}, basePath: strings.Trim(basePath, "/")}
+		bases: newBaseSet(), hosts: map[string]bool{}, basePath: strings.Trim(basePath, "/")}
 	for p := range out {
 		forTails(p, func(t string) { s.outTails[t] = true })
 	}
 	for p := range renamed {
-		b := path.Base(p)
-		s.bases[b] = true
-		s.baseLens[min(len(b), 255)] = true
-		s.baseEnds[b[len(b)-1]] = true
+		s.bases.add(p)
 		forTails(p, func(t string) {
 			if prev, ok := s.renamedTails[t]; !ok || p < prev {
 				s.renamedTails[t] = p
@@ -69,7 +62,30 @@ func forTails(p string, f func(string)) {
 // mayName is a quick filter before dangling: it reports whether tok's
 // last path segment is the base name of a renamed file (or may be, once
 // percent-decoded).
-func (s *site) mayName(tok []byte) bool {
+func (s *site) mayName(tok []byte) bool { return s.bases.mayName(tok) }
+
+// baseSet holds the base names of a set of files.
+type baseSet struct {
+	bases map[string]bool
+	// lens and ends are the lengths and last bytes of bases: a quick
+	// test before the map.
+	lens [256]bool
+	ends [256]bool
+}
+
+func newBaseSet() *baseSet { return &baseSet{bases: map[string]bool{}} }
+
+// add adds the base name of the path p.
+func (s *baseSet) add(p string) {
+	b := path.Base(p)
+	s.bases[b] = true
+	s.lens[min(len(b), 255)] = true
+	s.ends[b[len(b)-1]] = true
+}
+
+// mayName reports whether tok's last path segment is one of the base
+// names (or may be, once percent-decoded).
+func (s *baseSet) mayName(tok []byte) bool {
 	end := len(tok)
 	for i, c := range tok {
 		if c == '?' || c == '#' {
@@ -88,7 +104,7 @@ func (s *site) mayName(tok []byte) bool {
 		}
 	}
 	seg := tok[start:end]
-	if len(seg) == 0 || !s.baseLens[min(len(seg), 255)] || !s.baseEnds[seg[len(seg)-1]] {
+	if len(seg) == 0 || !s.lens[min(len(seg), 255)] || !s.ends[seg[len(seg)-1]] {
 		return false
 	}
 	return s.bases[string(seg)]

@@ -1,0 +1,173 @@
+package siteaudit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cdnctl/cdnctl/hashing"
+	"github.com/cdnctl/cdnctl/siteaudit"
+)
+
+// TestAuditorWritten: files handed to the auditor as they are written are
+// not read back, and give the findings a scan of the folder gives.
+func TestAuditorWritten(t *testing.T) {
+	files := map[string]string{
+		"img/a.css":  "a{background:url(logo.png)}\nb{background:url('kept.png')}",
+		"img/c.js":   `const a = "logo.png";` + "\n" + `console.error("logo.png not found"); // logo.png` + "\n" + `const b = '../img/logo.png'`,
+		"d.json":     `{"icons":[{"src":"img/logo.png"}],"name":"logo.png"}`,
+		"img/e.txt":  "logo.png: the logo\n/img/logo.png\n",
+		"f.html":     "<p>img/logo.png</p><img src=img/logo.png alt=\"the logo.png\"><script>x=\"img\\/logo.png\"</script>\n<!-- <img src=img/logo.png> -->",
+		"h.svg":      `<svg><image href="img/logo.png"/><use href="img/kept.png#x"/></svg>`,
+		"img/k.html": `<img src="kept.png"><img src="/img/logo.0123456789.png">`,
+	}
+	m := &hashing.Manifest{Files: map[string]hashing.Entry{
+		"img/logo.png": {Path: "img/logo.0123456789.png", Fingerprinted: true},
+		"img/kept.png": {Path: "img/kept.png"},
+	}}
+	dir := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range files {
+		m.Files[name] = hashing.Entry{Path: name}
+		write(name, body)
+	}
+	write("img/logo.0123456789.png", "png")
+	write("img/kept.png", "png")
+	res := &hashing.Result{Manifest: m}
+	lines := func(rep *siteaudit.Report) []string {
+		var out []string
+		for _, f := range rep.Findings {
+			out = append(out, fmt.Sprintf("%s:%d:%s:%s", f.File, f.Line, f.URL, f.Source))
+		}
+		return out
+	}
+
+	disk := &siteaudit.Auditor{Warn: true}
+	if err := disk.Audit(context.Background(), dir, res); err != nil {
+		t.Fatal(err)
+	}
+	if disk.Report.Total == 0 {
+		t.Fatal("the scan of the folder finds nothing: the test proves nothing")
+	}
+
+	// kept.png may be renamed when the files are planned, and is not in
+	// the end: the strings naming it are no findings.
+	a := &siteaudit.Auditor{Warn: true}
+	a.Planned([]string{"img/logo.png", "img/kept.png"})
+	for name, body := range files {
+		a.Written(name, []byte(body))
+		// Not read back: the file may be gone from the folder.
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Audit(context.Background(), dir, res); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(a.Report), lines(disk.Report); !slices.Equal(got, want) || a.Report.Total != disk.Report.Total {
+		t.Errorf("findings of the files handed as written:\n%q\nwant those of the folder's scan:\n%q", got, want)
+	}
+	if a.Report.Files != disk.Report.Files || a.Report.Bytes != disk.Report.Bytes {
+		t.Errorf("handed as written: %d files, %d bytes; the folder's scan: %d files, %d bytes", a.Report.Files, a.Report.Bytes, disk.Report.Files, disk.Report.Bytes)
+	}
+}
+
+// TestAuditorWatchesFingerprint: on each real build, an audit that watched
+// fingerprint write the output reports what a scan of the output folder
+// reports, and every file it was handed is in the output with the bytes
+// it was handed.
+func TestAuditorWatchesFingerprint(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx, func(t *testing.T) {
+			src := filepath.Join("..", "hashing", "testdata", "sites", fx)
+			out := filepath.Join(t.TempDir(), "out")
+			rec := &recorder{}
+			a := &siteaudit.Auditor{Source: os.DirFS(src), Options: siteaudit.Options{BaseURL: "https://" + fixtureHost + "/", Skip: []string{hashing.DefaultManifestName}}}
+			res, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{
+				Options: hashing.Options{BaseURL: "https://" + fixtureHost + "/"},
+				Audit:   a.Audit,
+				Watch:   watchers{a, rec},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.written) == 0 {
+				t.Fatal("no file handed to the watcher")
+			}
+			for name, data := range rec.written {
+				b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(name)))
+				if err != nil || string(b) != data {
+					t.Errorf("%s handed to the watcher is not the output file (%v)", name, err)
+				}
+			}
+			for logical, e := range res.Manifest.Files {
+				if e.Path != logical && !slices.Contains(rec.planned, logical) {
+					t.Errorf("the manifest lists %s under %s, which was not planned as a name that may be", e.Path, logical)
+				}
+			}
+			rep, err := siteaudit.Check(context.Background(), out, res.Manifest, siteaudit.Options{BaseURL: "https://" + fixtureHost + "/", Skip: []string{hashing.DefaultManifestName}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Report.Files != rep.Files || a.Report.Bytes != rep.Bytes || a.Report.Total != rep.Total || a.Report.Cached {
+				t.Errorf("watching audit: %+v; the scan of the output: %+v", a.Report, rep)
+			}
+
+			// A run that changes nothing writes nothing, but still tells
+			// the watcher it started (so it forgets the last run's files).
+			rec.written = nil
+			if _, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{
+				Options: hashing.Options{BaseURL: "https://" + fixtureHost + "/"},
+				Audit:   a.Audit,
+				Watch:   watchers{a, rec},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if rec.written == nil || len(rec.written) != 0 {
+				t.Errorf("unchanged re-run: planned %v, wrote %d files; want planned and none written", rec.written != nil, len(rec.written))
+			}
+		})
+	}
+}
+
+// recorder records what a watcher is handed.
+type recorder struct {
+	planned []string
+	mu      chan struct{}
+	written map[string]string
+}
+
+func (r *recorder) Planned(may []string) {
+	r.planned = may
+	r.mu = make(chan struct{}, 1)
+	r.written = map[string]string{}
+}
+
+func (r *recorder) Written(name string, data []byte) {
+	r.mu <- struct{}{}
+	r.written[name] = string(data)
+	<-r.mu
+}
+
+type watchers []hashing.OutputWatcher
+
+func (ws watchers) Planned(may []string) {
+	for _, w := range ws {
+		w.Planned(may)
+	}
+}
+
+func (ws watchers) Written(name string, data []byte) {
+	for _, w := range ws {
+		w.Written(name, data)
+	}
+}
