@@ -225,6 +225,9 @@ type fingerprintSummary struct {
 	Skipped      []hashing.Skipped    `json:"skipped"`
 	Pinned       []hashing.Pinned     `json:"pinned"`
 	Detected     []hashing.Detection  `json:"detected"`
+	// ServiceWorkers lists the Angular service worker manifests kept
+	// true (ngsw.json: URLs and SHA-1 hashes of the files it caches).
+	ServiceWorkers []hashing.NgswReport `json:"service_worker_manifests"`
 	// Audit is the end-of-run audit's report (none for a dry run).
 	Audit      *siteaudit.Report `json:"audit,omitempty"`
 	Files      []fingerprintFile `json:"files,omitempty"`
@@ -264,24 +267,32 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	}
 	auditor.Previous = opts.Out
 	dirOpts.Audit = auditor.Audit
+	ui := newFingerprintUI(opts.IO, opts.Logger)
+	dirOpts.Progress = ui.update
+	output := opts.Out
+	if opts.DryRun {
+		output = "(dry run: nothing written)"
+	}
+	if opts.DryRun && !opts.Sample {
+		check := hashing.CheckSource(opts.Src)
+		if opts.Out != "" {
+			check = hashing.CheckPaths(opts.Src, opts.Out)
+		}
+		if check != nil {
+			return fmt.Errorf("fingerprint: %w", check)
+		}
+		src = os.DirFS(opts.Src)
+	}
+	ui.start(label, output)
 	switch {
 	case opts.DryRun:
-		if !opts.Sample {
-			check := hashing.CheckSource(opts.Src)
-			if opts.Out != "" {
-				check = hashing.CheckPaths(opts.Src, opts.Out)
-			}
-			if check != nil {
-				return fmt.Errorf("fingerprint: %w", check)
-			}
-			src = os.DirFS(opts.Src)
-		}
-		res, err = hashing.Build(ctx, src, hashing.Discard, opts.Build)
+		res, err = hashing.Build(ctx, src, hashing.Discard, dirOpts.Options)
 	case opts.Sample:
 		res, err = hashing.Fingerprint(ctx, src, opts.Out, dirOpts)
 	default:
 		res, err = hashing.FingerprintDir(ctx, opts.Src, opts.Out, dirOpts)
 	}
+	ui.stop()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			// DIR is replaced only when a run succeeds (hashing writes to a
@@ -305,16 +316,18 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	}
 	logPinned(opts.Logger, res.Pinned)
 	logAudit(opts.Logger, auditor.Report)
+	ui.finished(res)
 	sum := fingerprintSummary{
-		Source:     label,
-		Output:     opts.Out,
-		DryRun:     opts.DryRun,
-		Stats:      res.Stats,
-		Missing:    append([]hashing.MissingRef{}, res.Missing...),
-		Skipped:    append([]hashing.Skipped{}, res.Skipped...),
-		Pinned:     append([]hashing.Pinned{}, res.Pinned...),
-		Detected:   append([]hashing.Detection{}, res.Detected...),
-		DurationMS: opts.Now().Sub(start).Milliseconds(),
+		Source:         label,
+		Output:         opts.Out,
+		DryRun:         opts.DryRun,
+		Stats:          res.Stats,
+		Missing:        append([]hashing.MissingRef{}, res.Missing...),
+		Skipped:        append([]hashing.Skipped{}, res.Skipped...),
+		Pinned:         append([]hashing.Pinned{}, res.Pinned...),
+		Detected:       append([]hashing.Detection{}, res.Detected...),
+		ServiceWorkers: append([]hashing.NgswReport{}, res.Ngsw...),
+		DurationMS:     opts.Now().Sub(start).Milliseconds(),
 	}
 	if !opts.DryRun {
 		sum.Audit = auditor.Report
@@ -355,6 +368,9 @@ func printFingerprintSummary(opts *FingerprintOptions, s fingerprintSummary) err
 	fmt.Fprintf(w, "  size:     %s\n", humanBytes(st.Bytes))
 	for _, d := range s.Detected {
 		fmt.Fprintf(w, "  detected: %s\n", d)
+	}
+	for _, sw := range s.ServiceWorkers {
+		fmt.Fprintf(w, "  sw:       %s\n", sw)
 	}
 	encs := make([]string, 0, len(st.Encoded))
 	for enc := range st.Encoded {

@@ -39,7 +39,10 @@ type Result struct {
 	// recognised: those files keep their names and bytes and are served
 	// immutable.
 	Detected []Detection
-	Stats    Stats
+	// Ngsw lists the Angular service worker manifests (ngsw.json) and
+	// what was done to keep them true (see ngsw.go).
+	Ngsw  []NgswReport
+	Stats Stats
 }
 
 // Pinned is a file that keeps its name although no keep glob names it.
@@ -122,6 +125,7 @@ const (
 	kindJS
 	kindSourceMap
 	kindWebManifest
+	kindNgsw // Angular's service worker manifest (see ngsw.go)
 )
 
 func kindOf(logical string) fileKind {
@@ -137,6 +141,9 @@ func kindOf(logical string) fileKind {
 		return kindSourceMap
 	case ".webmanifest":
 		return kindWebManifest
+	}
+	if ngswName(logical) {
+		return kindNgsw // if its content is one (see isNgswManifest)
 	}
 	if base == "manifest.json" && !strings.HasPrefix(logical, ".vite/") && !strings.Contains(logical, "/.vite/") {
 		return kindWebManifest // if its content is one (see isWebManifest)
@@ -182,6 +189,8 @@ type node struct {
 	rewritten     bool
 	reused        bool
 	reusePending  *cacheEntry // a source map reused once its late links are checked
+	wantSHA1      bool        // listed by an Angular service worker manifest, which needs its SHA-1
+	sha1          string      // hex SHA-1 of the output, when wantSHA1
 	encodings     map[string]Encoding
 	record        *cacheEntry // what the next build's cache records
 }
@@ -233,6 +242,8 @@ type builder struct {
 
 	memoBudget atomic.Int64 // references parseMemo may still keep
 
+	progress progress // reports to Options.Progress
+
 	// unchanged is set when the previous output already is this build's
 	// (see takeUnchanged): nothing was written.
 	unchanged bool
@@ -262,6 +273,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		claims: make(map[string]string),
 		start:  env.now(),
 	}
+	b.progress.fn = opts.Progress
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
 	b.memoBudget.Store(maxMemoRefs)
 	if d, ok := out.(*DirOutput); ok {
@@ -290,12 +302,26 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		// Nothing to write: the previous output is this build's.
 		res.Manifest = b.manifest()
 		res.Stats = b.stats()
+		if res.Ngsw, err = b.ngswReports(); err != nil {
+			return nil, nil, err
+		}
 		return b, res, nil
 	}
+	var size int64
+	for _, n := range b.nodes {
+		size += n.size
+	}
+	b.progress.start(PhaseWrite, len(b.nodes), size)
 	if err := b.runGraph(ctx); err != nil {
 		return nil, nil, err
 	}
 	if err := b.finishLate(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := b.finishNgsw(ctx); err != nil {
+		return nil, nil, err
+	}
+	if res.Ngsw, err = b.ngswReports(); err != nil {
 		return nil, nil, err
 	}
 	res.Manifest = b.manifest()
@@ -370,6 +396,7 @@ func missingError(missing []MissingRef, label string) error {
 
 // scan lists the source files and decides what each one is.
 func (b *builder) scan(ctx context.Context, res *Result) error {
+	b.progress.start(PhaseScan, 0, 0)
 	skip := func(name string, dir bool) bool {
 		if dir {
 			if name == stateDir || b.o.exclude.matchesAllBelow(name) {
@@ -462,7 +489,9 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 		b.byPath[f.logical] = n
 	}
 	_, err = fs.Stat(b.src, ".vite/manifest.json")
-	res.Detected = b.detectBundled(signatures(files, err == nil, b.homePage()), renamed)
+	sig := signatures(files, err == nil, b.homePage())
+	res.Detected = b.detectBundled(sig, renamed)
+	b.pinComputed(sig)
 	b.indexBases()
 	return nil
 }

@@ -59,6 +59,7 @@ type cacheEntry struct {
 	OutSize       int64
 	OutMTime      int64
 	SHA256        string
+	SHA1          string `json:",omitempty"` // set for the files an Angular service worker manifest lists
 	Integrity     string
 	Fingerprinted bool
 	SelfNamed     bool
@@ -210,6 +211,12 @@ func (b *builder) reuse(n *node) bool {
 	if c == nil || b.dir == nil || b.dir.prev == "" || c.Pinned != (n.pinned != "") || !b.depsMatch(n, c, false) {
 		return false
 	}
+	if n.kind == kindNgsw || n.wantSHA1 && c.SHA1 == "" {
+		// An Angular service worker manifest holds the SHA-1 of files
+		// whose bytes may change under the same names: it is always
+		// written again, from the SHA-1 of every file it lists.
+		return false
+	}
 	if n.hasLate {
 		// The name is known; the output waits for the late links.
 		if b.claim(c.Out, n.logical) != nil {
@@ -233,7 +240,7 @@ func (b *builder) linkCached(n *node, c *cacheEntry) bool {
 		}
 	}
 	n.out, n.fingerprinted, n.selfNamed = c.Out, c.Fingerprinted, c.SelfNamed
-	n.sha256, n.integrity, n.outSize = c.SHA256, c.Integrity, c.OutSize
+	n.sha256, n.sha1, n.integrity, n.outSize = c.SHA256, c.SHA1, c.Integrity, c.OutSize
 	n.rewritten = c.Rewritten
 	n.encodings = nil
 	for enc, e := range c.Encodings {
@@ -265,7 +272,7 @@ func (b *builder) newCache(opts Options) (*cacheFile, error) {
 		e := &cacheEntry{
 			Size: n.size, MTime: n.mtime,
 			Out: n.out, OutSize: size, OutMTime: mtime,
-			SHA256: n.sha256, Integrity: n.integrity,
+			SHA256: n.sha256, SHA1: n.sha1, Integrity: n.integrity,
 			Fingerprinted: n.fingerprinted, SelfNamed: n.selfNamed, Rewritten: n.rewritten,
 		}
 		for _, o := range n.occ {
@@ -414,7 +421,7 @@ func (b *builder) takeUnchanged() bool {
 	}
 	for _, n := range b.nodes {
 		c := n.cached
-		n.fingerprinted, n.sha256, n.integrity, n.outSize, n.rewritten = c.Fingerprinted, c.SHA256, c.Integrity, c.OutSize, c.Rewritten
+		n.fingerprinted, n.sha256, n.sha1, n.integrity, n.outSize, n.rewritten = c.Fingerprinted, c.SHA256, c.SHA1, c.Integrity, c.OutSize, c.Rewritten
 		n.selfNamed = c.SelfNamed
 		for enc, e := range c.Encodings {
 			if n.encodings == nil {

@@ -30,7 +30,10 @@ import (
 //     "name-B0ypLGK_.js"; 8 base32 characters: esbuild/Angular
 //     "main-XV3QYD4S.js") when at least three files of the same top folder
 //     carry one of the same shape, as a bundler's output does, and the hash
-//     does not read like a word.
+//     does not read like a word; or when three files at the top of the
+//     site carry one of its shape (a bundler
+//     writing its chunks at the top and the files they import in a folder:
+//     Angular's media/).
 
 // bundlerFolder is a folder a framework fills with content-hashed files.
 type bundlerFolder struct {
@@ -241,6 +244,14 @@ func (b *builder) detectBundled(signatures, prev map[string]bool) []Detection {
 				mark(n, generator, "content hashes of the same shape in the names of its files ("+shapeWords(s.hashShape)+")")
 				break
 			}
+			if groups[""][s.hashShape] >= 3 {
+				// A bundler writing its chunks at the top puts the files
+				// they import in a folder of its own with the same names
+				// (esbuild for Angular: main-XV3QYD4S.js at the top,
+				// media/logo-HIVQWUPT.png).
+				mark(n, generator, "content hashes of the same shape in the names of its files ("+shapeWords(s.hashShape)+")")
+				break
+			}
 		}
 	}
 	var out []Detection
@@ -340,4 +351,39 @@ func signatures(files []srcFile, vite bool, page []byte) map[string]bool {
 		sig["Vite"] = true
 	}
 	return sig
+}
+
+// computedFolder is a folder whose files a generator's runtime fetches by
+// URLs it computes (from a page's path, a query's hash): no file names
+// them whole, so they keep their names, revalidated, as the generator
+// rewrites them in place on every build.
+type computedFolder struct {
+	generator string // the signature (see signatures) that says the site is its output
+	dir       string // at the top of the site
+	how       string
+}
+
+var computedFolders = []computedFolder{
+	// Gatsby's loader (cache-dir/loader.js) fetches
+	// `${__PATH_PREFIX__}/page-data/${path}/page-data.json`,
+	// /page-data/app-data.json, /page-data/sq/d/${hash}.json and
+	// `/slice-data/${name}.json`.
+	{generator: "Gatsby", dir: "page-data/", how: "/page-data/<page>/page-data.json, /page-data/sq/d/<query hash>.json"},
+	{generator: "Gatsby", dir: "slice-data/", how: "/slice-data/<slice>.json"},
+}
+
+// pinComputed pins the files of the folders a recognised generator's
+// runtime names by computed URLs (see computedFolders).
+func (b *builder) pinComputed(sig map[string]bool) {
+	for _, f := range computedFolders {
+		if !sig[f.generator] {
+			continue
+		}
+		reason := "fetched by " + f.generator + "'s runtime at a URL it computes (" + f.how + ")"
+		for _, n := range b.nodes {
+			if strings.HasPrefix(n.logical, f.dir) {
+				n.pin(reason)
+			}
+		}
+	}
 }

@@ -113,3 +113,74 @@ func TestDetectBundled(t *testing.T) {
 		t.Errorf("icons.svg pinned at %q; want the string of the entry chunk", at)
 	}
 }
+
+// TestDetectAngularMedia: esbuild (Angular's application builder) writes
+// its chunks at the top of the output and the files their CSS imports
+// under media/, named the same way; a hash that reads like a word
+// (letters only) counts there next to three at the top. A folder of
+// another site with one such name and nothing at the top does not.
+func TestDetectAngularMedia(t *testing.T) {
+	site := map[string]string{
+		"index.html":                 `<link rel="stylesheet" href="styles-P6OOAY6H.css"><script type="module" src="main-DFM66VR7.js"></script>`,
+		"main-DFM66VR7.js":           `import("./chunk-OXLGZUVN.js")`,
+		"chunk-OXLGZUVN.js":          `const s = "url(./media/pattern-HIVQWUPT.png)"`,
+		"chunk-ULOPK5RQ.js":          `x`,
+		"styles-P6OOAY6H.css":        `body{}`,
+		"media/pattern-HIVQWUPT.png": "png",
+	}
+	res, err := Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"main-DFM66VR7.js", "chunk-OXLGZUVN.js", "chunk-ULOPK5RQ.js", "styles-P6OOAY6H.css", "media/pattern-HIVQWUPT.png"} {
+		if e := res.Manifest.Files[name]; e.Path != name || e.CacheControl != ImmutableCacheControl {
+			t.Errorf("%s = %+v; want its name and bytes kept, served immutable", name, e)
+		}
+	}
+
+	other := map[string]string{
+		"index.html":            `<img src="img/team-OVERVIEW.png">`,
+		"img/team-OVERVIEW.png": "png",
+	}
+	res, err = Build(context.Background(), mapFS(other), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Manifest.Files["img/team-OVERVIEW.png"]; e.Path == "img/team-OVERVIEW.png" || e.CacheControl == ImmutableCacheControl && !e.Fingerprinted {
+		t.Errorf("img/team-OVERVIEW.png = %+v; want it fingerprinted as any image", e)
+	}
+}
+
+// TestPinGatsbyComputed: Gatsby's loader fetches page data by URLs it
+// computes (`/page-data/${path}/page-data.json`); a page that also
+// preloads one by a <link> (as Gatsby 4 did) must not have it renamed,
+// nor app-data.json, which the runtime asks for by its name. Outside a
+// Gatsby build, the same folder is hashed as usual.
+func TestPinGatsbyComputed(t *testing.T) {
+	site := map[string]string{
+		"index.html": `<link as="fetch" rel="preload" href="/page-data/index/page-data.json" crossorigin="anonymous">` +
+			`<link as="fetch" rel="preload" href="/page-data/app-data.json" crossorigin="anonymous">` +
+			`<script src="/webpack-runtime-a01374c1697c8e0ab18d.js"></script>`,
+		"webpack-runtime-a01374c1697c8e0ab18d.js": `x`,
+		"page-data/index/page-data.json":          `{"path":"/"}`,
+		"page-data/app-data.json":                 `{"webpackCompilationHash":"x"}`,
+	}
+	res, err := Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"page-data/index/page-data.json", "page-data/app-data.json"} {
+		if e := res.Manifest.Files[name]; e.Path != name || e.CacheControl != EntryPointCacheControl {
+			t.Errorf("%s = %+v; want its name kept, revalidated", name, e)
+		}
+	}
+	delete(site, "webpack-runtime-a01374c1697c8e0ab18d.js")
+	site["index.html"] = `<link as="fetch" rel="preload" href="/page-data/index/page-data.json" crossorigin="anonymous">`
+	res, err = Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Manifest.Files["page-data/index/page-data.json"]; e.Path == "page-data/index/page-data.json" {
+		t.Errorf("outside a Gatsby build, page-data/index/page-data.json = %+v; want it fingerprinted", e)
+	}
+}

@@ -55,6 +55,13 @@ var generatorFixtures = []struct {
 	// the webpack runtime computes from its chunk maps; static/ files
 	// (img/) copied as they are.
 	{name: "docusaurus", hashed: regexp.MustCompile(`^assets/(js|css)/`)},
+	// Angular (esbuild): main-, chunk- and styles-<8 base32 characters>
+	// at the top, the files their CSS names under media/ the same way;
+	// public/ files (favicon, icons, images) copied as they are, and the
+	// service worker's ngsw.json naming them all with their SHA-1.
+	{name: "angular", hashed: regexp.MustCompile(`^(main|chunk|polyfills|styles)-[A-Z2-7]{8}\.(js|css)$|^media/`)},
+	// Jekyll (minima theme, feed, sitemap, SEO tag): nothing hashed.
+	{name: "jekyll"},
 }
 
 // The host the fixtures' absolute URLs (sitemaps, feeds) name.

@@ -10,15 +10,21 @@ import (
 	"strings"
 )
 
-// jsonString is a string value of a JSON document.
+// jsonString is a string value (or, with jsonTokens' keys, a member
+// name) of a JSON document.
 type jsonString struct {
 	path       []string // keys from the root; "[]" for an array element
 	start, end int      // byte range of the token, quotes included
 	val        string
+	key        bool // a member name (its path is the object's)
 }
 
 // jsonStrings lists the string values (not keys) of a JSON document.
-func jsonStrings(src []byte) ([]jsonString, error) {
+func jsonStrings(src []byte) ([]jsonString, error) { return jsonTokens(src, false) }
+
+// jsonTokens lists the string values of a JSON document, and its member
+// names too when keys is set.
+func jsonTokens(src []byte, keys bool) ([]jsonString, error) {
 	type frame struct {
 		obj       bool
 		expectKey bool
@@ -73,6 +79,12 @@ func jsonStrings(src []byte) ([]jsonString, error) {
 			continue
 		case string:
 			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
+				if keys {
+					if q := bytes.IndexByte(src[before:after], '"'); q >= 0 {
+						p := path()
+						out = append(out, jsonString{path: p[:len(p)-1], start: int(before) + q, end: after, val: t, key: true})
+					}
+				}
 				stack[n-1].key = t
 				stack[n-1].expectKey = false
 				continue

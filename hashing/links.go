@@ -20,8 +20,10 @@ import (
 // nor the set of files it could name changed.
 func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	fromCache := b.env.prev != nil && b.env.prev.FileSet == b.fileSet()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(b.o.workers)
+	var (
+		read      []*node
+		readBytes int64
+	)
 	for _, n := range b.nodes {
 		if n.kind == kindOther && !scansText(n) {
 			continue
@@ -41,6 +43,13 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			n.pinDirs = c.PinDirs
 			continue
 		}
+		read = append(read, n)
+		readBytes += n.size
+	}
+	b.progress.start(PhaseRead, len(read), readBytes)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.workers)
+	for _, n := range read {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
@@ -51,6 +60,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			}
 			b.resolveRefs(n, refs, data, whole)
 			if !scansText(n) {
+				b.progress.done(n.size)
 				return nil
 			}
 			s := b.newOccScanner(n, refs)
@@ -66,6 +76,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				return err
 			}
 			n.occ = s.out
+			b.progress.done(n.size)
 			return nil
 		})
 	}
@@ -76,6 +87,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 		res.Missing = append(res.Missing, n.missing...)
 		b.applyPins(n)
 	}
+	b.markNgsw()
 	b.applyOccurrences()
 	for _, n := range b.nodes {
 		n.setDeps()
@@ -273,6 +285,13 @@ func (b *builder) parse(n *node, data []byte) ([]ref, error) {
 		refs, err := sourceMapRefs(data, doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: source map: %w", displayPath(b.env.label, n.logical), err)
+		}
+		return refs, nil
+	case kindNgsw:
+		refs, _, err := ngswParse(data, doc)
+		if err != nil {
+			// Not an Angular service worker manifest: copy it as is.
+			return nil, nil
 		}
 		return refs, nil
 	case kindWebManifest:

@@ -3,6 +3,7 @@ package hashing
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -36,7 +37,7 @@ func (b *builder) process(ctx context.Context, n *node) error {
 		return b.processStream(n)
 	}
 	switch n.kind {
-	case kindHTML, kindCSS, kindSourceMap, kindWebManifest:
+	case kindHTML, kindCSS, kindSourceMap, kindWebManifest, kindNgsw:
 		return b.processText(n)
 	case kindJS:
 		if len(n.links) > 0 && !n.tailOnly() {
@@ -87,14 +88,14 @@ func (b *builder) writeBytes(n *node, content []byte) error {
 		return err
 	}
 	defer f.Abort()
-	h256, h384 := sha256.New(), b.integrityHash(n)
-	if _, err := io.MultiWriter(writers(f, h256, h384)...).Write(content); err != nil {
+	h256, h384, h1 := sha256.New(), b.integrityHash(n), sha1Hash(n)
+	if _, err := io.MultiWriter(writers(f, h256, h384, h1)...).Write(content); err != nil {
 		return fmt.Errorf("output %s: %w", n.out, err)
 	}
 	if err := f.Commit(n.out); err != nil {
 		return err
 	}
-	b.setSums(n, h256, h384, int64(len(content)))
+	b.setSums(n, h256, h384, h1, int64(len(content)))
 	return b.precompress(n, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil })
 }
 
@@ -103,8 +104,12 @@ func hexSum(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (b *builder) setSums(n *node, h256, h384 hash.Hash, size int64) {
+func (b *builder) setSums(n *node, h256, h384, h1 hash.Hash, size int64) {
 	n.sha256 = hex.EncodeToString(h256.Sum(nil))
+	n.sha1 = ""
+	if h1 != nil {
+		n.sha1 = hex.EncodeToString(h1.Sum(nil))
+	}
 	n.integrity = ""
 	if h384 != nil {
 		n.integrity = "sha384-" + base64.StdEncoding.EncodeToString(h384.Sum(nil))
@@ -122,6 +127,15 @@ func (b *builder) integrityHash(n *node) hash.Hash {
 		return sha512.New384()
 	}
 	return nil
+}
+
+// sha1Hash returns a SHA-1 hash for the files an Angular service worker
+// manifest lists (see ngsw.go), nil for the others.
+func sha1Hash(n *node) hash.Hash {
+	if !n.wantSHA1 {
+		return nil
+	}
+	return sha1.New()
 }
 
 // writers lists the writers that are not nil.
@@ -149,9 +163,9 @@ func (b *builder) processStream(n *node) error {
 		return err
 	}
 	defer f.Abort()
-	h256, h384 := sha256.New(), b.integrityHash(n)
+	h256, h384, h1 := sha256.New(), b.integrityHash(n), sha1Hash(n)
 	bufp := b.bufs.Get().(*[]byte)
-	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384)...), onlyReader{r}, *bufp)
+	written, err := io.CopyBuffer(io.MultiWriter(writers(f, h256, h384, h1)...), onlyReader{r}, *bufp)
 	b.bufs.Put(bufp)
 	if err != nil {
 		return b.fileError(n, err)
@@ -165,7 +179,7 @@ func (b *builder) processStream(n *node) error {
 	if err := f.Commit(name); err != nil {
 		return err
 	}
-	b.setSums(n, h256, h384, written)
+	b.setSums(n, h256, h384, h1, written)
 	if !b.compressible(n) {
 		return nil
 	}
@@ -339,8 +353,8 @@ func (b *builder) finishLate(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.o.workers)
 	for _, n := range b.nodes {
-		if !n.hasLate || n.reused {
-			continue
+		if !n.hasLate || n.reused || n.kind == kindNgsw {
+			continue // an Angular service worker manifest comes after (see finishNgsw)
 		}
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures are the real generator builds of hashing/testdata/sites.
-var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy", "docusaurus"}
+var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy", "docusaurus", "angular", "jekyll"}
 
 const fixtureHost = "fixture.example"
 

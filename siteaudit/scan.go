@@ -100,13 +100,17 @@ type token struct {
 }
 
 // quoted reports whether the token is the whole of a string, a url(…)
-// argument, an attribute value, or a value after "=" (an unquoted
-// attribute, sourceMappingURL=).
+// argument, an attribute value, a value after "=" (an unquoted
+// attribute, sourceMappingURL=), or the start of a string that is a URL
+// with a query its script completes ("ngsw.json?ngsw-cache-bust=" +
+// Math.random(), "data.json?v=" + version).
 func (t token) quoted() bool {
 	switch {
 	case t.inTag, t.open == '=':
 		return true
 	case t.open == t.close && (t.open == '"' || t.open == '\'' || t.open == '`'):
+		return true
+	case (t.open == '"' || t.open == '\'' || t.open == '`') && t.close == '=' && bytes.IndexByte(t.text, '?') > 0:
 		return true
 	case t.open == '(' && t.close == ')':
 		return true

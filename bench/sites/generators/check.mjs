@@ -85,6 +85,22 @@ const FIXTURES = {
       { name: 'React.lazy component', from: '/', click: '#load-lazy', wait: '#lazy-ready', spa: true, lazy: /\/assets\/js\/[^/]*\.js$/ },
     ],
   },
+  angular: {
+    // Angular's service worker (ngsw-worker.js) checks the SHA-1 of every
+    // file ngsw.json lists: its state and the prefetched files are compared.
+    pages: [['/', 'app-home h1']],
+    sw: 'ngsw',
+    steps: [
+      { name: 'routerLink to a lazy route (loadComponent)', from: '/', click: '#nav-about', wait: '#about-text', spa: true, lazy: /\/chunk-[A-Z0-9]{8}\.js$/ },
+    ],
+  },
+  jekyll: {
+    pages: [['/', '#page-home'], ['/about/', '#page-about'], ['/2025/12/01/hello.html', '#page-hello'], ['/2025/12/02/second.html', '#page-second']],
+    steps: [
+      { name: 'a script shows a photo named only by its string', from: '/', wait: '#photo-slot img', spa: true, lazy: /\/assets\/images\/photo\.[^/]*png$/ },
+      { name: 'link to a post', from: '/2025/12/02/second.html', click: '#page-second a', wait: '#page-hello', spa: false },
+    ],
+  },
   eleventy: {
     pages: [['/', 'main h1'], ['/posts/alpha/', 'main h1'], ['/posts/beta/', 'main h1']],
     steps: [
@@ -137,6 +153,41 @@ async function settle(page, r, sel) {
   r.shot = await page.screenshot({ fullPage: true });
 }
 
+// ngswState waits for Angular's service worker to control the page and
+// to initialise the app's version (it fetches every file of the prefetch
+// group and checks its SHA-1 against ngsw.json's hashTable; a mismatch
+// degrades the driver), and returns its driver state from /ngsw/state with
+// how many of the group's files it cached.
+async function ngswState(page) {
+  try {
+    return await page.evaluate(async () => {
+      const sleep = ms => new Promise(r => setTimeout(r, ms));
+      const t0 = Date.now();
+      // registerWhenStable:30000, then clients.claim() on activation.
+      while (!navigator.serviceWorker.controller && Date.now() - t0 < 35000) await sleep(200);
+      if (!navigator.serviceWorker.controller) return 'no service worker';
+      const m = await (await fetch('/ngsw.json?ngsw-bypass=1', { cache: 'no-store' })).json();
+      const app = m.assetGroups.find(g => g.installMode === 'prefetch');
+      let state = '?', cached = 0;
+      while (Date.now() - t0 < 45000) {
+        // A request through the worker makes it initialise the version.
+        await fetch('/index.html').catch(() => {});
+        const txt = await (await fetch('/ngsw/state')).text();
+        state = (/Driver state: (\S+)/.exec(txt) || [])[1] || '?';
+        cached = 0;
+        for (const k of (await caches.keys()).filter(k => k.endsWith(':assets:' + app.name + ':cache'))) {
+          cached = Math.max(cached, (await (await caches.open(k)).keys()).length);
+        }
+        if (state !== 'NORMAL' || cached === app.urls.length) break;
+        await sleep(500);
+      }
+      return `${state}, ${cached}/${app.urls.length} prefetched`;
+    });
+  } catch (e) {
+    return 'error: ' + e.message.split('\n')[0];
+  }
+}
+
 async function newPage(ctx) {
   const page = await ctx.newPage();
   await page.setViewport(VIEWPORT);
@@ -153,7 +204,9 @@ async function runSite(browser, edge, fx) {
     r.name = path;
     try { await page.goto(edge + path, { waitUntil: 'load', timeout: 30000 }); } catch (e) { r.exceptions.push('goto: ' + e.message); }
     await settle(page, r, sel);
-    if (fx.sw) {
+    if (fx.sw === 'ngsw') {
+      r.sw = await ngswState(page);
+    } else if (fx.sw) {
       try { await page.waitForSelector('html[data-sw]', { timeout: 10000 }); } catch { /* recorded below */ }
       r.sw = await page.evaluate(() => document.documentElement.dataset.sw || 'none');
     }

@@ -9,16 +9,19 @@
 #   bash hashing/testdata/generators/build.sh              # every generator
 #   bash hashing/testdata/generators/build.sh vite-vue     # some
 #
-# Needs Node 20 + npm (the npm registry) and, for hugo, `apt-get install
-# hugo`. Projects are copied to $WORK (default /tmp/cdnctl-generators) and
-# built there, so nothing (node_modules, caches) lands in the repository. A
-# project without a package-lock.json gets one from `npm install`, copied
-# back here to be committed; with one, `npm ci` installs exactly it.
+# Needs Node 20 + npm (the npm registry), for hugo `apt-get install hugo`,
+# for angular `apt-get install faketime`, for jekyll `apt-get install jekyll
+# jekyll-theme-minima ruby-jekyll-feed ruby-jekyll-sitemap
+# ruby-jekyll-seo-tag faketime`. Projects are copied to $WORK
+# (default /tmp/cdnctl-generators) and built there, so nothing
+# (node_modules, caches) lands in the repository. A project without a
+# package-lock.json gets one from `npm install`, copied back here to be
+# committed; with one, `npm ci` installs exactly it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sites=$(cd "$here/.." && pwd)/sites
 WORK=${WORK:-/tmp/cdnctl-generators}
-all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular jekyll)
 [ $# -gt 0 ] && all=("$@")
 
 # No telemetry, no update checks, no network but the npm registry.
@@ -97,6 +100,23 @@ for gen in "${all[@]}"; do
   docusaurus)
     npx docusaurus build --out-dir build
     publish "$gen" build
+    ;;
+  angular)
+    # The application builder writes dist/fixture/{browser/,3rdpartylicenses.txt,
+    # prerendered-routes.json}: browser/ is what is deployed.
+    # ngsw.json records the build time ("timestamp": Date.now()); a clock
+    # frozen at SOURCE_DATE_EPOCH (Debian's faketime -f, the monotonic
+    # clock left alone) makes the build reproducible.
+    NG_CLI_ANALYTICS=false FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '2026-01-01 00:00:00' npx ng build
+    publish "$gen" dist/fixture/browser
+    ;;
+  jekyll)
+    # Debian's jekyll with the minima theme and the feed, sitemap and SEO
+    # plugins; the feed's <updated> is the build time (site.time): a clock
+    # frozen at SOURCE_DATE_EPOCH makes it reproducible.
+    jekyll --version
+    JEKYLL_ENV=production faketime -f '2026-01-01 00:00:00' jekyll build --quiet --destination _site
+    publish "$gen" _site
     ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;
