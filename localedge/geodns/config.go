@@ -153,7 +153,8 @@ type Location struct {
 type HealthConfig struct {
 	// Interval between two checks of a PoP (2s when 0).
 	Interval time.Duration
-	// Timeout of one check (1s when 0; at most Interval).
+	// Timeout of one check (1s when 0). The checks of a PoP run one at a
+	// time: one that takes longer than Interval delays the next.
 	Timeout time.Duration
 	// Fall is the number of consecutive failures that mark a PoP down
 	// (2 when 0); Rise the number of successes that mark it up again (2
@@ -170,9 +171,6 @@ func (h HealthConfig) withDefaults() HealthConfig {
 	}
 	if h.Timeout <= 0 {
 		h.Timeout = time.Second
-	}
-	if h.Timeout > h.Interval {
-		h.Timeout = h.Interval
 	}
 	if h.Fall <= 0 {
 		h.Fall = 2

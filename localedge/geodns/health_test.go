@@ -56,8 +56,10 @@ func newFakeEdge(t *testing.T, name string) *fakeEdge {
 func (e *fakeEdge) url() string { return e.srv.URL + DefaultHealthPath }
 
 // fastHealth checks often, so state changes show within a fraction of a
-// second.
-var fastHealth = HealthConfig{Interval: 20 * time.Millisecond, Timeout: 500 * time.Millisecond, Fall: 2, Rise: 2}
+// second. The timeout is long: on a loaded machine a check of a healthy
+// edge can take longer than the interval, and timing out would mark it
+// down.
+var fastHealth = HealthConfig{Interval: 20 * time.Millisecond, Timeout: 10 * time.Second, Fall: 2, Rise: 2}
 
 // waitForPoP queries until the answer comes from wantPoP (or the deadline
 // passes) and returns the last debug data.
@@ -199,11 +201,9 @@ func TestHealthThresholds(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PoPs = DefaultPoPs(2, e.url())
 	// The only failed checks must be the edge's 503 answers: a check that
-	// times out fails too, and a check's timeout is at most the interval.
-	// 10 ms was too short on a loaded machine (a loopback request under
-	// the race detector can take longer); 300 ms makes the test take
-	// about 3 s.
-	cfg.Health = HealthConfig{Interval: 300 * time.Millisecond, Timeout: 300 * time.Millisecond, Fall: 3, Rise: 4}
+	// times out fails too, and a loopback request under the race detector
+	// on a loaded machine can take longer than the 10 ms interval.
+	cfg.Health = HealthConfig{Interval: 10 * time.Millisecond, Timeout: 10 * time.Second, Fall: 3, Rise: 4}
 	s, _ := startServer(t, cfg)
 	waitHits(t, e, 2)
 
