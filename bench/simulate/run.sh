@@ -21,6 +21,12 @@
 # 5. Memory: 1, 10 and 100 TB catalogues through the same 1 GiB caches:
 #    the peak RSS follows the caches, not the catalogue.
 #
+# Where the time goes: bench/simulate/profile runs the same command in
+# process with a CPU profile, e.g.
+#   go run ./bench/simulate/profile -cpuprofile cpu.out -- --config "$WORK/empty.yaml" \
+#     --json simulate --log "$WORK/access-10000000.log.gz" --cache-size 1GiB --ttl '/o/*=public, max-age=86400' >/dev/null
+#   go tool pprof -top cpu.out
+#
 # libCacheSim (github.com/1a1a11a/libCacheSim, C) is built from source on
 # this machine, never committed: from $LIBCACHESIM_SRC (a checkout), else
 # a mirror at /work/.mirror/1a1a11a+libCacheSim/repo, else a git clone from
