@@ -219,3 +219,44 @@ func TestAngularServiceWorkerRebuild(t *testing.T) {
 		t.Errorf("ngsw.json gives index.html the SHA-1 %s, not that of the new page", m.HashTable["/index.html"])
 	}
 }
+
+// TestAngularServiceWorkerUnlistedFile: index.html names a file that
+// ngsw.json does not list (the default ngsw-config caches no .json), so
+// nothing pins it and it is renamed; index.html, which ngsw.json lists,
+// changes bytes under its name. Pinning the files ngsw.json lists is not
+// enough: its hash of index.html must follow (before ngsw.json was
+// rewritten, the worker rejected this index.html and the app's version
+// never installed).
+func TestAngularServiceWorkerUnlistedFile(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.CopyFS(src, os.DirFS(filepath.Join("testdata", "sites", "angular"))); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(src, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSum := sha1.Sum(page)
+	page = []byte(strings.Replace(string(page), "<title>", `<link rel="preload" href="config.json" as="fetch" crossorigin><title>`, 1))
+	newSum := sha1.Sum(page)
+	manifest, err := os.ReadFile(filepath.Join(src, "ngsw.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest = []byte(strings.Replace(string(manifest), hex.EncodeToString(oldSum[:]), hex.EncodeToString(newSum[:]), 1))
+	for name, data := range map[string]string{"index.html": string(page), "ngsw.json": string(manifest), "config.json": `{"api":"/api"}`} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkNgsw(t, src)
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Manifest.Files["config.json"]; e.Path == "config.json" {
+		t.Fatalf("config.json kept its name (%+v): the case is not exercised", e)
+	}
+	checkNgsw(t, out)
+}
