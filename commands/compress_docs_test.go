@@ -41,7 +41,7 @@ func TestCompressDocExamples(t *testing.T) {
 	}
 
 	sc := defaultServeConfig()
-	sc.AccessLog = false
+	sc.AccessLog = AccessLogOff
 	lc, err := startLocalCDN(t.Context(), &ServeOptions{Config: sc, FreePorts: true, LookupEnv: noEnv})
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,10 @@ type ServeConfig struct {
 	// generated at start).
 	Admin string `yaml:"admin" json:"admin"`
 	Token string `yaml:"token" json:"-"`
-	// AccessLog logs every request (with its cache status) to stderr.
-	AccessLog bool `yaml:"access_log" json:"access_log"`
+	// AccessLog is where a line per request (with its cache status)
+	// goes: off, stdout, stderr or a file; unset, stderr on a terminal
+	// and off otherwise (see AccessLogSetting).
+	AccessLog AccessLogSetting `yaml:"access_log" json:"access_log"`
 	// Delay is every PoP's simulated network delay to its upstream, unless
 	// the PoP sets its own.
 	Delay time.Duration `yaml:"delay" json:"delay"`
@@ -252,7 +254,6 @@ func defaultServeConfig() ServeConfig {
 			RedirectStatus: siterules.DefaultStatus,
 		},
 		Admin:           "http://" + def.AdminAddr,
-		AccessLog:       true,
 		ShutdownTimeout: 10 * time.Second,
 		Shield:          ServeShieldConfig{Enabled: true, Addr: def.Shield.Addr},
 		HTTPS:           ServeHTTPSConfig{Policy: string(localedge.AllowAll)},

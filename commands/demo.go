@@ -85,7 +85,7 @@ func runDemo(ctx context.Context, f *Factory, opts *DemoOptions) error {
 	}
 	sc := defaultServeConfig()
 	sc.Origin = originDir
-	sc.AccessLog = false
+	sc.AccessLog = AccessLogOff
 	sc.HTTPS = ServeHTTPSConfig{
 		Enabled: true, CADir: cfg.Serve.HTTPS.CADir, Policy: string(localedge.AllowAll),
 		HostPolicies: map[string]string{demo.Host: string(localedge.RedirectToHTTPS)},

@@ -13,6 +13,7 @@ import (
 
 	"charm.land/bubbles/v2/progress"
 
+	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/providers"
 	"github.com/cdnctl/cdnctl/providers/deploy"
 	"github.com/cdnctl/cdnctl/providers/prewarm"
@@ -156,42 +157,67 @@ func (u *deployUI) render(step string) {
 	if p.Step() != step {
 		return
 	}
-	done, total := p.Done.Load(), p.Total.Load()
-	b, bt := p.Bytes.Load(), p.BytesTotal.Load()
-	pct := 0.0
-	switch {
-	case bt > 0:
-		pct = float64(b) / float64(bt)
-	case total > 0:
-		pct = float64(done) / float64(total)
-	}
-	pct = min(pct, 1)
-	count := fmt.Sprintf("%d/%d", done, total)
-	if bt > 0 {
-		count += "  " + humanBytes(b) + "/" + humanBytes(bt)
-	}
-	if total == 0 && bt == 0 {
-		// A step without a count (fingerprint): how long it has run.
-		u.mu.Lock()
-		count = "running for " + time.Since(u.started).Round(time.Second).String()
-		u.mu.Unlock()
-	}
-	if failed := p.Failed.Load(); failed > 0 {
-		count += fmt.Sprintf("  %d failed", failed)
-	}
+	u.mu.Lock()
+	running := time.Since(u.started)
+	u.mu.Unlock()
+	count, pct := progressCount(p.Phase(), p.Done.Load(), p.Total.Load(), p.Bytes.Load(), p.BytesTotal.Load(), p.Failed.Load(), running)
 	w := u.f.IO.SyncErr()
 	if !u.tty {
 		fmt.Fprintf(w, "%s deploy: %s: %s\n", u.stamp(), step, count)
 		return
 	}
-	var bar string
-	if u.color {
-		bar = u.bar.ViewAs(pct)
-	} else {
-		n := int(pct * 28)
-		bar = "[" + strings.Repeat("#", n) + strings.Repeat(" ", 28-n) + fmt.Sprintf("] %3.0f%%", pct*100)
+	fmt.Fprintf(w, "\r  %-20s %s  %s\x1b[K", step, progressBar(u.bar, u.color, pct), count)
+}
+
+// progressCount is what a progress line says of a step's counts
+// ("writing 120/400  1.2 MiB/3.0 MiB  2 failed") and how far the step is,
+// from 0 to 1 (by bytes when it knows them). phase is a fingerprint
+// phase (hashing.Progress.Phase) or "". A step without a count (yet)
+// says how long it has run.
+func progressCount(phase string, done, total, bytes, bytesTotal, failed int64, running time.Duration) (string, float64) {
+	pct := 0.0
+	switch {
+	case bytesTotal > 0:
+		pct = float64(bytes) / float64(bytesTotal)
+	case total > 0:
+		pct = float64(done) / float64(total)
 	}
-	fmt.Fprintf(w, "\r  %-20s %s  %s\x1b[K", step, bar, count)
+	count := fmt.Sprintf("%d/%d", done, total)
+	if bytesTotal > 0 {
+		count += "  " + humanBytes(bytes) + "/" + humanBytes(bytesTotal)
+	}
+	if total == 0 && bytesTotal == 0 {
+		count = "running for " + running.Round(time.Second).String()
+	}
+	if phase != "" {
+		count = phaseText(phase) + " " + count
+	}
+	if failed > 0 {
+		count += fmt.Sprintf("  %d failed", failed)
+	}
+	return count, min(pct, 1)
+}
+
+// progressBar draws pct (0 to 1): bar in colour, or 28 #s without.
+func progressBar(bar progress.Model, color bool, pct float64) string {
+	if color {
+		return bar.ViewAs(pct)
+	}
+	n := int(pct * 28)
+	return "[" + strings.Repeat("#", n) + strings.Repeat(" ", 28-n) + fmt.Sprintf("] %3.0f%%", pct*100)
+}
+
+// phaseText names a fingerprint phase (hashing.Progress.Phase) for people.
+func phaseText(phase string) string {
+	switch phase {
+	case hashing.PhaseScan:
+		return "listing files,"
+	case hashing.PhaseRead:
+		return "reading references"
+	case hashing.PhaseWrite:
+		return "writing"
+	}
+	return phase
 }
 
 // annotate writes a GitHub Actions workflow command (error, warning,
@@ -267,6 +293,9 @@ func deployHeadline(rep *deploy.Report) string {
 	parts := []string{}
 	if p := rep.Push; p != nil {
 		parts = append(parts, fmt.Sprintf("%d uploaded (%s), %d updated, %d deleted", p.Uploaded, humanBytes(p.BytesUploaded), p.Updated, p.Deleted))
+	}
+	if rep.Retries > 0 {
+		parts = append(parts, count(rep.Retries, "storage request retried", "storage requests retried"))
 	}
 	if s := rep.Step(deploy.StepPurge); s.Status == deploy.StatusDone {
 		parts = append(parts, fmt.Sprintf("%d purged", s.Files))

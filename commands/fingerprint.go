@@ -267,24 +267,32 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	}
 	auditor.Previous = opts.Out
 	dirOpts.Audit = auditor.Audit
+	ui := newFingerprintUI(opts.IO, opts.Logger)
+	dirOpts.Progress = ui.update
+	output := opts.Out
+	if opts.DryRun {
+		output = "(dry run: nothing written)"
+	}
+	if opts.DryRun && !opts.Sample {
+		check := hashing.CheckSource(opts.Src)
+		if opts.Out != "" {
+			check = hashing.CheckPaths(opts.Src, opts.Out)
+		}
+		if check != nil {
+			return fmt.Errorf("fingerprint: %w", check)
+		}
+		src = os.DirFS(opts.Src)
+	}
+	ui.start(label, output)
 	switch {
 	case opts.DryRun:
-		if !opts.Sample {
-			check := hashing.CheckSource(opts.Src)
-			if opts.Out != "" {
-				check = hashing.CheckPaths(opts.Src, opts.Out)
-			}
-			if check != nil {
-				return fmt.Errorf("fingerprint: %w", check)
-			}
-			src = os.DirFS(opts.Src)
-		}
-		res, err = hashing.Build(ctx, src, hashing.Discard, opts.Build)
+		res, err = hashing.Build(ctx, src, hashing.Discard, dirOpts.Options)
 	case opts.Sample:
 		res, err = hashing.Fingerprint(ctx, src, opts.Out, dirOpts)
 	default:
 		res, err = hashing.FingerprintDir(ctx, opts.Src, opts.Out, dirOpts)
 	}
+	ui.stop()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			// DIR is replaced only when a run succeeds (hashing writes to a
@@ -308,6 +316,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 	}
 	logPinned(opts.Logger, res.Pinned)
 	logAudit(opts.Logger, auditor.Report)
+	ui.finished(res)
 	sum := fingerprintSummary{
 		Source:         label,
 		Output:         opts.Out,

@@ -74,14 +74,16 @@ func TestFingerprintDocs(t *testing.T) {
 }
 
 var (
-	logTimeRE  = regexp.MustCompile(`time=\S+`)
-	durationRE = regexp.MustCompile(`( in )[0-9.]+(µs|ms|s)\b`)
+	logTimeRE     = regexp.MustCompile(`time=\S+`)
+	logDurationRE = regexp.MustCompile(`duration=\S+`)
+	durationRE    = regexp.MustCompile(`( in )[0-9.]+(µs|ms|s)\b`)
 )
 
 // normalizeRun blanks what changes from run to run: log times and the
 // run's duration.
 func normalizeRun(s string) string {
 	s = logTimeRE.ReplaceAllString(s, "time=…")
+	s = logDurationRE.ReplaceAllString(s, "duration=…")
 	return durationRE.ReplaceAllString(s, "${1}…")
 }
 

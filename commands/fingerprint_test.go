@@ -385,6 +385,12 @@ func TestFingerprintAuditDocs(t *testing.T) {
 	if code != ExitFailure {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	// The docs show the error; the line before it says the run started
+	// (without a terminal), naming this test's temporary folders.
+	started, stderr, ok := strings.Cut(stderr, "\n")
+	if !ok || !strings.Contains(started, `msg="fingerprint: started"`) {
+		t.Errorf("stderr does not start with the start line:\n%s", started)
+	}
 	code, stdout, errOut := runCLI(t, nil, "fingerprint", src, "--out", out, "--keep", "/img/logo.png")
 	if code != 0 {
 		t.Fatalf("--keep: exit %d\n%s", code, errOut)

@@ -110,7 +110,7 @@ func TestHTTPSDocExamples(t *testing.T) {
 	}
 	sc := cfg.Serve
 	sc.HTTPS.CADir = filepath.Join(t.TempDir(), "ca")
-	sc.AccessLog = false
+	sc.AccessLog = AccessLogOff
 	lc, err := startLocalCDN(t.Context(), &ServeOptions{Config: sc, DNS: cfg.DNS, FreePorts: true, LookupEnv: noEnv})
 	if err != nil {
 		t.Fatalf("the section's config does not start: %v", err)

@@ -470,12 +470,21 @@ func printResult(w io.Writer, tgt string, plan *providers.Plan, res *providers.R
 	case res.Uploaded+res.Updated+res.Deleted > 0:
 		deploy = "not recorded in the deploy history"
 	}
-	fmt.Fprintf(w, "%s %s: %d uploaded (%s), %d updated, %d unchanged, %d deleted, %d retained in %s (%s)\n",
-		state, tgt, res.Uploaded, humanBytes(res.BytesUploaded), res.Updated, res.Kept, res.Deleted, res.Retained,
+	fmt.Fprintf(w, "%s %s: %d uploaded (%s), %d updated, %d unchanged, %d deleted, %d retained%s in %s (%s)\n",
+		state, tgt, res.Uploaded, humanBytes(res.BytesUploaded), res.Updated, res.Kept, res.Deleted, res.Retained, retriedText(res.Retries),
 		(time.Duration(res.DurationMS) * time.Millisecond).String(), deploy)
 	for _, fl := range res.Failures {
 		fmt.Fprintf(w, "  failed: %s %s: %s\n", fl.Op, fl.Key, fl.Error)
 	}
+}
+
+// retriedText is ", 7 requests retried" (throttled, failed or timed
+// out, and sent again), or "" when none was.
+func retriedText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return ", " + count(n, "request retried", "requests retried")
 }
 
 func humanBytes(n int64) string {

@@ -27,7 +27,11 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Now:       time.Now,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The deadline only bounds a command that hangs: it times nothing.
+	// 30 s was too short for CPU-heavy commands under the race detector on
+	// a loaded machine (fingerprint of the vite-vue fixture takes about
+	// 27 s of CPU under -race, and ran past 4 minutes there).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	code = f.Run(ctx, args)
 	return code, out.String(), errOut.String()

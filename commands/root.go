@@ -39,6 +39,8 @@ type Factory struct {
 	// Set from the global flags before a subcommand runs.
 	JSON   bool
 	Logger *slog.Logger
+	// logFormat is --log-format (for logs written elsewhere than stderr).
+	logFormat string
 
 	configPath     string
 	configExplicit bool
@@ -147,6 +149,7 @@ every PoP (prewarm), and run a whole local CDN for development and tests
 				return err
 			}
 			f.Logger = slog.New(h)
+			f.logFormat = logFormat
 			return nil
 		},
 	}

@@ -51,6 +51,9 @@ type ServeOptions struct {
 	// StopAfter stops the topology gracefully after this long (0: run
 	// until interrupted).
 	StopAfter time.Duration
+	// AccessLog receives a record per request (nil: none); see
+	// openAccessLog.
+	AccessLog *slog.Logger
 }
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -150,7 +153,8 @@ flushed.`,
 				}
 			}
 			if fl.Changed("access-log") {
-				sc.AccessLog, _ = fl.GetBool("access-log")
+				v, _ := fl.GetString("access-log")
+				sc.AccessLog = AccessLogSetting(v)
 			}
 			if fl.Changed("https") {
 				sc.HTTPS.Enabled, _ = fl.GetBool("https")
@@ -205,6 +209,12 @@ flushed.`,
 			opts.JSON = f.JSON
 			opts.Logger = f.Logger
 			opts.LookupEnv = f.LookupEnv
+			accessLog, closeLog, err := openAccessLog(f, sc.AccessLog)
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			opts.AccessLog = accessLog
 			if cfg.Path != "" {
 				opts.ConfigPath, _ = filepath.Abs(cfg.Path)
 			}
@@ -237,7 +247,7 @@ flushed.`,
 	fl.StringVar(&size, "cache-size", "64MiB", "cache capacity of each PoP")
 	fl.StringVar(&maxObj, "max-object-size", "8MiB", "largest response cached; larger ones pass through")
 	fl.StringVar(&cacheDir, "cache-dir", "", "keep each PoP's cache on disk under this folder (survives restarts)")
-	fl.Bool("access-log", true, "log every request with its cache status to stderr")
+	fl.String("access-log", "", "a line per request with its cache status: off, stdout, stderr or a file (default: stderr on a terminal, else off)")
 	fl.Bool("https", false, "serve HTTPS and HTTP/2 too on every edge's address, with a certificate from your local CA (serve.https.enabled)")
 	fl.Bool("compress", true, "compress responses at the edges (br, zstd, gzip) as CloudFront does; --compress=false: as the origin sends them (serve.compress.enabled)")
 	fl.String("dns", defaultDNSConfig().Listen, "address of the GeoDNS server, UDP and TCP (dns.listen)")
@@ -425,9 +435,7 @@ func startLocalCDN(ctx context.Context, opts *ServeOptions) (_ *localCDN, err er
 		}
 	}
 	tc.Logger = log
-	if sc.AccessLog {
-		tc.AccessLog = log
-	}
+	tc.AccessLog = opts.AccessLog
 	if sc.HTTPS.Enabled {
 		if tc.HTTPS, l.caCreated, err = sc.HTTPS.topologyHTTPS(opts.DNS, time.Now()); err != nil {
 			return nil, err

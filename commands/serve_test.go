@@ -210,6 +210,13 @@ type serveInfo struct {
 // stop, which checks the exit code, and returns its first JSON line.
 func startServeCmd(t *testing.T, args ...string) (info serveInfo, stop func()) {
 	t.Helper()
+	info, stop, _ = startServeCmdStderr(t, args...)
+	return info, stop
+}
+
+// startServeCmdStderr is startServeCmd, with the command's stderr.
+func startServeCmdStderr(t *testing.T, args ...string) (info serveInfo, stop func(), stderr *syncBuffer) {
+	t.Helper()
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
 	f := &Factory{IO: ios, LookupEnv: noEnv, Now: time.Now}
@@ -230,7 +237,7 @@ func startServeCmd(t *testing.T, args ...string) (info serveInfo, stop func()) {
 				stop()
 				t.Fatalf("first line %q: %v", line, err)
 			}
-			return info, stop
+			return info, stop, errOut
 		}
 		select {
 		case code := <-done:

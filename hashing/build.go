@@ -242,6 +242,8 @@ type builder struct {
 
 	memoBudget atomic.Int64 // references parseMemo may still keep
 
+	progress progress // reports to Options.Progress
+
 	// unchanged is set when the previous output already is this build's
 	// (see takeUnchanged): nothing was written.
 	unchanged bool
@@ -271,6 +273,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		claims: make(map[string]string),
 		start:  env.now(),
 	}
+	b.progress.fn = opts.Progress
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
 	b.memoBudget.Store(maxMemoRefs)
 	if d, ok := out.(*DirOutput); ok {
@@ -304,6 +307,11 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 		}
 		return b, res, nil
 	}
+	var size int64
+	for _, n := range b.nodes {
+		size += n.size
+	}
+	b.progress.start(PhaseWrite, len(b.nodes), size)
 	if err := b.runGraph(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -388,6 +396,7 @@ func missingError(missing []MissingRef, label string) error {
 
 // scan lists the source files and decides what each one is.
 func (b *builder) scan(ctx context.Context, res *Result) error {
+	b.progress.start(PhaseScan, 0, 0)
 	skip := func(name string, dir bool) bool {
 		if dir {
 			if name == stateDir || b.o.exclude.matchesAllBelow(name) {

@@ -137,6 +137,7 @@ func (b *builder) runGraph(ctx context.Context) error {
 					if err := b.process(ctx, n); err != nil {
 						return err
 					}
+					b.progress.done(n.size)
 					for _, d := range n.dependents {
 						if d.pending.Add(-1) == 0 {
 							ready <- d

@@ -20,8 +20,10 @@ import (
 // nor the set of files it could name changed.
 func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	fromCache := b.env.prev != nil && b.env.prev.FileSet == b.fileSet()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(b.o.workers)
+	var (
+		read      []*node
+		readBytes int64
+	)
 	for _, n := range b.nodes {
 		if n.kind == kindOther && !scansText(n) {
 			continue
@@ -41,6 +43,13 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			n.pinDirs = c.PinDirs
 			continue
 		}
+		read = append(read, n)
+		readBytes += n.size
+	}
+	b.progress.start(PhaseRead, len(read), readBytes)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.workers)
+	for _, n := range read {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
@@ -51,6 +60,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 			}
 			b.resolveRefs(n, refs, data, whole)
 			if !scansText(n) {
+				b.progress.done(n.size)
 				return nil
 			}
 			s := b.newOccScanner(n, refs)
@@ -66,6 +76,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 				return err
 			}
 			n.occ = s.out
+			b.progress.done(n.size)
 			return nil
 		})
 	}

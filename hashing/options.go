@@ -70,6 +70,11 @@ type Options struct {
 	// Workers bounds how many files are processed at once (0 means twice
 	// the number of CPUs).
 	Workers int
+	// Progress, if set, is told how far the build is: when each phase
+	// starts, then after each file (see Progress). It is called from the
+	// build's workers, one call at a time: it must return quickly (store
+	// the counts; draw elsewhere).
+	Progress func(Progress)
 }
 
 // compiledOptions are Options checked and ready to use.

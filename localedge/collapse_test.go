@@ -270,6 +270,8 @@ func TestPurgeDuringFillRace(t *testing.T) {
 	p, srv := newProxy(t, o.URL, nil, nil)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop) // also when the test fails: the clients must not outlive it
 	for i := 0; i < 4; i++ {
 		wg.Add(1)
 		go func() {
@@ -301,8 +303,6 @@ func TestPurgeDuringFillRace(t *testing.T) {
 			t.Fatalf("after purge %d got content of generation %d", want, got)
 		}
 	}
-	close(stop)
-	wg.Wait()
 }
 
 // TestUpstreamFailures covers an origin that resets connections, hangs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -285,10 +286,19 @@ func (p *Proxy) removeFill(f *flight) {
 // (with purgeMu held). A purge of other URLs touches no fill, at any rate
 // (unsafe methods invalidate their own URL on every response): only a
 // purge by tag is kept to compare with the response's tags once known.
-func (p *Proxy) recordPurge(m *PurgeMatcher) {
+// It returns the keys of the fills it noted the purge on: a fill may be
+// storing its response at this moment (put checked before the purge was
+// noted), so the purge must look at those keys itself, after that store.
+func (p *Proxy) recordPurge(m *PurgeMatcher) []string {
+	var keys []string
 	for f := range p.fills {
+		purged, tags := f.purged, len(f.tagPurges)
 		f.purged, f.tagPurges = m.OnFill(f.key, f.purged, f.tagPurges)
+		if f.purged != purged || len(f.tagPurges) != tags {
+			keys = append(keys, f.key.Key)
+		}
 	}
+	return keys
 }
 
 // OnFill records the purge on a fill under way for k (a request gone
@@ -344,7 +354,7 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 		return 0, nil
 	}
 	p.purgeMu.Lock()
-	p.recordPurge(m)
+	filling := p.recordPurge(m)
 	p.purgeMu.Unlock()
 
 	// New requests must not join a fetch that began before the purge.
@@ -359,6 +369,15 @@ func (p *Proxy) Purge(ctx context.Context, req PurgeRequest) (int, error) {
 	keys, ok := m.URLKeys()
 	if !ok || len(p.Key.Headers) > 0 || p.idx.hasSlices() {
 		keys = p.idx.match(m)
+	}
+	// A fill that stored its response just before the purge was noted on
+	// it may not be in the index yet (put indexes after it stores): its key
+	// is purged too. purgeKey waits for that put (both take the key's
+	// lock), so when Purge returns no request can be served the response.
+	for _, k := range filling {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
 	}
 	p.large.forget(m)
 	now := p.now()

@@ -213,10 +213,16 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 		io.WriteString(w, "slow")
 	})
 	o.static("/form", 200, "ok")
-	p, srv := newProxy(t, o.URL, nil, nil)
+	p, srv := newProxy(t, o.URL, nil, func(p *Proxy) {
+		// The fill is held while the test sends 1200 invalidations, which
+		// take seconds on a loaded machine: no timeout may end it first.
+		p.UpstreamTimeout = time.Hour
+	})
+	// Runs before the servers close: a fill still held (the test failed)
+	// ends rather than blocking their Close forever.
+	t.Cleanup(func() { close(release) })
 
-	done := make(chan *http.Response)
-	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	done := getInBackground(srv.URL + "/slow")
 	waitFor(t, "the fill at the origin", func() bool { return o.count("/slow") == 1 })
 	for i := range 600 {
 		if r, _ := do(t, http.MethodPost, srv.URL+"/form"); r.StatusCode != 200 {
@@ -229,7 +235,7 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 		}
 	}
 	release <- struct{}{}
-	r := <-done
+	r := (<-done).response(t)
 	if cs := r.Header.Get("Cache-Status"); !strings.Contains(cs, "stored") {
 		t.Errorf("fill after 600 unrelated invalidations: Cache-Status %q; want stored", cs)
 	}
@@ -241,14 +247,50 @@ func TestInvalidationFloodKeepsCaching(t *testing.T) {
 	if _, err := p.Purge(t.Context(), PurgeRequest{All: true}); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r, _ := get(t, srv.URL+"/slow"); done <- r }()
+	done = getInBackground(srv.URL + "/slow")
 	waitFor(t, "the second fill at the origin", func() bool { return o.count("/slow") == 2 })
 	if _, err := p.Purge(t.Context(), PurgeRequest{Tags: []string{"slow-tag"}}); err != nil {
 		t.Fatal(err)
 	}
 	release <- struct{}{}
-	<-done
+	(<-done).response(t)
 	if r, _ := get(t, srv.URL+"/slow", "Cache-Control", "only-if-cached"); r.StatusCode != http.StatusGatewayTimeout {
 		t.Errorf("a response whose tag was purged during its fill was stored (only-if-cached: %d)", r.StatusCode)
 	}
+}
+
+// backgroundGet is the outcome of getInBackground.
+type backgroundGet struct {
+	resp *http.Response
+	err  error
+}
+
+// response returns the response, or fails the test with the error.
+func (g backgroundGet) response(t *testing.T) *http.Response {
+	t.Helper()
+	if g.err != nil {
+		t.Fatal(g.err)
+	}
+	return g.resp
+}
+
+// getInBackground GETs u from another goroutine, for a response the test
+// holds at the origin: its client has no timeout (the proxy's bounds the
+// wait), so the test's work in between may take as long as a loaded
+// machine needs. The body is read and closed before the outcome is sent.
+func getInBackground(u string) <-chan backgroundGet {
+	done := make(chan backgroundGet, 1)
+	go func() {
+		c := &http.Client{CheckRedirect: client.CheckRedirect}
+		resp, err := c.Get(u)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if err != nil {
+			err = fmt.Errorf("GET %s: %w", u, err)
+		}
+		done <- backgroundGet{resp, err}
+	}()
+	return done
 }

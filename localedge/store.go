@@ -47,6 +47,7 @@ type statser interface {
 // proxy that fetched it until they are done.
 type MemoryStore struct {
 	capacity int64
+	inline   bool // the cache's upkeep runs during each call
 	cache    *otter.Cache[string, []*Entry]
 	onEvict  atomic.Pointer[func(string, []*Entry)]
 }
@@ -77,7 +78,7 @@ func newMemoryStore(capacity int64, executor func(func())) *MemoryStore {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	s := &MemoryStore{capacity: capacity}
+	s := &MemoryStore{capacity: capacity, inline: executor != nil}
 	s.cache = otter.Must(&otter.Options[string, []*Entry]{
 		Executor:      executor,
 		MaximumWeight: uint64(capacity),
@@ -128,10 +129,22 @@ func (s *MemoryStore) Set(_ context.Context, key string, variants []*Entry) erro
 		s.cache.Invalidate(key)
 		return nil
 	}
-	for _, v := range variants {
-		v.mem.ref(1, 0) // before the value can be evicted
-	}
 	s.cache.Set(key, variants)
+	if !s.inline {
+		// Evict now rather than in the goroutine the cache starts soon
+		// after, so that what the store lets go of is charged below.
+		s.cache.CleanUp()
+	}
+	// Only now do the new bodies leave the fill budget, once the bodies
+	// the store evicted for them are charged to it: released first, they
+	// left a moment in which the budget looked free and took more fills,
+	// and the evicted bodies then took it past its limit (3 MiB charged to
+	// a 1 MiB budget under load, one object more per fill stored while
+	// clients pinned evicted bodies). A body evicted before this mark is
+	// counted right: its stores go -1 then 0, and it stays charged.
+	for _, v := range variants {
+		v.mem.ref(1, 0)
+	}
 	return nil
 }
 

@@ -86,17 +86,21 @@ type Progress struct {
 type Result struct {
 	// DeployID and Seq identify the recorded deploy (empty when nothing
 	// changed and nothing was recorded).
-	DeployID      string    `json:"deploy_id,omitempty"`
-	Seq           int       `json:"seq,omitempty"`
-	Recorded      bool      `json:"recorded"`
-	Uploaded      int       `json:"uploaded"`
-	Updated       int       `json:"updated"`
-	Deleted       int       `json:"deleted"`
-	Kept          int       `json:"kept"`
-	Retained      int       `json:"retained"`
-	BytesUploaded int64     `json:"bytes_uploaded"`
-	Failures      []Failure `json:"failures,omitempty"`
-	DurationMS    int64     `json:"duration_ms"`
+	DeployID      string `json:"deploy_id,omitempty"`
+	Seq           int    `json:"seq,omitempty"`
+	Recorded      bool   `json:"recorded"`
+	Uploaded      int    `json:"uploaded"`
+	Updated       int    `json:"updated"`
+	Deleted       int    `json:"deleted"`
+	Kept          int    `json:"kept"`
+	Retained      int    `json:"retained"`
+	BytesUploaded int64  `json:"bytes_uploaded"`
+	// Retries counts the requests the store sent again after a throttled,
+	// failed or timed-out attempt (stores that retry on their own: S3),
+	// each also logged as a warning.
+	Retries    int       `json:"retries"`
+	Failures   []Failure `json:"failures,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
 	// Complete is true when every change was applied.
 	Complete bool `json:"complete"`
 }
@@ -268,6 +272,14 @@ func (p *Pusher) stat(ctx context.Context, files []*LocalFile, remote []RemoteOb
 	return remote, nil
 }
 
+// retryCounter is a Store that retries requests on its own and counts
+// them (package s3).
+type retryCounter interface {
+	// Retries returns how many requests were sent again since the store
+	// was opened.
+	Retries() int64
+}
+
 // Apply carries out a plan: uploads and metadata updates group by group
 // (a group starts only when the previous one fully succeeded), then
 // deletions, then the index and the deploy history. On failure or
@@ -277,7 +289,17 @@ func (p *Pusher) stat(ctx context.Context, files []*LocalFile, remote []RemoteOb
 func (p *Pusher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 	start := time.Now()
 	res := &Result{}
-	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
+	rc, _ := p.Store.(retryCounter)
+	var retries0 int64
+	if rc != nil {
+		retries0 = rc.Retries()
+	}
+	defer func() {
+		res.DurationMS = time.Since(start).Milliseconds()
+		if rc != nil {
+			res.Retries = int(rc.Retries() - retries0)
+		}
+	}()
 	log := p.logger()
 
 	var work []Change

@@ -21,16 +21,13 @@ package simulate
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
-	"hash/maphash"
-	"io"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/localedge"
 	"github.com/cdnctl/cdnctl/simulate/workload"
 )
@@ -56,8 +53,6 @@ type engine struct {
 	classes    []*class
 	originTime time.Duration
 	keyOpts    localedge.KeyOptions
-	rules      []*hashing.Glob // of sc.Rules, in order
-	versioned  []*hashing.Glob
 
 	// Routing of clients: each workload region (and each PoP position,
 	// for clients without one) to a running edge, plus the extra round
@@ -66,9 +61,6 @@ type engine struct {
 	regionExtra []int64
 	homeEdge    []int // by PoP position
 	homeExtra   []int64
-	seed        maphash.Seed
-
-	memo []memoSlot
 
 	// The origin's content versions: of whole content types and of paths,
 	// with the times of their changes.
@@ -88,8 +80,6 @@ type bump struct {
 	times []int64 // of each change
 }
 
-const memoSize = 1 << 18
-
 // Run replays src through the scenario's topology and returns what
 // happened.
 func Run(ctx context.Context, sc Scenario, src workload.Source, opts Options) (*Result, error) {
@@ -101,16 +91,22 @@ func Run(ctx context.Context, sc Scenario, src workload.Source, opts Options) (*
 		return nil, err
 	}
 	defer e.close()
-	buf := make([]workload.Event, 1024)
+	f := startFeed(src, newResolver(e.sc, e.info))
+	defer f.close()
 	for {
-		n, err := src.Read(buf)
-		for i := range buf[:n] {
-			e.event(&buf[i])
+		b := f.next()
+		if b == nil {
+			break
 		}
+		for i := range b.evs[:b.n] {
+			e.event(&b.evs[i], &b.res[i])
+		}
+		err := b.err
+		f.release(b)
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		if errors.Is(err, io.EOF) {
+		if errEnd(err) {
 			break
 		}
 		if err != nil {
@@ -126,14 +122,8 @@ func newEngine(sc *Scenario, info workload.Info, opts Options) (*engine, error) 
 	e := &engine{
 		sc: sc, info: info, reqd: localedge.ParseRequestCacheControl(nil),
 		tmpls: newTemplates(t.Cache.Heuristic), originTime: t.Origin.ServiceTime, keyOpts: t.Cache.Key,
-		seed: maphash.MakeSeed(), memo: make([]memoSlot, memoSize), bumps: make(map[string]*bump),
+		bumps:   make(map[string]*bump),
 		typeGen: make([]int32, len(info.Types)), typeSince: make([]int64, len(info.Types)), typeChanges: make([][]int64, len(info.Types)),
-	}
-	for _, r := range sc.Rules {
-		e.rules = append(e.rules, hashing.MustCompileGlob(r.Path)) // checked by Validate
-	}
-	for _, v := range sc.Versioned {
-		e.versioned = append(e.versioned, hashing.MustCompileGlob(v))
 	}
 	if len(info.Encodings) == 0 {
 		e.classes = []*class{newClass(0, workload.EncodingDefault)}
@@ -256,7 +246,7 @@ func (e *engine) time(ns int64) time.Time { return time.Unix(0, ns) }
 
 // event handles one workload event, after every queued event that
 // happens before it.
-func (e *engine) event(ev *workload.Event) {
+func (e *engine) event(ev *workload.Event, res *resolved) {
 	t := ev.Time
 	if !e.started {
 		e.started = true
@@ -273,7 +263,7 @@ func (e *engine) event(ev *workload.Event) {
 	case workload.Change:
 		e.change(ev, t)
 	case workload.Request:
-		e.request(ev, t)
+		e.request(ev, res, t)
 	}
 }
 
@@ -312,70 +302,6 @@ func (e *engine) run(ev *event) {
 	case evPurge:
 		ev.n.purge(ev.m, ev.soft, ev.at)
 	}
-}
-
-// pathInfo is what the engine derived from a requested host and path: its
-// cache key, template and whether its URL is versioned. A direct-mapped
-// memo keeps the recent ones, so popular objects cost no key building.
-type pathInfo struct {
-	host, path string
-	logical    string
-	k          localedge.CacheKey
-	keyErr     error
-	versioned  bool
-	cc         string // after the rules
-	ruled      bool
-	// The last template used and what chose it.
-	tStatus int
-	tCC     string
-	tVary   string
-	tTyp    int
-	tmpl    *template
-	// The versioned key of vVersion.
-	vk       localedge.CacheKey
-	vVersion int32
-}
-
-// memoSlot is one slot of the direct-mapped memo of pathInfo: the
-// workload's object number beside the pointer, so a hit costs no
-// dereference until the slot matches.
-type memoSlot struct {
-	id uint64
-	pi *pathInfo
-}
-
-func (e *engine) resolve(ev *workload.Event) *pathInfo {
-	var slot *memoSlot
-	if ev.Object != 0 {
-		slot = &e.memo[mix(ev.Object)&(memoSize-1)]
-		if slot.id == ev.Object && slot.pi != nil {
-			return slot.pi
-		}
-	} else {
-		h := maphash.String(e.seed, ev.Path) ^ maphash.String(e.seed, ev.Host)<<1
-		slot = &e.memo[h&(memoSize-1)]
-	}
-	pi := slot.pi
-	if pi == nil || pi.path != ev.Path || pi.host != ev.Host {
-		pi = &pathInfo{host: ev.Host, path: ev.Path, logical: ev.Host + ev.Path, vVersion: -1, tTyp: -2}
-		path, query, _ := strings.Cut(ev.Path, "?")
-		pi.k, pi.keyErr = e.keyOpts.Build("https", ev.Host, path, query, nil)
-		name := strings.TrimPrefix(path, "/")
-		for i, g := range e.rules {
-			if g.Match(name) {
-				pi.cc, pi.ruled = e.sc.Rules[i].CacheControl, true
-				break
-			}
-		}
-		for _, g := range e.versioned {
-			if g.Match(name) {
-				pi.versioned = true
-				break
-			}
-		}
-	}
-	slot.id, slot.pi = ev.Object, pi
-	return pi
 }
 
 // template returns the template of a request's response.
@@ -467,32 +393,27 @@ func (e *engine) changedAt(logical string, typ int, v int32) int64 {
 	return times[v-1]
 }
 
-// route picks the edge of a request and the client's extra round trip.
-func (e *engine) route(ev *workload.Event) (*node, int64) {
+// route picks the edge of a request and the client's extra round trip;
+// home is the PoP whose client networks hold the client (resolver.home).
+func (e *engine) route(ev *workload.Event, home int) (*node, int64) {
 	switch {
 	case ev.Region >= 0 && ev.Region < len(e.regionEdge):
 		return e.edges[e.regionEdge[ev.Region]], e.regionExtra[ev.Region]
 	case ev.Client.IsValid():
-		home := -1
-		for i, p := range e.sc.Topology.PoPs {
-			for _, n := range p.Networks {
-				if n.Contains(ev.Client) {
-					home = i
-				}
-			}
-		}
 		if home < 0 {
-			home = int(addrHash(e.seed, ev.Client) % uint64(len(e.sc.Topology.PoPs)))
+			home = int(addrHash(ev.Client) % uint64(len(e.sc.Topology.PoPs)))
 		}
 		return e.edges[e.homeEdge[home]], e.homeExtra[home]
 	}
-	home := int(mix(e.seq) % uint64(len(e.sc.Topology.PoPs)))
+	home = int(mix(e.seq) % uint64(len(e.sc.Topology.PoPs)))
 	return e.edges[e.homeEdge[home]], e.homeExtra[home]
 }
 
-func addrHash(seed maphash.Seed, a netip.Addr) uint64 {
+// addrHash spreads client addresses over PoPs: the same for every run, so
+// that a replay gives the same results each time.
+func addrHash(a netip.Addr) uint64 {
 	b := a.As16()
-	return maphash.Bytes(seed, b[:])
+	return mix(binary.BigEndian.Uint64(b[:8]) ^ mix(binary.BigEndian.Uint64(b[8:])))
 }
 
 // mix is SplitMix64's finaliser.
@@ -514,15 +435,15 @@ func (e *engine) clientRTT() int64 {
 }
 
 // request handles a client request arriving at its edge at t.
-func (e *engine) request(ev *workload.Event, t int64) {
+func (e *engine) request(ev *workload.Event, res *resolved, t int64) {
 	e.seq++
-	edge, extra := e.route(ev)
+	edge, extra := e.route(ev, res.home)
 	rtt := e.clientRTT() + extra
-	pi := e.resolve(ev)
+	pi := res.pi
 	if ev.Observed != "" {
 		e.col.observe(ev.Observed)
 	}
-	if pi.keyErr != nil {
+	if res.bad {
 		e.col.invalid++
 		return
 	}
@@ -535,9 +456,16 @@ func (e *engine) request(ev *workload.Event, t int64) {
 		e.pass(ev, pi, edge, rtt, t)
 		return
 	}
-	k, version := e.key(pi, ev.Type)
+	// The key from the feed, so that a hit on an unversioned URL reads
+	// nothing of its pathInfo.
+	key, version := res.key, int32(-1)
+	var k localedge.CacheKey
+	if res.versioned {
+		k, version = e.key(pi, ev.Type)
+		key = k.Key
+	}
 	edge.st.requests++
-	variants, _ := edge.store.Get(bg, k.Key)
+	variants, _ := edge.store.Get(bg, key)
 	ent, _ := localedge.SelectVariant(variants, cls.matches)
 	if ent != nil {
 		u, _, _ := localedge.Decide(ent, e.reqd, e.time(t), edge.grace)
@@ -549,14 +477,20 @@ func (e *engine) request(ev *workload.Event, t int64) {
 				r.tmpl, r.version = e.tmpls.entryTemplate(ent)
 			}
 			edge.st.hit(r.stale)
-			e.col.client(edge, t, rtt, r, head, pi.logical, ev.Type, true)
+			e.col.client(edge, t, rtt, r, head, res.logical, ev.Type, true)
 			if u == localedge.UseStaleRefresh {
+				if !res.versioned {
+					k = pi.k
+				}
 				edge.refresh(e.object(pi, ev, k, version), cls, ent, t)
 			}
 			return
 		}
 	}
-	cw := &clientWait{edge: edge, at: t, rtt: rtt, logical: pi.logical, typ: ev.Type, head: head}
+	if !res.versioned {
+		k = pi.k
+	}
+	cw := &clientWait{edge: edge, at: t, rtt: rtt, logical: res.logical, typ: ev.Type, head: head}
 	edge.fetch(e.object(pi, ev, k, version), waiter{client: cw, cls: cls}, ent, t)
 }
 

@@ -19,6 +19,10 @@ type fakeEdge struct {
 	srv    *httptest.Server
 	status atomic.Int32
 	hits   atomic.Int64
+	// ok and down count the answers by what they said, counted before
+	// the answer is sent: a check in flight when the test switches the
+	// status answers with the status it read, the old or the new one.
+	ok, down atomic.Int64
 }
 
 func newFakeEdge(t *testing.T, name string) *fakeEdge {
@@ -33,6 +37,11 @@ func newFakeEdge(t *testing.T, name string) *fakeEdge {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		code := int(e.status.Load())
+		if code == http.StatusOK {
+			e.ok.Add(1)
+		} else {
+			e.down.Add(1)
+		}
 		w.WriteHeader(code)
 		status := "ok"
 		if code != http.StatusOK {
@@ -189,23 +198,28 @@ func TestHealthThresholds(t *testing.T) {
 	e := newFakeEdge(t, "pop1")
 	cfg := DefaultConfig()
 	cfg.PoPs = DefaultPoPs(2, e.url())
-	cfg.Health = HealthConfig{Interval: 10 * time.Millisecond, Timeout: 500 * time.Millisecond, Fall: 3, Rise: 4}
+	// The only failed checks must be the edge's 503 answers: a check that
+	// times out fails too, and a check's timeout is at most the interval.
+	// 10 ms was too short on a loaded machine (a loopback request under
+	// the race detector can take longer); 300 ms makes the test take
+	// about 3 s.
+	cfg.Health = HealthConfig{Interval: 300 * time.Millisecond, Timeout: 300 * time.Millisecond, Fall: 3, Rise: 4}
 	s, _ := startServer(t, cfg)
 	waitHits(t, e, 2)
 
-	// Every failed check is a hit after h0: being marked down takes at
-	// least Fall of them.
-	h0 := e.hits.Load()
+	// Every failed check is a 503 answer: being marked down takes at
+	// least Fall of them. (Counting requests since the switch would miss a
+	// check in flight at the switch that read the new status.)
 	e.status.Store(http.StatusServiceUnavailable)
 	waitHealthy(t, s, "pop1", false)
-	if n := e.hits.Load() - h0; n < 3 {
-		t.Errorf("marked down after %d checks; want at least fall=3", n)
+	if n := e.down.Load(); n < 3 {
+		t.Errorf("marked down after %d failing checks; want at least fall=3", n)
 	}
-	h1 := e.hits.Load()
+	ok1 := e.ok.Load()
 	e.status.Store(http.StatusOK)
 	waitHealthy(t, s, "pop1", true)
-	if n := e.hits.Load() - h1; n < 4 {
-		t.Errorf("marked up after %d checks; want at least rise=4", n)
+	if n := e.ok.Load() - ok1; n < 4 {
+		t.Errorf("marked up after %d passing checks; want at least rise=4", n)
 	}
 	if !s.Healthy("pop2") {
 		t.Errorf("pop2 has no health URL: always healthy")

@@ -85,6 +85,9 @@ func (d *Deployer) Apply(ctx context.Context, p *Plan) (*Report, error) {
 			}
 		}
 		rep.DurationMS = time.Since(start).Milliseconds()
+		if rc, ok := d.cfg.Store.(retryCounter); ok {
+			rep.Retries = int(rc.Retries())
+		}
 		if err == nil {
 			rep.Status = OutcomeSucceeded
 			return &rep, nil

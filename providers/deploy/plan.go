@@ -70,17 +70,26 @@ func (d *Deployer) Plan(ctx context.Context) (*Plan, error) {
 	case cfg.Store == nil:
 		return nil, errors.New("deploy: no origin store")
 	case cfg.Source != "" || cfg.SourceFS != nil:
-		d.cfg.Progress.start(StepFingerprint, 0, 0) // no count: the UI shows the time so far
+		d.cfg.Progress.start(StepFingerprint, 0, 0) // the counts come from hashing, phase by phase
 		d.emit(StepFingerprint, StatusRunning, 0, 0, nil)
 		t0 := time.Now()
 		var (
 			res *hashing.Result
 			err error
 		)
+		fo := cfg.Fingerprint
+		if own, prog := fo.Progress, d.cfg.Progress; prog != nil {
+			fo.Progress = func(h hashing.Progress) {
+				prog.fingerprinted(h)
+				if own != nil {
+					own(h)
+				}
+			}
+		}
 		if cfg.SourceFS != nil {
-			res, err = hashing.Fingerprint(ctx, cfg.SourceFS, cfg.Dir, cfg.Fingerprint)
+			res, err = hashing.Fingerprint(ctx, cfg.SourceFS, cfg.Dir, fo)
 		} else {
-			res, err = hashing.FingerprintDir(ctx, cfg.Source, cfg.Dir, cfg.Fingerprint)
+			res, err = hashing.FingerprintDir(ctx, cfg.Source, cfg.Dir, fo)
 		}
 		fp.DurationMS = time.Since(t0).Milliseconds()
 		if err != nil {

@@ -38,6 +38,11 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Push is what the upload steps did (result only).
 	Push *providers.Result `json:"push,omitempty"`
+	// Retries counts the requests to the origin storage sent again after
+	// a throttled, failed or timed-out attempt since the store was opened
+	// (the whole run: lock, state, uploads; result only). Each was logged
+	// as a warning. Stores that do not retry on their own report 0.
+	Retries int `json:"retries"`
 	// Error is the failure, when Status is a failed outcome.
 	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
@@ -168,10 +173,15 @@ func (r *Report) Step(name string) *Step {
 	return nil
 }
 
+// retryCounter is a Store that retries requests on its own and counts
+// them (package s3).
+type retryCounter interface{ Retries() int64 }
+
 // Progress counts what the running step has done; read it from another
 // goroutine (progress bars).
 type Progress struct {
 	step  atomic.Value // string: the running step
+	phase atomic.Value // string: what the running step does now, if it says
 	Done  atomic.Int64 // files, URLs or requests done in the running step
 	Total atomic.Int64
 	Bytes atomic.Int64 // bytes done in the running step
@@ -186,6 +196,26 @@ func (p *Progress) Step() string {
 	return s
 }
 
+// Phase returns what the running step does now ("" when it does not
+// say): the fingerprint step's hashing.Progress phase ("scan", "read",
+// "write"), whose counts Done, Total, Bytes and BytesTotal are.
+func (p *Progress) Phase() string {
+	s, _ := p.phase.Load().(string)
+	return s
+}
+
+// fingerprinted records a fingerprint run's progress.
+func (p *Progress) fingerprinted(h hashing.Progress) {
+	if p == nil {
+		return
+	}
+	p.Done.Store(int64(h.Files))
+	p.Total.Store(int64(h.FilesTotal))
+	p.Bytes.Store(h.Bytes)
+	p.BytesTotal.Store(h.BytesTotal)
+	p.phase.Store(h.Phase)
+}
+
 func (p *Progress) start(step string, total int, bytes int64) {
 	if p == nil {
 		return
@@ -195,5 +225,6 @@ func (p *Progress) start(step string, total int, bytes int64) {
 	p.Failed.Store(0)
 	p.Total.Store(int64(total))
 	p.BytesTotal.Store(bytes)
+	p.phase.Store("")
 	p.step.Store(step)
 }

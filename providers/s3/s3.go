@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,6 +115,7 @@ type Store struct {
 	region    string
 	threshold int64
 	log       *slog.Logger
+	retries   atomic.Int64 // see Retries
 
 	state *stateArea // where the deploy state is
 
@@ -166,7 +168,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
+	s := &Store{}
 	client := awss3.NewFromConfig(awsCfg, func(o *awss3.Options) {
+		o.APIOptions = append(o.APIOptions, s.watchRetries)
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = !cfg.VirtualHostStyle
@@ -210,10 +214,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{
-		client: client, tm: tm, bucket: cfg.Bucket, prefix: prefix,
-		endpoint: cfg.Endpoint, region: awsCfg.Region, threshold: threshold, log: log,
-	}
+	s.client, s.tm, s.bucket, s.prefix = client, tm, cfg.Bucket, prefix
+	s.endpoint, s.region, s.threshold, s.log = cfg.Endpoint, awsCfg.Region, threshold, log
 	st, err := s.newStateArea(cfg.StateBucket, cfg.StatePrefix)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -290,7 +291,9 @@ func TestBadBucketName(t *testing.T) {
 // connections.
 type faultyProxy struct {
 	slowDowns, tooMany, resets atomic.Int32 // how many to inject
-	injected                   atomic.Int32
+	// hangs are requests never answered: the client times out.
+	hangs    atomic.Int32
+	injected atomic.Int32
 }
 
 func (f *faultyProxy) start(t *testing.T) string {
@@ -320,6 +323,11 @@ func (f *faultyProxy) start(t *testing.T) string {
 				if err == nil {
 					conn.Close()
 				}
+				return
+			case f.hangs.Add(-1) >= 0:
+				f.injected.Add(1)
+				io.Copy(io.Discard, r.Body)
+				<-r.Context().Done() // until the client gives up
 				return
 			}
 		}
@@ -355,6 +363,92 @@ func TestRetriesThrottlingAndNetworkErrors(t *testing.T) {
 	_, _, err = pushSite(t, open(t, cfg), site.With(storetest.Site{"index.html": "<h1>v2</h1>"}), providers.ScanOptions{})
 	if err == nil || !strings.Contains(err.Error(), "SlowDown") || !strings.Contains(err.Error(), "s3://"+bucket+"/cdnctl-state/site/deploys/") {
 		t.Errorf("error = %v; want it to name the object and SlowDown", err)
+	}
+}
+
+// recordLog is a slog.Handler that keeps the records it gets.
+type recordLog struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *recordLog) WithGroup(string) slog.Handler      { return l }
+
+// attrs returns the attributes of the records with message msg.
+func (l *recordLog) attrs(msg string) []map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]string
+	for _, r := range l.records {
+		if r.Message != msg {
+			continue
+		}
+		m := map[string]string{"level": r.Level.String()}
+		r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestRetriesAreLogged: each retry of the SDK is a warning naming the
+// object, the attempt and why the previous one failed, and the push's
+// result counts them.
+func TestRetriesAreLogged(t *testing.T) {
+	bucket := newBucket(t)
+	fp := &faultyProxy{}
+	fp.slowDowns.Store(2)
+	fp.tooMany.Store(1)
+	fp.resets.Store(1)
+	fp.hangs.Store(1)
+	cfg := testConfig(bucket, "site", nil)
+	cfg.Endpoint = fp.start(t)
+	// Long enough for a loaded machine; the hung request waits for it.
+	cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	log := &recordLog{}
+	cfg.Logger = slog.New(log)
+	st := open(t, cfg)
+	_, res, err := pushSite(t, st, site, providers.ScanOptions{})
+	if err != nil {
+		t.Fatalf("push through a throttling proxy: %v", err)
+	}
+	if n := fp.injected.Load(); n != 5 {
+		t.Fatalf("injected %d faults; want 5", n)
+	}
+	if res.Retries != 5 || st.Retries() != 5 {
+		t.Errorf("result counts %d retries, the store %d; want 5", res.Retries, st.Retries())
+	}
+	retries := log.attrs("s3: retrying")
+	if len(retries) != 5 {
+		t.Fatalf("%d retry warnings; want 5: %v", len(retries), retries)
+	}
+	reasons := map[string]int{}
+	for _, a := range retries {
+		if a["level"] != "WARN" || a["key"] == "" || a["op"] != "PutObject" || a["attempt"] < "2" {
+			t.Errorf("retry warning %v: want a warning naming the key, PutObject and attempt 2 or more", a)
+		}
+		if !strings.HasPrefix(a["key"], "site/") && !strings.HasPrefix(a["key"], "cdnctl-state/") {
+			t.Errorf("retry warning %v: the key is not an object of the push", a)
+		}
+		reasons[a["reason"]]++
+	}
+	want := map[string]int{
+		"SlowDown (HTTP 503): Please reduce your request rate.": 2,
+		"TooManyRequests (HTTP 429): Too Many Requests":         1,
+		"timed out":          1,
+		"connection dropped": 1,
+	}
+	for r, n := range want {
+		if reasons[r] != n {
+			t.Errorf("reason %q given %d times; want %d (reasons: %v)", r, reasons[r], n, reasons)
+		}
 	}
 }
 

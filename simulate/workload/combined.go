@@ -58,29 +58,26 @@ func (p *combinedParser) parse(line []byte, ev *Event) error {
 	if !ok {
 		return fmt.Errorf("no quoted request line after the time: want %s", combinedWant)
 	}
-	fields := bytes.Fields(rest)
-	if len(fields) < 2 {
+	statusF, rest := nextField(rest)
+	sizeF, rest := nextField(rest)
+	if len(sizeF) == 0 {
 		return fmt.Errorf("no status and size after the request line: want %s", combinedWant)
 	}
-	status, err := strconv.Atoi(string(fields[0]))
+	status, err := strconv.Atoi(string(statusF))
 	if err != nil || status < 100 || status > 999 {
-		return fmt.Errorf("status %q: want a three-digit HTTP status", fields[0])
+		return fmt.Errorf("status %q: want a three-digit HTTP status", statusF)
 	}
 	ev.Status = status
-	if !bytes.Equal(fields[1], []byte("-")) {
-		n, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	if !bytes.Equal(sizeF, []byte("-")) {
+		n, err := strconv.ParseInt(string(sizeF), 10, 64)
 		if err != nil || n < 0 {
-			return fmt.Errorf("size %q: want a number of bytes or -", fields[1])
+			return fmt.Errorf("size %q: want a number of bytes or -", sizeF)
 		}
 		ev.Size = n
 	}
 	// After the size: "referer" "user agent", then extra fields.
-	rest = bytes.TrimLeft(rest, " ")
-	rest = rest[len(fields[0]):]
-	rest = bytes.TrimLeft(rest, " ")
-	rest = rest[len(fields[1]):]
 	for i := 0; i < 2; i++ {
-		rest = bytes.TrimLeft(rest, " ")
+		rest = bytes.TrimLeft(rest, " \t")
 		if len(rest) == 0 || rest[0] != '"' {
 			break
 		}
@@ -88,7 +85,11 @@ func (p *combinedParser) parse(line []byte, ev *Event) error {
 			return errors.New("unterminated quoted field after the size")
 		}
 	}
-	for _, f := range bytes.Fields(rest) {
+	for {
+		var f []byte
+		if f, rest = nextField(rest); len(f) == 0 {
+			break
+		}
 		if o := observedStatus(string(f)); o != "" {
 			ev.Observed = o
 		}
@@ -109,6 +110,20 @@ func (p *combinedParser) parse(line []byte, ev *Event) error {
 	}
 	p.l.intern(ev, path)
 	return nil
+}
+
+// nextField returns the field of b up to the next blank (space or tab),
+// leading blanks skipped, and what follows it.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+		j++
+	}
+	return b[i:j], b[j:]
 }
 
 // quoted reads a double-quoted field (backslash escapes allowed) at the
