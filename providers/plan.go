@@ -78,12 +78,14 @@ const (
 )
 
 // DefaultEntryPoints returns the globs of files uploaded last: those that name
-// other files.
+// other files. Angular's service worker manifest (ngsw.json) names every
+// file it caches with its SHA-1: uploaded before them, a worker checking
+// for updates would fail the new version.
 func DefaultEntryPoints() []string {
 	return []string{
 		"*.html", "*.htm", "*.xhtml",
 		"cdnctl-manifest.json", "manifest.json", "asset-manifest.json", "*.webmanifest",
-		"sw.js", "service-worker.js", "sitemap*.xml",
+		"sw.js", "service-worker.js", "ngsw.json", "sitemap*.xml",
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures are the real generator builds of hashing/testdata/sites.
-var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy", "docusaurus", "angular", "jekyll"}
+var fixtures = []string{"vite-vue", "next", "vitepress", "starlight", "hugo", "astro", "sveltekit", "eleventy", "docusaurus", "angular", "jekyll", "gatsby"}
 
 const fixtureHost = "fixture.example"
 

@@ -35,7 +35,7 @@ WORK=${WORK:-/tmp/cdnctl-generatorcheck}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { echo "no $CHROMIUM: apt-get install -y chromium (or set CHROMIUM)" >&2; exit 1; }
 export CHROMIUM
-all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular jekyll)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular jekyll gatsby)
 [ $# -gt 0 ] && all=("$@")
 
 mkdir -p "$WORK" && cd "$WORK"

@@ -101,6 +101,13 @@ const FIXTURES = {
       { name: 'link to a post', from: '/2025/12/02/second.html', click: '#page-second a', wait: '#page-hello', spa: false },
     ],
   },
+  gatsby: {
+    pages: [['/', '#page-home'], ['/about/', '#page-about']],
+    steps: [
+      { name: 'gatsby Link (page-data and the page component chunk)', from: '/', click: '#nav-about', wait: '#page-about', spa: true, lazy: /\/page-data\/about\/page-data\.json$/ },
+      { name: 'React.lazy component', from: '/', click: '#load-lazy', wait: '#lazy-ready', spa: true, lazy: /\/[0-9]+-[0-9a-f]{20}\.js$/ },
+    ],
+  },
   eleventy: {
     pages: [['/', 'main h1'], ['/posts/alpha/', 'main h1'], ['/posts/beta/', 'main h1']],
     steps: [

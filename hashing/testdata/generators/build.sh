@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sites=$(cd "$here/.." && pwd)/sites
 WORK=${WORK:-/tmp/cdnctl-generators}
-all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular jekyll)
+all=(vite-vue next vitepress starlight hugo astro sveltekit eleventy docusaurus angular jekyll gatsby)
 [ $# -gt 0 ] && all=("$@")
 
 # No telemetry, no update checks, no network but the npm registry.
@@ -117,6 +117,10 @@ for gen in "${all[@]}"; do
     jekyll --version
     JEKYLL_ENV=production faketime -f '2026-01-01 00:00:00' jekyll build --quiet --destination _site
     publish "$gen" _site
+    ;;
+  gatsby)
+    npx gatsby build
+    publish "$gen" public
     ;;
   *)
     echo "unknown generator $gen" >&2; exit 2 ;;

@@ -1,0 +1,5 @@
+module.exports = {
+  siteMetadata: { title: 'Gatsby fixture', siteUrl: 'https://fixture.example' },
+  trailingSlash: 'always',
+  plugins: [],
+};

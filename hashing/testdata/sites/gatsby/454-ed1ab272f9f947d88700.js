@@ -1,0 +1,1 @@
+(self.webpackChunkfixture=self.webpackChunkfixture||[]).push([[454],{6454:function(){}}]);

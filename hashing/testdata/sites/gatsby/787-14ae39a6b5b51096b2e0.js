@@ -1,0 +1,1 @@
+"use strict";(self.webpackChunkfixture=self.webpackChunkfixture||[]).push([[787],{1787:function(e,t,u){u.r(t),u.d(t,{default:function(){return r}});var n=u(6540);function r(){return n.createElement("p",{id:"lazy-ready"},"Loaded by React.lazy.")}}}]);

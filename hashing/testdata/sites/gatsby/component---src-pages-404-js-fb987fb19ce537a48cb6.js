@@ -1,0 +1,1 @@
+"use strict";(self.webpackChunkfixture=self.webpackChunkfixture||[]).push([[125],{3331:function(e,t,u){u.r(t),u.d(t,{default:function(){return r}});var n=u(6540);function r(){return n.createElement("h1",{id:"page-404"},"Not found")}}}]);
