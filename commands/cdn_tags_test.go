@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -134,21 +133,7 @@ func TestPushWritesTheTagHeadersOfTheCDNs(t *testing.T) {
 // configurations in docs/providers map to Surrogate-Key and
 // Edge-Cache-Tag.
 func TestPushS3WritesTagMetadata(t *testing.T) {
-	ctx := context.Background()
-	srv, err := s3test.Start(ctx, s3test.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	bucket, err := srv.CreateBucket(ctx, "tags")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv, bucket := s3EnvBucket(t, "tags")
 	site := writeSite(t, map[string]string{"index.html": "<p>hi</p>"})
 	dir := t.TempDir()
 	yaml := "origin:\n  rules:\n    - match: \"*.html\"\n      tags: [pages, home]\n" +
@@ -160,7 +145,7 @@ func TestPushS3WritesTagMetadata(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("push: exit %d\n%s", code, stderr)
 	}
-	head, err := srv.Client(nil).HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("www/index.html")})
+	head, err := srv.Client(nil).HeadObject(t.Context(), &awss3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("www/index.html")})
 	if err != nil {
 		t.Fatal(err)
 	}

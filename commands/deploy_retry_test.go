@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,21 +49,7 @@ func slowDownProxy(t *testing.T, endpoint string, n int32) (addr string, left, i
 // TestDeployS3Retries: a deploy whose uploads S3 throttles warns at each
 // retry, naming the object, and counts them in the summary and --json.
 func TestDeployS3Retries(t *testing.T) {
-	ctx := context.Background()
-	srv, err := s3test.Start(ctx, s3test.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	bucket, err := srv.CreateBucket(ctx, "retry")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv, bucket := s3EnvBucket(t, "retry")
 	dir := t.TempDir()
 	site := filepath.Join(dir, "public")
 	if err := os.CopyFS(site, sample.Site()); err != nil {

@@ -125,21 +125,7 @@ func TestDoctorLocal(t *testing.T) {
 // credential chain, reachable and writable, where the state lies; and
 // CDN credentials by provider.
 func TestDoctorS3(t *testing.T) {
-	ctx := context.Background()
-	srv, err := s3test.Start(ctx, s3test.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	bucket, err := srv.CreateBucket(ctx, "doctor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv, bucket := s3EnvBucket(t, "doctor")
 	fy := fastlytest.New(t, "SU1Z0isxPaozGVKXdv0eY", "fastly-token-doctor")
 	fy.Scopes = []string{fastlytest.ScopePurgeSelect}
 	t.Chdir(t.TempDir())

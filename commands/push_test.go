@@ -234,21 +234,7 @@ func TestParseTarget(t *testing.T) {
 // TestPushS3 runs the command against a real S3-compatible server with
 // credentials from the environment, as CI does.
 func TestPushS3(t *testing.T) {
-	ctx := context.Background()
-	srv, err := s3test.Start(ctx, s3test.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	bucket, err := srv.CreateBucket(ctx, "cmd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv, bucket := s3EnvBucket(t, "cmd")
 	src := pushSite.Write(t)
 	to := "s3://" + bucket + "/www"
 

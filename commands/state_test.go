@@ -25,13 +25,19 @@ import (
 // environment as CI has them.
 func s3Env(t *testing.T) (*s3test.Server, string) {
 	t.Helper()
+	return s3EnvBucket(t, "state")
+}
+
+// s3EnvBucket is s3Env with a bucket named after name.
+func s3EnvBucket(t *testing.T, name string) (*s3test.Server, string) {
+	t.Helper()
 	ctx := context.Background()
 	srv, err := s3test.Start(ctx, s3test.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	bucket, err := srv.CreateBucket(ctx, "state")
+	bucket, err := srv.CreateBucket(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
