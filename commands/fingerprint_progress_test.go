@@ -70,8 +70,11 @@ func TestFingerprintProgressOnTerminal(t *testing.T) {
 	}
 	ui.finished(res) // nothing on a terminal
 	got := errOut.String()
+	// How full the bar is at the middle of a phase depends on which files
+	// the workers finished first (their sizes differ): a bar with some
+	// progress, not a given width.
 	for _, want := range []string{
-		"\r  fingerprint  [#######", "%  reading references 20/40  ", "%  writing 20/40  ",
+		"\r  fingerprint  [###", "%  reading references 20/40  ", "%  writing 20/40  ",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("stderr does not show %q:\n%q", want, got)
