@@ -115,10 +115,10 @@ func (c ServeCompressConfig) compression() (*localedge.CompressionConfig, error)
 		}
 	}
 	if c.MaxConcurrent < 0 {
-		return nil, usageErrorf("serve.compress.max_concurrent %d: want 0 (the default) or more", c.MaxConcurrent)
+		return nil, configErrorf("serve.compress.max_concurrent %d: want 0 (the default) or more", c.MaxConcurrent)
 	}
 	if err := pol.Check(); err != nil {
-		return nil, usageErrorf("serve.compress.%v", err)
+		return nil, configErrorf("serve.compress.%v", err)
 	}
 	return &localedge.CompressionConfig{Policy: pol, MaxConcurrent: c.MaxConcurrent}, nil
 }
@@ -167,15 +167,15 @@ func (c ServeStaticConfig) originOptions() (origin.Options, error) {
 	var o origin.Options
 	var err error
 	if o.HTMLHandling, err = origin.ParseHTMLHandling(c.HTMLHandling); err != nil {
-		return o, usageErrorf("serve.static.html_handling (--html-handling) %v", err)
+		return o, configErrorf("serve.static.html_handling (--html-handling) %v", err)
 	}
 	if o.NotFound, err = origin.ParseNotFoundHandling(c.NotFound); err != nil {
-		return o, usageErrorf("serve.static.not_found (--not-found) %v", err)
+		return o, configErrorf("serve.static.not_found (--not-found) %v", err)
 	}
 	switch c.RedirectStatus {
 	case 301, 302, 303, 307, 308:
 	default:
-		return o, usageErrorf("serve.static.redirect_status %d: want 301, 302, 303, 307 or 308", c.RedirectStatus)
+		return o, configErrorf("serve.static.redirect_status %d: want 301, 302, 303, 307 or 308", c.RedirectStatus)
 	}
 	o.RedirectStatus = c.RedirectStatus
 	o.IgnoreRedirectsFile, o.IgnoreHeadersFile = !c.Redirects, !c.Headers
@@ -294,20 +294,20 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	addr := func(key, a string, fixed bool) (string, error) {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
-			return "", usageErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
+			return "", configErrorf("serve.%s %q: want host:port (port 0: a free port)", key, a)
 		}
 		if freePorts && !fixed {
 			port = "0"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return "", usageErrorf("serve.%s %q: invalid port", key, a)
+			return "", configErrorf("serve.%s %q: invalid port", key, a)
 		}
 		return net.JoinHostPort(host, port), nil
 	}
 	var tc localedge.TopologyConfig
 	var err error
 	if c.Origin != "" && c.Upstream != "" {
-		return tc, usageErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
+		return tc, configErrorf("serve.origin and serve.upstream: give a folder or an upstream URL, not both")
 	}
 	tc.Origin.URL = c.Upstream
 	if tc.Origin.Addr, err = addr("origin_addr", c.OriginAddr, c.fixedPorts["origin_addr"]); err != nil {
@@ -315,7 +315,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}
 	adminAddr, err := adminHostPort(c.Admin)
 	if err != nil {
-		return tc, usageErrorf("serve.admin %q: %v", c.Admin, err)
+		return tc, configErrorf("serve.admin %q: %v", c.Admin, err)
 	}
 	if tc.AdminAddr, err = addr("admin", adminAddr, c.fixedPorts["admin"]); err != nil {
 		return tc, err
@@ -323,7 +323,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	tc.Token = c.Token
 	tc.ShutdownTimeout = c.ShutdownTimeout
 	if len(c.PoPs) == 0 {
-		return tc, usageErrorf("serve.pops: at least one PoP is needed")
+		return tc, configErrorf("serve.pops: at least one PoP is needed")
 	}
 	for i, p := range c.PoPs {
 		a, err := addr(fmt.Sprintf("pops[%d].addr", i), p.Addr, p.fixedPort)
@@ -335,7 +335,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 			delay = c.Delay
 		}
 		if delay < 0 {
-			return tc, usageErrorf("serve.pops[%d].delay %s: want a positive duration", i, delay)
+			return tc, configErrorf("serve.pops[%d].delay %s: want a positive duration", i, delay)
 		}
 		pc := localedge.PoPConfig{Name: p.Name, Addr: a, Regions: p.Regions, Delay: delay}
 		if p.Location != nil {
@@ -358,13 +358,13 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 		return tc, err
 	}
 	if tc.Cache.MaxObjectSize > tc.Cache.Capacity && tc.Cache.Capacity > 0 {
-		return tc, usageErrorf("serve.cache.max_object_size %s is larger than serve.cache.capacity %s", cc.MaxObjectSize, cc.Capacity)
+		return tc, configErrorf("serve.cache.max_object_size %s is larger than serve.cache.capacity %s", cc.MaxObjectSize, cc.Capacity)
 	}
 	if tc.Cache.FillBudget, err = parseByteSize("serve.cache.fill_budget", cc.FillBudget); err != nil {
 		return tc, err
 	}
 	if maxObj := cmp.Or(tc.Cache.MaxObjectSize, localedge.DefaultMaxObjectSize); tc.Cache.FillBudget > 0 && tc.Cache.FillBudget < maxObj {
-		return tc, usageErrorf("serve.cache.fill_budget %s is smaller than serve.cache.max_object_size %s: the largest objects could never be stored", cc.FillBudget, cmp.Or(cc.MaxObjectSize, "8MiB"))
+		return tc, configErrorf("serve.cache.fill_budget %s is smaller than serve.cache.max_object_size %s: the largest objects could never be stored", cc.FillBudget, cmp.Or(cc.MaxObjectSize, "8MiB"))
 	}
 	if tc.Cache.SliceSize, err = parseByteSize("serve.cache.slice_size", cc.SliceSize); err != nil {
 		return tc, err
@@ -373,7 +373,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	case cc.SliceSize != "" && tc.Cache.SliceSize == 0:
 		tc.Cache.SliceSize = -1 // 0 in the file means no slices
 	case tc.Cache.SliceSize > tc.Cache.MaxObjectSize && tc.Cache.MaxObjectSize > 0:
-		return tc, usageErrorf("serve.cache.slice_size %s is larger than serve.cache.max_object_size %s", cc.SliceSize, cc.MaxObjectSize)
+		return tc, configErrorf("serve.cache.slice_size %s is larger than serve.cache.max_object_size %s", cc.SliceSize, cc.MaxObjectSize)
 	}
 	tc.Cache.Dir = cc.Dir
 	tc.Cache.SoftPurgeGrace = cc.SoftPurgeGrace
@@ -384,7 +384,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	tc.Cache.StaleTimeout = cc.StaleTimeout
 	switch {
 	case tc.Cache.StaleTimeout < 0:
-		return tc, usageErrorf("serve.cache.stale_timeout %s: want a positive duration (0s: wait for the upstream to fail)", cc.StaleTimeout)
+		return tc, configErrorf("serve.cache.stale_timeout %s: want a positive duration (0s: wait for the upstream to fail)", cc.StaleTimeout)
 	case tc.Cache.StaleTimeout == 0:
 		tc.Cache.StaleTimeout = -1 // 0 in the file means wait for the upstream
 	}
@@ -396,7 +396,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	}{{"idle_send_timeout", &tc.Cache.IdleSendTimeout}, {"send_timeout", &tc.Cache.SendTimeout}} {
 		switch {
 		case *t.d < 0:
-			return tc, usageErrorf("serve.cache.%s %s: want a positive duration (0s: never)", t.key, *t.d)
+			return tc, configErrorf("serve.cache.%s %s: want a positive duration (0s: never)", t.key, *t.d)
 		case *t.d == 0:
 			*t.d = -1 // 0 in the file means never
 		}
@@ -404,7 +404,7 @@ func (c ServeConfig) topology(freePorts bool) (localedge.TopologyConfig, error) 
 	tc.Cache.IgnoreRequestCacheControl = cc.IgnoreRequestCacheControl
 	for i, prefix := range cc.CookiePaths {
 		if !strings.HasPrefix(prefix, "/") {
-			return tc, usageErrorf("serve.cache.cookie_paths[%d] %q: want a path prefix starting with / (such as /assets/)", i, prefix)
+			return tc, configErrorf("serve.cache.cookie_paths[%d] %q: want a path prefix starting with / (such as /assets/)", i, prefix)
 		}
 	}
 	tc.Cache.CookiePaths = cc.CookiePaths
@@ -444,7 +444,7 @@ func parseByteSize(key, s string) (int64, error) {
 		err = fmt.Errorf("not a decimal number")
 	}
 	if err != nil || mult == 0 || n < 0 || n*mult > 1<<50 {
-		return 0, usageErrorf("%s %q: want a size such as 64MiB, 512k or a number of bytes", key, s)
+		return 0, configErrorf("%s %q: want a size such as 64MiB, 512k or a number of bytes", key, s)
 	}
 	return int64(n * mult), nil
 }
@@ -457,7 +457,7 @@ func (c ServeHTTPSConfig) caDir() (string, error) {
 	}
 	dir, err := localca.DefaultDir()
 	if err != nil {
-		return "", usageErrorf("serve.https: %v", err)
+		return "", configErrorf("serve.https: %v", err)
 	}
 	return dir, nil
 }
@@ -465,15 +465,15 @@ func (c ServeHTTPSConfig) caDir() (string, error) {
 // check validates the section without touching the CA.
 func (c ServeHTTPSConfig) check() error {
 	if _, err := localedge.ParseViewerProtocolPolicy(c.Policy); err != nil {
-		return usageErrorf("serve.https.policy: %v", err)
+		return configErrorf("serve.https.policy: %v", err)
 	}
 	for h, p := range c.HostPolicies {
 		if _, err := localedge.ParseViewerProtocolPolicy(p); err != nil {
-			return usageErrorf("serve.https.host_policies[%s]: %v", h, err)
+			return configErrorf("serve.https.host_policies[%s]: %v", h, err)
 		}
 	}
 	if _, err := localca.ParseNames(c.Names); err != nil {
-		return usageErrorf("serve.https.names: %v", err)
+		return configErrorf("serve.https.names: %v", err)
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ func configError(err error) error {
 	return &UsageError{Err: err, NoHint: true}
 }
 
+// configErrorf builds a configuration mistake (see configError).
+func configErrorf(format string, args ...any) error {
+	return configError(fmt.Errorf(format, args...))
+}
+
 // usageErrorf builds a UsageError.
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}

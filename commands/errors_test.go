@@ -22,6 +22,14 @@ func TestUsageHintOnlyForUsageErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("origin:\n  concurrency: many\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badServe := filepath.Join(dir, "bad-serve.yaml")
+	if err := os.WriteFile(badServe, []byte("serve:\n  cache:\n    capacity: lots\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badGlob := filepath.Join(dir, "bad-glob.yaml")
+	if err := os.WriteFile(badGlob, []byte("fingerprint:\n  keep: [\"[a-\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -33,6 +41,8 @@ func TestUsageHintOnlyForUsageErrors(t *testing.T) {
 		{"missing argument", []string{"push"}, ExitUsage, true},
 		{"bad flag value", []string{"resolve", "x", "--dns", "nohost"}, ExitUsage, true},
 		{"config error", []string{"--config", bad, "push", filepath.Join(dir, "public")}, ExitUsage, false},
+		{"serve config error", []string{"--config", badServe, "serve", "--free-ports"}, ExitUsage, false},
+		{"fingerprint config glob", []string{"--config", badGlob, "fingerprint", filepath.Join(dir, "public"), "--out", filepath.Join(dir, "out")}, ExitUsage, false},
 		{"missing folder", []string{"push", filepath.Join(dir, "publc"), "--to", "file://" + filepath.Join(dir, "o")}, ExitUsage, false},
 	}
 	for _, tt := range tests {

@@ -108,7 +108,7 @@ every option can also come from the fingerprint section of cdnctl.yaml.`,
 			opts.JSON, opts.Logger, opts.Now = f.JSON, f.Logger, f.Now
 			build, err := cfg.Fingerprint.options()
 			if err != nil {
-				return fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err)
+				return configError(fmt.Errorf("%s: fingerprint section: %w", configName(cfg), err))
 			}
 			fl := cmd.Flags()
 			if fl.Changed("hash-length") {

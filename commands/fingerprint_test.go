@@ -145,6 +145,8 @@ func TestFingerprintCommandErrors(t *testing.T) {
 	src := writeSite(t, map[string]string{"index.html": "<p>"})
 	badCfg := filepath.Join(t.TempDir(), "cdnctl.yaml")
 	os.WriteFile(badCfg, []byte("fingerprint:\n  rules:\n    - match: [\"img/[a-\"]\n"), 0o644)
+	badKeepCfg := filepath.Join(t.TempDir(), "cdnctl.yaml")
+	os.WriteFile(badKeepCfg, []byte("fingerprint:\n  keep: [\"robots.txt\", \"[a-\"]\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -161,7 +163,9 @@ func TestFingerprintCommandErrors(t *testing.T) {
 		{"source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--out", filepath.Join(t.TempDir(), "o")}, ExitUsage, "nope: no such folder"},
 		{"output inside source", []string{"fingerprint", src, "--out", filepath.Join(src, "dist")}, ExitFailure, "is inside the source folder"},
 		{"dry run, source missing", []string{"fingerprint", filepath.Join(src, "nope"), "--dry-run"}, ExitUsage, "no such folder"},
-		{"invalid rule glob in the config", []string{"--config", badCfg, "fingerprint", src, "--out", filepath.Join(t.TempDir(), "o")}, ExitFailure, badCfg + `: fingerprint section: rules[0].match[0]: glob "img/[a-": syntax error in pattern`},
+		{"invalid rule glob in the config", []string{"--config", badCfg, "fingerprint", src, "--out", filepath.Join(t.TempDir(), "o")}, ExitUsage, badCfg + `: fingerprint section: rules[0].match[0]: glob "img/[a-": syntax error in pattern`},
+		// The position is the one in the list the user wrote, not after cdnctl's default keep globs.
+		{"invalid keep glob in the config", []string{"--config", badKeepCfg, "fingerprint", src, "--out", filepath.Join(t.TempDir(), "o")}, ExitUsage, badKeepCfg + `: fingerprint section: keep[1]: glob "[a-": syntax error in pattern`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -366,12 +370,13 @@ func TestFingerprintCommandAudit(t *testing.T) {
 		t.Fatalf("unchanged re-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
-	// A wrong mode is a usage error as a flag, and an error naming the
-	// key in the configuration (as every other bad value there).
+	// A wrong mode is a usage error as a flag, and a configuration error
+	// naming the key in the configuration (exit 2 as well, as every other
+	// bad value there: docs/cli.md's exit codes).
 	if code, _, stderr := runCLI(t, nil, "fingerprint", src, "--out", out, "--audit=off"); code != ExitUsage || !strings.Contains(stderr, `audit "off": want error`) {
 		t.Errorf("--audit=off: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, map[string]string{"CDNCTL_FINGERPRINT_AUDIT": "maybe"}, "fingerprint", src, "--out", out); code != ExitFailure || !strings.Contains(stderr, `fingerprint section: audit "maybe"`) {
+	if code, _, stderr := runCLI(t, map[string]string{"CDNCTL_FINGERPRINT_AUDIT": "maybe"}, "fingerprint", src, "--out", out); code != ExitUsage || !strings.Contains(stderr, `fingerprint section: audit "maybe"`) {
 		t.Errorf("CDNCTL_FINGERPRINT_AUDIT=maybe: exit %d\n%s", code, stderr)
 	}
 }

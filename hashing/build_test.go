@@ -370,7 +370,7 @@ func TestBuildBadOptions(t *testing.T) {
 	}{
 		{Options{HashLength: 4}, "hash length 4"},
 		{Options{HashLength: 65}, "hash length 65"},
-		{Options{Keep: []string{"a/[b"}}, `keep[`},
+		{Options{Keep: []string{"a/[b"}}, `keep[0]: glob "a/[b"`},
 		{Options{Prehashed: []string{"{x"}}, `prehashed[0]: glob "{x"`},
 		{Options{Rules: []Rule{{Match: []string{"*.css", "img/[z-"}}}}, `rules[0].match[1]: glob "img/[z-": syntax error in pattern`},
 		{Options{BaseURL: "www.example.test"}, `base URL "www.example.test"`},

@@ -118,12 +118,17 @@ func (o Options) compile() (*compiledOptions, error) {
 		return nil, fmt.Errorf("hash length %d: want %d to %d hex digits", o.HashLength, MinHashLength, MaxHashLength)
 	}
 	var err error
-	keep := o.Keep
-	if !o.NoDefaultKeep {
-		keep = append(DefaultKeep(), o.Keep...)
-	}
-	if c.keep, err = compileGlobs("keep", keep); err != nil {
+	// The user's globs are compiled on their own so that an error names
+	// the position in the list the user wrote, not in the defaults + list.
+	if c.keep, err = compileGlobs("keep", o.Keep); err != nil {
 		return nil, err
+	}
+	if !o.NoDefaultKeep {
+		defaults, err := compileGlobs("default keep", DefaultKeep())
+		if err != nil {
+			return nil, err
+		}
+		c.keep = append(defaults, c.keep...)
 	}
 	if c.prehashed, err = compileGlobs("prehashed", o.Prehashed); err != nil {
 		return nil, err
