@@ -1,6 +1,7 @@
 package siteaudit
 
 import (
+	"bytes"
 	"net/url"
 	"path"
 	"strings"
@@ -71,16 +72,79 @@ type baseSet struct {
 	// test before the map.
 	lens [256]bool
 	ends [256]bool
+	// few lists the bases while there are at most maxFew of them (nil
+	// beyond): see absentFrom.
+	few      [][]byte
+	fewBytes [256]bool // the bytes of few
 }
 
-func newBaseSet() *baseSet { return &baseSet{bases: map[string]bool{}} }
+func newBaseSet() *baseSet { return &baseSet{bases: map[string]bool{}, few: [][]byte{}} }
 
 // add adds the base name of the path p.
 func (s *baseSet) add(p string) {
 	b := path.Base(p)
+	if !s.bases[b] && s.few != nil {
+		s.few = append(s.few, []byte(b))
+		for i := range len(b) {
+			s.fewBytes[b[i]] = true
+		}
+		if len(s.few) > maxFew {
+			s.few = nil
+		}
+	}
 	s.bases[b] = true
 	s.lens[min(len(b), 255)] = true
 	s.ends[b[len(b)-1]] = true
+}
+
+// maxFew is the most bases absentFrom searches a file for (one search
+// each), rather than letting the scanner read it.
+const maxFew = 8
+
+// absentFrom reports that no string of data can name one of the bases
+// (the scanner would find no candidate in it), when there are few bases,
+// none of them is in data, and no percent escape of data stands for a
+// byte of one of them. It reports false when it cannot tell.
+//
+// A string names a base when its last segment, as written or with its
+// percent escapes undone, is that base. The bytes of that segment are
+// bytes of the file (an escape of "/" can only end a segment, any other
+// escape ends the string), each as it is or percent-escaped: without an
+// escape of one of its bytes, the base is in the file as it is.
+func (s *baseSet) absentFrom(data []byte) bool {
+	if s.few == nil {
+		return false
+	}
+	for _, b := range s.few {
+		if bytes.Contains(data, b) {
+			return false
+		}
+	}
+	for i := bytes.IndexByte(data, '%'); i >= 0; {
+		if i+2 < len(data) && ishex(data[i+1]) && ishex(data[i+2]) && s.fewBytes[unhex(data[i+1])<<4|unhex(data[i+2])] {
+			return false
+		}
+		k := bytes.IndexByte(data[i+1:], '%')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	return true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // mayName reports whether tok's last path segment is one of the base

@@ -171,3 +171,77 @@ func (ws watchers) Written(name string, data []byte) {
 		w.Written(name, data)
 	}
 }
+
+// TestAuditorWrittenFewNames: when few files may be renamed, a file
+// handed as written that holds none of their names is not scanned; the
+// findings are still those of a scan of the folder, names spelt with
+// percent escapes included.
+func TestAuditorWrittenFewNames(t *testing.T) {
+	files := map[string]string{
+		"a.js":          `const a = "img/lo%67o.png", b = "/img%2Flogo.png", c = "%2e/img/logo%2Epng";`,
+		"b.css":         `a{background:url("data:image/svg+xml,%3Csvg%3E%3C/svg%3E")}` + "\nb{background:url(img\\/logo.png)}",
+		"c.json":        `{"x":"100%","y":"%zz","z":"%41"}`,
+		"d.html":        `<img src="img/other.png"><a href="x%20y.html">`,
+		"e.js":          `x = a%b; y = "img/log" + "o.png"`,
+		"f.js":          "// none of the names\n",
+		"img/g.html":    `<img src=lo%67o.png><img src="logo.0123456789.png">`,
+		"img/h.svg":     `<svg><image href="%6C%6F%67%6F.png"/></svg>`,
+		"img/i.txt":     "/img/lo%67o.png\n",
+		"j.xml":         `<loc>https://example.com/x%2Fy</loc>`,
+		"k.webmanifest": `{"icons":[{"src":"img/logo.png"}]}`,
+	}
+	m := &hashing.Manifest{Files: map[string]hashing.Entry{
+		"img/logo.png":  {Path: "img/logo.0123456789.png", Fingerprinted: true},
+		"img/other.png": {Path: "img/other.png"},
+	}}
+	dir := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range files {
+		m.Files[name] = hashing.Entry{Path: name}
+		write(name, body)
+	}
+	write("img/logo.0123456789.png", "png")
+	write("img/other.png", "png")
+	res := &hashing.Result{Manifest: m}
+	lines := func(rep *siteaudit.Report) []string {
+		var out []string
+		for _, f := range rep.Findings {
+			out = append(out, fmt.Sprintf("%s:%d:%s:%s", f.File, f.Line, f.URL, f.Source))
+		}
+		return out
+	}
+
+	disk := &siteaudit.Auditor{Warn: true}
+	if err := disk.Audit(context.Background(), dir, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a.js:1:img/lo%67o.png:img/logo.png", "img/g.html:1:lo%67o.png:img/logo.png", "img/h.svg:1:%6C%6F%67%6F.png:img/logo.png", "a.js:1:/img%2Flogo.png:img/logo.png"} {
+		if !slices.Contains(lines(disk.Report), want) {
+			t.Fatalf("the scan of the folder does not find %s (it finds %q): the test proves nothing", want, lines(disk.Report))
+		}
+	}
+
+	a := &siteaudit.Auditor{Warn: true}
+	a.Planned([]string{"img/logo.png", "img/other.png"})
+	for name, body := range files {
+		a.Written(name, []byte(body))
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Audit(context.Background(), dir, res); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(a.Report), lines(disk.Report); !slices.Equal(got, want) || a.Report.Total != disk.Report.Total {
+		t.Errorf("findings of the files handed as written:\n%q\nwant those of the folder's scan:\n%q", got, want)
+	}
+	if a.Report.Files != disk.Report.Files || a.Report.Bytes != disk.Report.Bytes {
+		t.Errorf("handed as written: %d files, %d bytes; the folder's scan: %d files, %d bytes", a.Report.Files, a.Report.Bytes, disk.Report.Files, disk.Report.Bytes)
+	}
+}
