@@ -2,9 +2,12 @@
 // fingerprints SRC into a new folder ROUNDS times, with the end-of-run
 // audit as the command runs it (no precompressed copies, as
 // bench/fingerprint/run.sh), and writes a CPU profile of all the rounds.
-// It prints each round's wall and CPU time (user + system). Not run by CI.
+// It prints each round's wall and CPU time (user + system) and when each
+// phase (scan, read, write, then the audit and the rename) started. Each
+// round starts after a sync, so that no round pays for the writeback of
+// the one before. Not run by CI.
 //
-//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] SRC
+//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] [-memprofile mem.out] [-workers N] [-dir DIR] SRC
 //	go tool pprof -top cpu.out
 package main
 
@@ -15,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,13 +37,20 @@ func cpuTimes() (user, sys time.Duration) {
 func main() {
 	rounds := flag.Int("rounds", 3, "first runs to measure")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the rounds to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the rounds to this file")
+	workers := flag.Int("workers", 0, "files processed at once (0: the default)")
+	dir := flag.String("dir", "", "folder for the outputs, removed at the end (default: next to SRC)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: fpprof [-rounds N] [-cpuprofile FILE] SRC")
+		fmt.Fprintln(os.Stderr, "usage: fpprof [-rounds N] [-cpuprofile FILE] [-memprofile FILE] [-workers N] [-dir DIR] SRC")
 		os.Exit(2)
 	}
 	src := flag.Arg(0)
-	work, err := os.MkdirTemp(filepath.Dir(filepath.Clean(src)), "fpprof-")
+	parent := *dir
+	if parent == "" {
+		parent = filepath.Dir(filepath.Clean(src))
+	}
+	work, err := os.MkdirTemp(parent, "fpprof-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -57,19 +68,47 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}()
+	}
 	for i := range *rounds {
 		out := filepath.Join(work, fmt.Sprint("out", i))
 		auditor := &siteaudit.Auditor{Source: os.DirFS(src), Options: siteaudit.Options{Skip: []string{hashing.DefaultManifestName}}}
+		syscall.Sync()
+		var phases []string
 		u0, s0 := cpuTimes()
 		t0 := time.Now()
-		res, err := hashing.FingerprintDir(context.Background(), src, out, hashing.DirOptions{Audit: auditor.Audit, Watch: auditor})
+		opts := hashing.DirOptions{Audit: auditor.Audit, Watch: auditor}
+		opts.Workers = *workers
+		opts.Progress = func(p hashing.Progress) {
+			if p.Files == 0 {
+				phases = append(phases, fmt.Sprintf("%s %.3f", p.Phase, time.Since(t0).Seconds()))
+			}
+		}
+		audit := opts.Audit
+		opts.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
+			phases = append(phases, fmt.Sprintf("audit %.3f", time.Since(t0).Seconds()))
+			err := audit(ctx, dir, res)
+			phases = append(phases, fmt.Sprintf("rename %.3f", time.Since(t0).Seconds()))
+			return err
+		}
+		res, err := hashing.FingerprintDir(context.Background(), src, out, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		wall := time.Since(t0)
 		u1, s1 := cpuTimes()
-		fmt.Printf("round %d: %d files, wall %.3f s, CPU %.3f s (user %.3f, sys %.3f), audit %d files\n", i+1, res.Stats.Files,
-			wall.Seconds(), (u1 - u0 + s1 - s0).Seconds(), (u1 - u0).Seconds(), (s1 - s0).Seconds(), auditor.Report.Files)
+		fmt.Printf("round %d: %d files, wall %.3f s, CPU %.3f s (user %.3f, sys %.3f), audit %d files; phases start (s): %s\n", i+1, res.Stats.Files,
+			wall.Seconds(), (u1 - u0 + s1 - s0).Seconds(), (u1 - u0).Seconds(), (s1 - s0).Seconds(), auditor.Report.Files, strings.Join(phases, ", "))
 	}
 }
