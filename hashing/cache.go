@@ -254,54 +254,70 @@ func (b *builder) linkCached(n *node, c *cacheEntry) bool {
 	return true
 }
 
-// newCache records what a build wrote into the folder out.
+// newCache records what a build wrote into the folder out. The entries
+// are made on a few goroutines: each stats its outputs, and at the end of
+// a first run this is on the critical path.
 func (b *builder) newCache(opts Options) (*cacheFile, error) {
 	c := &cacheFile{Version: cacheVersion, Options: opts.digest(), FileSet: b.fileSet(), Started: b.start.UnixNano(), Files: make(map[string]*cacheEntry, len(b.nodes))}
-	for _, n := range b.nodes {
-		if n.mtime == 0 {
-			continue
-		}
-		if n.record != nil {
-			c.Files[n.logical] = n.record
-			continue
-		}
-		size, mtime, ok := b.dir.stat(n.out)
-		if !ok || size != n.outSize {
-			continue
-		}
-		e := &cacheEntry{
-			Size: n.size, MTime: n.mtime,
-			Out: n.out, OutSize: size, OutMTime: mtime,
-			SHA256: n.sha256, SHA1: n.sha1, Integrity: n.integrity,
-			Fingerprinted: n.fingerprinted, SelfNamed: n.selfNamed, Rewritten: n.rewritten,
-		}
-		for _, o := range n.occ {
-			e.Occ = append(e.Occ, cachedOcc{Path: o.target.logical, Line: o.line, Text: o.text})
-		}
-		for _, l := range n.links {
-			e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource, Pin: uint8(l.pin)})
-		}
-		e.Missing = n.missing
-		e.PinDirs = n.pinDirs
-		e.Pinned = n.pinned != ""
-		e.DepsSig, e.LateSig = depsSig(n, false), depsSig(n, true)
-		complete := true
-		for enc, en := range n.encodings {
-			s, m, ok := b.dir.stat(en.Path)
-			if !ok || s != en.Size {
-				complete = false
-				break
+	entries := make([]*cacheEntry, len(b.nodes))
+	var wg sync.WaitGroup
+	workers := max(b.o.workers, 1)
+	per := (len(b.nodes) + workers - 1) / workers
+	for i := 0; i < len(b.nodes); i += max(per, 1) {
+		wg.Go(func() {
+			for j := i; j < min(i+per, len(b.nodes)); j++ {
+				entries[j] = b.cacheEntry(b.nodes[j])
 			}
-			if e.Encodings == nil {
-				e.Encodings = make(map[string]cachedEncoding)
-			}
-			e.Encodings[enc] = cachedEncoding{Encoding: en, MTime: m}
-		}
-		if complete {
+		})
+	}
+	wg.Wait()
+	for i, n := range b.nodes {
+		if e := entries[i]; e != nil {
 			c.Files[n.logical] = e
 		}
 	}
 	return c, nil
+}
+
+// cacheEntry returns what the cache records of a node (nil: nothing).
+func (b *builder) cacheEntry(n *node) *cacheEntry {
+	if n.mtime == 0 {
+		return nil
+	}
+	if n.record != nil {
+		return n.record
+	}
+	size, mtime, ok := b.dir.stat(n.out)
+	if !ok || size != n.outSize {
+		return nil
+	}
+	e := &cacheEntry{
+		Size: n.size, MTime: n.mtime,
+		Out: n.out, OutSize: size, OutMTime: mtime,
+		SHA256: n.sha256, SHA1: n.sha1, Integrity: n.integrity,
+		Fingerprinted: n.fingerprinted, SelfNamed: n.selfNamed, Rewritten: n.rewritten,
+	}
+	for _, o := range n.occ {
+		e.Occ = append(e.Occ, cachedOcc{Path: o.target.logical, Line: o.line, Text: o.text})
+	}
+	for _, l := range n.links {
+		e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource, Pin: uint8(l.pin)})
+	}
+	e.Missing = n.missing
+	e.PinDirs = n.pinDirs
+	e.Pinned = n.pinned != ""
+	e.DepsSig, e.LateSig = depsSig(n, false), depsSig(n, true)
+	for enc, en := range n.encodings {
+		s, m, ok := b.dir.stat(en.Path)
+		if !ok || s != en.Size {
+			return nil
+		}
+		if e.Encodings == nil {
+			e.Encodings = make(map[string]cachedEncoding)
+		}
+		e.Encodings[enc] = cachedEncoding{Encoding: en, MTime: m}
+	}
+	return e
 }
 
 // writeCache writes the cache into the output folder.

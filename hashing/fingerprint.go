@@ -148,17 +148,27 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 		}
 		return res, nil
 	}
-	c, err := b.newCache(opts.Options)
-	if err != nil {
-		return nil, err
-	}
-	if err := writeCache(staging, c); err != nil {
-		return nil, err
-	}
-	if opts.Audit != nil {
-		if err := opts.Audit(ctx, staging, res); err != nil {
-			return nil, err
+	// The cache is written while the audit runs: both only read the
+	// output, but for their own files (the cache's, and the audit's
+	// record of its pass, in the state folder).
+	cached := make(chan error, 1)
+	go func() {
+		c, err := b.newCache(opts.Options)
+		if err == nil {
+			err = writeCache(staging, c)
 		}
+		cached <- err
+	}()
+	var auditErr error
+	if opts.Audit != nil {
+		auditErr = opts.Audit(ctx, staging, res)
+	}
+	cacheErr := <-cached
+	if auditErr != nil {
+		return nil, auditErr
+	}
+	if cacheErr != nil {
+		return nil, cacheErr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
