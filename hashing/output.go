@@ -123,7 +123,13 @@ func (d *DirOutput) WriteFile(name string, data []byte) error {
 
 // replace writes data under a temporary name and renames it to name.
 func (d *DirOutput) replace(name string, data []byte) error {
-	f, err := d.Create(path.Dir(name))
+	return writeOutput(d, name, data)
+}
+
+// writeOutput writes data to out as the file name, whole: a new file
+// committed under its name, or nothing.
+func writeOutput(out Output, name string, data []byte) error {
+	f, err := out.Create(path.Dir(name))
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,6 @@
 package hashing
 
-import (
-	"bytes"
-	"fmt"
-	"path"
-)
+import "bytes"
 
 // manifestKeys returns the logical path each node is listed under: its
 // path in the source, except that a file found already fingerprinted (a
@@ -87,15 +83,7 @@ func (b *builder) manifestFiles(m *Manifest) ([]namedData, error) {
 }
 
 func (b *builder) writeFile(name string, data []byte) error {
-	f, err := b.out.Create(path.Dir(name))
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("output %s: %w", name, err)
-	}
-	return f.Commit(name)
+	return writeOutput(b.out, name, data)
 }
 
 func (b *builder) stats() Stats {
