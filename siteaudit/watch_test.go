@@ -24,61 +24,16 @@ func TestAuditorWritten(t *testing.T) {
 		"h.svg":      `<svg><image href="img/logo.png"/><use href="img/kept.png#x"/></svg>`,
 		"img/k.html": `<img src="kept.png"><img src="/img/logo.0123456789.png">`,
 	}
-	m := &hashing.Manifest{Files: map[string]hashing.Entry{
-		"img/logo.png": {Path: "img/logo.0123456789.png", Fingerprinted: true},
-		"img/kept.png": {Path: "img/kept.png"},
-	}}
-	dir := t.TempDir()
-	write := func(name, body string) {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, body := range files {
-		m.Files[name] = hashing.Entry{Path: name}
-		write(name, body)
-	}
-	write("img/logo.0123456789.png", "png")
-	write("img/kept.png", "png")
-	res := &hashing.Result{Manifest: m}
-	lines := func(rep *siteaudit.Report) []string {
-		var out []string
-		for _, f := range rep.Findings {
-			out = append(out, fmt.Sprintf("%s:%d:%s:%s", f.File, f.Line, f.URL, f.Source))
-		}
-		return out
-	}
-
-	disk := &siteaudit.Auditor{Warn: true}
-	if err := disk.Audit(context.Background(), dir, res); err != nil {
-		t.Fatal(err)
-	}
-	if disk.Report.Total == 0 {
-		t.Fatal("the scan of the folder finds nothing: the test proves nothing")
-	}
-
 	// kept.png may be renamed when the files are planned, and is not in
 	// the end: the strings naming it are no findings.
-	a := &siteaudit.Auditor{Warn: true}
-	a.Planned([]string{"img/logo.png", "img/kept.png"})
-	for name, body := range files {
-		a.Written(name, []byte(body))
-		// Not read back: the file may be gone from the folder.
-		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
-			t.Fatal(err)
-		}
+	disk, written := auditBothWays(t, files, map[string]string{
+		"img/logo.png": "img/logo.0123456789.png",
+		"img/kept.png": "img/kept.png",
+	})
+	if disk.Total == 0 {
+		t.Fatal("the scan of the folder finds nothing: the test proves nothing")
 	}
-	if err := a.Audit(context.Background(), dir, res); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := lines(a.Report), lines(disk.Report); !slices.Equal(got, want) || a.Report.Total != disk.Report.Total {
-		t.Errorf("findings of the files handed as written:\n%q\nwant those of the folder's scan:\n%q", got, want)
-	}
-	if a.Report.Files != disk.Report.Files || a.Report.Bytes != disk.Report.Bytes {
-		t.Errorf("handed as written: %d files, %d bytes; the folder's scan: %d files, %d bytes", a.Report.Files, a.Report.Bytes, disk.Report.Files, disk.Report.Bytes)
-	}
+	sameReports(t, written, disk)
 }
 
 // TestAuditorWatchesFingerprint: on each real build, an audit that watched
@@ -190,10 +145,27 @@ func TestAuditorWrittenFewNames(t *testing.T) {
 		"j.xml":         `<loc>https://example.com/x%2Fy</loc>`,
 		"k.webmanifest": `{"icons":[{"src":"img/logo.png"}]}`,
 	}
-	m := &hashing.Manifest{Files: map[string]hashing.Entry{
-		"img/logo.png":  {Path: "img/logo.0123456789.png", Fingerprinted: true},
-		"img/other.png": {Path: "img/other.png"},
-	}}
+	disk, written := auditBothWays(t, files, map[string]string{
+		"img/logo.png":  "img/logo.0123456789.png",
+		"img/other.png": "img/other.png",
+	})
+	for _, want := range []string{"a.js:1:img/lo%67o.png:img/logo.png", "img/g.html:1:lo%67o.png:img/logo.png", "img/h.svg:1:%6C%6F%67%6F.png:img/logo.png", "a.js:1:/img%2Flogo.png:img/logo.png"} {
+		if !slices.Contains(findingLines(disk), want) {
+			t.Fatalf("the scan of the folder does not find %s (it finds %q): the test proves nothing", want, findingLines(disk))
+		}
+	}
+	sameReports(t, written, disk)
+}
+
+// auditBothWays writes files and the targets of renamed (source name →
+// output name; an output equal to its source keeps its name) into a
+// folder, and audits them twice: by a scan of the folder, and handed to
+// an auditor as written (every source of renamed planned as renamable),
+// with each file removed from the folder once handed, so that it cannot
+// be read back.
+func auditBothWays(t *testing.T, files, renamed map[string]string) (disk, written *siteaudit.Report) {
+	t.Helper()
+	m := &hashing.Manifest{Files: map[string]hashing.Entry{}}
 	dir := t.TempDir()
 	write := func(name, body string) {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -202,33 +174,25 @@ func TestAuditorWrittenFewNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var planned []string
+	for src, out := range renamed {
+		m.Files[src] = hashing.Entry{Path: out, Fingerprinted: out != src}
+		planned = append(planned, src)
+		write(out, "png")
+	}
+	slices.Sort(planned)
 	for name, body := range files {
 		m.Files[name] = hashing.Entry{Path: name}
 		write(name, body)
 	}
-	write("img/logo.0123456789.png", "png")
-	write("img/other.png", "png")
 	res := &hashing.Result{Manifest: m}
-	lines := func(rep *siteaudit.Report) []string {
-		var out []string
-		for _, f := range rep.Findings {
-			out = append(out, fmt.Sprintf("%s:%d:%s:%s", f.File, f.Line, f.URL, f.Source))
-		}
-		return out
-	}
 
-	disk := &siteaudit.Auditor{Warn: true}
-	if err := disk.Audit(context.Background(), dir, res); err != nil {
+	d := &siteaudit.Auditor{Warn: true}
+	if err := d.Audit(context.Background(), dir, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"a.js:1:img/lo%67o.png:img/logo.png", "img/g.html:1:lo%67o.png:img/logo.png", "img/h.svg:1:%6C%6F%67%6F.png:img/logo.png", "a.js:1:/img%2Flogo.png:img/logo.png"} {
-		if !slices.Contains(lines(disk.Report), want) {
-			t.Fatalf("the scan of the folder does not find %s (it finds %q): the test proves nothing", want, lines(disk.Report))
-		}
-	}
-
 	a := &siteaudit.Auditor{Warn: true}
-	a.Planned([]string{"img/logo.png", "img/other.png"})
+	a.Planned(planned)
 	for name, body := range files {
 		a.Written(name, []byte(body))
 		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
@@ -238,10 +202,26 @@ func TestAuditorWrittenFewNames(t *testing.T) {
 	if err := a.Audit(context.Background(), dir, res); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := lines(a.Report), lines(disk.Report); !slices.Equal(got, want) || a.Report.Total != disk.Report.Total {
+	return d.Report, a.Report
+}
+
+// findingLines lists a report's findings as file:line:url:source.
+func findingLines(rep *siteaudit.Report) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		out = append(out, fmt.Sprintf("%s:%d:%s:%s", f.File, f.Line, f.URL, f.Source))
+	}
+	return out
+}
+
+// sameReports fails unless the audit of the files handed as written
+// reports what the folder's scan reports.
+func sameReports(t *testing.T, written, disk *siteaudit.Report) {
+	t.Helper()
+	if got, want := findingLines(written), findingLines(disk); !slices.Equal(got, want) || written.Total != disk.Total {
 		t.Errorf("findings of the files handed as written:\n%q\nwant those of the folder's scan:\n%q", got, want)
 	}
-	if a.Report.Files != disk.Report.Files || a.Report.Bytes != disk.Report.Bytes {
-		t.Errorf("handed as written: %d files, %d bytes; the folder's scan: %d files, %d bytes", a.Report.Files, a.Report.Bytes, disk.Report.Files, disk.Report.Bytes)
+	if written.Files != disk.Files || written.Bytes != disk.Bytes {
+		t.Errorf("handed as written: %d files, %d bytes; the folder's scan: %d files, %d bytes", written.Files, written.Bytes, disk.Files, disk.Bytes)
 	}
 }
