@@ -14,20 +14,12 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
+	"github.com/cdnctl/cdnctl/bench/internal/cputime"
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/siteaudit"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func main() {
 	rounds := flag.Int("rounds", 5, "rounds of each measure")
@@ -46,14 +38,14 @@ func main() {
 		var walls, cpus []time.Duration
 		var rep *siteaudit.Report
 		for range *rounds {
-			t0, c0 := time.Now(), cpuTime()
+			t0, c0 := time.Now(), cputime.Total()
 			rep, err = siteaudit.Check(context.Background(), out, m, siteaudit.Options{Skip: []string{hashing.DefaultManifestName}, Workers: workers})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "auditspeed:", err)
 				os.Exit(1)
 			}
 			walls = append(walls, time.Since(t0))
-			cpus = append(cpus, cpuTime()-c0)
+			cpus = append(cpus, cputime.Total()-c0)
 		}
 		slices.Sort(walls)
 		slices.Sort(cpus)

@@ -20,21 +20,13 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"syscall"
 	"testing/fstest"
 	"time"
 
+	"github.com/cdnctl/cdnctl/bench/internal/cputime"
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/siteaudit"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func main() {
 	rounds := flag.Int("rounds", 7, "rounds")
@@ -83,12 +75,12 @@ func main() {
 	for range *rounds {
 		a := &siteaudit.Auditor{}
 		a.Planned(names)
-		c0 := cpuTime()
+		c0 := cputime.Total()
 		if _, err := hashing.Build(context.Background(), mem, auditOutput{a}, hashing.Options{}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		times = append(times, cpuTime()-c0)
+		times = append(times, cputime.Total()-c0)
 	}
 	slices.Sort(times)
 	med := times[len(times)/2]

@@ -22,17 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cdnctl/cdnctl/bench/internal/cputime"
 	"github.com/cdnctl/cdnctl/hashing"
 	"github.com/cdnctl/cdnctl/siteaudit"
 )
-
-func cpuTimes() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, 0
-	}
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
 
 func main() {
 	rounds := flag.Int("rounds", 3, "first runs to measure")
@@ -85,7 +78,7 @@ func main() {
 		auditor := &siteaudit.Auditor{Source: os.DirFS(src), Options: siteaudit.Options{Skip: []string{hashing.DefaultManifestName}}}
 		syscall.Sync()
 		var phases []string
-		u0, s0 := cpuTimes()
+		u0, s0 := cputime.Process()
 		t0 := time.Now()
 		opts := hashing.DirOptions{Audit: auditor.Audit, Watch: auditor}
 		opts.Workers = *workers
@@ -107,7 +100,7 @@ func main() {
 			os.Exit(1)
 		}
 		wall := time.Since(t0)
-		u1, s1 := cpuTimes()
+		u1, s1 := cputime.Process()
 		fmt.Printf("round %d: %d files, wall %.3f s, CPU %.3f s (user %.3f, sys %.3f), audit %d files; phases start (s): %s\n", i+1, res.Stats.Files,
 			wall.Seconds(), (u1 - u0 + s1 - s0).Seconds(), (u1 - u0).Seconds(), (s1 - s0).Seconds(), auditor.Report.Files, strings.Join(phases, ", "))
 	}
