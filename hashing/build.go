@@ -238,6 +238,7 @@ type builder struct {
 	byPath   map[string]*node
 	bySuffix map[string][]*node // see indexBases
 	baseExts extSet             // the extensions of the base names of bySuffix
+	needles  [][]byte           // see occNeedles
 	start    time.Time
 
 	claimMu sync.Mutex

@@ -2,6 +2,7 @@ package hashing
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
@@ -66,6 +67,7 @@ func (b *builder) indexBases() {
 			}
 		}
 	}
+	b.needles = occNeedles(b.bySuffix)
 }
 
 // scansText reports whether a node's text is searched for the names of
@@ -215,22 +217,110 @@ func (s *occScanner) scan(src []byte, off int, regions []span) {
 }
 
 // scanRange searches src[from:to] (src starting at byte off of the file).
+// When the files that may be renamed have few names (see occNeedles), it
+// looks only at the runs that hold one of them, a "%" or a "\\": the only
+// runs in which run can find a name.
 func (s *occScanner) scanRange(src []byte, off, from, to int) {
+	needles := s.b.needles
+	if needles == nil {
+		s.scanRuns(src, off, from, to, to)
+		return
+	}
+	var buf [maxNeedles]int
+	next := buf[:len(needles)] // where each needle is next found (-1: nowhere)
+	for k, nd := range needles {
+		next[k] = index(src, from, to, nd)
+	}
 	i := from
 	for i < to {
-		if !urlRunBytes[src[i]] {
+		p := -1
+		for k, nd := range needles {
+			if next[k] >= 0 && next[k] < i {
+				next[k] = index(src, i, to, nd)
+			}
+			// An escape that cannot change a name ("100%", "\n")
+			// tells nothing.
+			for next[k] >= 0 && len(nd) == 1 && !nameEscape(src[next[k]:to]) {
+				next[k] = index(src, next[k]+1, to, nd)
+			}
+			if next[k] >= 0 && (p < 0 || next[k] < p) {
+				p = next[k]
+			}
+		}
+		if p < 0 {
+			return
+		}
+		// The run holding p starts after the last byte before p that
+		// is not a URL character (or at i, where no run is under way):
+		// scanning from there finds the runs a scan of the whole range
+		// would.
+		q := p
+		for q > i && runClass[src[q-1]] != classNone {
+			q--
+		}
+		i = s.scanRuns(src, off, q, to, p)
+	}
+}
+
+// nameEscape reports whether b starts with an escape decodeRun undoes:
+// "%" and two hex digits, or an escaped "/" ("\\/", "\\u002f", "\\x2f").
+func nameEscape(b []byte) bool {
+	if len(b) >= 3 && b[0] == '%' {
+		return isHex(b[1]) && isHex(b[2])
+	}
+	if len(b) < 2 || b[0] != '\\' {
+		return false
+	}
+	return b[1] == '/' || bytes.HasPrefix(b[1:], []byte("u002f")) || bytes.HasPrefix(b[1:], []byte("u002F")) ||
+		bytes.HasPrefix(b[1:], []byte("x2f")) || bytes.HasPrefix(b[1:], []byte("x2F"))
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// index returns where nd is first found in src[from:to], -1 if nowhere.
+func index(src []byte, from, to int, nd []byte) int {
+	if j := bytes.Index(src[from:to], nd); j >= 0 {
+		return from + j
+	}
+	return -1
+}
+
+// scanRuns looks at each run of URL characters of src[from:to] (src
+// starting at byte off of the file, no run under way at from) up to the
+// first run that starts after stop, and returns where it stopped. One
+// pass over each run notes where its last segment starts and where its
+// last "." and "%" are, for run.
+func (s *occScanner) scanRuns(src []byte, off, from, to, stop int) int {
+	i := from
+	for i < to {
+		if i > stop {
+			return i
+		}
+		if runClass[src[i]] == classNone {
 			i++
 			continue
 		}
 		start := i
-		for i < to && urlRunBytes[src[i]] {
-			if src[i] == '\\' {
+		slash, dot, pct, escaped := -1, -1, -1, false
+	run:
+		for i < to {
+			switch runClass[src[i]] {
+			case classNone:
+				break run
+			case classSlash:
+				slash = i
+			case classDot:
+				dot = i
+			case classPct:
+				pct, escaped = i, true
+			case classBackslash:
 				if i+1 < to && src[i+1] == '/' || i+5 < to && src[i+1] == 'u' && bytes.EqualFold(src[i+2:i+6], []byte("002f")) ||
 					i+3 < to && src[i+1] == 'x' && bytes.EqualFold(src[i+2:i+4], []byte("2f")) {
+					escaped = true
 					i++
 					continue
 				}
-				break
+				break run
 			}
 			i++
 		}
@@ -238,8 +328,86 @@ func (s *occScanner) scanRange(src []byte, off, from, to int) {
 		if i < to && src[i] == '\\' {
 			i += 2 // an escape ("\n", "\"") ends the run
 		}
-		s.run(src, off, start, end)
+		s.run(src, off, start, end, runMarks{slash, dot, pct, escaped})
 	}
+	return i
+}
+
+// maxNeedles is the most strings scanRange searches for rather than
+// looking at every run.
+const maxNeedles = 12
+
+// occNeedles returns strings one of which every run naming a file that may
+// be renamed holds (see run): the base names of those files (of a script,
+// its name without ".js": a module name), "%" and "\\" (escapes), none
+// holding another. Nil when there would be more than maxNeedles, or one
+// would be shorter than 4 bytes (common enough in text that searching
+// for it costs more than looking at every run).
+func occNeedles(bySuffix map[string][]*node) [][]byte {
+	var names []string
+	for suffix := range bySuffix {
+		if strings.Contains(suffix, "/") {
+			continue // not a base name
+		}
+		name := suffix
+		if stem, ok := strings.CutSuffix(name, ".js"); ok {
+			name = stem
+		}
+		if len(name) < 4 {
+			return nil
+		}
+		names = append(names, name)
+	}
+	// Shortest first: a name holding one already kept is redundant.
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(len(a)-len(b), strings.Compare(a, b)) })
+	needles := [][]byte{[]byte("%"), []byte("\\")}
+	for _, name := range names {
+		if !slices.ContainsFunc(needles, func(nd []byte) bool { return strings.Contains(name, string(nd)) }) {
+			needles = append(needles, []byte(name))
+		}
+		if len(needles) > maxNeedles {
+			return nil
+		}
+	}
+	return needles
+}
+
+// Classes of the bytes of runs of URL characters (see urlRunBytes), for
+// scanRange.
+const (
+	classNone = iota // not a URL character
+	classOther
+	classSlash
+	classDot
+	classPct
+	classBackslash
+)
+
+var runClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case !urlRunBytes[c]:
+		case c == '/':
+			t[c] = classSlash
+		case c == '.':
+			t[c] = classDot
+		case c == '%':
+			t[c] = classPct
+		case c == '\\':
+			t[c] = classBackslash
+		default:
+			t[c] = classOther
+		}
+	}
+	return t
+}()
+
+// runMarks are where the bytes run looks at are in a run (indexes in the
+// source, -1 for none): the last "/", "." and "%", and whether the run
+// has a "%" or a "\".
+type runMarks struct {
+	slash, dot, pct int
+	escaped         bool
 }
 
 // runEnd marks the bytes that end a sentence rather than a URL ("see
@@ -251,32 +419,27 @@ var runEnd = func() (t [256]bool) {
 	return t
 }()
 
-// run looks at one run of URL characters.
-func (s *occScanner) run(src []byte, off, start, end int) {
-	r := src[start:end]
-	for len(r) > 0 && runEnd[r[len(r)-1]] {
-		r = r[:len(r)-1] // the end of a sentence: "see a.png."
+// run looks at one run of URL characters, src[start:end], with its marks.
+func (s *occScanner) run(src []byte, off, start, end int, m runMarks) {
+	for end > start && runEnd[src[end-1]] {
+		end-- // the end of a sentence: "see a.png."
 	}
-	// One pass: where the last segment starts, whether it has a "." or a
-	// "%", whether the run has a "%" or a "\".
-	slash, baseDot, basePct, escaped := -1, false, false, false
-	for i, c := range r {
-		switch c {
-		case '/':
-			slash, baseDot, basePct = i, false, false
-		case '.':
-			baseDot = true
-		case '%':
-			basePct, escaped = true, true
-		case '\\':
-			escaped = true
+	if m.dot >= end {
+		// The last "." ended a sentence: the last one before it.
+		m.dot = -1
+		if j := bytes.LastIndexByte(src[max(start, m.slash+1):end], '.'); j >= 0 {
+			m.dot = max(start, m.slash+1) + j
 		}
 	}
-	base := r[slash+1:]
-	if slash < 0 && s.paths {
-		return
+	r := src[start:end]
+	base := src[m.slash+1 : end]
+	if m.slash < 0 {
+		if s.paths {
+			return
+		}
+		base = r
 	}
-	if !baseDot && !basePct {
+	if m.dot <= m.slash && m.pct <= m.slash {
 		// A module named without its extension, as AMD loaders do
 		// (Workbox's service worker: define(["./workbox-5b385ed2"], …)).
 		if len(base) > 0 && (bytes.HasPrefix(r, []byte("./")) || bytes.HasPrefix(r, []byte("../"))) {
@@ -285,7 +448,7 @@ func (s *occScanner) run(src []byte, off, start, end int) {
 		return
 	}
 	if !s.b.baseExts.has(base) || !s.b.hasSuffix(base) {
-		if !escaped {
+		if !m.escaped {
 			return
 		}
 		if _, ok := s.b.bySuffix[path.Base(decodeRun(string(r)))]; !ok {
