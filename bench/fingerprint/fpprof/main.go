@@ -85,14 +85,14 @@ func main() {
 		opts.Workers = *workers
 		opts.Progress = func(p hashing.Progress) {
 			if p.Files == 0 {
-				phases = append(phases, fmt.Sprintf("%s %.3f (CPU %.3f)", p.Phase, time.Since(t0).Seconds(), (cputime.Total() - c0).Seconds()))
+				phases = append(phases, fmt.Sprintf("%s %.3f (CPU %.3f)", p.Phase, time.Since(t0).Seconds(), (cputime.Total()-c0).Seconds()))
 			}
 		}
 		audit := opts.Audit
 		opts.Audit = func(ctx context.Context, dir string, res *hashing.Result) error {
-			phases = append(phases, fmt.Sprintf("audit %.3f (CPU %.3f)", time.Since(t0).Seconds(), (cputime.Total() - c0).Seconds()))
+			phases = append(phases, fmt.Sprintf("audit %.3f (CPU %.3f)", time.Since(t0).Seconds(), (cputime.Total()-c0).Seconds()))
 			err := audit(ctx, dir, res)
-			phases = append(phases, fmt.Sprintf("rename %.3f (CPU %.3f)", time.Since(t0).Seconds(), (cputime.Total() - c0).Seconds()))
+			phases = append(phases, fmt.Sprintf("rename %.3f (CPU %.3f)", time.Since(t0).Seconds(), (cputime.Total()-c0).Seconds()))
 			return err
 		}
 		res, err := hashing.FingerprintDir(context.Background(), src, out, opts)
