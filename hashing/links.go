@@ -147,7 +147,7 @@ func (n *node) setDeps() {
 // the references to missing files.
 func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 	idx := make(map[link]int)
-	targets := make([]string, len(refs))
+	targets := make([]*node, len(refs))
 	for i, r := range refs {
 		if r.pin == pinImportMapDir {
 			if dir, ok := b.site.resolveDir(r.base, r.url); ok && !slices.Contains(n.pinDirs, dir) {
@@ -157,7 +157,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 		}
 		target, res := b.site.resolve(r.base, r.url)
 		if res == resFound {
-			targets[i] = target
+			targets[i] = b.byPath[target]
 		}
 		switch res {
 		case resMissing:
@@ -201,7 +201,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 type parseMemo struct {
 	sum     uint64 // xxhash of the content parsed
 	refs    []ref
-	targets []string // per ref, the logical path it names ("" if none)
+	targets []*node // per ref, the file it names (nil if none)
 }
 
 // maxMemoRefs bounds the references kept between the two passes (about

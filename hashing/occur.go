@@ -447,6 +447,11 @@ func (s *occScanner) run(src []byte, off, start, end int, m runMarks) {
 		}
 		return
 	}
+	if !s.b.baseExts.has(base) && !m.escaped || s.isCovered(off+start, off+start+len(r)) {
+		// No name, or a reference fingerprint rewrites (looked up
+		// before the large map of names).
+		return
+	}
 	if !s.b.baseExts.has(base) || !s.b.hasSuffix(base) {
 		if !m.escaped {
 			return
@@ -454,9 +459,6 @@ func (s *occScanner) run(src []byte, off, start, end int, m runMarks) {
 		if _, ok := s.b.bySuffix[path.Base(decodeRun(string(r)))]; !ok {
 			return
 		}
-	}
-	if s.isCovered(off+start, off+start+len(r)) {
-		return
 	}
 	text := decodeRun(string(r))
 	for _, t := range s.b.namedBy(s.n, text) {

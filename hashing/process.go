@@ -57,7 +57,7 @@ func (b *builder) processText(n *node) error {
 	defer release()
 	var (
 		refs    []ref
-		targets []string
+		targets []*node
 	)
 	if m := n.memo; m != nil && m.sum == xxhash.Sum64(data) {
 		refs, targets = m.refs, m.targets
@@ -358,21 +358,21 @@ type readCloser struct {
 // content, the content the name's hash is taken from (late references
 // blanked, see ref.late), and whether there are late references still to
 // fill in (unless final is set, when they are filled in).
-func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, final bool) (content, canonical []byte, late bool) {
-	var edits, blanks []edit
-	groups := map[*refGroup][]edit{}
-	groupBlanks := map[*refGroup][]edit{}
+func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []*node, final bool) (content, canonical []byte, late bool) {
+	var (
+		edits, blanks       []edit
+		groups, groupBlanks map[*refGroup][]edit // nil until a reference of a group is edited
+	)
 	for i, r := range refs {
-		var target string
+		var t *node
 		if targets != nil {
-			target = targets[i]
-		} else if t, res := b.site.resolve(r.base, r.url); res == resFound {
-			target = t
+			t = targets[i]
+		} else if p, res := b.site.resolve(r.base, r.url); res == resFound {
+			t = b.byPath[p]
 		}
-		if target == "" {
+		if t == nil {
 			continue
 		}
-		t := b.byPath[target]
 		if r.pin != pinNone {
 			continue // names a file that keeps its name
 		}
@@ -390,25 +390,39 @@ func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, fi
 			late = true
 			e := edit{r.start, r.end, encodeRef(r, "")}
 			if r.group != nil {
+				if groupBlanks == nil {
+					groupBlanks = map[*refGroup][]edit{}
+				}
 				groupBlanks[r.group] = append(groupBlanks[r.group], e)
 			} else {
 				blanks = append(blanks, e)
 			}
 			continue
 		}
-		if t.out == target {
+		if t.out == t.logical {
 			continue // already fingerprinted
 		}
-		nu := b.site.rewriteURL(r.url, target, t.out)
+		nu := b.site.rewriteURL(r.url, t.logical, t.out)
 		if nu == r.url {
 			continue
 		}
 		e := edit{r.start, r.end, encodeRef(r, nu)}
 		if r.group != nil {
+			if groups == nil {
+				groups = map[*refGroup][]edit{}
+			}
 			groups[r.group] = append(groups[r.group], e)
 			continue
 		}
 		edits = append(edits, e)
+	}
+	if !late {
+		// No blanks: the content is the canonical content.
+		for g, ge := range groups {
+			edits = append(edits, edit{g.start, g.end, g.escape(string(applyEdits([]byte(g.val), ge)))})
+		}
+		content = applyEdits(data, edits)
+		return content, content, false
 	}
 	allGroups := map[*refGroup]bool{}
 	for g := range groups {
@@ -428,11 +442,7 @@ func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []string, fi
 		ce := edit{g.start, g.end, g.escape(string(applyEdits(val, append(slices.Clone(groups[g]), groupBlanks[g]...))))}
 		canonEdits = append(canonEdits, ce)
 	}
-	content = applyEdits(data, edits)
-	if !late {
-		return content, content, false
-	}
-	return content, applyEdits(data, canonEdits), true
+	return applyEdits(data, edits), applyEdits(data, canonEdits), true
 }
 
 // encodeRef writes a URL in the syntax of the reference's container.

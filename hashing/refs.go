@@ -281,16 +281,18 @@ func applyEdits(src []byte, edits []edit) []byte {
 		return src
 	}
 	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
-	var buf bytes.Buffer
-	buf.Grow(len(src) + 16*len(edits))
+	size := len(src)
+	for _, e := range edits {
+		size += len(e.text) - (e.end - e.start)
+	}
+	out := make([]byte, 0, size)
 	last := 0
 	for _, e := range edits {
-		buf.Write(src[last:e.start])
-		buf.WriteString(e.text)
+		out = append(out, src[last:e.start]...)
+		out = append(out, e.text...)
 		last = e.end
 	}
-	buf.Write(src[last:])
-	return buf.Bytes()
+	return append(out, src[last:]...)
 }
 
 // lineAt returns the 1-based line of byte offset off in src.

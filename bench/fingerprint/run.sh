@@ -104,26 +104,26 @@ bench() {
       /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" bash -c "$1" >/dev/null 2>&1
       awk '{printf "%.6f %.6f\n", $1, $2 + $3}' "$WORK/time.txt" >>"$2"
     }
-    : >"$WORK/first.txt"; : >"$WORK/peer.txt"; : >"$WORK/rerun.txt"; : >"$WORK/one.txt"
+    : >"$WORK/times-first.txt"; : >"$WORK/times-peer.txt"; : >"$WORK/times-rerun.txt"; : >"$WORK/times-one.txt"
     $RERUN >/dev/null 2>&1
     for _ in $(seq "$RUNS"); do
-      bash -c "$PREPARE"; timed "$FIRST" "$WORK/first.txt"
-      bash -c "$PREPARE"; timed "$PEER" "$WORK/peer.txt"
-      sync; timed "$RERUN" "$WORK/rerun.txt"
+      bash -c "$PREPARE"; timed "$FIRST" "$WORK/times-first.txt"
+      bash -c "$PREPARE"; timed "$PEER" "$WORK/times-peer.txt"
+      sync; timed "$RERUN" "$WORK/times-rerun.txt"
     done
     if [ -n "$ONE" ]; then
       for _ in $(seq "$RUNS"); do
         printf x >>"$ONE" && sync
-        timed "$RERUN" "$WORK/one.txt"
+        timed "$RERUN" "$WORK/times-one.txt"
       done
-      one=$(cut -d' ' -f1 "$WORK/one.txt" | median)
+      one=$(cut -d' ' -f1 "$WORK/times-one.txt" | median)
     fi
-    first=$(cut -d' ' -f1 "$WORK/first.txt" | median)
-    peer=$(cut -d' ' -f1 "$WORK/peer.txt" | median)
-    rerun=$(cut -d' ' -f1 "$WORK/rerun.txt" | median)
-    cpu_first=$(cut -d' ' -f2 "$WORK/first.txt" | median)
-    cpu_peer=$(cut -d' ' -f2 "$WORK/peer.txt" | median)
-    cpu_rerun=$(cut -d' ' -f2 "$WORK/rerun.txt" | median)
+    first=$(cut -d' ' -f1 "$WORK/times-first.txt" | median)
+    peer=$(cut -d' ' -f1 "$WORK/times-peer.txt" | median)
+    rerun=$(cut -d' ' -f1 "$WORK/times-rerun.txt" | median)
+    cpu_first=$(cut -d' ' -f2 "$WORK/times-first.txt" | median)
+    cpu_peer=$(cut -d' ' -f2 "$WORK/times-peer.txt" | median)
+    cpu_rerun=$(cut -d' ' -f2 "$WORK/times-rerun.txt" | median)
   fi
   # Put the changed image back, older than any run (the outputs are
   # removed at the end: see above).
