@@ -151,6 +151,7 @@ func (r *deployRun) close() {
 }
 
 func runDeploy(ctx context.Context, f *Factory, opts *DeployOptions) error {
+	defer collectLessOften(f.LookupEnv)()
 	ui := newDeployUI(f)
 	run, err := buildDeploy(ctx, f, opts, ui)
 	if err != nil {

@@ -22,10 +22,12 @@ import (
 
 // FingerprintOptions are the inputs of `cdnctl fingerprint`.
 type FingerprintOptions struct {
-	IO     *IOStreams
-	JSON   bool
-	Logger *slog.Logger
-	Now    func() time.Time
+	IO *IOStreams
+	// LookupEnv reads the environment (GOGC: see collectLessOften).
+	LookupEnv func(string) (string, bool)
+	JSON      bool
+	Logger    *slog.Logger
+	Now       func() time.Time
 
 	// Src is the source folder; empty when Sample is set.
 	Src    string
@@ -42,7 +44,7 @@ type FingerprintOptions struct {
 }
 
 func newCmdFingerprint(f *Factory) *cobra.Command {
-	opts := &FingerprintOptions{IO: f.IO}
+	opts := &FingerprintOptions{IO: f.IO, LookupEnv: f.LookupEnv}
 	var (
 		hashLength       int
 		keep, prehashed  []string
@@ -284,6 +286,7 @@ func runFingerprint(ctx context.Context, opts *FingerprintOptions) error {
 		src = os.DirFS(opts.Src)
 	}
 	ui.start(label, output)
+	defer collectLessOften(opts.LookupEnv)()
 	switch {
 	case opts.DryRun:
 		res, err = hashing.Build(ctx, src, hashing.Discard, dirOpts.Options)

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -383,10 +382,7 @@ func runSimulate(ctx context.Context, opts *SimulateOptions) error {
 		return usageErrorf("no workload: give --log FILE, or --spec FILE with a workload section")
 	}
 
-	if v, ok := opts.LookupEnv("GOGC"); !ok || v == "" {
-		// The caches' entries live long and are many: collect less often.
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
+	defer collectLessOften(opts.LookupEnv)()
 	results := make([]*simulate.Result, len(scenarios))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
