@@ -7,7 +7,7 @@
 // round starts after a sync, so that no round pays for the writeback of
 // the one before. Not run by CI.
 //
-//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] [-memprofile mem.out] [-workers N] [-dir DIR] SRC
+//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] [-memprofile mem.out] [-workers N] [-dir DIR] [-timeline 50ms] SRC
 //	go tool pprof -top cpu.out
 package main
 
@@ -33,6 +33,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write an allocation profile of the rounds to this file")
 	workers := flag.Int("workers", 0, "files processed at once (0: the default)")
 	dir := flag.String("dir", "", "folder for the outputs, removed at the end (default: next to SRC)")
+	timeline := flag.Duration("timeline", 0, "print how many CPUs the run kept busy in each interval of this length (0: no timeline)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: fpprof [-rounds N] [-cpuprofile FILE] [-memprofile FILE] [-workers N] [-dir DIR] SRC")
@@ -81,6 +82,7 @@ func main() {
 		u0, s0 := cputime.Process()
 		c0 := u0 + s0
 		t0 := time.Now()
+		stopTimeline := startTimeline(*timeline, t0)
 		opts := hashing.DirOptions{Audit: auditor.Audit, Watch: auditor}
 		opts.Workers = *workers
 		opts.Progress = func(p hashing.Progress) {
@@ -101,8 +103,40 @@ func main() {
 			os.Exit(1)
 		}
 		wall := time.Since(t0)
+		stopTimeline()
 		u1, s1 := cputime.Process()
 		fmt.Printf("round %d: %d files, wall %.3f s, CPU %.3f s (user %.3f, sys %.3f), audit %d files; phases start (s): %s\n", i+1, res.Stats.Files,
 			wall.Seconds(), (u1 - u0 + s1 - s0).Seconds(), (u1 - u0).Seconds(), (s1 - s0).Seconds(), auditor.Report.Files, strings.Join(phases, ", "))
 	}
+}
+
+// startTimeline prints, every interval from t0 until stop is called, the
+// CPUs used (CPU time over wall time) in that interval.
+func startTimeline(interval time.Duration, t0 time.Time) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		last, lastT := cputime.Total(), t0
+		var line []string
+		flush := func() {
+			fmt.Println("  CPUs busy per", interval, "from the start:", strings.Join(line, " "))
+		}
+		for {
+			select {
+			case <-done:
+				flush()
+				return
+			case now := <-tick.C:
+				c := cputime.Total()
+				line = append(line, fmt.Sprintf("%.1f", (c-last).Seconds()/now.Sub(lastT).Seconds()))
+				last, lastT = c, now
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
