@@ -58,7 +58,7 @@ func FingerprintDir(ctx context.Context, srcDir, outDir string, opts DirOptions)
 	if err := CheckPaths(srcDir, outDir); err != nil {
 		return nil, err
 	}
-	return fingerprint(ctx, os.DirFS(srcDir), outDir, opts, srcDir)
+	return fingerprint(ctx, os.DirFS(srcDir), outDir, opts, srcDir, srcDir)
 }
 
 // Fingerprint builds src into the folder dir (see Build) so that a failure
@@ -68,10 +68,10 @@ func FingerprintDir(ctx context.Context, srcDir, outDir string, opts DirOptions)
 // they name kept their names) are hard-linked from it instead of read and
 // written again.
 func Fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions) (*Result, error) {
-	return fingerprint(ctx, src, dir, opts, "")
+	return fingerprint(ctx, src, dir, opts, "", "")
 }
 
-func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, label string) (res *Result, err error) {
+func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, label, srcDir string) (res *Result, err error) {
 	if _, err := opts.compile(); err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func fingerprint(ctx context.Context, src fs.FS, dir string, opts DirOptions, la
 		return nil, fmt.Errorf("output %s: %w", dir, err)
 	}
 	out := NewDirOutput(staging)
-	env := buildEnv{label: label, watch: opts.Watch}
+	env := buildEnv{label: label, srcDir: srcDir, watch: opts.Watch}
 	if exists && !opts.NoCache {
 		env.loadPrev = func() *cacheFile {
 			c := loadCache(dir, opts.Options)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -239,7 +240,11 @@ func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, region
 		}
 		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil, nil, nil
 	}
-	data, err = fs.ReadFile(b.src, n.logical)
+	if b.env.srcDir != "" {
+		data, err = readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), make([]byte, 0, n.size+1))
+	} else {
+		data, err = fs.ReadFile(b.src, n.logical)
+	}
 	if err != nil {
 		return nil, nil, false, nil, nil, b.fileError(n, err)
 	}

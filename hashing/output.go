@@ -105,17 +105,11 @@ func (d *DirOutput) WriteFile(name string, data []byte) error {
 	if err := d.mkdirFor(name); err != nil {
 		return err
 	}
-	p := d.path(name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	err := createFileAt(d.path(name), data)
 	if errors.Is(err, fs.ErrExist) {
 		return d.replace(name, data)
 	}
 	if err != nil {
-		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
-	}
-	_, werr := f.Write(data)
-	if err := errors.Join(werr, f.Close()); err != nil {
-		os.Remove(p)
 		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
 	}
 	return nil

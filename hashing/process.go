@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -167,6 +168,20 @@ func (b *builder) hold(n *node, data []byte) {
 
 // readWhole reads a node's source into a pooled buffer.
 func (b *builder) readWhole(n *node) (*[]byte, error) {
+	if b.env.srcDir != "" {
+		bufp := b.wholeBufs.Get().(*[]byte)
+		buf := (*bufp)[:0]
+		if want := int(n.size) + 1; cap(buf) < want {
+			buf = make([]byte, 0, want)
+		}
+		buf, err := readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), buf)
+		*bufp = buf
+		if err != nil {
+			b.wholeBufs.Put(bufp)
+			return nil, b.fileError(n, err)
+		}
+		return bufp, nil
+	}
 	f, err := b.src.Open(n.logical)
 	if err != nil {
 		return nil, b.fileError(n, err)

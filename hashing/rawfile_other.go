@@ -1,0 +1,48 @@
+//go:build !linux
+
+package hashing
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// readFileAt reads the file at the OS path p into buf, grown as needed,
+// and returns the bytes read.
+func readFileAt(p string, buf []byte) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// createFileAt writes data as a new file at the OS path p (mode 0644
+// before the umask); it fails with an error matching fs.ErrExist if
+// there is one.
+func createFileAt(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		os.Remove(p)
+		return err
+	}
+	return nil
+}
