@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,7 +30,7 @@ const cacheName = stateDir + "/fingerprint-cache.gob"
 
 // cacheVersion changes whenever what a build writes for the same input
 // changes, so older caches are ignored.
-const cacheVersion = 5
+const cacheVersion = 6
 
 // racyMargin: a source file modified this close to (or after) the start
 // of the run that cached it might change again without its modification
@@ -134,11 +135,142 @@ func loadCache(dir string, opts Options) *cacheFile {
 		return nil
 	}
 	defer f.Close()
-	var c cacheFile
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&c); err != nil || c.Version != cacheVersion || c.Options != opts.digest() {
+	var d diskCache
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&d); err != nil || d.Version != cacheVersion || d.Options != opts.digest() {
 		return nil
 	}
-	return &c
+	c, ok := d.cache()
+	if !ok {
+		return nil
+	}
+	return c
+}
+
+// diskCache is how a cacheFile is stored: every path its entries name,
+// and every text of an occurrence, is written once, in Paths, and named
+// by its index there (a site's pages name the same few hundred files:
+// written out each time, their paths were nine tenths of the file, and
+// most of the time to read it).
+type diskCache struct {
+	Version          int
+	Options, FileSet string
+	Started          int64
+	Paths            []string
+	Files            []diskEntry
+}
+
+type diskEntry struct {
+	Path  int32      // of the source file
+	Entry cacheEntry // without Occ and Targets
+	// The paths, texts and lines of Entry.Occ (slices of numbers are
+	// stored more compactly than slices of structs).
+	OccPaths, OccTexts, OccLines []int32
+	// Targets are Entry.Targets' paths; TargetFlags the rest of each.
+	Targets     []int32
+	TargetFlags []uint16
+}
+
+// Bits of diskEntry.TargetFlags (a pinKind in the high byte).
+const (
+	targetLate = 1 << iota
+	targetIntegrity
+	targetResource
+)
+
+// disk returns c as stored.
+func (c *cacheFile) disk() *diskCache {
+	d := &diskCache{Version: c.Version, Options: c.Options, FileSet: c.FileSet, Started: c.Started}
+	index := make(map[string]int32, len(c.Files))
+	at := func(p string) int32 {
+		i, ok := index[p]
+		if !ok {
+			i = int32(len(d.Paths))
+			index[p] = i
+			d.Paths = append(d.Paths, p)
+		}
+		return i
+	}
+	logicals := make([]string, 0, len(c.Files))
+	for p := range c.Files {
+		logicals = append(logicals, p)
+	}
+	slices.Sort(logicals)
+	for _, p := range logicals {
+		at(p)
+	}
+	d.Files = make([]diskEntry, 0, len(c.Files))
+	for _, p := range logicals {
+		e := c.Files[p]
+		de := diskEntry{Path: index[p], Entry: *e}
+		de.Entry.Occ, de.Entry.Targets = nil, nil
+		for _, o := range e.Occ {
+			de.OccPaths = append(de.OccPaths, at(o.Path))
+			de.OccTexts = append(de.OccTexts, at(o.Text))
+			de.OccLines = append(de.OccLines, int32(min(o.Line, math.MaxInt32)))
+		}
+		if len(e.Targets) > 0 {
+			de.Targets = make([]int32, len(e.Targets))
+			de.TargetFlags = make([]uint16, len(e.Targets))
+		}
+		for i, t := range e.Targets {
+			flags := uint16(t.Pin) << 8
+			if t.Late {
+				flags |= targetLate
+			}
+			if t.Integrity {
+				flags |= targetIntegrity
+			}
+			if t.Resource {
+				flags |= targetResource
+			}
+			de.Targets[i], de.TargetFlags[i] = at(t.Path), flags
+		}
+		d.Files = append(d.Files, de)
+	}
+	return d
+}
+
+// cache returns the cacheFile d stores; false if d is inconsistent.
+func (d *diskCache) cache() (*cacheFile, bool) {
+	c := &cacheFile{Version: d.Version, Options: d.Options, FileSet: d.FileSet, Started: d.Started, Files: make(map[string]*cacheEntry, len(d.Files))}
+	path := func(i int32) (string, bool) {
+		if i < 0 || int(i) >= len(d.Paths) {
+			return "", false
+		}
+		return d.Paths[i], true
+	}
+	for i := range d.Files {
+		de := &d.Files[i]
+		p, ok := path(de.Path)
+		if !ok || len(de.TargetFlags) != len(de.Targets) || len(de.OccTexts) != len(de.OccPaths) || len(de.OccLines) != len(de.OccPaths) {
+			return nil, false
+		}
+		e := &de.Entry
+		if len(de.OccPaths) > 0 {
+			e.Occ = make([]cachedOcc, len(de.OccPaths))
+		}
+		for j, o := range de.OccPaths {
+			op, ok := path(o)
+			text, tok := path(de.OccTexts[j])
+			if !ok || !tok {
+				return nil, false
+			}
+			e.Occ[j] = cachedOcc{Path: op, Line: int(de.OccLines[j]), Text: text}
+		}
+		if len(de.Targets) > 0 {
+			e.Targets = make([]cachedTarget, len(de.Targets))
+		}
+		for j, t := range de.Targets {
+			tp, ok := path(t)
+			if !ok {
+				return nil, false
+			}
+			f := de.TargetFlags[j]
+			e.Targets[j] = cachedTarget{Path: tp, Late: f&targetLate != 0, Integrity: f&targetIntegrity != 0, Resource: f&targetResource != 0, Pin: uint8(f >> 8)}
+		}
+		c.Files[p] = e
+	}
+	return c, true
 }
 
 // lookup returns the cache entry of a source file unchanged since the
@@ -323,7 +455,7 @@ func (b *builder) cacheEntry(n *node) *cacheEntry {
 // writeCache writes the cache into the output folder.
 func writeCache(root string, c *cacheFile) error {
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(c.disk()); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	p := filepath.Join(root, filepath.FromSlash(cacheName))

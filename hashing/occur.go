@@ -168,8 +168,8 @@ func (s *occScanner) keptRefs(refs []ref, data []byte, whole bool) {
 			continue
 		}
 		t := s.b.byPath[target]
-		if s.seen[t] {
-			continue
+		if t.entry || t.keepBytes() || s.seen[t] {
+			continue // keeps its name whatever names it
 		}
 		if s.seen == nil {
 			s.seen = map[*node]bool{}

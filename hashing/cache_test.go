@@ -1,0 +1,58 @@
+package hashing
+
+import (
+	"bytes"
+	"encoding/gob"
+	"reflect"
+	"testing"
+)
+
+// TestCacheOnDisk checks that the stored form of the incremental cache
+// (paths and texts written once, named by index) gives back the cache it
+// was made from, and that an index out of range makes it unusable rather
+// than wrong.
+func TestCacheOnDisk(t *testing.T) {
+	c := &cacheFile{Version: cacheVersion, Options: "o", FileSet: "f", Started: 42, Files: map[string]*cacheEntry{
+		"index.html": {Size: 10, MTime: 1, Out: "index.html", OutSize: 12, OutMTime: 2, SHA256: "ab", Integrity: "sha384-x", Rewritten: true,
+			Occ:     []cachedOcc{{Path: "img/a.png", Line: 3, Text: "/img/a.png"}, {Path: "r/1/img/a.png", Line: 3, Text: "/img/a.png"}},
+			Targets: []cachedTarget{{Path: "css/s.css", Resource: true}, {Path: "app.js", Late: true, Integrity: true, Pin: uint8(pinServiceWorker)}},
+			Missing: []MissingRef{{File: "index.html", Line: 4, URL: "/gone.png", Target: "gone.png"}},
+			PinDirs: []string{"lib/"}, DepsSig: "d", LateSig: "l",
+			Encodings: map[string]cachedEncoding{"br": {Encoding: Encoding{Path: "index.html.br", Size: 5, SHA256: "cd"}, MTime: 3}}},
+		"css/s.css": {Size: 3, MTime: 1, Out: "css/s.0123456789.css", Fingerprinted: true, Pinned: false},
+		"img/a.png": {Size: 4, MTime: 1, Out: "img/a.png", Pinned: true, SHA1: "e"},
+	}}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(c.disk()); err != nil {
+		t.Fatal(err)
+	}
+	var d diskCache
+	if err := gob.NewDecoder(&buf).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := d.cache()
+	if !ok {
+		t.Fatal("the stored cache is unusable")
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("stored and read back:\n%+v\nwant\n%+v", got.Files["index.html"], c.Files["index.html"])
+	}
+	// Each path and text is stored once.
+	seen := map[string]bool{}
+	for _, p := range d.Paths {
+		if seen[p] {
+			t.Errorf("%q stored twice", p)
+		}
+		seen[p] = true
+	}
+	for i, p := range d.Paths {
+		if p == "/img/a.png" {
+			d.Files[0].OccTexts = append(d.Files[0].OccTexts, int32(len(d.Paths)))
+			d.Files[0].OccPaths = append(d.Files[0].OccPaths, int32(i))
+			d.Files[0].OccLines = append(d.Files[0].OccLines, 1)
+		}
+	}
+	if _, ok := d.cache(); ok {
+		t.Error("a cache naming a path index out of range was used")
+	}
+}
