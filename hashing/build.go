@@ -108,11 +108,11 @@ func Build(ctx context.Context, src fs.FS, out Output, opts Options) (*Result, e
 
 // buildEnv is what Fingerprint adds to a build.
 type buildEnv struct {
-	label string     // how errors name the source root
+	label string // how errors name the source root
 	// srcDir is the folder the source is, when it is os.DirFS(srcDir):
 	// files are then read from it directly (see readFileAt).
 	srcDir string
-	prev  *cacheFile // the previous build's cache, for reuse
+	prev   *cacheFile // the previous build's cache, for reuse
 	// loadPrev, when set, loads prev; scan runs it while it walks the
 	// source.
 	loadPrev func() *cacheFile
