@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime"
+	"slices"
 	"sort"
+	"strconv"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultManifestName is the manifest file written at the top of the output
@@ -66,13 +71,70 @@ type Encoding struct {
 
 // WriteTo writes m as indented JSON with a trailing newline.
 func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := m.encode()
 	if err != nil {
 		return 0, fmt.Errorf("manifest: %w", err)
 	}
 	b = append(b, '\n')
 	n, err := w.Write(b)
 	return int64(n), err
+}
+
+// encode returns json.MarshalIndent(m, "", "  "), the entries of a large
+// manifest (one per file of the site) encoded on several goroutines.
+func (m *Manifest) encode() ([]byte, error) {
+	if len(m.Files) < 512 {
+		return json.MarshalIndent(m, "", "  ")
+	}
+	keys := make([]string, 0, len(m.Files))
+	for k := range m.Files {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // as encoding/json sorts map keys
+	parts := make([][]byte, len(keys))
+	var g errgroup.Group
+	workers := runtime.GOMAXPROCS(0)
+	per := (len(keys) + workers - 1) / workers
+	for from := 0; from < len(keys); from += per {
+		g.Go(func() error {
+			for i := from; i < min(from+per, len(keys)); i++ {
+				k, err := json.Marshal(keys[i])
+				if err != nil {
+					return err
+				}
+				v, err := json.MarshalIndent(m.Files[keys[i]], "    ", "  ")
+				if err != nil {
+					return err
+				}
+				parts[i] = slices.Concat([]byte("    "), k, []byte(": "), v)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	alg, err := json.Marshal(m.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	size := 64 + len(alg)
+	for _, p := range parts {
+		size += len(p) + 2
+	}
+	out := make([]byte, 0, size)
+	out = append(out, "{\n  \"version\": "...)
+	out = strconv.AppendInt(out, int64(m.Version), 10)
+	out = append(out, ",\n  \"algorithm\": "...)
+	out = append(out, alg...)
+	out = append(out, ",\n  \"files\": {\n"...)
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, ",\n"...)
+		}
+		out = append(out, p...)
+	}
+	return append(out, "\n  }\n}"...), nil
 }
 
 // ReadManifest decodes a manifest and checks its version.
