@@ -446,38 +446,37 @@ func missingError(missing []MissingRef, label string) error {
 // scan lists the source files and decides what each one is.
 func (b *builder) scan(ctx context.Context, res *Result) error {
 	b.progress.start(PhaseScan, 0, 0)
-	skip := func(name string, dir bool) bool {
+	skip := func(name string, dir bool) (bool, string) {
 		if dir {
 			if name == stateDir || b.o.exclude.matchesAllBelow(name) {
-				return true
+				return true, ""
 			}
 			if len(b.o.allowDotfiles) == 0 && dotfile.Hidden(name+"/") {
-				res.Skipped = append(res.Skipped, Skipped{name + "/", ReasonDotfile})
-				return true
+				return true, ReasonDotfile
 			}
-			return false
+			return false, ""
 		}
 		if b.o.exclude.Match(name) {
-			return true
+			return true, ""
 		}
 		if dotfile.Denied(name, b.o.allowDotfiles) {
-			res.Skipped = append(res.Skipped, Skipped{name, ReasonDotfile})
-			return true
+			return true, ReasonDotfile
 		}
-		return false
+		return false, ""
 	}
 	var loaded chan *cacheFile
 	if b.env.loadPrev != nil {
 		loaded = make(chan *cacheFile, 1)
 		go func() { loaded <- b.env.loadPrev() }()
 	}
-	files, err := walkSource(ctx, b.src, b.env.label, skip)
+	files, skipped, err := walkSource(ctx, b.src, b.env.label, skip)
 	if loaded != nil {
 		b.env.prev = <-loaded
 	}
 	if err != nil {
 		return err
 	}
+	res.Skipped = append(res.Skipped, skipped...)
 	present := make(map[string]bool, len(files))
 	for _, f := range files {
 		present[f.logical] = true
