@@ -446,9 +446,15 @@ type jsMatcher struct {
 
 	back    jsTok // a token read ahead and given back
 	hasBack bool
-	// hist[0] is the token next returned last, hist[1] the one before it…
+	// hist holds the last 4 tokens next returned, hist[head] the last
+	// (see h).
 	hist [4]jsTok
+	head uint8
 }
+
+// h returns the token next returned last (i = 0), the one before it (1)…
+// up to 3.
+func (m *jsMatcher) h(i uint8) jsTok { return m.hist[(m.head-i)&3] }
 
 func (m *jsMatcher) next() jsTok {
 	var t jsTok
@@ -457,14 +463,16 @@ func (m *jsMatcher) next() jsTok {
 	} else {
 		t = m.lx.next()
 	}
-	m.hist[3], m.hist[2], m.hist[1], m.hist[0] = m.hist[2], m.hist[1], m.hist[0], t
+	m.head++
+	m.hist[m.head&3] = t
 	return t
 }
 
 // unread gives back the token next returned last.
 func (m *jsMatcher) unread() {
-	m.back, m.hasBack = m.hist[0], true
-	m.hist[0], m.hist[1], m.hist[2], m.hist[3] = m.hist[1], m.hist[2], m.hist[3], jsTok{}
+	m.back, m.hasBack = m.h(0), true
+	m.hist[m.head&3] = jsTok{} // becomes the oldest
+	m.head--
 }
 
 func (m *jsMatcher) text(t jsTok) string { return string(m.lx.src[t.start:t.end]) }
@@ -480,15 +488,15 @@ func (m *jsMatcher) isPunct(t jsTok, c byte) bool {
 // afterDot reports whether the current token follows "." or "?.": a
 // property name, not a keyword.
 func (m *jsMatcher) afterDot() bool {
-	p := m.hist[1]
+	p := m.h(1)
 	return p.kind == jsPunct && (m.is(p, ".") || m.is(p, "?."))
 }
 
 // statementStart reports whether the current token can start a statement
 // of the top level (where import and export declarations are).
 func (m *jsMatcher) statementStart() bool {
-	p := m.hist[1]
-	return p.kind == jsEOF || m.hist[0].nl || m.isPunct(p, ';') || m.isPunct(p, '}')
+	p := m.h(1)
+	return p.kind == jsEOF || m.h(0).nl || m.isPunct(p, ';') || m.isPunct(p, '}')
 }
 
 func (m *jsMatcher) run() {
@@ -511,7 +519,7 @@ func (m *jsMatcher) run() {
 				m.callArgs(64, pinNone, m.base, false)
 			}
 		case m.is(t, "register"):
-			if m.afterDot() && m.is(m.hist[2], "serviceWorker") && m.nextPunct('(') {
+			if m.afterDot() && m.is(m.h(2), "serviceWorker") && m.nextPunct('(') {
 				m.callArgs(1, pinServiceWorker, nil, false)
 			}
 		}
@@ -635,7 +643,7 @@ func (m *jsMatcher) fromClause() {
 // new Worker("x"…), new SharedWorker("x"…).
 func (m *jsMatcher) newForm() {
 	// new URL(…) as the argument of serviceWorker.register(…)
-	inRegister := m.isPunct(m.hist[1], '(') && m.is(m.hist[2], "register")
+	inRegister := m.isPunct(m.h(1), '(') && m.is(m.h(2), "register")
 	name := m.next()
 	if name.kind != jsIdent || !m.nextPunct('(') {
 		if name.kind != jsIdent {

@@ -273,9 +273,6 @@ func candidates(name string, bases *baseSet, write func(w io.Writer) (int64, err
 	prose := ext == ".txt"
 	sc := newScanner(htmlExts[ext], jsExts[ext], func(t token) {
 		tok := t.text
-		if !bases.mayName(tok) {
-			return
-		}
 		// A name without a folder ("highlight.js", "logo.png") is a
 		// reference when it is a whole string, url() argument or
 		// attribute value; in prose or code ("highlight.js not
@@ -289,6 +286,7 @@ func candidates(name string, bases *baseSet, write func(w io.Writer) (int64, err
 			out = append(out, c)
 		}
 	})
+	sc.bases = bases // tokens that cannot name one of them are not emitted
 	n, err := write(sc)
 	sc.Close()
 	return scanned{cands: out, size: n}, err

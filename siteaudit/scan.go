@@ -42,6 +42,14 @@ var delim = func() (t [256]bool) {
 	return t
 }()
 
+// runStop marks the bytes that stop a run of token bytes: the delimiters
+// and the starts of escapes ("\\", "&").
+var runStop = func() (t [256]bool) {
+	t = delim
+	t['\\'], t['&'] = true, true
+	return t
+}()
+
 // HTML states.
 const (
 	htmlText    = iota // page text: not scanned
@@ -64,6 +72,10 @@ type scanner struct {
 	lc        int
 	lcBuf     []byte
 	emit      func(t token)
+	// bases, if set, are the base names a token must be able to name to
+	// be emitted (see baseSet.mayName): a quick filter, as most tokens
+	// name no file.
+	bases *baseSet
 
 	line    int // current line, 1-based
 	tok     []byte
@@ -197,11 +209,11 @@ func (s *scanner) Write(p []byte) (int, error) {
 			i += k
 			s.scanHTML('<')
 			i++
-		case !s.escing && !delim[c] && c != '\\' && c != '&' && s.lc == lcNone && !(s.lineStart && c == '/') &&
+		case !s.escing && !runStop[c] && s.lc == lcNone && !(s.lineStart && c == '/') &&
 			(!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0):
 			// A run of token bytes, added at once.
 			j := i + 1
-			for j < len(p) && !delim[p[j]] && p[j] != '\\' && p[j] != '&' {
+			for j < len(p) && !runStop[p[j]] {
 				j++
 			}
 			s.addRun(p[i:j])
@@ -378,7 +390,7 @@ func (s *scanner) add(c byte) {
 
 // end emits the current token, if any, which close ends.
 func (s *scanner) end(close byte) {
-	if len(s.tok) > 0 && !s.drop {
+	if len(s.tok) > 0 && !s.drop && (s.bases == nil || s.bases.mayName(s.tok)) {
 		s.emit(token{text: s.tok, line: s.tokLine, open: s.open, close: close, inTag: s.html && s.hs == htmlTag})
 	}
 	s.tok, s.drop = s.tok[:0], false
