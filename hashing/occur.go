@@ -328,6 +328,9 @@ func (s *occScanner) scanRuns(src []byte, off, from, to, stop int) int {
 		if i < to && src[i] == '\\' {
 			i += 2 // an escape ("\n", "\"") ends the run
 		}
+		if dot <= slash && pct <= slash && src[start] != '.' {
+			continue // no extension, no escape, not a module: names nothing (see run)
+		}
 		s.run(src, off, start, end, runMarks{slash, dot, pct, escaped})
 	}
 	return i
@@ -442,7 +445,7 @@ func (s *occScanner) run(src []byte, off, start, end int, m runMarks) {
 	if m.dot <= m.slash && m.pct <= m.slash {
 		// A module named without its extension, as AMD loaders do
 		// (Workbox's service worker: define(["./workbox-5b385ed2"], …)).
-		if len(base) > 0 && (bytes.HasPrefix(r, []byte("./")) || bytes.HasPrefix(r, []byte("../"))) {
+		if len(base) > 0 && len(r) >= 2 && r[0] == '.' && (r[1] == '/' || len(r) >= 3 && r[1] == '.' && r[2] == '/') {
 			s.module(src, off, start, string(r))
 		}
 		return
