@@ -66,8 +66,7 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 		case xhtml.EndTagToken:
 			inStyle, inImportMap, inScript, inRaw = false, false, false, false
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
-			name, _ := z.TagName()
-			tag := string(name)
+			tag := tagName(src[start:off])
 			attrs := scanAttrs(src[start:off], start)
 			for _, a := range attrs {
 				switch {
@@ -145,6 +144,59 @@ func importMapRefs(text []byte, off int, base *url.URL) []ref {
 	return refs
 }
 
+// tagName returns the name of the start tag raw ("<Script src=…>":
+// "script"), as the HTML tokenizer gives it: ASCII letters in lower case,
+// NUL as U+FFFD.
+func tagName(raw []byte) string {
+	i := 1
+	for i < len(raw) && !isTagSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
+		i++
+	}
+	return lowerName(raw[1:i])
+}
+
+func isTagSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+
+// lowerName returns a tag or attribute name with its ASCII letters in lower
+// case and NUL as U+FFFD; the common names without allocating.
+func lowerName(b []byte) string {
+	var buf [16]byte
+	lower := buf[:0]
+	if len(b) > len(buf) {
+		lower = make([]byte, 0, len(b))
+	}
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower = append(lower, c)
+	}
+	if s, ok := commonNames[string(lower)]; ok {
+		return s
+	}
+	b = lower
+	if bytes.IndexByte(b, 0) >= 0 {
+		return strings.ReplaceAll(string(b), "\x00", "\ufffd")
+	}
+	return string(b)
+}
+
+// commonNames are the tag and attribute names lowerName returns without
+// allocating.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`a abbr area article aside audio b base blockquote body br button canvas caption code col dd details
+		div dl dt em embed feimage figure footer form frame h1 h2 h3 h4 h5 h6 head header hr html i iframe image img input label li link
+		main meta nav noscript object ol option p path picture pre script section select source span strong style sub summary sup svg
+		symbol table tbody td template textarea th thead title tr track u ul use video
+		action alt async height href id charset class content controls crossorigin data decoding defer fetchpriority for integrity
+		itemprop lang loading media name nomodule poster property rel role sizes src srcset style tabindex target title type value
+		width xlink:href xmlns aria-label aria-hidden http-equiv referrerpolicy as viewbox fill d`) {
+		m[n] = n
+	}
+	return m
+}()
+
 // attr is one attribute of a start tag, with the byte range of its value
 // in the document.
 type attr struct {
@@ -176,7 +228,7 @@ func scanAttrs(raw []byte, off int) []attr {
 		for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' && raw[i] != '=' {
 			i++
 		}
-		a := attr{key: strings.ToLower(string(raw[ks:i]))}
+		a := attr{key: lowerName(raw[ks:i])}
 		j := i
 		for j < len(raw) && isSpace(raw[j]) {
 			j++
