@@ -248,7 +248,7 @@ type builder struct {
 	claims  map[string]string // output name → logical path that produced it
 
 	bufs      sync.Pool // *[]byte copy buffers
-	wholeBufs sync.Pool // *[]byte buffers of files read whole (see readWhole)
+	wholeBufs bufferList // buffers of files read whole (see readWhole)
 
 	heldBudget atomic.Int64 // bytes of source linkAll may still keep (see node.data)
 
@@ -297,7 +297,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	}
 	b.progress.fn = opts.Progress
 	b.bufs.New = func() any { buf := make([]byte, copyBufSize); return &buf }
-	b.wholeBufs.New = func() any { buf := make([]byte, 0, 64<<10); return &buf }
+	b.wholeBufs.free = make(chan *[]byte, 2*max(o.workers, 1))
 	b.memoBudget.Store(maxMemoRefs)
 	b.heldBudget.Store(maxHeldBytes)
 	if d, ok := out.(*DirOutput); ok {

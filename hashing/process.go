@@ -141,11 +141,35 @@ func (b *builder) source(n *node) (data []byte, release func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return *bufp, func() {
-		if cap(*bufp) <= 2*maxWholeSize {
-			b.wholeBufs.Put(bufp)
-		}
-	}, nil
+	return *bufp, func() { b.wholeBufs.put(bufp) }, nil
+}
+
+// bufferList is a free list of the buffers files are read whole into.
+// Unlike a sync.Pool it keeps them across garbage collections: a build
+// reuses the same few buffers (made large enough for any file read whole,
+// their pages touched only as far as files fill them) instead of faulting
+// in new memory for file after file.
+type bufferList struct{ free chan *[]byte }
+
+func (l *bufferList) get() *[]byte {
+	select {
+	case bufp := <-l.free:
+		return bufp
+	default:
+		buf := make([]byte, 0, maxWholeSize+1)
+		return &buf
+	}
+}
+
+// put returns a buffer (one grown past twice maxWholeSize is dropped).
+func (l *bufferList) put(bufp *[]byte) {
+	if cap(*bufp) > 2*maxWholeSize {
+		return
+	}
+	select {
+	case l.free <- bufp:
+	default:
+	}
 }
 
 // dropHeld releases the source linkAll kept for a node not written
@@ -169,7 +193,7 @@ func (b *builder) hold(n *node, data []byte) {
 // readWhole reads a node's source into a pooled buffer.
 func (b *builder) readWhole(n *node) (*[]byte, error) {
 	if b.env.srcDir != "" {
-		bufp := b.wholeBufs.Get().(*[]byte)
+		bufp := b.wholeBufs.get()
 		buf := (*bufp)[:0]
 		if want := int(n.size) + 1; cap(buf) < want {
 			buf = make([]byte, 0, want)
@@ -177,7 +201,7 @@ func (b *builder) readWhole(n *node) (*[]byte, error) {
 		buf, err := readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), buf)
 		*bufp = buf
 		if err != nil {
-			b.wholeBufs.Put(bufp)
+			b.wholeBufs.put(bufp)
 			return nil, b.fileError(n, err)
 		}
 		return bufp, nil
@@ -187,7 +211,7 @@ func (b *builder) readWhole(n *node) (*[]byte, error) {
 		return nil, b.fileError(n, err)
 	}
 	defer f.Close()
-	bufp := b.wholeBufs.Get().(*[]byte)
+	bufp := b.wholeBufs.get()
 	buf := (*bufp)[:0]
 	if want := int(n.size) + 1; cap(buf) < want {
 		buf = make([]byte, 0, want)
@@ -202,7 +226,7 @@ func (b *builder) readWhole(n *node) (*[]byte, error) {
 			break
 		}
 		if err != nil {
-			b.wholeBufs.Put(bufp)
+			b.wholeBufs.put(bufp)
 			return nil, b.fileError(n, err)
 		}
 	}

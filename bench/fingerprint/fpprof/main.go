@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -64,6 +65,7 @@ func main() {
 	}
 	if *memProfile != "" {
 		defer func() {
+			runtime.GC() // the profile is as of the last collection
 			f, err := os.Create(*memProfile)
 			if err == nil {
 				err = pprof.Lookup("allocs").WriteTo(f, 0)
