@@ -40,6 +40,7 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
 	off := 0
 	inStyle, inImportMap, inScript := false, false, false
+	var attrs []attr
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
@@ -67,7 +68,7 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 			inStyle, inImportMap, inScript, inRaw = false, false, false, false
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
 			tag := tagName(src[start:off])
-			attrs := scanAttrs(src[start:off], start)
+			attrs = scanAttrs(attrs[:0], src[start:off], start) // reused: nothing keeps them past the tag
 			for _, a := range attrs {
 				switch {
 				case a.end == a.start:
@@ -209,8 +210,7 @@ type attr struct {
 
 // scanAttrs lists the attributes of the start tag raw (which starts at
 // byte off of the document), following the HTML tokenizer's rules.
-func scanAttrs(raw []byte, off int) []attr {
-	var attrs []attr
+func scanAttrs(attrs []attr, raw []byte, off int) []attr {
 	i := 1
 	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
 	for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
