@@ -180,6 +180,7 @@ type node struct {
 	// data is the source read by linkAll, kept for process (see
 	// maxHeldBytes) so that the file is read once.
 	data       []byte
+	idx        int      // in builder.nodes
 	pinDirs    []string // folders whose files keep their names (see pinImportMapDir)
 	deps       []*node  // renamed files it names (late ones excluded)
 	dependents []*node
@@ -247,7 +248,7 @@ type builder struct {
 	claimMu sync.Mutex
 	claims  map[string]string // output name → logical path that produced it
 
-	bufs      sync.Pool // *[]byte copy buffers
+	bufs      sync.Pool  // *[]byte copy buffers
 	wholeBufs bufferList // buffers of files read whole (see readWhole)
 
 	heldBudget atomic.Int64 // bytes of source linkAll may still keep (see node.data)
@@ -533,6 +534,7 @@ func (b *builder) scan(ctx context.Context, res *Result) error {
 			prehashed: b.o.prehashed.Match(f.logical),
 		}
 		n.cached = b.env.prev.lookup(f)
+		n.idx = len(b.nodes)
 		b.nodes = append(b.nodes, n)
 		b.byPath[f.logical] = n
 	}

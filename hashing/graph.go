@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -56,25 +57,37 @@ func (b *builder) order() error {
 // findCycle returns a cycle of dependencies (its first node repeated at
 // the end), or nil when there is none.
 func (b *builder) findCycle() []*node {
-	// Kahn's algorithm, to find what is left in cycles.
-	left := make(map[*node]int, len(b.nodes))
-	dependents := make(map[*node][]*node)
-	var queue []*node
+	// Kahn's algorithm, to find what is left in cycles; nodes by their
+	// index in b.nodes, the dependents of each in one array.
+	left := make([]int, len(b.nodes))
+	first := make([]int32, len(b.nodes)+1) // dependents of i: all[first[i]:first[i+1]]
 	for _, n := range b.nodes {
-		left[n] = len(n.deps)
+		left[n.idx] = len(n.deps)
 		for _, d := range n.deps {
-			dependents[d] = append(dependents[d], n)
+			first[d.idx+1]++
+		}
+	}
+	for i := range b.nodes {
+		first[i+1] += first[i]
+	}
+	all := make([]int32, first[len(b.nodes)])
+	fill := slices.Clone(first[:len(b.nodes)])
+	var queue []int32
+	for _, n := range b.nodes {
+		for _, d := range n.deps {
+			all[fill[d.idx]] = int32(n.idx)
+			fill[d.idx]++
 		}
 		if len(n.deps) == 0 {
-			queue = append(queue, n)
+			queue = append(queue, int32(n.idx))
 		}
 	}
 	done := 0
 	for len(queue) > 0 {
-		n := queue[0]
+		i := queue[0]
 		queue = queue[1:]
 		done++
-		for _, d := range dependents[n] {
+		for _, d := range all[first[i]:first[i+1]] {
 			left[d]--
 			if left[d] == 0 {
 				queue = append(queue, d)
@@ -87,7 +100,7 @@ func (b *builder) findCycle() []*node {
 	// Walk from the first node still waiting until a node repeats.
 	var start *node
 	for _, n := range b.nodes {
-		if left[n] > 0 {
+		if left[n.idx] > 0 {
 			start = n
 			break
 		}
@@ -102,7 +115,7 @@ func (b *builder) findCycle() []*node {
 		chain = append(chain, n)
 		var next *node
 		for _, d := range n.deps {
-			if left[d] > 0 {
+			if left[d.idx] > 0 {
 				next = d
 				break
 			}

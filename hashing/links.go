@@ -125,10 +125,10 @@ func (b *builder) applyPins(n *node) {
 // renamed.
 func (n *node) setDeps() {
 	n.deps = n.deps[:0]
-	if n.keepBytes() {
-		return // written as it is: waits for nothing
+	if n.keepBytes() || len(n.links) == 0 {
+		return // written as it is, or names nothing: waits for nothing
 	}
-	seen := make(map[*node]bool)
+	var seen map[*node]bool // once there are more than a few deps
 	for _, l := range n.links {
 		if l.late {
 			n.hasLate = true
@@ -136,10 +136,21 @@ func (n *node) setDeps() {
 		}
 		// An integrity attribute needs the content of its file, even
 		// of one that keeps its name.
-		if l.target.fixedName() && !(l.integrity && l.target != n) || seen[l.target] {
+		if l.target.fixedName() && !(l.integrity && l.target != n) {
 			continue
 		}
-		seen[l.target] = true
+		if seen == nil && len(n.deps) > 8 {
+			seen = make(map[*node]bool, len(n.links))
+			for _, d := range n.deps {
+				seen[d] = true
+			}
+		}
+		if seen != nil && seen[l.target] || seen == nil && slices.Contains(n.deps, l.target) {
+			continue
+		}
+		if seen != nil {
+			seen[l.target] = true
+		}
 		n.deps = append(n.deps, l.target)
 	}
 }
