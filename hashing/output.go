@@ -36,7 +36,8 @@ type OutputFile interface {
 // under its final name at once (no temporary name, no rename).
 type wholeWriter interface {
 	// WriteFile writes data as the file name (slash-separated),
-	// creating folders as needed, replacing any file there.
+	// creating folders as needed, replacing any file there. It must
+	// not keep data once it returns (the builder reuses the buffer).
 	WriteFile(name string, data []byte) error
 }
 

@@ -69,7 +69,11 @@ func (b *builder) processText(n *node) error {
 		b.memoBudget.Add(int64(len(n.memo.refs)))
 		n.memo = nil
 	}
-	content, canonical, late := b.rewrite(n, data, refs, targets, false)
+	// The new content goes into a buffer of the free list, returned
+	// once written (nothing keeps the bytes written: see wholeWriter).
+	bufp := b.wholeBufs.get()
+	defer b.wholeBufs.put(bufp)
+	content, canonical, late := b.rewriteInto(*bufp, n, data, refs, targets, false)
 	n.rewritten = !bytes.Equal(content, data) || late
 	sum := sha256.Sum256(canonical)
 	name, fp := b.nameFor(n, sum[:])
@@ -398,6 +402,12 @@ type readCloser struct {
 // blanked, see ref.late), and whether there are late references still to
 // fill in (unless final is set, when they are filled in).
 func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []*node, final bool) (content, canonical []byte, late bool) {
+	return b.rewriteInto(nil, n, data, refs, targets, final)
+}
+
+// rewriteInto is rewrite writing the content into dst's array when it is
+// large enough (and there are no late references).
+func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targets []*node, final bool) (content, canonical []byte, late bool) {
 	var (
 		edits, blanks       []edit
 		groups, groupBlanks map[*refGroup][]edit // nil until a reference of a group is edited
@@ -460,7 +470,7 @@ func (b *builder) rewrite(n *node, data []byte, refs []ref, targets []*node, fin
 		for g, ge := range groups {
 			edits = append(edits, edit{g.start, g.end, g.escape(string(applyEdits([]byte(g.val), ge)))})
 		}
-		content = applyEdits(data, edits)
+		content = applyEditsInto(dst, data, edits)
 		return content, content, false
 	}
 	allGroups := map[*refGroup]bool{}

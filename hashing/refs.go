@@ -276,7 +276,11 @@ type edit struct {
 }
 
 // applyEdits returns src with edits applied; edits must not overlap.
-func applyEdits(src []byte, edits []edit) []byte {
+func applyEdits(src []byte, edits []edit) []byte { return applyEditsInto(nil, src, edits) }
+
+// applyEditsInto is applyEdits writing into dst's array when it is large
+// enough.
+func applyEditsInto(dst, src []byte, edits []edit) []byte {
 	if len(edits) == 0 {
 		return src
 	}
@@ -285,7 +289,10 @@ func applyEdits(src []byte, edits []edit) []byte {
 	for _, e := range edits {
 		size += len(e.text) - (e.end - e.start)
 	}
-	out := make([]byte, 0, size)
+	out := dst[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size)
+	}
 	last := 0
 	for _, e := range edits {
 		out = append(out, src[last:e.start]...)
