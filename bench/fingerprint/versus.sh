@@ -24,25 +24,29 @@ find "$SRC" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
 names=()
 for b in "$@"; do names+=("$(basename "$b")"); done
 names+=(peer)
-for n in "${names[@]}"; do : >"$WORK/$n.times"; done
+for n in "${names[@]}"; do : >"$WORK/times-$n"; done
 timed() { # CMD NAME
   /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" bash -c "$1" >/dev/null 2>&1
-  cat "$WORK/time.txt" >>"$WORK/$2.times"
+  cat "$WORK/time.txt" >>"$WORK/times-$2"
 }
+# On tmpfs the outputs are memory: remove each before the next run (nothing
+# is slow there after a deletion) instead of filling the machine's memory.
+PREPARE=sync
+if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then PREPARE="rm -rf $WORK/first.* $WORK/peer.*"; fi
 for _ in $(seq "$RUNS"); do
   for b in "$@"; do
-    sync
+    bash -c "$PREPARE"
     timed "o=\$(mktemp -d $WORK/first.XXXXXX) && $b fingerprint $SRC --out \$o/site --compress=none" "$(basename "$b")"
   done
-  sync
+  bash -c "$PREPARE"
   timed "o=\$(mktemp -d $WORK/peer.XXXXXX) && cp -r $SRC \$o/site && find \$o/site -type f | xargs -P$(nproc) sha256sum >/dev/null" peer
 done
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-peer=$(cut -d' ' -f1 "$WORK/peer.times" | median)
+peer=$(cut -d' ' -f1 "$WORK/times-peer" | median)
 echo "first runs of $SRC, $RUNS rounds, in turn (wall times in order; median; median / the peer's; median CPU; peak RSS):"
 for n in "${names[@]}"; do
-  f=$WORK/$n.times
+  f=$WORK/times-$n
   med=$(cut -d' ' -f1 "$f" | median)
   printf "  %-20s %s  median %.3f s  %.2fx  CPU %.2f s  RSS %d MB\n" "$n" "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" "$med" \
     "$(awk -v m="$med" -v p="$peer" 'BEGIN {print m / p}')" "$(awk '{print $2 + $3}' "$f" | median)" \
