@@ -222,6 +222,15 @@ func (s *scanner) Write(p []byte) (int, error) {
 		case s.html:
 			s.scanHTML(c)
 			i++
+		case delim[c] && c != '\n' && c != '\\' && c != '&' && !s.escing && s.lc == lcNone:
+			// A delimiter on a line (what scan does with it, without
+			// the cases that cannot apply).
+			if c != ' ' && c != '\t' && c != '\r' {
+				s.lineStart = false
+			}
+			s.end(c)
+			s.last = c
+			i++
 		default:
 			s.scan(c)
 			i++
