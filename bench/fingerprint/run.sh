@@ -33,6 +33,13 @@
 #   FIXTURE=next bench/fingerprint/run.sh                    # another real build
 #   FIXTURE= bench/fingerprint/run.sh                        # the synthetic tree only
 #   SYNTHETIC= bench/fingerprint/run.sh                      # the real build only
+#   REMOVE_BETWEEN=1 BENCH_DIR=/mnt/x bench/fingerprint/run.sh  # see below
+#
+# Each run's output is removed before the next one on tmpfs, and with
+# REMOVE_BETWEEN=1 (for a file system where creating files right after
+# deleting many is not slow: ext4 with a journal, XFS): kept until the
+# end, 2 x (RUNS + 1) copies of each tree fill the page cache and may
+# push the source out of it (a loop-mounted image caches each page twice).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -79,8 +86,8 @@ bench() {
   # On tmpfs nothing is slow after a deletion: remove each run's output
   # before the next one instead of keeping them all in memory.
   local PREPARE=sync
-  if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then
-    PREPARE="rm -rf $WORK/first.* $WORK/peer.*"
+  if [ "$(stat -f -c %T "$WORK")" = tmpfs ] || [ -n "${REMOVE_BETWEEN:-}" ]; then
+    PREPARE="rm -rf $WORK/first.* $WORK/peer.*; sync"
   fi
 
   rm -rf "$OUT"

@@ -30,9 +30,10 @@ timed() { # CMD NAME
   cat "$WORK/time.txt" >>"$WORK/times-$2"
 }
 # On tmpfs the outputs are memory: remove each before the next run (nothing
-# is slow there after a deletion) instead of filling the machine's memory.
+# is slow there after a deletion) instead of filling the machine's memory;
+# REMOVE_BETWEEN=1 does the same elsewhere (see run.sh).
 PREPARE=sync
-if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then PREPARE="rm -rf $WORK/first.* $WORK/peer.*"; fi
+if [ "$(stat -f -c %T "$WORK")" = tmpfs ] || [ -n "${REMOVE_BETWEEN:-}" ]; then PREPARE="rm -rf $WORK/first.* $WORK/peer.*; sync"; fi
 for _ in $(seq "$RUNS"); do
   for b in "$@"; do
     bash -c "$PREPARE"
