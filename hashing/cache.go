@@ -392,17 +392,7 @@ func (b *builder) linkCached(n *node, c *cacheEntry) bool {
 func (b *builder) newCache(opts Options) (*cacheFile, error) {
 	c := &cacheFile{Version: cacheVersion, Options: opts.digest(), FileSet: b.fileSet(), Started: b.start.UnixNano(), Files: make(map[string]*cacheEntry, len(b.nodes))}
 	entries := make([]*cacheEntry, len(b.nodes))
-	var wg sync.WaitGroup
-	workers := max(b.o.workers, 1)
-	per := (len(b.nodes) + workers - 1) / workers
-	for i := 0; i < len(b.nodes); i += max(per, 1) {
-		wg.Go(func() {
-			for j := i; j < min(i+per, len(b.nodes)); j++ {
-				entries[j] = b.cacheEntry(b.nodes[j])
-			}
-		})
-	}
-	wg.Wait()
+	inParallel(len(b.nodes), b.o.workers, func(i int) { entries[i] = b.cacheEntry(b.nodes[i]) })
 	for i, n := range b.nodes {
 		if e := entries[i]; e != nil {
 			c.Files[n.logical] = e

@@ -207,12 +207,8 @@ func sourceMappingValue(body []byte) (start, end int, ok bool) {
 	}
 	start = len(body) - len(t2) + len(key)
 	end = start
-	for end < len(body) && !isSpaceByte(body[end]) && !(body[end] == '*' && end+1 < len(body) && body[end+1] == '/') {
+	for end < len(body) && !isASCIISpace(body[end]) && !(body[end] == '*' && end+1 < len(body) && body[end+1] == '/') {
 		end++
 	}
 	return start, end, end > start
-}
-
-func isSpaceByte(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -223,4 +224,20 @@ func interleaveFolders(nodes []*node) []*node {
 		order = left
 	}
 	return out
+}
+
+// inParallel calls f(i) for every i in [0, n), split in consecutive
+// ranges among at most workers goroutines, and waits for them.
+func inParallel(n, workers int, f func(i int)) {
+	workers = max(workers, 1)
+	per := max((n+workers-1)/workers, 1)
+	var wg sync.WaitGroup
+	for from := 0; from < n; from += per {
+		wg.Go(func() {
+			for i := from; i < min(from+per, n); i++ {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -150,13 +150,15 @@ func importMapRefs(text []byte, off int, base *url.URL) []ref {
 // NUL as U+FFFD.
 func tagName(raw []byte) string {
 	i := 1
-	for i < len(raw) && !isTagSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
+	for i < len(raw) && !isASCIISpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
 		i++
 	}
 	return lowerName(raw[1:i])
 }
 
-func isTagSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+// isASCIISpace reports whether c is white space as HTML and CSS define it
+// (space, tab, line feed, carriage return, form feed).
+func isASCIISpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
 
 // lowerName returns a tag or attribute name with its ASCII letters in lower
 // case and NUL as U+FFFD; the common names without allocating.
@@ -212,12 +214,11 @@ type attr struct {
 // byte off of the document), following the HTML tokenizer's rules.
 func scanAttrs(attrs []attr, raw []byte, off int) []attr {
 	i := 1
-	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
-	for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
+	for i < len(raw) && !isASCIISpace(raw[i]) && raw[i] != '/' && raw[i] != '>' {
 		i++
 	}
 	for i < len(raw) {
-		for i < len(raw) && (isSpace(raw[i]) || raw[i] == '/') {
+		for i < len(raw) && (isASCIISpace(raw[i]) || raw[i] == '/') {
 			i++
 		}
 		if i >= len(raw) || raw[i] == '>' {
@@ -225,17 +226,17 @@ func scanAttrs(attrs []attr, raw []byte, off int) []attr {
 		}
 		ks := i
 		i++ // a leading '=' belongs to the name
-		for i < len(raw) && !isSpace(raw[i]) && raw[i] != '/' && raw[i] != '>' && raw[i] != '=' {
+		for i < len(raw) && !isASCIISpace(raw[i]) && raw[i] != '/' && raw[i] != '>' && raw[i] != '=' {
 			i++
 		}
 		a := attr{key: lowerName(raw[ks:i])}
 		j := i
-		for j < len(raw) && isSpace(raw[j]) {
+		for j < len(raw) && isASCIISpace(raw[j]) {
 			j++
 		}
 		if j < len(raw) && raw[j] == '=' {
 			j++
-			for j < len(raw) && isSpace(raw[j]) {
+			for j < len(raw) && isASCIISpace(raw[j]) {
 				j++
 			}
 			if j < len(raw) && (raw[j] == '"' || raw[j] == '\'') {
@@ -249,7 +250,7 @@ func scanAttrs(attrs []attr, raw []byte, off int) []attr {
 				i = vs + ve + 1
 			} else {
 				vs := j
-				for j < len(raw) && !isSpace(raw[j]) && raw[j] != '>' {
+				for j < len(raw) && !isASCIISpace(raw[j]) && raw[j] != '>' {
 					j++
 				}
 				a.start, a.end = off+vs, off+j
@@ -437,17 +438,16 @@ func srcsetRefs(a *attr, base *url.URL) []ref {
 // (WHATWG "parse a srcset attribute").
 func parseSrcset(s string) [][2]int {
 	var out [][2]int
-	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
 	i := 0
 	for i < len(s) {
-		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+		for i < len(s) && (isASCIISpace(s[i]) || s[i] == ',') {
 			i++
 		}
 		if i >= len(s) {
 			break
 		}
 		start := i
-		for i < len(s) && !isSpace(s[i]) {
+		for i < len(s) && !isASCIISpace(s[i]) {
 			i++
 		}
 		end := i

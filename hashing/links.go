@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -128,7 +126,10 @@ func (n *node) setDeps() {
 	if n.keepBytes() || len(n.links) == 0 {
 		return // written as it is, or names nothing: waits for nothing
 	}
-	var seen map[*node]bool // once there are more than a few deps
+	var seen map[*node]bool // for many links; a few are searched
+	if len(n.links) > 8 {
+		seen = make(map[*node]bool, len(n.links))
+	}
 	for _, l := range n.links {
 		if l.late {
 			n.hasLate = true
@@ -139,13 +140,7 @@ func (n *node) setDeps() {
 		if l.target.fixedName() && !(l.integrity && l.target != n) {
 			continue
 		}
-		if seen == nil && len(n.deps) > 8 {
-			seen = make(map[*node]bool, len(n.links))
-			for _, d := range n.deps {
-				seen[d] = true
-			}
-		}
-		if seen != nil && seen[l.target] || seen == nil && slices.Contains(n.deps, l.target) {
+		if seen == nil && slices.Contains(n.deps, l.target) || seen[l.target] {
 			continue
 		}
 		if seen != nil {
@@ -251,12 +246,7 @@ func (b *builder) readRefs(n *node) (refs []ref, data []byte, whole bool, region
 		}
 		return jsTailRefs(tail, off, b.site.docURL(n.logical)), tail, false, nil, nil, nil
 	}
-	if b.env.srcDir != "" {
-		data, err = readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), make([]byte, 0, n.size+1))
-	} else {
-		data, err = fs.ReadFile(b.src, n.logical)
-	}
-	if err != nil {
+	if data, err = b.readSource(n, make([]byte, 0, n.size+1)); err != nil {
 		return nil, nil, false, nil, nil, b.fileError(n, err)
 	}
 	if n.kind == kindHTML {

@@ -2,6 +2,7 @@ package hashing
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,8 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // DefaultManifestName is the manifest file written at the top of the output
@@ -81,7 +80,9 @@ func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
 }
 
 // encode returns json.MarshalIndent(m, "", "  "), the entries of a large
-// manifest (one per file of the site) encoded on several goroutines.
+// manifest (one per file of the site) encoded on several goroutines. The
+// fields around Files are written here by hand: TestManifestEncoding fails
+// when a field added to Manifest is not.
 func (m *Manifest) encode() ([]byte, error) {
 	if len(m.Files) < 512 {
 		return json.MarshalIndent(m, "", "  ")
@@ -92,26 +93,17 @@ func (m *Manifest) encode() ([]byte, error) {
 	}
 	slices.Sort(keys) // as encoding/json sorts map keys
 	parts := make([][]byte, len(keys))
-	var g errgroup.Group
-	workers := runtime.GOMAXPROCS(0)
-	per := (len(keys) + workers - 1) / workers
-	for from := 0; from < len(keys); from += per {
-		g.Go(func() error {
-			for i := from; i < min(from+per, len(keys)); i++ {
-				k, err := json.Marshal(keys[i])
-				if err != nil {
-					return err
-				}
-				v, err := json.MarshalIndent(m.Files[keys[i]], "    ", "  ")
-				if err != nil {
-					return err
-				}
-				parts[i] = slices.Concat([]byte("    "), k, []byte(": "), v)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	errs := make([]error, len(keys))
+	inParallel(len(keys), runtime.GOMAXPROCS(0), func(i int) {
+		k, err := json.Marshal(keys[i])
+		if err == nil {
+			var v []byte
+			v, err = json.MarshalIndent(m.Files[keys[i]], "    ", "  ")
+			parts[i] = slices.Concat([]byte("    "), k, []byte(": "), v)
+		}
+		errs[i] = err
+	})
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	alg, err := json.Marshal(m.Algorithm)

@@ -92,7 +92,7 @@ func TestOccNeedles(t *testing.T) {
 // ends of runs and regions, modules named without ".js", and escapes
 // that change nothing.
 func TestOccScanSearchesNames(t *testing.T) {
-	b := occSite(t, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png", "x y.png")
+	b := occSite(t, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png", "x y.png", "img/50%off.png", `img/a\b.svg`)
 	if b.needles == nil {
 		t.Fatal("no needles: the test would compare the full scan with itself")
 	}
@@ -107,6 +107,8 @@ func TestOccScanSearchesNames(t *testing.T) {
 		`\\\\\\/img/logo.png \"favicon.svg\" \\n/img/logo.png`,
 		`img/logo.pngx img/logo.png-1 xlogo.png img/xlogo.png logo.png`,
 		`%`, `\`, `logo.png`, ``, `\u002`, `%4`,
+		// Names with a literal "%" or "\\" (not escapes).
+		`url(/img/50%off.png) 50%off.png`, `"img/a\b.svg" a\b.svg`,
 	}
 	for _, src := range srcs {
 		occBothWays(t, b, []byte(src), nil)
@@ -127,10 +129,10 @@ func TestOccScanSearchesNames(t *testing.T) {
 // FuzzOccScan checks that searching names finds what looking at every run
 // finds, on any text.
 func FuzzOccScan(f *testing.F) {
-	for _, s := range []string{`a="/img/logo.png"`, `\/img\/logo.png`, `caf%C3%A9.png`, `define(["./workbox-5b38"])`, `see favicon.svg.`} {
+	for _, s := range []string{`a="/img/logo.png"`, `x(/img/50%off.png)`, `\/img\/logo.png`, `caf%C3%A9.png`, `define(["./workbox-5b38"])`, `see favicon.svg.`} {
 		f.Add(s, 0, 0)
 	}
-	b := occSite(f, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png")
+	b := occSite(f, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png", "img/50%off.png")
 	f.Fuzz(func(t *testing.T, src string, from, to int) {
 		var regions []span
 		if from >= 0 && to > from && to <= len(src) {

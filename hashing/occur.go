@@ -314,8 +314,7 @@ func (s *occScanner) scanRuns(src []byte, off, from, to, stop int) int {
 			case classPct:
 				pct, escaped = i, true
 			case classBackslash:
-				if i+1 < to && src[i+1] == '/' || i+5 < to && src[i+1] == 'u' && bytes.EqualFold(src[i+2:i+6], []byte("002f")) ||
-					i+3 < to && src[i+1] == 'x' && bytes.EqualFold(src[i+2:i+4], []byte("2f")) {
+				if nameEscape(src[i:to]) { // an escaped "/" goes on
 					escaped = true
 					i++
 					continue
@@ -361,11 +360,14 @@ func occNeedles(bySuffix map[string][]*node) [][]byte {
 		}
 		names = append(names, name)
 	}
-	// Shortest first: a name holding one already kept is redundant.
+	// Shortest first: a name holding one already kept is redundant. Not
+	// one holding "%" or "\\" ("50%off.png"): those needles find only
+	// escapes (see nameEscape).
 	slices.SortFunc(names, func(a, b string) int { return cmp.Or(len(a)-len(b), strings.Compare(a, b)) })
+	escapes := 2
 	needles := [][]byte{[]byte("%"), []byte("\\")}
 	for _, name := range names {
-		if !slices.ContainsFunc(needles, func(nd []byte) bool { return strings.Contains(name, string(nd)) }) {
+		if !slices.ContainsFunc(needles[escapes:], func(nd []byte) bool { return strings.Contains(name, string(nd)) }) {
 			needles = append(needles, []byte(name))
 		}
 		if len(needles) > maxNeedles {

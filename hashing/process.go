@@ -194,48 +194,52 @@ func (b *builder) hold(n *node, data []byte) {
 	b.heldBudget.Add(int64(len(data)))
 }
 
-// readWhole reads a node's source into a pooled buffer.
+// readWhole reads a node's source into a buffer of the free list.
 func (b *builder) readWhole(n *node) (*[]byte, error) {
-	if b.env.srcDir != "" {
-		bufp := b.wholeBufs.get()
-		buf := (*bufp)[:0]
-		if want := int(n.size) + 1; cap(buf) < want {
-			buf = make([]byte, 0, want)
-		}
-		buf, err := readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), buf)
-		*bufp = buf
-		if err != nil {
-			b.wholeBufs.put(bufp)
-			return nil, b.fileError(n, err)
-		}
-		return bufp, nil
-	}
-	f, err := b.src.Open(n.logical)
-	if err != nil {
-		return nil, b.fileError(n, err)
-	}
-	defer f.Close()
 	bufp := b.wholeBufs.get()
 	buf := (*bufp)[:0]
 	if want := int(n.size) + 1; cap(buf) < want {
 		buf = make([]byte, 0, want)
 	}
+	buf, err := b.readSource(n, buf)
+	*bufp = buf
+	if err != nil {
+		b.wholeBufs.put(bufp)
+		return nil, b.fileError(n, err)
+	}
+	return bufp, nil
+}
+
+// readSource appends a node's whole source to buf: straight from the
+// folder when the source is one (see buildEnv.srcDir), else through
+// the fs.FS.
+func (b *builder) readSource(n *node, buf []byte) ([]byte, error) {
+	if b.env.srcDir != "" {
+		return readFileAt(filepath.Join(b.env.srcDir, filepath.FromSlash(n.logical)), buf)
+	}
+	f, err := b.src.Open(n.logical)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	return readAll(f, buf)
+}
+
+// readAll appends what r holds to buf, grown as needed.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		m, err := f.Read(buf[len(buf):cap(buf)])
+		m, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]
 		if err == io.EOF {
-			break
+			return buf, nil
 		}
 		if err != nil {
-			b.wholeBufs.put(bufp)
-			return nil, b.fileError(n, err)
+			return buf, err
 		}
 	}
-	*bufp = buf
-	return bufp, nil
 }
 
 func hexSum(data []byte) string {

@@ -4,7 +4,6 @@ package hashing
 
 import (
 	"errors"
-	"io"
 	"os"
 )
 
@@ -16,19 +15,7 @@ func readFileAt(p string, buf []byte) ([]byte, error) {
 		return buf, err
 	}
 	defer f.Close()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	return readAll(f, buf)
 }
 
 // createFileAt writes data as a new file at the OS path p (mode 0644

@@ -46,7 +46,7 @@ func walkSource(ctx context.Context, fsys fs.FS, label string, skip func(name st
 		}
 	}
 	top := &walkedDir{}
-	w.dir(top, ".", root, 0)
+	top.err = w.dir(top, ".", root, 0)
 	w.wg.Wait()
 	var (
 		files   []srcFile
@@ -107,13 +107,9 @@ func (d *walkedDir) flatten(files *[]srcFile, skipped *[]Skipped) error {
 	return d.err
 }
 
-// dir walks the folder dir into d, and its subfolders on other goroutines
-// while there are free slots.
-func (w *sourceWalk) dir(d *walkedDir, dir string, ancestors []walkAncestor, linkDepth int) {
-	d.err = w.read(d, dir, ancestors, linkDepth)
-}
-
-func (w *sourceWalk) read(d *walkedDir, dir string, ancestors []walkAncestor, linkDepth int) error {
+// dir walks the folder dir into d (its error is d's to keep), and its
+// subfolders on other goroutines while there are free slots.
+func (w *sourceWalk) dir(d *walkedDir, dir string, ancestors []walkAncestor, linkDepth int) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
@@ -184,10 +180,10 @@ func (w *sourceWalk) read(d *walkedDir, dir string, ancestors []walkAncestor, li
 			case w.sem <- struct{}{}:
 				w.wg.Go(func() {
 					defer func() { <-w.sem }()
-					w.dir(sub, p, next, depth)
+					sub.err = w.dir(sub, p, next, depth)
 				})
 			default:
-				w.dir(sub, p, next, depth)
+				sub.err = w.dir(sub, p, next, depth)
 			}
 		case mode.IsRegular():
 			if skip, reason := w.skip(p, false); skip {

@@ -19,9 +19,10 @@ import "bytes"
 //
 // In HTML only what the browser reads as URLs or code is scanned: tags
 // (with their attributes) and the content of <script> and <style>; the
-// text of the page and its comments are not (a page that says "put your
-// logo in /img/logo.png" does not ask for it). Everything else is scanned
-// whole.
+// text of the page, its comments and the content of the elements the
+// browser shows as text (<textarea>, <title>, <iframe>…: see
+// textElements) are not (a page that says "put your logo in
+// /img/logo.png" does not ask for it). Everything else is scanned whole.
 //
 // The scanner works on a stream: Write may be called with any split of
 // the file, and Close ends it.
@@ -92,7 +93,8 @@ type scanner struct {
 	hs      int
 	name    []byte // tag name being read (lower case, bounded)
 	quote   byte   // quote of the attribute value being read, or 0
-	raw     string // "script" or "style": the end tag htmlRaw waits for
+	raw     string // "script", "style" or a text element: the end tag htmlRaw waits for
+	rawText bool   // raw is a text element: its content is not scanned
 	rawEnd  int    // bytes of "</"+raw matched so far
 	dashes  int    // consecutive "-" seen in a comment
 	endTag  bool   // the tag being read is an end tag
@@ -210,7 +212,7 @@ func (s *scanner) Write(p []byte) (int, error) {
 			s.scanHTML('<')
 			i++
 		case !s.escing && !runStop[c] && s.lc == lcNone && !(s.lineStart && c == '/') &&
-			(!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0):
+			(!s.html || s.hs == htmlTag || s.hs == htmlRaw && s.rawEnd == 0 && !s.rawText):
 			// A run of token bytes, added at once.
 			j := i + 1
 			for j < len(p) && !runStop[p[j]] {
@@ -286,7 +288,7 @@ func (s *scanner) scanHTML(c byte) {
 			s.scanHTML(c)
 		default:
 			s.rawNext = ""
-			if !s.endTag && (string(s.name) == "script" || string(s.name) == "style") {
+			if !s.endTag && (string(s.name) == "script" || string(s.name) == "style" || textElements[string(s.name)]) {
 				s.rawNext = string(s.name)
 			}
 			s.hs, s.quote = htmlTag, 0
@@ -303,7 +305,7 @@ func (s *scanner) scanHTML(c byte) {
 			s.end(c)
 			s.last, s.lineStart, s.lc = c, false, lcNone
 			if s.rawNext != "" {
-				s.hs, s.raw, s.rawEnd = htmlRaw, s.rawNext, 0
+				s.hs, s.raw, s.rawEnd, s.rawText = htmlRaw, s.rawNext, 0, textElements[s.rawNext]
 			} else {
 				s.hs = htmlText
 			}
@@ -343,9 +345,20 @@ func (s *scanner) scanHTML(c byte) {
 				s.rawEnd = 1
 			}
 		}
+		if s.rawText {
+			if c == '\n' {
+				s.line++
+			}
+			return
+		}
 		s.scan(c)
 	}
 }
+
+// textElements are the elements whose content the browser reads as text
+// (what they show), never as markup: a tag written inside one names no
+// file (RCDATA and raw text elements, but script and style).
+var textElements = map[string]bool{"textarea": true, "title": true, "xmp": true, "iframe": true, "noembed": true, "noframes": true}
 
 func lower(c byte) byte {
 	if 'A' <= c && c <= 'Z' {

@@ -60,6 +60,10 @@ func TestScanner(t *testing.T) {
 		{"script: lines starting with // are comments", false, "a = \"/x.png\";\n  // see /img/old.png\n/re.png/.test(a) // /c.png\n//# sourceMappingURL=app.js.map\n//@ sourceMappingURL=/b.js.map", []string{"1:/x.png=q", "3:/re.png/.test", "3://", "3:/c.png", "4:app.js.map=q", "5:/b.js.map=q"}},
 		{"html: comment lines of inline scripts", true, "<script>\n// fetch(\"/a.json\") </script><img src=/b.png>\n<script>x=1\n //c.png\nfetch('/d.json')</script>", []string{"2:/b.png=q", "5:/d.json=q"}},
 		{"html: an escape at the end of a tag", true, "<a href=x.png&>y.png", []string{"1:x.png=q"}},
+		// The browser reads the content of these as text, not markup.
+		{"html: textarea, title and other text elements", true, "<title>a <img src=a.png></title><TEXTAREA rows=2>\n<img src=\"b.png\"></textarea ><img src=c.png>" +
+			"<xmp><a href=d.png></xmp><iframe src=e.html><img src=f.png></iframe><noembed><img src=g.png></noembed><noframes><img src=h.png></noframes>",
+			[]string{"2:c.png=q", "2:e.html=q"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
