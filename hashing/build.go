@@ -304,7 +304,7 @@ func buildWith(ctx context.Context, src fs.FS, out Output, opts Options, env bui
 	if d, ok := out.(*DirOutput); ok {
 		b.dir = d
 	}
-	b.site, err = newSite(o.baseURL, func(p string) bool { _, ok := b.byPath[p]; return ok })
+	b.site, err = newSite(o.baseURL, b.byPath)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"html"
 	"net/url"
 	"strings"
-
-	xhtml "golang.org/x/net/html"
 )
 
 // htmlRefs returns the URLs of an HTML document served at doc: src, href,
@@ -37,20 +35,18 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 	regions := []span{} // not nil: nil means all of the file
 	inRaw := false
 	base := doc
-	z := xhtml.NewTokenizer(bytes.NewReader(src))
-	off := 0
+	z := newHTMLTokenizer(src)
 	inStyle, inImportMap, inScript := false, false, false
 	var attrs []attr
 	for {
-		tt := z.Next()
-		if tt == xhtml.ErrorToken {
+		start := z.pos
+		tt := z.next()
+		if tt == htmlEnd {
 			break
 		}
-		n := len(z.Raw())
-		start := off
-		off += n
+		off := z.pos
 		switch tt {
-		case xhtml.TextToken:
+		case htmlText:
 			if inRaw {
 				regions = append(regions, span{start, off})
 			}
@@ -64,9 +60,9 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 				// resolve against the page's base URL.
 				refs = append(refs, jsRefs(src[start:off], start, base, base, nil)...)
 			}
-		case xhtml.EndTagToken:
+		case htmlEndTag:
 			inStyle, inImportMap, inScript, inRaw = false, false, false, false
-		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+		case htmlStartTag, htmlSelfClosingTag:
 			tag := tagName(src[start:off])
 			attrs = scanAttrs(attrs[:0], src[start:off], start) // reused: nothing keeps them past the tag
 			for _, a := range attrs {
@@ -80,11 +76,11 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 			}
 			// The tokenizer reads <noscript> as text too: its markup is
 			// searched like a script's.
-			inRaw = (tag == "script" || tag == "style" || tag == "noscript") && tt == xhtml.StartTagToken
-			inStyle = tag == "style" && tt == xhtml.StartTagToken
+			inRaw = (tag == "script" || tag == "style" || tag == "noscript") && tt == htmlStartTag
+			inStyle = tag == "style" && tt == htmlStartTag
 			scriptType := strings.ToLower(strings.TrimSpace(attrValue(findAttr(attrs, "type"))))
-			inImportMap = tag == "script" && tt == xhtml.StartTagToken && scriptType == "importmap"
-			inScript = tag == "script" && tt == xhtml.StartTagToken && findAttr(attrs, "src") == nil && isJSType(scriptType)
+			inImportMap = tag == "script" && tt == htmlStartTag && scriptType == "importmap"
+			inScript = tag == "script" && tt == htmlStartTag && findAttr(attrs, "src") == nil && isJSType(scriptType)
 			var newBase *url.URL
 			refs, newBase = tagRefs(refs, tag, attrs, base, src)
 			if newBase != nil {

@@ -94,10 +94,20 @@ func fingerprintModules(t *testing.T, src, out string) *Result {
 // returns what each output script imports.
 func checkImportsResolve(t *testing.T, out string, m *Manifest) {
 	t.Helper()
-	site, _ := newSite("https://www.example.test/", func(p string) bool {
-		info, err := os.Stat(filepath.Join(out, filepath.FromSlash(p)))
-		return err == nil && !info.IsDir()
+	files := map[string]*node{}
+	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(out, p)
+		logical := filepath.ToSlash(rel)
+		files[logical] = &node{srcFile: srcFile{logical: logical}}
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, _ := newSite("https://www.example.test/", files)
 	checked := 0
 	check := func(file string, refs []ref) {
 		for _, r := range refs {
@@ -115,7 +125,7 @@ func checkImportsResolve(t *testing.T, out string, m *Manifest) {
 			checked++
 		}
 	}
-	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -18,7 +18,7 @@ func occSite(t testing.TB, paths ...string) *builder {
 		b.byPath[p] = n
 	}
 	var err error
-	if b.site, err = newSite("", func(p string) bool { _, ok := b.byPath[p]; return ok }); err != nil {
+	if b.site, err = newSite("", b.byPath); err != nil {
 		t.Fatal(err)
 	}
 	b.indexBases()

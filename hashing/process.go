@@ -455,6 +455,14 @@ func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targ
 		if t.out == t.logical {
 			continue // already fingerprinted
 		}
+		if at, ok := baseNameAt(data, r, t.logical); ok {
+			// Only the name changes: the edit is the new name, a part
+			// of t.out (no new string).
+			if nb := path.Base(t.out); nb != path.Base(t.logical) {
+				edits = append(edits, edit{r.start + at, r.start + at + len(path.Base(t.logical)), nb})
+			}
+			continue
+		}
 		nu := b.site.rewriteURL(r.url, t.logical, t.out)
 		if nu == r.url {
 			continue
@@ -496,6 +504,21 @@ func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targ
 		canonEdits = append(canonEdits, ce)
 	}
 	return applyEdits(data, edits), applyEdits(data, canonEdits), true
+}
+
+// baseNameAt returns where, in a reference written as is in data (no
+// escapes, no group), the last path segment naming target's base name
+// starts: the case where rewriteURL only replaces that segment.
+func baseNameAt(data []byte, r ref, target string) (int, bool) {
+	if r.encode != nil || r.group != nil || r.text != r.url || r.end > len(data) || string(data[r.start:r.end]) != r.text {
+		return 0, false
+	}
+	p := r.url
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	i := strings.LastIndexByte(p, '/') + 1
+	return i, p[i:] == path.Base(target)
 }
 
 // encodeRef writes a URL in the syntax of the reference's container.

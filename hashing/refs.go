@@ -63,13 +63,13 @@ type refGroup struct {
 // site resolves URLs found in files to logical paths.
 type site struct {
 	root *url.URL // the site root: Options.BaseURL or https://cdnctl.invalid/
-	// exists reports whether a logical path is a file of the build.
-	exists func(string) bool
+	// files are the files of the build by logical path.
+	files map[string]*node
 }
 
 const placeholderHost = "cdnctl.invalid"
 
-func newSite(baseURL string, exists func(string) bool) (*site, error) {
+func newSite(baseURL string, files map[string]*node) (*site, error) {
 	root := &url.URL{Scheme: "https", Host: placeholderHost, Path: "/"}
 	if baseURL != "" {
 		u, err := url.Parse(baseURL)
@@ -88,7 +88,7 @@ func newSite(baseURL string, exists func(string) bool) (*site, error) {
 		u.RawPath = ""
 		root = u
 	}
-	return &site{root: root, exists: exists}, nil
+	return &site{root: root, files: files}, nil
 }
 
 // docURL is the URL a logical path is served at.
@@ -106,6 +106,7 @@ const (
 )
 
 // resolve returns the logical path the URL u (relative to base) names.
+// A file found is returned as the build names it (no new string).
 func (s *site) resolve(base *url.URL, u string) (logical string, res resolution) {
 	u = strings.TrimSpace(u)
 	if u == "" || u[0] == '#' || u[0] == '?' {
@@ -121,28 +122,44 @@ func (s *site) resolve(base *url.URL, u string) (logical string, res resolution)
 	if strings.ContainsAny(u, "{}$") && (strings.Contains(u, "{{") || strings.Contains(u, "${")) {
 		return "", resExternal // a template placeholder
 	}
-	p, ok := s.resolvePath(base, u)
-	if !ok {
-		return "", resExternal
-	}
-	if !strings.HasPrefix(p, s.root.Path) {
-		return "", resExternal // outside the site's base path
+	var buf [256]byte
+	p, ok := s.resolvePath(buf[:0], base, u)
+	if !ok || !hasPrefix(p, s.root.Path) {
+		return "", resExternal // another site, or outside the site's base path
 	}
 	p = p[len(s.root.Path):]
-	if p == "" || strings.HasSuffix(p, "/") {
-		p += "index.html"
+	if len(p) == 0 || p[len(p)-1] == '/' {
+		p = append(p, "index.html"...)
 	}
-	if s.exists(p) {
-		return p, resFound
+	if n := s.files[string(p)]; n != nil {
+		return n.logical, resFound
 	}
-	if path.Ext(p) == "" {
-		for _, alt := range []string{p + ".html", p + "/index.html"} {
-			if s.exists(alt) {
-				return alt, resFound
+	if !hasExt(p) {
+		n := len(p)
+		for _, alt := range []string{".html", "/index.html"} {
+			p = append(p[:n], alt...)
+			if f := s.files[string(p)]; f != nil {
+				return f.logical, resFound
 			}
 		}
+		p = p[:n]
 	}
-	return p, resMissing
+	return string(p), resMissing
+}
+
+// hasPrefix is bytes.HasPrefix for a string prefix, without converting.
+func hasPrefix(p []byte, prefix string) bool {
+	return len(p) >= len(prefix) && string(p[:len(prefix)]) == prefix
+}
+
+// hasExt reports whether the last segment of the path p has a ".".
+func hasExt(p []byte) bool {
+	for i := len(p) - 1; i >= 0 && p[i] != '/'; i-- {
+		if p[i] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveDir returns the logical folder ("js/lib/", "" for the root) a
@@ -155,37 +172,92 @@ func (s *site) resolveDir(base *url.URL, u string) (string, bool) {
 	if _, res := s.resolve(base, u+"x"); res == resExternal {
 		return "", false
 	}
-	p, ok := s.resolvePath(base, u)
-	if !ok || !strings.HasPrefix(p, s.root.Path) {
+	p, ok := s.resolvePath(nil, base, u)
+	if !ok || !hasPrefix(p, s.root.Path) {
 		return "", false
 	}
-	return p[len(s.root.Path):], true
+	return string(p[len(s.root.Path):]), true
 }
 
-// resolvePath returns the path u (relative to base) names on this site,
-// or false when it names another site.
-func (s *site) resolvePath(base *url.URL, u string) (string, bool) {
+// resolvePath appends to dst the path u (relative to base) names on this
+// site, or returns false when it names another site.
+func (s *site) resolvePath(dst []byte, base *url.URL, u string) ([]byte, bool) {
 	if isPlainPath(u) && base.Host == s.root.Host && base.Scheme == s.root.Scheme {
 		// The common case, without parsing URLs: "../img/a.png".
-		p := u
+		start := len(dst)
 		if u[0] != '/' {
-			p = base.Path[:strings.LastIndexByte(base.Path, '/')+1] + u
+			dst = append(dst, base.Path[:strings.LastIndexByte(base.Path, '/')+1]...)
 		}
-		clean := path.Clean(p)
+		dst = append(dst, u...)
+		dst = append(dst[:start], cleanPath(dst[start:])...)
 		if strings.HasSuffix(u, "/") || strings.HasSuffix(u, "/.") || strings.HasSuffix(u, "/..") || u == "." || u == ".." {
-			clean = strings.TrimSuffix(clean, "/") + "/"
+			dst = append(bytes.TrimSuffix(dst, []byte("/")), '/')
 		}
-		return clean, true
+		return dst, true
 	}
 	ref, err := url.Parse(u)
 	if err != nil {
-		return "", false
+		return dst, false
 	}
 	abs := base.ResolveReference(ref)
 	if abs.Scheme != "http" && abs.Scheme != "https" || !strings.EqualFold(hostOnly(abs), hostOnly(s.root)) || portOf(abs) != portOf(s.root) {
-		return "", false
+		return dst, false
 	}
-	return abs.Path, true
+	return append(dst, abs.Path...), true
+}
+
+// cleanPath is path.Clean working in p's array: the shortest path naming
+// what p names ("a/../b/./c" is "b/c").
+func cleanPath(p []byte) []byte {
+	if len(p) == 0 {
+		return append(p, '.')
+	}
+	rooted := p[0] == '/'
+	n := len(p)
+	// w is where the next byte is written, never after r, the next
+	// byte read; dotdot is where ".." can no longer go back.
+	r, w, dotdot := 0, 0, 0
+	if rooted {
+		r, w, dotdot = 1, 1, 1
+	}
+	for r < n {
+		switch {
+		case p[r] == '/':
+			r++ // an empty segment
+		case p[r] == '.' && (r+1 == n || p[r+1] == '/'):
+			r++ // "."
+		case p[r] == '.' && p[r+1] == '.' && (r+2 == n || p[r+2] == '/'):
+			r += 2 // "..": back to the previous "/"
+			switch {
+			case w > dotdot:
+				w--
+				for w > dotdot && p[w] != '/' {
+					w--
+				}
+			case !rooted:
+				if w > 0 {
+					p[w] = '/'
+					w++
+				}
+				p[w], p[w+1] = '.', '.'
+				w += 2
+				dotdot = w
+			}
+		default:
+			if rooted && w != 1 || !rooted && w != 0 {
+				p[w] = '/'
+				w++
+			}
+			for ; r < n && p[r] != '/'; r++ {
+				p[w] = p[r]
+				w++
+			}
+		}
+	}
+	if w == 0 {
+		return append(p[:0], '.')
+	}
+	return p[:w]
 }
 
 // isPlainPath reports whether u is a path that resolves like a file path:

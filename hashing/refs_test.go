@@ -2,17 +2,18 @@ package hashing
 
 import (
 	"net/url"
+	"path"
 	"reflect"
 	"testing"
 )
 
 func testSite(t *testing.T, baseURL string, files ...string) *site {
 	t.Helper()
-	set := map[string]bool{}
+	set := map[string]*node{}
 	for _, f := range files {
-		set[f] = true
+		set[f] = &node{srcFile: srcFile{logical: f}}
 	}
-	s, err := newSite(baseURL, func(p string) bool { return set[p] })
+	s, err := newSite(baseURL, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,11 +285,14 @@ func TestResolvePathFast(t *testing.T) {
 			if !isPlainPath(r) {
 				t.Fatalf("isPlainPath(%q) = false", r)
 			}
-			got, ok := s.resolvePath(base, r)
 			ref, _ := url.Parse(r)
 			want := base.ResolveReference(ref).Path
-			if !ok || got != want {
+			if got, ok := s.resolvePath(nil, base, r); !ok || string(got) != want {
 				t.Errorf("resolvePath(%s, %q) = %q, %v; want %q", base, r, got, ok, want)
+			}
+			// Appended after what dst holds.
+			if got, ok := s.resolvePath([]byte("held"), base, r); !ok || string(got) != "held"+want {
+				t.Errorf("resolvePath(held, %s, %q) = %q, %v; want %q", base, r, got, ok, "held"+want)
 			}
 		}
 	}
@@ -307,4 +311,27 @@ func TestHTMLImportMap(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("htmlRefs(import map) = %q; want %q", got, want)
 	}
+}
+
+// cleanPathCases are paths path.Clean has rules for.
+var cleanPathCases = []string{"", ".", "..", "/", "//", "/..", "/../a", "a/..", "a/../..", "../../a", "a/./b/../../c/",
+	"/a/b/../../../c", "a//b", "./a", "a/.", "..a/b..", "/.../x", "../a/../b/./../..", "abc/def/../../../ghi"}
+
+func TestCleanPath(t *testing.T) {
+	for _, p := range cleanPathCases {
+		if got, want := string(cleanPath([]byte(p))), path.Clean(p); got != want {
+			t.Errorf("cleanPath(%q) = %q, want %q (path.Clean)", p, got, want)
+		}
+	}
+}
+
+func FuzzCleanPath(f *testing.F) {
+	for _, p := range cleanPathCases {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if got, want := string(cleanPath([]byte(p))), path.Clean(p); got != want {
+			t.Errorf("cleanPath(%q) = %q, want %q (path.Clean)", p, got, want)
+		}
+	})
 }
