@@ -65,10 +65,10 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 		case htmlStartTag, htmlSelfClosingTag:
 			tag := tagName(src[start:off])
 			attrs = scanAttrs(attrs[:0], src[start:off], start) // reused: nothing keeps them past the tag
-			for _, a := range attrs {
-				switch {
+			for i := range attrs {
+				switch a := &attrs[i]; {
 				case a.end == a.start:
-				case a.raw != a.val:
+				case bytes.IndexByte(a.value, '&') >= 0 && a.load().raw != a.val:
 					decoded = append(decoded, decodedAttr{a.start, a.val})
 				default:
 					regions = append(regions, span{a.start, a.end})
@@ -94,7 +94,7 @@ func htmlScan(src []byte, doc *url.URL) ([]ref, []span, []decodedAttr) {
 func findAttr(attrs []attr, key string) *attr {
 	for i := range attrs {
 		if attrs[i].key == key {
-			return &attrs[i]
+			return attrs[i].load()
 		}
 	}
 	return nil
@@ -197,13 +197,26 @@ var commonNames = func() map[string]string {
 }()
 
 // attr is one attribute of a start tag, with the byte range of its value
-// in the document.
+// in the document. raw and val are set by load, called for the
+// attributes read (most are not: alt, class, loading…).
 type attr struct {
 	key        string // lower case
 	start, end int    // value range in the document
+	value      []byte // the value as written, in the document
 	raw        string // the value as written
 	val        string // the value with character references decoded
 	quoted     bool
+	loaded     bool
+}
+
+// load sets raw and val; it returns a (nil if a is).
+func (a *attr) load() *attr {
+	if a != nil && !a.loaded {
+		a.raw = string(a.value)
+		a.val = html.UnescapeString(a.raw)
+		a.loaded = true
+	}
+	return a
 }
 
 // scanAttrs lists the attributes of the start tag raw (which starts at
@@ -252,8 +265,7 @@ func scanAttrs(attrs []attr, raw []byte, off int) []attr {
 				a.start, a.end = off+vs, off+j
 				i = j
 			}
-			a.raw = string(raw[a.start-off : a.end-off])
-			a.val = html.UnescapeString(a.raw)
+			a.value = raw[a.start-off : a.end-off]
 		}
 		attrs = append(attrs, a)
 	}
@@ -283,7 +295,7 @@ func tagRefs(refs []ref, tag string, attrs []attr, base *url.URL, src []byte) ([
 	get := func(k string) *attr {
 		for i := range attrs {
 			if attrs[i].key == k && attrs[i].start != attrs[i].end {
-				return &attrs[i]
+				return attrs[i].load()
 			}
 		}
 		return nil

@@ -153,7 +153,7 @@ func (n *node) setDeps() {
 // resolveRefs records the files a node's references name (once each) and
 // the references to missing files.
 func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
-	idx := make(map[link]int)
+	idx := make(map[link]int, len(refs))
 	targets := make([]*node, len(refs))
 	for i, r := range refs {
 		if r.pin == pinImportMapDir {
@@ -162,10 +162,8 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			}
 			continue
 		}
-		target, res := b.site.resolve(r.base, r.url)
-		if res == resFound {
-			targets[i] = b.byPath[target]
-		}
+		t, target, res := b.site.resolveNode(r.base, r.url)
+		targets[i] = t
 		switch res {
 		case resMissing:
 			if r.integrity || r.pin != pinNone || !reportMissing(r.kind, target) {
@@ -181,7 +179,7 @@ func (b *builder) resolveRefs(n *node, refs []ref, data []byte, whole bool) {
 			}
 			n.missing = append(n.missing, MissingRef{File: n.logical, Line: line, URL: r.url, Target: target})
 		case resFound:
-			l := link{target: b.byPath[target], late: r.late, integrity: r.integrity, pin: r.pin}
+			l := link{target: t, late: r.late, integrity: r.integrity, pin: r.pin}
 			resource := r.kind == refResource
 			if i, ok := idx[l]; ok {
 				n.links[i].resource = n.links[i].resource || resource

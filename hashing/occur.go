@@ -163,11 +163,10 @@ func (s *occScanner) keptRefs(refs []ref, data []byte, whole bool) {
 		if r.integrity {
 			continue
 		}
-		target, res := s.b.site.resolve(r.base, r.url)
+		t, _, res := s.b.site.resolveNode(r.base, r.url)
 		if res != resFound {
 			continue
 		}
-		t := s.b.byPath[target]
 		if t.entry || t.keepBytes() || s.seen[t] {
 			continue // keeps its name whatever names it
 		}

@@ -416,12 +416,15 @@ func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targ
 		edits, blanks       []edit
 		groups, groupBlanks map[*refGroup][]edit // nil until a reference of a group is edited
 	)
+	if len(refs) > 0 {
+		edits = make([]edit, 0, len(refs))
+	}
 	for i, r := range refs {
 		var t *node
 		if targets != nil {
 			t = targets[i]
-		} else if p, res := b.site.resolve(r.base, r.url); res == resFound {
-			t = b.byPath[p]
+		} else {
+			t, _, _ = b.site.resolveNode(r.base, r.url)
 		}
 		if t == nil {
 			continue

@@ -108,43 +108,53 @@ const (
 // resolve returns the logical path the URL u (relative to base) names.
 // A file found is returned as the build names it (no new string).
 func (s *site) resolve(base *url.URL, u string) (logical string, res resolution) {
+	n, p, res := s.resolveNode(base, u)
+	if n != nil {
+		return n.logical, res
+	}
+	return p, res
+}
+
+// resolveNode is resolve returning the file found (and "" as the path)
+// or, for a path of this site with no file, that path.
+func (s *site) resolveNode(base *url.URL, u string) (file *node, missing string, res resolution) {
 	u = strings.TrimSpace(u)
 	if u == "" || u[0] == '#' || u[0] == '?' {
-		return "", resExternal
+		return nil, "", resExternal
 	}
 	if i := strings.IndexAny(u, ":/?#"); i > 0 && u[i] == ':' {
 		switch strings.ToLower(u[:i]) {
 		case "http", "https":
 		default:
-			return "", resExternal // data:, mailto:, javascript:, blob:, tel:, webpack: …
+			return nil, "", resExternal // data:, mailto:, javascript:, blob:, tel:, webpack: …
 		}
 	}
 	if strings.ContainsAny(u, "{}$") && (strings.Contains(u, "{{") || strings.Contains(u, "${")) {
-		return "", resExternal // a template placeholder
+		return nil, "", resExternal // a template placeholder
 	}
 	var buf [256]byte
 	p, ok := s.resolvePath(buf[:0], base, u)
 	if !ok || !hasPrefix(p, s.root.Path) {
-		return "", resExternal // another site, or outside the site's base path
+		return nil, "", resExternal // another site, or outside the site's base path
 	}
 	p = p[len(s.root.Path):]
 	if len(p) == 0 || p[len(p)-1] == '/' {
 		p = append(p, "index.html"...)
 	}
 	if n := s.files[string(p)]; n != nil {
-		return n.logical, resFound
+		return n, "", resFound
 	}
 	if !hasExt(p) {
 		n := len(p)
 		for _, alt := range []string{".html", "/index.html"} {
 			p = append(p[:n], alt...)
 			if f := s.files[string(p)]; f != nil {
-				return f.logical, resFound
+				return f, "", resFound
 			}
 		}
 		p = p[:n]
 	}
-	return string(p), resMissing
+	return nil, string(p), resMissing
 }
 
 // hasPrefix is bytes.HasPrefix for a string prefix, without converting.
