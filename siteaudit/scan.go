@@ -194,6 +194,33 @@ func (s *scanner) lineComment(c byte) {
 
 // Write scans p.
 func (s *scanner) Write(p []byte) (int, error) {
+	if s.html || s.bases == nil {
+		return s.write(p)
+	}
+	// Outside HTML, every line starts in the same state (no token, no
+	// escape, no line comment): a line that cannot name one of the bases
+	// is skipped, but for its line count.
+	n := len(p)
+	for len(p) > 0 {
+		k := bytes.IndexByte(p, '\n')
+		if k < 0 {
+			s.write(p) // a line that may go on in the next write
+			break
+		}
+		line := p[:k+1]
+		p = p[k+1:]
+		if !s.lineStart || len(s.tok) > 0 || s.drop || s.escing || s.lc != lcNone || s.bases.lineMayName(line) {
+			s.write(line)
+			continue
+		}
+		s.line++
+		s.last = '\n'
+	}
+	return n, nil
+}
+
+// write scans p, byte by byte or run by run.
+func (s *scanner) write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		c := p[i]
 		switch {

@@ -84,3 +84,90 @@ func longRun(n int) string {
 	}
 	return string(b)
 }
+
+// emitted scans text as a script (js) or style sheet with the base names
+// bases, in pieces of size chunk (0: whole), and lists every token
+// emitted. With skip unset, the lines that cannot name a base are read
+// like the others (Write without its line filter).
+func emitted(text string, js bool, bases []string, chunk int, skip bool) []string {
+	var got []string
+	s := newScanner(false, js, func(t token) {
+		got = append(got, fmt.Sprintf("%d:%q open=%q close=%q", t.line, t.text, t.open, t.close))
+	})
+	s.bases = newBaseSet()
+	for _, b := range bases {
+		s.bases.add(b)
+	}
+	b := []byte(text)
+	if chunk <= 0 {
+		chunk = len(b) + 1
+	}
+	for len(b) > 0 {
+		n := min(chunk, len(b))
+		if skip {
+			s.Write(b[:n])
+		} else {
+			s.write(b[:n])
+		}
+		b = b[n:]
+	}
+	s.Close()
+	return got
+}
+
+// lineFilterTexts are scripts and style sheets for TestLineFilter.
+var lineFilterTexts = []string{
+	"a = \"/x.png\";\n  // see /img/old.png\n/re.png/.test(a) // /c.png\n//# sourceMappingURL=app.js.map\n//@ sourceMappingURL=/b.js.map",
+	"export const u = new URL(\"../img/a.png\", import.meta.url);\nexport function f(a) { return a.length + \"s\".length; }\n",
+	"x = 1;\ny = \"img\\u002Fa.png\";\nz = \"img\\\n/logo.png\";\nw = 'a%2Epng';\n",
+	"const m = {\"logo\": \"\\/img\\/logo.png\"};\n\n\r\nlet s = `multi\nline /c.png`;\n",
+	"body { background: url(../img/b.png) }\n.x { color: red }\n@import \"b.css\";\n",
+	"&lt;img src=&quot;/img/a.png&quot;&gt;\nplain text without names.\n&#x2F;b&#47;c.png\n",
+	"line one\nline two\nno newline at the end /x.png",
+}
+
+var lineFilterBases = []string{"a.png", "old.png", "x.png", "app.js.map", "b.css", "logo.png", "c.png", "b.png"}
+
+// TestLineFilter checks that skipping the lines that cannot name a base
+// changes nothing the scanner emits, whole or in pieces.
+func TestLineFilter(t *testing.T) {
+	for _, text := range lineFilterTexts {
+		for _, js := range []bool{true, false} {
+			for _, chunk := range []int{0, 1, 3, 7} {
+				want := emitted(text, js, lineFilterBases, chunk, false)
+				if got := emitted(text, js, lineFilterBases, chunk, true); !slices.Equal(got, want) {
+					t.Errorf("scan(%q, js %v) in pieces of %d, lines skipped:\n  %q\nwant\n  %q", text, js, chunk, got, want)
+				}
+			}
+		}
+	}
+	// A base without an extension: no line is skipped.
+	s := newBaseSet()
+	s.add("img/LICENSE")
+	if !s.lineMayName([]byte("no dot here\n")) {
+		t.Error("lineMayName with a base without extension = false")
+	}
+	s = newBaseSet()
+	s.add("img/a.png")
+	for line, want := range map[string]bool{"x.png\n": true, "a.pngx\n": true, "a.jpg\n": false, "a%2Epng\n": true, "none\n": false, "a.\n": false} {
+		if got := s.lineMayName([]byte(line)); got != want {
+			t.Errorf("lineMayName(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+func FuzzLineFilter(f *testing.F) {
+	for _, text := range lineFilterTexts {
+		f.Add(text, "a.png", uint8(0), true)
+	}
+	f.Fuzz(func(t *testing.T, text, base string, chunk uint8, js bool) {
+		bases := lineFilterBases
+		if base != "" {
+			bases = append(slices.Clip(bases), base)
+		}
+		want := emitted(text, js, bases, int(chunk), false)
+		if got := emitted(text, js, bases, int(chunk), true); !slices.Equal(got, want) {
+			t.Errorf("scan(%q, js %v, base %q) in pieces of %d, lines skipped:\n  %q\nwant\n  %q", text, js, base, chunk, got, want)
+		}
+	})
+}
