@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cdnctl/cdnctl/extfilter"
 	"io"
 	"io/fs"
 	"path"
@@ -242,6 +243,7 @@ type builder struct {
 	byPath   map[string]*node
 	bySuffix map[string][]*node // see indexBases
 	baseExts extSet             // the extensions of the base names of bySuffix
+	lineExts *extfilter.Set     // the same, for occScanner.scanLines (nil: too many)
 	needles  [][]byte           // see occNeedles
 	start    time.Time
 

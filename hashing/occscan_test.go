@@ -37,17 +37,33 @@ func occScanOf(b *builder, from string, src []byte, regions []span) []string {
 	return out
 }
 
-// occBothWays scans src with the builder's needles (if any) and by looking
-// at every run, and fails unless both find the same.
+// occBothWays scans src with the builder's needles (if any), by looking
+// at the runs of the lines that may hold a name (scanLines), and by
+// looking at every run, and fails unless all find the same.
 func occBothWays(t *testing.T, b *builder, src []byte, regions []span) []string {
 	t.Helper()
+	if regions == nil {
+		// Long enough to be looked at line by line (minLinesRange).
+		filler := strings.Repeat("x = y.z;", minLinesRange/8) + "\n"
+		occAllWays(t, b, []byte(filler+string(src)+"\n"+filler), nil)
+	}
+	return occAllWays(t, b, src, regions)
+}
+
+func occAllWays(t *testing.T, b *builder, src []byte, regions []span) []string {
+	t.Helper()
 	got := occScanOf(b, "js/app.js", src, regions)
-	needles := b.needles
+	needles, lineExts := b.needles, b.lineExts
 	b.needles = nil
+	lines := occScanOf(b, "js/app.js", src, regions)
+	b.lineExts = nil
 	want := occScanOf(b, "js/app.js", src, regions)
-	b.needles = needles
+	b.needles, b.lineExts = needles, lineExts
 	if !slices.Equal(got, want) {
 		t.Fatalf("searching %q finds\n%s\nlooking at every run of %q finds\n%s", needles, strings.Join(got, "\n"), src, strings.Join(want, "\n"))
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("looking at the lines that may hold a name (%v) finds\n%s\nlooking at every run of %q finds\n%s", lineExts != nil, strings.Join(lines, "\n"), src, strings.Join(want, "\n"))
 	}
 	return got
 }
@@ -92,7 +108,7 @@ func TestOccNeedles(t *testing.T) {
 // ends of runs and regions, modules named without ".js", and escapes
 // that change nothing.
 func TestOccScanSearchesNames(t *testing.T) {
-	b := occSite(t, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png", "x y.png", "img/50%off.png", `img/a\b.svg`)
+	b := occSite(t, "img/logo.png", "favicon.svg", "js/workbox-5b38.js", "caf\u00e9.png", "x y.png", "img/50%off.png", `img/a\b.svg`, "img/LICENSE")
 	if b.needles == nil {
 		t.Fatal("no needles: the test would compare the full scan with itself")
 	}
@@ -109,6 +125,12 @@ func TestOccScanSearchesNames(t *testing.T) {
 		`%`, `\`, `logo.png`, ``, `\u002`, `%4`,
 		// Names with a literal "%" or "\\" (not escapes).
 		`url(/img/50%off.png) 50%off.png`, `"img/a\b.svg" a\b.svg`,
+		// Lines without names between lines with some.
+		"x = a.length;\nconst u = \"/img/logo.png\";\n\ty.size + z.svgx\n\\\nfavicon.svg\n../workbox-5b38\r\nw % 2\n",
+		"one\ntwo.three\n\n./workbox-5b38\nimg\\/logo.png\nlast line favicon.svg",
+		"a\nimg%2Flogo%2Epng\nb\nfavicon%2esvg\n",
+		// A name without an extension, found through an escape.
+		"a\n\"img\\/LICENSE\"\nb\n",
 	}
 	for _, src := range srcs {
 		occBothWays(t, b, []byte(src), nil)

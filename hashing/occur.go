@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"github.com/cdnctl/cdnctl/extfilter"
 	"io"
 	"net/url"
 	"path"
@@ -55,12 +56,14 @@ const (
 func (b *builder) indexBases() {
 	b.bySuffix = make(map[string][]*node, 2*len(b.nodes))
 	b.baseExts = extSet{}
+	b.lineExts = &extfilter.Set{}
 	for _, n := range b.nodes {
 		if n.entry || n.keepBytes() {
 			continue
 		}
 		p := n.logical
 		b.baseExts.add(path.Base(p))
+		b.lineExts.Add(path.Base(p))
 		for i := -1; i < len(p); i++ {
 			if i < 0 || p[i] == '/' {
 				b.bySuffix[p[i+1:]] = append(b.bySuffix[p[i+1:]], n)
@@ -68,7 +71,20 @@ func (b *builder) indexBases() {
 		}
 	}
 	b.needles = occNeedles(b.bySuffix)
+	if b.lineExts.Len() > maxLineExts {
+		b.lineExts = nil
+	} else {
+		b.lineExts.AddExt("/") // "./": a module named without its extension
+	}
 }
+
+// maxLineExts is the most extensions scanLines looks for in a line before
+// looking at its runs; beyond, every line is looked at.
+const maxLineExts = 64
+
+// minLinesRange is the length from which scanLines looks at a range line
+// by line.
+const minLinesRange = 256
 
 // scansText reports whether a node's text is searched for the names of
 // other files.
@@ -222,7 +238,7 @@ func (s *occScanner) scan(src []byte, off int, regions []span) {
 func (s *occScanner) scanRange(src []byte, off, from, to int) {
 	needles := s.b.needles
 	if needles == nil {
-		s.scanRuns(src, off, from, to, to)
+		s.scanLines(src, off, from, to)
 		return
 	}
 	var buf [maxNeedles]int
@@ -258,6 +274,30 @@ func (s *occScanner) scanRange(src []byte, off, from, to int) {
 			q--
 		}
 		i = s.scanRuns(src, off, q, to, p)
+	}
+}
+
+// scanLines is scanRuns over src[from:to], without looking at the lines
+// that cannot hold a name run would find (a run never goes on past the
+// end of its line): a line needs a "%" or a "\\" (an escape), a "./" (a
+// module named without its extension) or a "." followed by the extension
+// of a file that may be renamed (the last segment of a name, as written).
+// A short range (an attribute value) is looked at whole.
+func (s *occScanner) scanLines(src []byte, off, from, to int) {
+	if s.b.lineExts == nil || to-from < minLinesRange {
+		s.scanRuns(src, off, from, to, to)
+		return
+	}
+	for i := from; i < to; {
+		end := to
+		if k := bytes.IndexByte(src[i:to], '\n'); k >= 0 {
+			end = i + k + 1
+		}
+		line := src[i:end]
+		if bytes.IndexByte(line, '%') >= 0 || bytes.IndexByte(line, '\\') >= 0 || s.b.lineExts.Holds(line) {
+			s.scanRuns(src, off, i, end, end)
+		}
+		i = end
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/cdnctl/cdnctl/extfilter"
 )
 
 // site is what the resolver knows of an output: the files in it, and the
@@ -76,12 +78,10 @@ type baseSet struct {
 	// beyond): see absentFrom.
 	few      [][]byte
 	fewBytes [256]bool // the bytes of few
-	// exts are the extensions of the bases (after their last "."), for
-	// lineMayName; extFirst marks their first bytes. noExt is set when a
-	// base has no "." (then every line may name one).
-	exts     [][]byte
-	extFirst [256]bool
-	noExt    bool
+	// exts are the extensions of the bases, for lineMayName. noExt is
+	// set when a base has none (then every line may name one).
+	exts  extfilter.Set
+	noExt bool
 }
 
 func newBaseSet() *baseSet { return &baseSet{bases: map[string]bool{}, few: [][]byte{}} }
@@ -98,29 +98,12 @@ func (s *baseSet) add(p string) {
 			s.few = nil
 		}
 	}
-	if !s.bases[b] {
-		s.addExt(b)
+	if !s.bases[b] && !s.exts.Add(b) {
+		s.noExt = true
 	}
 	s.bases[b] = true
 	s.lens[min(len(b), 255)] = true
 	s.ends[b[len(b)-1]] = true
-}
-
-// addExt records the extension of the base b.
-func (s *baseSet) addExt(b string) {
-	i := strings.LastIndexByte(b, '.')
-	if i < 0 || i == len(b)-1 {
-		s.noExt = true // no extension to look for
-		return
-	}
-	ext := []byte(b[i+1:])
-	for _, e := range s.exts {
-		if bytes.Equal(e, ext) {
-			return
-		}
-	}
-	s.exts = append(s.exts, ext)
-	s.extFirst[ext[0]] = true
 }
 
 // lineMayName reports whether a token of line may name one of the bases
@@ -131,25 +114,7 @@ func (s *baseSet) addExt(b string) {
 // So a line can name a base only if it holds "." followed by one of the
 // extensions, or a "%".
 func (s *baseSet) lineMayName(line []byte) bool {
-	if s.noExt || bytes.IndexByte(line, '%') >= 0 {
-		return true
-	}
-	for i := bytes.IndexByte(line, '.'); i >= 0; {
-		rest := line[i+1:]
-		if len(rest) > 0 && s.extFirst[rest[0]] {
-			for _, e := range s.exts {
-				if bytes.HasPrefix(rest, e) {
-					return true
-				}
-			}
-		}
-		j := bytes.IndexByte(rest, '.')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
-	}
-	return false
+	return s.noExt || bytes.IndexByte(line, '%') >= 0 || s.exts.Holds(line)
 }
 
 // maxFew is the most bases absentFrom searches a file for (one search
