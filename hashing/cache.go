@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"math"
 	"os"
@@ -298,42 +299,48 @@ func (b *builder) depsMatch(n *node, c *cacheEntry, withLate bool) bool {
 // files the node waits for, or that keep their names, are read, so it is
 // safe while other nodes are processed.
 func depsSig(n *node, late bool) string {
-	size := 0
-	for _, l := range n.links {
-		if l.late == late {
-			size += 2*len(l.target.logical) + 3
-			if !l.target.fixedName() {
-				size += len(l.target.out)
+	var (
+		h     hash.Hash
+		chunk [512]byte
+	)
+	buf := chunk[:0]
+	// add appends s to what is hashed, through buf.
+	add := func(s string) {
+		for len(s) > 0 {
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
 			}
-			if l.integrity {
-				size += len(l.target.integrity)
-			}
+			k := copy(buf[len(buf):cap(buf)], s)
+			buf, s = buf[:len(buf)+k], s[k:]
 		}
 	}
-	if size == 0 {
-		return ""
-	}
-	buf := make([]byte, 0, size)
 	for _, l := range n.links {
 		if l.late != late {
 			continue
+		}
+		if h == nil {
+			h = sha256.New()
 		}
 		out := l.target.logical // known before the target is processed
 		if !l.target.fixedName() {
 			out = l.target.out
 		}
-		buf = append(buf, l.target.logical...)
-		buf = append(buf, 0)
-		buf = append(buf, out...)
+		add(l.target.logical)
+		add("\x00")
+		add(out)
 		if l.integrity {
 			// The content matters too: its SRI value is written.
-			buf = append(buf, 0)
-			buf = append(buf, l.target.integrity...)
+			add("\x00")
+			add(l.target.integrity)
 		}
-		buf = append(buf, '\n')
+		add("\n")
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:16])
+	if h == nil {
+		return ""
+	}
+	h.Write(buf)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // reuse takes a node's output from the previous build when neither it
@@ -419,8 +426,14 @@ func (b *builder) cacheEntry(n *node) *cacheEntry {
 		SHA256: n.sha256, SHA1: n.sha1, Integrity: n.integrity,
 		Fingerprinted: n.fingerprinted, SelfNamed: n.selfNamed, Rewritten: n.rewritten,
 	}
+	if len(n.occ) > 0 {
+		e.Occ = make([]cachedOcc, 0, len(n.occ))
+	}
 	for _, o := range n.occ {
 		e.Occ = append(e.Occ, cachedOcc{Path: o.target.logical, Line: o.line, Text: o.text})
+	}
+	if len(n.links) > 0 {
+		e.Targets = make([]cachedTarget, 0, len(n.links))
 	}
 	for _, l := range n.links {
 		e.Targets = append(e.Targets, cachedTarget{Path: l.target.logical, Late: l.late, Integrity: l.integrity, Resource: l.resource, Pin: uint8(l.pin)})

@@ -2,8 +2,12 @@ package hashing
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -54,5 +58,42 @@ func TestCacheOnDisk(t *testing.T) {
 	}
 	if _, ok := d.cache(); ok {
 		t.Error("a cache naming a path index out of range was used")
+	}
+}
+
+// TestDepsSig checks depsSig against its definition: the SHA-256 of each
+// link's "logical NUL output[ NUL integrity]\n", for the links of the kind
+// asked, through buffers of any size.
+func TestDepsSig(t *testing.T) {
+	n := &node{}
+	if depsSig(n, false) != "" {
+		t.Error("depsSig of a node without links is not empty")
+	}
+	for i := range 60 {
+		tn := &node{srcFile: srcFile{logical: fmt.Sprintf("img/%03d/%s.png", i, strings.Repeat("x", i))}}
+		tn.out = strings.TrimSuffix(tn.logical, ".png") + ".0123456789.png"
+		tn.integrity = "sha384-" + strings.Repeat("y", i)
+		n.links = append(n.links, link{target: tn, late: i%7 == 0, integrity: i%3 == 0})
+	}
+	for _, late := range []bool{false, true} {
+		var want []byte
+		for _, l := range n.links {
+			if l.late != late {
+				continue
+			}
+			out := l.target.logical
+			if !l.target.fixedName() {
+				out = l.target.out
+			}
+			want = append(want, l.target.logical+"\x00"+out...)
+			if l.integrity {
+				want = append(want, "\x00"+l.target.integrity...)
+			}
+			want = append(want, '\n')
+		}
+		sum := sha256.Sum256(want)
+		if got := depsSig(n, late); got != hex.EncodeToString(sum[:16]) {
+			t.Errorf("depsSig(late %v) = %s, want %x (%d bytes hashed)", late, got, sum[:16], len(want))
+		}
 	}
 }

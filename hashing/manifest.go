@@ -2,14 +2,15 @@ package hashing
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // DefaultManifestName is the manifest file written at the top of the output
@@ -79,13 +80,21 @@ func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// encode returns json.MarshalIndent(m, "", "  "), the entries of a large
-// manifest (one per file of the site) encoded on several goroutines. The
-// fields around Files are written here by hand: TestManifestEncoding fails
-// when a field added to Manifest is not.
+// encode returns json.MarshalIndent(m, "", "  "), written by hand (see
+// appendEntry): reflection and the indentation pass cost more than the
+// rest of an unchanged re-run. The entries of a large manifest are
+// encoded on several goroutines.
 func (m *Manifest) encode() ([]byte, error) {
-	if len(m.Files) < 512 {
-		return json.MarshalIndent(m, "", "  ")
+	out := append([]byte(nil), "{\n  \"version\": "...)
+	out = strconv.AppendInt(out, int64(m.Version), 10)
+	out = append(out, ",\n  \"algorithm\": "...)
+	out = appendJSONString(out, m.Algorithm)
+	out = append(out, ",\n  \"files\": "...)
+	switch {
+	case m.Files == nil:
+		return append(out, "null\n}"...), nil
+	case len(m.Files) == 0:
+		return append(out, "{}\n}"...), nil
 	}
 	keys := make([]string, 0, len(m.Files))
 	for k := range m.Files {
@@ -93,33 +102,26 @@ func (m *Manifest) encode() ([]byte, error) {
 	}
 	slices.Sort(keys) // as encoding/json sorts map keys
 	parts := make([][]byte, len(keys))
-	errs := make([]error, len(keys))
-	inParallel(len(keys), runtime.GOMAXPROCS(0), func(i int) {
-		k, err := json.Marshal(keys[i])
-		if err == nil {
-			var v []byte
-			v, err = json.MarshalIndent(m.Files[keys[i]], "    ", "  ")
-			parts[i] = slices.Concat([]byte("    "), k, []byte(": "), v)
+	encodeOne := func(i int) {
+		e := m.Files[keys[i]]
+		p := append(make([]byte, 0, 512), "    "...)
+		p = appendJSONString(p, keys[i])
+		p = append(p, ": "...)
+		parts[i] = appendEntry(p, &e)
+	}
+	if len(keys) < 512 {
+		for i := range keys {
+			encodeOne(i)
 		}
-		errs[i] = err
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	} else {
+		inParallel(len(keys), runtime.GOMAXPROCS(0), encodeOne)
 	}
-	alg, err := json.Marshal(m.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	size := 64 + len(alg)
+	size := len(out) + 16
 	for _, p := range parts {
 		size += len(p) + 2
 	}
-	out := make([]byte, 0, size)
-	out = append(out, "{\n  \"version\": "...)
-	out = strconv.AppendInt(out, int64(m.Version), 10)
-	out = append(out, ",\n  \"algorithm\": "...)
-	out = append(out, alg...)
-	out = append(out, ",\n  \"files\": {\n"...)
+	out = slices.Grow(out, size)
+	out = append(out, "{\n"...)
 	for i, p := range parts {
 		if i > 0 {
 			out = append(out, ",\n"...)
@@ -127,6 +129,128 @@ func (m *Manifest) encode() ([]byte, error) {
 		out = append(out, p...)
 	}
 	return append(out, "\n  }\n}"...), nil
+}
+
+// appendEntry appends e as json.MarshalIndent(e, "    ", "  ") writes it
+// (an entry of the manifest's files; TestManifestEncoding and
+// FuzzEntryEncoding compare).
+func appendEntry(dst []byte, e *Entry) []byte {
+	const in = "\n      " // the entry's fields
+	dst = append(dst, "{"+in+"\"path\": "...)
+	dst = appendJSONString(dst, e.Path)
+	dst = append(dst, ","+in+"\"fingerprinted\": "...)
+	dst = strconv.AppendBool(dst, e.Fingerprinted)
+	dst = append(dst, ","+in+"\"sha256\": "...)
+	dst = appendJSONString(dst, e.SHA256)
+	if e.Integrity != "" {
+		dst = append(dst, ","+in+"\"integrity\": "...)
+		dst = appendJSONString(dst, e.Integrity)
+	}
+	dst = append(dst, ","+in+"\"size\": "...)
+	dst = strconv.AppendInt(dst, e.Size, 10)
+	dst = append(dst, ","+in+"\"content_type\": "...)
+	dst = appendJSONString(dst, e.ContentType)
+	dst = append(dst, ","+in+"\"cache_control\": "...)
+	dst = appendJSONString(dst, e.CacheControl)
+	const in2 = "\n        " // inside a field
+	if len(e.Headers) > 0 {
+		dst = append(dst, ","+in+"\"headers\": {"...)
+		for i, k := range slices.Sorted(maps.Keys(e.Headers)) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, in2...)
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ": "...)
+			dst = appendJSONString(dst, e.Headers[k])
+		}
+		dst = append(dst, in+"}"...)
+	}
+	if len(e.Tags) > 0 {
+		dst = append(dst, ","+in+"\"tags\": ["...)
+		for i, t := range e.Tags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, in2...)
+			dst = appendJSONString(dst, t)
+		}
+		dst = append(dst, in+"]"...)
+	}
+	if len(e.Encodings) > 0 {
+		const in3 = "\n          " // inside an encoding
+		dst = append(dst, ","+in+"\"encodings\": {"...)
+		for i, k := range slices.Sorted(maps.Keys(e.Encodings)) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			enc := e.Encodings[k]
+			dst = append(dst, in2...)
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ": {"+in3+"\"path\": "...)
+			dst = appendJSONString(dst, enc.Path)
+			dst = append(dst, ","+in3+"\"size\": "...)
+			dst = strconv.AppendInt(dst, enc.Size, 10)
+			dst = append(dst, ","+in3+"\"sha256\": "...)
+			dst = appendJSONString(dst, enc.SHA256)
+			dst = append(dst, in2+"}"...)
+		}
+		dst = append(dst, in+"}"...)
+	}
+	return append(dst, "\n    }"...)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json
+// writes it: <, > and & escaped (\u003c…), control characters escaped,
+// invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // ReadManifest decodes a manifest and checks its version.

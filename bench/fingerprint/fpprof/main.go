@@ -5,9 +5,11 @@
 // It prints each round's wall and CPU time (user + system) and when each
 // phase (scan, read, write, then the audit and the rename) started. Each
 // round starts after a sync, so that no round pays for the writeback of
-// the one before. Not run by CI.
+// the one before. With -rerun, it measures re-runs with nothing changed
+// instead: each round writes into the output of a first run made before
+// the rounds. Not run by CI.
 //
-//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] [-memprofile mem.out] [-workers N] [-dir DIR] [-timeline 50ms] SRC
+//	go run ./bench/fingerprint/fpprof [-rounds 3] [-cpuprofile cpu.out] [-memprofile mem.out] [-workers N] [-dir DIR] [-timeline 50ms] [-rerun] SRC
 //	go tool pprof -top cpu.out
 package main
 
@@ -35,9 +37,10 @@ func main() {
 	workers := flag.Int("workers", 0, "files processed at once (0: the default)")
 	dir := flag.String("dir", "", "folder for the outputs, removed at the end (default: next to SRC)")
 	timeline := flag.Duration("timeline", 0, "print how many CPUs the run kept busy in each interval of this length (0: no timeline)")
+	rerun := flag.Bool("rerun", false, "measure re-runs with nothing changed: every round writes into the output of a first run made before (not measured)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: fpprof [-rounds N] [-cpuprofile FILE] [-memprofile FILE] [-workers N] [-dir DIR] SRC")
+		fmt.Fprintln(os.Stderr, "usage: fpprof [-rounds N] [-cpuprofile FILE] [-memprofile FILE] [-workers N] [-dir DIR] [-timeline D] [-rerun] SRC")
 		os.Exit(2)
 	}
 	src := flag.Arg(0)
@@ -51,6 +54,12 @@ func main() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(work)
+	if *rerun {
+		if _, err := hashing.FingerprintDir(context.Background(), src, filepath.Join(work, "out"), hashing.DirOptions{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -78,6 +87,9 @@ func main() {
 	}
 	for i := range *rounds {
 		out := filepath.Join(work, fmt.Sprint("out", i))
+		if *rerun {
+			out = filepath.Join(work, "out")
+		}
 		auditor := &siteaudit.Auditor{Source: os.DirFS(src), Options: siteaudit.Options{Skip: []string{hashing.DefaultManifestName}}}
 		syscall.Sync()
 		var phases []string
