@@ -6,9 +6,11 @@ import (
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCacheOnDisk checks that the stored form of the incremental cache
@@ -95,5 +97,32 @@ func TestDepsSig(t *testing.T) {
 		if got := depsSig(n, late); got != hex.EncodeToString(sum[:16]) {
 			t.Errorf("depsSig(late %v) = %s, want %x (%d bytes hashed)", late, got, sum[:16], len(want))
 		}
+	}
+}
+
+// TestDirOutputStat checks that the size and time DirOutput records for a
+// file it wrote are what the file system says, and that a file written
+// over is looked up again.
+func TestDirOutputStat(t *testing.T) {
+	d := NewDirOutput(t.TempDir())
+	check := func(name string) {
+		t.Helper()
+		size, mtime, ok := d.stat(name)
+		info, err := os.Lstat(d.path(name))
+		if err != nil || !ok || size != info.Size() || mtime != info.ModTime().UnixNano() {
+			t.Errorf("stat(%s) = %d, %d, %v; the file system says %v, %v (%v)", name, size, mtime, ok, info.Size(), info.ModTime().UnixNano(), err)
+		}
+	}
+	if err := d.WriteFile("a/b.txt", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	check("a/b.txt")
+	time.Sleep(10 * time.Millisecond) // a later modification time
+	if err := writeOutput(d, "a/b.txt", []byte("hello, again")); err != nil {
+		t.Fatal(err)
+	}
+	check("a/b.txt")
+	if _, _, ok := d.stat("a/none.txt"); ok {
+		t.Error("stat of a file never written is ok")
 	}
 }

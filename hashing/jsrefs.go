@@ -113,7 +113,6 @@ type jsLexer struct {
 	pos int
 	// prev is the previous token, for the regular expression decision.
 	prev    jsTok
-	prevKw  bool // prev is a keyword after which an expression starts
 	braces  []byte
 	parens  []bool // per open parenthesis: whether it follows if/while/for/with
 	closeRe bool   // the last ")" or "}" closed a head or block: a regular expression may follow
@@ -145,6 +144,13 @@ func exprKeyword(w []byte) bool {
 	return false
 }
 
+// prevKw reports whether the previous token is a keyword after which an
+// expression starts (asked only at a "/" or "{": most identifiers never
+// are).
+func (lx *jsLexer) prevKw() bool {
+	return lx.prev.kind == jsIdent && exprKeyword(lx.src[lx.prev.start:lx.prev.end])
+}
+
 // regexAllowed reports whether a slash after the previous token starts a
 // regular expression.
 func (lx *jsLexer) regexAllowed() bool {
@@ -152,7 +158,7 @@ func (lx *jsLexer) regexAllowed() bool {
 	case jsEOF:
 		return true
 	case jsIdent:
-		return lx.prevKw
+		return lx.prevKw()
 	case jsPunct:
 		switch lx.src[lx.prev.start] {
 		case ']':
@@ -238,7 +244,6 @@ func (lx *jsLexer) next() jsTok {
 	t := lx.scan()
 	t.nl = nl
 	lx.prev = t
-	lx.prevKw = t.kind == jsIdent && exprKeyword(src[t.start:t.end])
 	return t
 }
 
@@ -340,7 +345,7 @@ func (lx *jsLexer) braceIsExpr() bool {
 	case jsEOF:
 		return false
 	case jsIdent:
-		return lx.prevKw && string(lx.src[lx.prev.start:lx.prev.end]) != "do" && string(lx.src[lx.prev.start:lx.prev.end]) != "else"
+		return lx.prevKw() && string(lx.src[lx.prev.start:lx.prev.end]) != "do" && string(lx.src[lx.prev.start:lx.prev.end]) != "else"
 	case jsPunct:
 		switch lx.src[lx.prev.start] {
 		case ')', ';', '{', '}':

@@ -67,9 +67,15 @@ type DirOutput struct {
 
 	tmpSeq atomic.Uint64 // numbers temporary files
 
-	mu      sync.Mutex          // guards madeDir
+	mu      sync.Mutex          // guards madeDir and written
 	madeDir map[string]struct{} // folders known to exist
+	// written records the size and modification time of the files
+	// WriteFile wrote (see stat), as they were when it closed them.
+	written map[string]fileStat
 }
+
+// fileStat is the size and modification time (Unix nanoseconds) of a file.
+type fileStat struct{ size, mtime int64 }
 
 // NewDirOutput returns an Output writing into the existing folder root.
 func NewDirOutput(root string) *DirOutput {
@@ -106,13 +112,19 @@ func (d *DirOutput) WriteFile(name string, data []byte) error {
 	if err := d.mkdirFor(name); err != nil {
 		return err
 	}
-	err := createFileAt(d.path(name), data)
+	mtime, err := createFileAt(d.path(name), data)
 	if errors.Is(err, fs.ErrExist) {
 		return d.replace(name, data)
 	}
 	if err != nil {
 		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
 	}
+	d.mu.Lock()
+	if d.written == nil {
+		d.written = make(map[string]fileStat)
+	}
+	d.written[name] = fileStat{int64(len(data)), mtime}
+	d.mu.Unlock()
 	return nil
 }
 
@@ -223,8 +235,15 @@ func (d *DirOutput) holdsOnly(expected map[string]bool) bool {
 
 var errUnexpected = errors.New("unexpected file")
 
-// stat returns the size and modification time of a written file.
+// stat returns the size and modification time of a written file: as
+// WriteFile saw it last, or from the file system.
 func (d *DirOutput) stat(name string) (size, mtime int64, ok bool) {
+	d.mu.Lock()
+	w, ok := d.written[name]
+	d.mu.Unlock()
+	if ok {
+		return w.size, w.mtime, true
+	}
 	info, err := os.Lstat(d.path(name))
 	if err != nil {
 		return 0, 0, false
@@ -258,6 +277,9 @@ func (f *dirFile) Commit(name string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("output %s: %w", name, err)
 	}
+	f.d.mu.Lock()
+	delete(f.d.written, name) // another file now
+	f.d.mu.Unlock()
 	return nil
 }
 

@@ -34,29 +34,39 @@ func readFileAt(p string, buf []byte) ([]byte, error) {
 }
 
 // createFileAt writes data as a new file at the OS path p (mode 0644
-// before the umask); it fails with an error matching fs.ErrExist if
-// there is one.
-func createFileAt(p string, data []byte) error {
+// before the umask) and returns its modification time (Unix
+// nanoseconds); it fails with an error matching fs.ErrExist if there is
+// one.
+func createFileAt(p string, data []byte) (mtime int64, err error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return syscall.Open(p, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
 	})
 	if err != nil {
-		return &fs.PathError{Op: "open", Path: p, Err: err}
+		return 0, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	fail := func(op string, err error) (int64, error) {
+		syscall.Close(fd)
+		syscall.Unlink(p)
+		return 0, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	for len(data) > 0 {
 		n, err := retryEINTR(func() (int, error) { return syscall.Write(fd, data) })
 		if err != nil {
-			syscall.Close(fd)
-			syscall.Unlink(p)
-			return &fs.PathError{Op: "write", Path: p, Err: err}
+			return fail("write", err)
 		}
 		data = data[n:]
 	}
+	// The time of the last write, as a stat after the close gives it
+	// (closing a local file does not change it).
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fail("stat", err)
+	}
 	if err := syscall.Close(fd); err != nil {
 		syscall.Unlink(p)
-		return &fs.PathError{Op: "close", Path: p, Err: err}
+		return 0, &fs.PathError{Op: "close", Path: p, Err: err}
 	}
-	return nil
+	return st.Mtim.Nano(), nil
 }
 
 func retryEINTR(call func() (int, error)) (int, error) {

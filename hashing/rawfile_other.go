@@ -19,17 +19,22 @@ func readFileAt(p string, buf []byte) ([]byte, error) {
 }
 
 // createFileAt writes data as a new file at the OS path p (mode 0644
-// before the umask); it fails with an error matching fs.ErrExist if
-// there is one.
-func createFileAt(p string, data []byte) error {
+// before the umask) and returns its modification time (Unix
+// nanoseconds); it fails with an error matching fs.ErrExist if there is
+// one.
+func createFileAt(p string, data []byte) (mtime int64, err error) {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, werr := f.Write(data)
 	if err := errors.Join(werr, f.Close()); err != nil {
 		os.Remove(p)
-		return err
+		return 0, err
 	}
-	return nil
+	info, err := os.Lstat(p)
+	if err != nil {
+		return 0, err
+	}
+	return info.ModTime().UnixNano(), nil
 }
