@@ -213,8 +213,8 @@ func (b *builder) detectBundled(signatures, prev map[string]bool) []Detection {
 			mark(n, f.generator, f.dir+" holds content-hashed files only")
 			continue
 		}
-		if pf, ok := pagefindHashed(n.logical, pagefind); ok {
-			mark(n, "Pagefind", pf)
+		if pagefindHashed(n.logical, pagefind) {
+			mark(n, "Pagefind", pagefindEvidence(pagefind))
 			continue
 		}
 		sh := nameHashes(path.Base(n.logical))
@@ -289,7 +289,7 @@ func folderOf(logical string) (bundlerFolder, bool) {
 
 // pagefindHashed reports whether logical is a file Pagefind names by its
 // content hash, in one of the Pagefind folders dirs.
-func pagefindHashed(logical string, dirs []string) (string, bool) {
+func pagefindHashed(logical string, dirs []string) bool {
 	for _, d := range dirs {
 		rest, ok := strings.CutPrefix(logical, d)
 		if !ok {
@@ -297,10 +297,26 @@ func pagefindHashed(logical string, dirs []string) (string, bool) {
 		}
 		if strings.HasPrefix(rest, "fragment/") || strings.HasPrefix(rest, "index/") ||
 			strings.HasPrefix(rest, "pagefind.") && strings.HasSuffix(rest, ".pf_meta") {
-			return "the index next to " + d + "pagefind-entry.json, named by content hash", true
+			return true
 		}
 	}
-	return "", false
+	return false
+}
+
+// pagefindEvidence says where the Pagefind indexes are: one line for all
+// of them (a site may have one per language, or per copy of a site).
+func pagefindEvidence(dirs []string) string {
+	if len(dirs) == 1 {
+		return "the index next to " + dirs[0] + "pagefind-entry.json, named by content hash"
+	}
+	names := make([]string, 0, 3)
+	for _, d := range dirs[:min(2, len(dirs))] {
+		names = append(names, d+"pagefind-entry.json")
+	}
+	if len(dirs) > 2 {
+		names = append(names, "…")
+	}
+	return fmt.Sprintf("the indexes next to %d pagefind-entry.json files (%s), named by content hash", len(dirs), strings.Join(names, ", "))
 }
 
 // nameGenerator names the generator whose output carries hashes in file

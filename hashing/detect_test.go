@@ -184,3 +184,27 @@ func TestPinGatsbyComputed(t *testing.T) {
 		t.Errorf("outside a Gatsby build, page-data/index/page-data.json = %+v; want it fingerprinted", e)
 	}
 }
+
+// TestDetectPagefindFolders: the indexes of several Pagefind folders (one
+// per language, or per copy of a site) are reported on one line.
+func TestDetectPagefindFolders(t *testing.T) {
+	site := map[string]string{"index.html": `<p>x</p>`}
+	for _, dir := range []string{"pagefind/", "fr/pagefind/", "de/pagefind/"} {
+		site[dir+"pagefind-entry.json"] = `{}`
+		site[dir+"fragment/en_4d17c8e.pf_fragment"] = "f"
+		site[dir+"index/en_8a1b2c3.pf_index"] = "i"
+	}
+	res, err := Build(context.Background(), mapFS(site), Discard, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range res.Detected {
+		got = append(got, d.String())
+	}
+	want := []string{"Pagefind build detected: 6 files already content-hashed, served immutable as they are " +
+		"(the indexes next to 3 pagefind-entry.json files (de/pagefind/pagefind-entry.json, fr/pagefind/pagefind-entry.json, …), named by content hash)"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("detected\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
