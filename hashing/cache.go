@@ -550,6 +550,12 @@ func (b *builder) takeUnchanged() bool {
 			expected[e.Path] = true
 		}
 	}
+	// The folder holds no other file (checked meanwhile), every output
+	// is as recorded, and every file names what it named.
+	var holdsOnly bool
+	var wg sync.WaitGroup
+	wg.Go(func() { holdsOnly = b.dir.holdsOnly(expected) })
+	defer wg.Wait()
 	if !b.outputsUnchanged() {
 		return false
 	}
@@ -562,12 +568,14 @@ func (b *builder) takeUnchanged() bool {
 		}
 		return false
 	}
-	for _, n := range b.nodes {
+	var changed atomic.Bool
+	inParallel(len(b.nodes), b.o.workers, func(i int) {
+		n := b.nodes[i]
 		if depsSig(n, false) != n.cached.DepsSig || depsSig(n, true) != n.cached.LateSig {
-			return undo()
+			changed.Store(true)
 		}
-	}
-	if !b.dir.holdsOnly(expected) {
+	})
+	if wg.Wait(); changed.Load() || !holdsOnly {
 		return undo()
 	}
 	for _, n := range b.nodes {

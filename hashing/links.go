@@ -20,31 +20,37 @@ import (
 func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	fromCache := b.env.prev != nil && b.env.prev.FileSet == b.fileSet()
 	var (
-		read      []*node
-		readBytes int64
+		read, cached []*node
+		readBytes    int64
 	)
 	for _, n := range b.nodes {
 		if n.kind == kindOther && !scansText(n) {
 			continue
 		}
-		if c := n.cached; c != nil && fromCache {
-			for _, t := range c.Targets {
-				if tn := b.byPath[t.Path]; tn != nil {
-					n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource, pin: pinKind(t.Pin)})
-				}
-			}
-			for _, o := range c.Occ {
-				if tn := b.byPath[o.Path]; tn != nil {
-					n.occ = append(n.occ, occPin{target: tn, line: o.Line, text: o.Text})
-				}
-			}
-			n.missing = c.Missing
-			n.pinDirs = c.PinDirs
+		if n.cached != nil && fromCache {
+			cached = append(cached, n)
 			continue
 		}
 		read = append(read, n)
 		readBytes += n.size
 	}
+	// What the cache says of the others (each node's own fields only).
+	inParallel(len(cached), b.o.workers, func(i int) {
+		n := cached[i]
+		c := n.cached
+		for _, t := range c.Targets {
+			if tn := b.byPath[t.Path]; tn != nil {
+				n.links = append(n.links, link{target: tn, late: t.Late, integrity: t.Integrity, resource: t.Resource, pin: pinKind(t.Pin)})
+			}
+		}
+		for _, o := range c.Occ {
+			if tn := b.byPath[o.Path]; tn != nil {
+				n.occ = append(n.occ, occPin{target: tn, line: o.Line, text: o.Text})
+			}
+		}
+		n.missing = c.Missing
+		n.pinDirs = c.PinDirs
+	})
 	b.progress.start(PhaseRead, len(read), readBytes)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.o.workers)
@@ -91,9 +97,7 @@ func (b *builder) linkAll(ctx context.Context, res *Result) error {
 	}
 	b.markNgsw()
 	b.applyOccurrences()
-	for _, n := range b.nodes {
-		n.setDeps()
-	}
+	inParallel(len(b.nodes), b.o.workers, func(i int) { b.nodes[i].setDeps() })
 	return nil
 }
 
