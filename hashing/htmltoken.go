@@ -59,6 +59,18 @@ func (z *htmlTokenizer) readByte() (byte, bool) {
 	return c, true
 }
 
+// afterNextLT moves past the next "<" and reads the byte after it; false
+// at the end of the document.
+func (z *htmlTokenizer) afterNextLT() (byte, bool) {
+	i := bytes.IndexByte(z.src[z.pos:], '<')
+	if i < 0 {
+		z.pos, z.eof = len(z.src), true
+		return 0, false
+	}
+	z.pos += i + 1
+	return z.readByte()
+}
+
 // next returns the type of the next token; it ends at z.pos.
 func (z *htmlTokenizer) next() htmlTokenType {
 	start := z.pos
@@ -76,13 +88,7 @@ func (z *htmlTokenizer) next() htmlTokenType {
 		}
 	}
 	for {
-		i := bytes.IndexByte(z.src[z.pos:], '<')
-		if i < 0 {
-			z.pos, z.eof = len(z.src), true
-			break
-		}
-		z.pos += i + 1
-		c, ok := z.readByte()
+		c, ok := z.afterNextLT()
 		if !ok {
 			break
 		}
@@ -169,7 +175,7 @@ func (z *htmlTokenizer) readStartTag() htmlTokenType {
 	}
 	name := z.src[nameStart:z.nameEnd(nameStart)]
 	for _, t := range rawTextElements {
-		if len(name) == len(t) && equalFoldASCII(name, t) {
+		if asciiFold(name, t) {
 			z.rawTag = t
 			break
 		}
@@ -187,21 +193,6 @@ func (z *htmlTokenizer) nameEnd(start int) int {
 		i++
 	}
 	return i
-}
-
-// equalFoldASCII reports whether b is s (lower case) but for the case of
-// ASCII letters.
-func equalFoldASCII(b []byte, s string) bool {
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // readTag reads a tag's name and attributes up to its ">", the first
@@ -276,31 +267,30 @@ func (z *htmlTokenizer) seenKey(ks, ke int) bool {
 // asciiFold reports whether a and b are equal but for the case of ASCII
 // letters (bytes.EqualFold also folds other letters, as the tokenizer
 // does not).
-func asciiFold(a, b []byte) bool {
+func asciiFold[S ~string | ~[]byte](a []byte, b S) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		if lowerASCIIByte(a[i]) != lowerASCIIByte(b[i]) {
 			return false
 		}
 	}
 	return true
 }
 
+func lowerASCIIByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// lowerASCII returns b with its ASCII letters in lower case.
 func lowerASCII(b []byte) string {
-	out := []byte(string(b))
-	for i, c := range out {
-		if 'A' <= c && c <= 'Z' {
-			out[i] = c + 'a' - 'A'
-		}
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = lowerASCIIByte(c)
 	}
 	return string(out)
 }
@@ -386,13 +376,7 @@ func (z *htmlTokenizer) readRawText() {
 		return
 	}
 	for {
-		i := bytes.IndexByte(z.src[z.pos:], '<')
-		if i < 0 {
-			z.pos, z.eof = len(z.src), true
-			return
-		}
-		z.pos += i + 1
-		c, ok := z.readByte()
+		c, ok := z.afterNextLT()
 		if !ok {
 			return
 		}

@@ -119,12 +119,14 @@ func (d *DirOutput) WriteFile(name string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("output %s: %w", name, unwrapPathError(err))
 	}
-	d.mu.Lock()
-	if d.written == nil {
-		d.written = make(map[string]fileStat)
+	if mtime != 0 {
+		d.mu.Lock()
+		if d.written == nil {
+			d.written = make(map[string]fileStat)
+		}
+		d.written[name] = fileStat{int64(len(data)), mtime}
+		d.mu.Unlock()
 	}
-	d.written[name] = fileStat{int64(len(data)), mtime}
-	d.mu.Unlock()
 	return nil
 }
 

@@ -35,8 +35,8 @@ func readFileAt(p string, buf []byte) ([]byte, error) {
 
 // createFileAt writes data as a new file at the OS path p (mode 0644
 // before the umask) and returns its modification time (Unix
-// nanoseconds); it fails with an error matching fs.ErrExist if there is
-// one.
+// nanoseconds, 0 if unknown); it fails with an error matching
+// fs.ErrExist if there is one.
 func createFileAt(p string, data []byte) (mtime int64, err error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return syscall.Open(p, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
@@ -57,16 +57,16 @@ func createFileAt(p string, data []byte) (mtime int64, err error) {
 		data = data[n:]
 	}
 	// The time of the last write, as a stat after the close gives it
-	// (closing a local file does not change it).
+	// (closing a local file does not change it); 0 if unknown.
 	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		return fail("stat", err)
+	if syscall.Fstat(fd, &st) == nil {
+		mtime = st.Mtim.Nano()
 	}
 	if err := syscall.Close(fd); err != nil {
 		syscall.Unlink(p)
 		return 0, &fs.PathError{Op: "close", Path: p, Err: err}
 	}
-	return st.Mtim.Nano(), nil
+	return mtime, nil
 }
 
 func retryEINTR(call func() (int, error)) (int, error) {
