@@ -512,29 +512,8 @@ func (z *htmlTokenizer) readScript() {
 				z.pos--
 				state = scriptData
 			}
-		case scriptEscaped, scriptEscapedDash:
-			switch c {
-			case '-':
-				if state == scriptEscaped {
-					state = scriptEscapedDash
-				} else {
-					state = scriptEscapedDashDash
-				}
-			case '<':
-				state = scriptEscapedLessThan
-			default:
-				state = scriptEscaped
-			}
-		case scriptEscapedDashDash:
-			switch c {
-			case '-':
-			case '<':
-				state = scriptEscapedLessThan
-			case '>':
-				state = scriptData
-			default:
-				state = scriptEscaped
-			}
+		case scriptEscaped, scriptEscapedDash, scriptEscapedDashDash:
+			state = escapedStep(state, scriptEscaped, scriptEscapedDash, scriptEscapedDashDash, scriptEscapedLessThan, c)
 		case scriptEscapedLessThan:
 			switch {
 			case c == '/':
@@ -548,29 +527,8 @@ func (z *htmlTokenizer) readScript() {
 				z.pos--
 				state = scriptData
 			}
-		case scriptDoubleEscaped, scriptDoubleEscapedDash:
-			switch c {
-			case '-':
-				if state == scriptDoubleEscaped {
-					state = scriptDoubleEscapedDash
-				} else {
-					state = scriptDoubleEscapedDashDash
-				}
-			case '<':
-				state = scriptDoubleEscapedLessThan
-			default:
-				state = scriptDoubleEscaped
-			}
-		case scriptDoubleEscapedDashDash:
-			switch c {
-			case '-':
-			case '<':
-				state = scriptDoubleEscapedLessThan
-			case '>':
-				state = scriptData
-			default:
-				state = scriptDoubleEscaped
-			}
+		case scriptDoubleEscaped, scriptDoubleEscapedDash, scriptDoubleEscapedDashDash:
+			state = escapedStep(state, scriptDoubleEscaped, scriptDoubleEscapedDash, scriptDoubleEscapedDashDash, scriptDoubleEscapedLessThan, c)
 		case scriptDoubleEscapedLessThan:
 			if c != '/' {
 				z.pos--
@@ -588,6 +546,24 @@ func (z *htmlTokenizer) readScript() {
 			}
 		}
 	}
+}
+
+// escapedStep is the step on c from state, one of the escaped states
+// base, dash and dashDash (or their double-escaped twins): "-" goes on
+// to dash then dashDash, "<" to lessThan, ">" after "--" back to script
+// data, anything else back to base.
+func escapedStep(state, base, dash, dashDash, lessThan scriptState, c byte) scriptState {
+	switch {
+	case c == '-' && state == base:
+		return dash
+	case c == '-':
+		return dashDash
+	case c == '<':
+		return lessThan
+	case c == '>' && state == dashDash:
+		return scriptData
+	}
+	return base
 }
 
 // readComment reads a comment whose "<!--" is read, up to its "-->",

@@ -95,6 +95,8 @@ var tokenizerCases = []string{
 	"<script><!--- <- -> --><</script>",
 	"<script><!-- <SCRIPT/ --- -> <x</script>",
 	"<script><!--<script>--!></script>--></script>",
+	"<script><!-- --> <script> </script>x</script>",
+	"<script><!-- <script> --> </script>x</script>",
 	"<script>unterminated",
 	"<script>",
 	"<style>a{b:url(x.png)}</style>",
