@@ -4,7 +4,10 @@
 // extension.
 package extfilter
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Set is a set of file name extensions. The zero value is empty.
 type Set struct {
@@ -15,7 +18,7 @@ type Set struct {
 // Add adds the extension of the file name name (what follows its last
 // "."; case matters) and reports whether it has one.
 func (s *Set) Add(name string) bool {
-	i := bytes.LastIndexByte([]byte(name), '.')
+	i := strings.LastIndexByte(name, '.')
 	if i < 0 || i == len(name)-1 {
 		return false
 	}

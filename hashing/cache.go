@@ -498,30 +498,23 @@ func writtenByFingerprint(dir, manifest string) bool {
 // on a re-run, these stat calls are much of the work.
 func (b *builder) outputsUnchanged() bool {
 	var bad atomic.Bool
-	var wg sync.WaitGroup
-	workers := min(runtime.NumCPU()*2, 16)
-	per := (len(b.nodes) + workers - 1) / workers
-	for nodes := range slices.Chunk(b.nodes, max(per, 1)) {
-		wg.Go(func() {
-			for _, n := range nodes {
-				if bad.Load() {
-					return
-				}
-				c := n.cached
-				if !b.dir.unchanged(c.Out, c.OutSize, c.OutMTime) {
-					bad.Store(true)
-					return
-				}
-				for _, e := range c.Encodings {
-					if !b.dir.unchanged(e.Path, e.Size, e.MTime) {
-						bad.Store(true)
-						return
-					}
-				}
+	// Stats wait on the file system more than on a CPU: more workers.
+	inParallel(len(b.nodes), min(runtime.NumCPU()*2, 16), func(i int) {
+		if bad.Load() {
+			return
+		}
+		c := b.nodes[i].cached
+		if !b.dir.unchanged(c.Out, c.OutSize, c.OutMTime) {
+			bad.Store(true)
+			return
+		}
+		for _, e := range c.Encodings {
+			if !b.dir.unchanged(e.Path, e.Size, e.MTime) {
+				bad.Store(true)
+				return
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	return !bad.Load()
 }
 

@@ -165,10 +165,7 @@ func lowerName(b []byte) string {
 		lower = make([]byte, 0, len(b))
 	}
 	for _, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower = append(lower, c)
+		lower = append(lower, lowerASCIIByte(c))
 	}
 	if s, ok := commonNames[string(lower)]; ok {
 		return s

@@ -155,15 +155,7 @@ func appendEntry(dst []byte, e *Entry) []byte {
 	const in2 = "\n        " // inside a field
 	if len(e.Headers) > 0 {
 		dst = append(dst, ","+in+"\"headers\": {"...)
-		for i, k := range slices.Sorted(maps.Keys(e.Headers)) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, in2...)
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ": "...)
-			dst = appendJSONString(dst, e.Headers[k])
-		}
+		dst = appendMembers(dst, e.Headers, in2, appendJSONString)
 		dst = append(dst, in+"}"...)
 	}
 	if len(e.Tags) > 0 {
@@ -180,24 +172,33 @@ func appendEntry(dst []byte, e *Entry) []byte {
 	if len(e.Encodings) > 0 {
 		const in3 = "\n          " // inside an encoding
 		dst = append(dst, ","+in+"\"encodings\": {"...)
-		for i, k := range slices.Sorted(maps.Keys(e.Encodings)) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			enc := e.Encodings[k]
-			dst = append(dst, in2...)
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ": {"+in3+"\"path\": "...)
+		dst = appendMembers(dst, e.Encodings, in2, func(dst []byte, enc Encoding) []byte {
+			dst = append(dst, "{"+in3+"\"path\": "...)
 			dst = appendJSONString(dst, enc.Path)
 			dst = append(dst, ","+in3+"\"size\": "...)
 			dst = strconv.AppendInt(dst, enc.Size, 10)
 			dst = append(dst, ","+in3+"\"sha256\": "...)
 			dst = appendJSONString(dst, enc.SHA256)
-			dst = append(dst, in2+"}"...)
-		}
+			return append(dst, in2+"}"...)
+		})
 		dst = append(dst, in+"}"...)
 	}
 	return append(dst, "\n    }"...)
+}
+
+// appendMembers appends the members of the JSON object m, in key order,
+// each on a line of its own starting with indent: "key": value.
+func appendMembers[V any](dst []byte, m map[string]V, indent string, value func([]byte, V) []byte) []byte {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, indent...)
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ": "...)
+		dst = value(dst, m[k])
+	}
+	return dst
 }
 
 // appendJSONString appends s as a JSON string the way encoding/json

@@ -458,11 +458,12 @@ func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targ
 		if t.out == t.logical {
 			continue // already fingerprinted
 		}
-		if at, ok := baseNameAt(data, r, t.logical); ok {
+		old := path.Base(t.logical)
+		if at, ok := baseNameAt(data, r, old); ok {
 			// Only the name changes: the edit is the new name, a part
 			// of t.out (no new string).
-			if nb := path.Base(t.out); nb != path.Base(t.logical) {
-				edits = append(edits, edit{r.start + at, r.start + at + len(path.Base(t.logical)), nb})
+			if nb := path.Base(t.out); nb != old {
+				edits = append(edits, edit{r.start + at, r.start + at + len(old), nb})
 			}
 			continue
 		}
@@ -510,9 +511,9 @@ func (b *builder) rewriteInto(dst []byte, n *node, data []byte, refs []ref, targ
 }
 
 // baseNameAt returns where, in a reference written as is in data (no
-// escapes, no group), the last path segment naming target's base name
-// starts: the case where rewriteURL only replaces that segment.
-func baseNameAt(data []byte, r ref, target string) (int, bool) {
+// escapes, no group), its last path segment starts when that segment is
+// base: the case where rewriteURL only replaces that segment.
+func baseNameAt(data []byte, r ref, base string) (int, bool) {
 	if r.encode != nil || r.group != nil || r.text != r.url || r.end > len(data) || string(data[r.start:r.end]) != r.text {
 		return 0, false
 	}
@@ -521,7 +522,7 @@ func baseNameAt(data []byte, r ref, target string) (int, bool) {
 		p = p[:i]
 	}
 	i := strings.LastIndexByte(p, '/') + 1
-	return i, p[i:] == path.Base(target)
+	return i, p[i:] == base
 }
 
 // encodeRef writes a URL in the syntax of the reference's container.
